@@ -1,0 +1,232 @@
+//! Wiring: build the [`Context`], start the enabled tasks under supervision, shut down.
+//!
+//! A supervised task that returns an error or panics is logged with its name and restarted with
+//! capped exponential backoff; the process never dies because one feature failed. On shutdown
+//! every task's token is cancelled and `run` returns once all have finished (at most
+//! [`SHUTDOWN_GRACE`]).
+
+use crate::config::Config;
+use crate::dispatch::Cooldowns;
+use crate::i18n::I18n;
+use crate::reply::Reply;
+use crate::secrets::{Redactor, Secrets};
+use crate::status::{Event, Status, TaskState, TaskStatus};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How long shutdown may take before `run` gives up waiting.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// First restart delay after a failure.
+pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
+/// Longest restart delay.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// A task that ran this long before failing starts again from [`BACKOFF_MIN`].
+pub const STABLE_AFTER: Duration = Duration::from_secs(60);
+
+/// Everything a handler, surface or task needs. Shared as `Arc<Context>`; immutable except
+/// through the channels and the small, lock-protected cooldown table.
+#[derive(Debug)]
+pub struct Context {
+    pub config: Arc<Config>,
+    pub secrets: Arc<Secrets>,
+    /// Masks secrets in rendered replies and logs.
+    pub redactor: Redactor,
+    pub i18n: I18n,
+    /// The current state of everything.
+    pub status: watch::Sender<Status>,
+    /// Things that happened.
+    pub events: broadcast::Sender<Event>,
+    pub cooldowns: Cooldowns,
+    /// When the app started (paused-time aware in tests).
+    pub started: Instant,
+    /// Cancelled when the whole process shuts down.
+    pub shutdown: CancellationToken,
+}
+
+impl Context {
+    pub fn new(
+        config: Config,
+        secrets: Secrets,
+        redactor: Redactor,
+    ) -> anyhow::Result<Arc<Context>> {
+        let i18n = I18n::new(&config.locale, &config.messages)?;
+        let started_at_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let (status, _) = watch::channel(Status::new(config.features(), started_at_unix));
+        let (events, _) = broadcast::channel(1024);
+        Ok(Arc::new(Context {
+            config: Arc::new(config),
+            secrets: Arc::new(secrets),
+            redactor,
+            i18n,
+            status,
+            events,
+            cooldowns: Cooldowns::default(),
+            started: Instant::now(),
+            shutdown: CancellationToken::new(),
+        }))
+    }
+
+    /// Render a reply for a surface: localised, secrets masked.
+    pub fn render(&self, locale: &str, reply: &Reply) -> String {
+        self.redactor.redact(&self.i18n.render(locale, reply))
+    }
+
+    fn set_task(&self, name: &str, state: TaskState, restarts: u32, last_error: Option<String>) {
+        self.status.send_modify(|status| {
+            status.tasks.insert(
+                name.to_string(),
+                TaskStatus {
+                    state,
+                    restarts,
+                    last_error,
+                },
+            );
+        });
+    }
+}
+
+/// Options of `stream-control run`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Read commands from stdin as the broadcaster.
+    pub console: bool,
+}
+
+/// A running app.
+pub struct App {
+    ctx: Arc<Context>,
+    tracker: TaskTracker,
+}
+
+impl App {
+    /// Build the context and start every enabled task.
+    pub fn start(ctx: Arc<Context>, options: RunOptions) -> App {
+        let app = App {
+            ctx,
+            tracker: TaskTracker::new(),
+        };
+        if app.ctx.config.web.is_some() {
+            app.supervise("web", crate::web::run);
+        }
+        if options.console {
+            app.supervise("console", crate::surfaces::console::run);
+        }
+        app
+    }
+
+    pub fn context(&self) -> &Arc<Context> {
+        &self.ctx
+    }
+
+    /// Run `task` under supervision: restarted with backoff after an error or a panic, until
+    /// it returns `Ok(())` or the app shuts down.
+    pub fn supervise<F, Fut>(&self, name: &'static str, task: F)
+    where
+        F: Fn(Arc<Context>, CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let ctx = self.ctx.clone();
+        self.tracker.spawn(async move {
+            let mut restarts = 0u32;
+            let mut backoff = BACKOFF_MIN;
+            let mut last_error = None;
+            loop {
+                ctx.set_task(name, TaskState::Running, restarts, last_error.clone());
+                let started = Instant::now();
+                let result = tokio::spawn(task(ctx.clone(), ctx.shutdown.child_token())).await;
+                let error = match result {
+                    Ok(Ok(())) => break,
+                    Ok(Err(error)) => format!("{error:#}"),
+                    Err(join) if join.is_panic() => {
+                        let panic = join.into_panic();
+                        let message = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "unknown panic".into());
+                        format!("panicked: {message}")
+                    }
+                    Err(_) => "cancelled".into(),
+                };
+                if ctx.shutdown.is_cancelled() {
+                    break;
+                }
+                let error = ctx.redactor.redact(&error);
+                if started.elapsed() >= STABLE_AFTER {
+                    backoff = BACKOFF_MIN;
+                }
+                restarts += 1;
+                tracing::error!(task = name, error, restarts, retry_in = ?backoff, "task failed; restarting");
+                let _ = ctx.events.send(Event::TaskFailed {
+                    task: name.to_string(),
+                    error: error.clone(),
+                });
+                last_error = Some(error);
+                ctx.set_task(name, TaskState::Restarting, restarts, last_error.clone());
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = ctx.shutdown.cancelled() => break,
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
+            ctx.set_task(name, TaskState::Stopped, restarts, last_error);
+        });
+    }
+
+    /// Cancel every task and wait for them, at most `grace`. Returns whether all finished.
+    pub async fn shutdown(self, grace: Duration) -> bool {
+        self.ctx.shutdown.cancel();
+        self.tracker.close();
+        let finished = tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_ok();
+        if !finished {
+            let stuck: Vec<String> = self
+                .ctx
+                .status
+                .borrow()
+                .tasks
+                .iter()
+                .filter(|(_, t)| t.state != TaskState::Stopped)
+                .map(|(name, _)| name.clone())
+                .collect();
+            tracing::warn!(?stuck, "tasks did not stop in time");
+        }
+        finished
+    }
+}
+
+/// Run until `signal` resolves (or a surface asks to quit), then shut down.
+pub async fn run(ctx: Arc<Context>, options: RunOptions, signal: impl Future<Output = ()>) -> bool {
+    let app = App::start(ctx, options);
+    let token = app.ctx.shutdown.clone();
+    tokio::select! {
+        _ = signal => tracing::info!("shutting down"),
+        _ = token.cancelled() => tracing::info!("shutting down (requested)"),
+    }
+    app.shutdown(SHUTDOWN_GRACE).await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the bot");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

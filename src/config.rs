@@ -1,0 +1,464 @@
+//! `config.ron`: written by the operator, only read by the bot.
+//!
+//! Every struct denies unknown fields. [`Config::load`] reports every problem at once: RON syntax
+//! errors, unknown and mistyped fields (with line:col, through `reader`, because serde stops at the
+//! first error), then the semantic checks of [`Config::validate`] (with the key path and the
+//! position of the value). Secrets never live here: see `secrets`.
+//!
+//! One section per feature; an absent section means the feature is off and its commands answer
+//! "not enabled". Sections for features that are not built yet do not exist.
+
+mod reader;
+
+pub use reader::Problem;
+
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where `stream-control` looks for its configuration by default.
+pub const DEFAULT_PATH: &str = "config.ron";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Language of replies when the surface does not say (see [`crate::i18n::LOCALES`]).
+    #[serde(default = "default_locale")]
+    pub locale: String,
+    /// Directory for runtime state (tokens, restream endpoints, bans).
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+    #[serde(default)]
+    pub log: LogConfig,
+    /// The status page and JSON API. Absent: no web server.
+    #[serde(default)]
+    pub web: Option<WebConfig>,
+    #[serde(default)]
+    pub commands: CommandsConfig,
+    /// Reply overrides: locale → message id → Fluent pattern.
+    #[serde(default)]
+    pub messages: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    #[serde(default)]
+    pub format: LogFormat,
+    /// A tracing env-filter directive; `RUST_LOG` overrides it.
+    #[serde(default = "default_log_filter")]
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::default(),
+            filter: default_log_filter(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+pub enum LogFormat {
+    /// Human-readable, one line per event.
+    #[default]
+    Pretty,
+    /// One JSON object per line (for journald/Loki).
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// Address and port to listen on.
+    #[serde(default = "default_bind", deserialize_with = "socket_addr")]
+    pub bind: SocketAddr,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandsConfig {
+    /// What chat commands start with.
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    /// Extra command words: alias → command line (e.g. `"b": "brb"`, `"cam2": "scene Camera 2"`).
+    /// Kept as a list of entries so duplicates can be reported.
+    #[serde(default, deserialize_with = "entries")]
+    pub aliases: Vec<(String, String)>,
+    /// Per command word: the lowest level that may use every form of it.
+    #[serde(default)]
+    pub permissions: BTreeMap<String, Level>,
+    /// Per command word: users allowed regardless of level, as `"twitch:<user id>"` or
+    /// `"discord:<user id>"`.
+    #[serde(default)]
+    pub allow: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub cooldowns: CooldownsConfig,
+}
+
+impl Default for CommandsConfig {
+    fn default() -> Self {
+        CommandsConfig {
+            prefix: default_prefix(),
+            aliases: Vec::new(),
+            permissions: BTreeMap::new(),
+            allow: BTreeMap::new(),
+            cooldowns: CooldownsConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CooldownsConfig {
+    /// After a command runs, nobody can run it again for this long.
+    #[serde(default = "default_command_cooldown", deserialize_with = "duration")]
+    pub command: Duration,
+    /// After a user runs a command, that user cannot run it again for this long.
+    #[serde(default = "default_user_cooldown", deserialize_with = "duration")]
+    pub user: Duration,
+    /// This level and above are never held back by a cooldown.
+    #[serde(default = "default_exempt")]
+    pub exempt: Level,
+    /// Per command word.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, CooldownOverride>,
+}
+
+impl Default for CooldownsConfig {
+    fn default() -> Self {
+        CooldownsConfig {
+            command: default_command_cooldown(),
+            user: default_user_cooldown(),
+            exempt: default_exempt(),
+            overrides: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CooldownOverride {
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub command: Option<Duration>,
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub user: Option<Duration>,
+}
+
+/// A permission level as written in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Level {
+    Viewer,
+    Vip,
+    Moderator,
+    Admin,
+    Broadcaster,
+}
+
+impl From<Level> for commands::Permission {
+    fn from(level: Level) -> Self {
+        match level {
+            Level::Viewer => commands::Permission::Viewer,
+            Level::Vip => commands::Permission::Vip,
+            Level::Moderator => commands::Permission::Moderator,
+            Level::Admin => commands::Permission::Admin,
+            Level::Broadcaster => commands::Permission::Broadcaster,
+        }
+    }
+}
+
+fn default_locale() -> String {
+    "en-US".into()
+}
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("state")
+}
+fn default_log_filter() -> String {
+    "info".into()
+}
+fn default_bind() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_prefix() -> String {
+    "!".into()
+}
+fn default_command_cooldown() -> Duration {
+    Duration::from_secs(3)
+}
+fn default_user_cooldown() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_exempt() -> Level {
+    Level::Moderator
+}
+
+fn socket_addr<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    let text = String::deserialize(d)?;
+    text.trim().parse().map_err(|_| {
+        serde::de::Error::custom(format!(
+            "`{text}` is not an IP address and port, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\""
+        ))
+    })
+}
+
+fn parse_duration<E: serde::de::Error>(text: &str) -> Result<Duration, E> {
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        E::custom(format!(
+            "`{text}` is not a duration ({e}); write e.g. \"500ms\", \"10s\" or \"2m 30s\""
+        ))
+    })
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    parse_duration(&String::deserialize(d)?)
+}
+
+fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(|text| parse_duration(&text))
+        .transpose()
+}
+
+/// A map kept as its entries, in order, duplicates included.
+fn entries<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+    struct Entries;
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = Vec<(String, String)>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map of strings to strings, e.g. {\"b\": \"brb\"}")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(entry) = map.next_entry::<String, String>()? {
+                out.push(entry);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Entries)
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", render_problems(path, problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+fn render_problems(path: &Path, problems: &[Problem]) -> String {
+    let mut out = format!(
+        "{}: {} problem{}",
+        path.display(),
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        let key = if p.path.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", p.path)
+        };
+        out.push_str(&format!(
+            "\n  {}:{}:{}: {key}{}",
+            path.display(),
+            p.line,
+            p.col,
+            p.message
+        ));
+    }
+    out
+}
+
+impl Config {
+    /// Read and check `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text).map_err(|problems| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        })
+    }
+
+    /// Parse and check configuration text, collecting every problem.
+    pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
+        let (parsed, mut problems) = match reader::from_str::<Config>(text) {
+            Ok(parsed) => (Some(parsed), Vec::new()),
+            Err(problems) => (None, problems),
+        };
+        if let Some((config, positions)) = parsed {
+            for (path, message) in config.validate() {
+                let (line, col) = positions.find(&path);
+                problems.push(Problem {
+                    line,
+                    col,
+                    path,
+                    message,
+                });
+            }
+            if problems.is_empty() {
+                return Ok(config);
+            }
+        }
+        problems.sort_by(|a, b| (a.line, a.col, &a.path).cmp(&(b.line, b.col, &b.path)));
+        problems.dedup();
+        Err(problems)
+    }
+
+    /// Semantic checks: `(key path, message)` for every problem.
+    pub fn validate(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let mut problem = |path: String, message: String| problems.push((path, message));
+
+        if !crate::i18n::LOCALES.contains(&self.locale.as_str()) {
+            problem(
+                "locale".into(),
+                format!(
+                    "unknown locale `{}`; available: {}",
+                    self.locale,
+                    crate::i18n::LOCALES.join(", ")
+                ),
+            );
+        }
+        if self.state_dir.as_os_str().is_empty() {
+            problem("state_dir".into(), "must not be empty".into());
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&self.log.filter) {
+            problem("log.filter".into(), format!("not a valid log filter: {e}"));
+        }
+
+        let commands = &self.commands;
+        let prefix = &commands.prefix;
+        if prefix.is_empty()
+            || prefix.chars().count() > 8
+            || prefix.chars().any(char::is_whitespace)
+        {
+            problem(
+                "commands.prefix".into(),
+                "must be 1 to 8 characters without spaces, e.g. \"!\"".into(),
+            );
+        }
+        let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+        for (alias, target) in &commands.aliases {
+            let path = format!("commands.aliases[{alias:?}]");
+            let word = alias.to_lowercase();
+            if word.is_empty() || word.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                problem(path, "an alias is one word without spaces".into());
+                continue;
+            }
+            if commands::spec_of(&word).is_some() {
+                problem(
+                    path,
+                    format!("`{alias}` is already a command; an alias cannot replace it"),
+                );
+                continue;
+            }
+            if let Some(first) = seen.insert(word, alias) {
+                problem(path, format!("duplicate alias (`{first}` is defined too)"));
+                continue;
+            }
+            let target_word = target
+                .trim()
+                .strip_prefix(prefix.as_str())
+                .unwrap_or(target.trim())
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
+            if commands::spec_of(target_word).is_none() {
+                problem(path, unknown_command(target_word));
+            }
+        }
+        for name in commands.permissions.keys() {
+            if commands::spec_of(name).is_none() {
+                problem(
+                    format!("commands.permissions[{name:?}]"),
+                    unknown_command(name),
+                );
+            }
+        }
+        for (name, users) in &commands.allow {
+            if commands::spec_of(name).is_none() {
+                problem(format!("commands.allow[{name:?}]"), unknown_command(name));
+            }
+            for (i, user) in users.iter().enumerate() {
+                if crate::dispatch::Surface::parse_user_key(user).is_none() {
+                    problem(
+                        format!("commands.allow[{name:?}][{i}]"),
+                        format!("`{user}` is not \"twitch:<user id>\" or \"discord:<user id>\""),
+                    );
+                }
+            }
+        }
+        for name in commands.cooldowns.overrides.keys() {
+            if commands::spec_of(name).is_none() {
+                problem(
+                    format!("commands.cooldowns.overrides[{name:?}]"),
+                    unknown_command(name),
+                );
+            }
+        }
+        for (path, message) in crate::i18n::check_overrides(&self.messages) {
+            problem(path, message);
+        }
+        problems
+    }
+
+    /// Which features are configured, by name (the `features` of `/api/status`).
+    pub fn features(&self) -> BTreeMap<&'static str, bool> {
+        let mut features: BTreeMap<&'static str, bool> = crate::handlers::FEATURES
+            .iter()
+            .map(|(name, _)| (*name, false))
+            .collect();
+        features.insert("web", self.web.is_some());
+        features
+    }
+}
+
+/// "`x` is not a command", with the closest command word when one is near.
+fn unknown_command(word: &str) -> String {
+    let closest = commands::Command::NAMES
+        .iter()
+        .map(|name| (edit_distance(&word.to_lowercase(), name), *name))
+        .min();
+    match closest {
+        Some((distance, name)) if distance <= 2 => {
+            format!("`{word}` is not a command; did you mean `{name}`?")
+        }
+        _ => format!("`{word}` is not a command (see `help`)"),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
+}

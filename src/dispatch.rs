@@ -1,0 +1,276 @@
+//! Invocation → permission → cooldown → the one exhaustive `match` → handler → [`Reply`].
+//!
+//! **Invariant:** permission is checked here, once, before any handler runs. Surfaces only
+//! translate platform input into an [`Invocation`] and render the [`Reply`] back.
+
+use crate::app::Context;
+use crate::config::CommandsConfig;
+use crate::handlers;
+use crate::reply::{self, Outcome, Reply, UserError, keys};
+use crate::status::Event;
+use commands::{Command, ParseError, Permission};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Where a command came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Surface {
+    Twitch,
+    Discord,
+    /// The local `--console` (development and the demo).
+    Console,
+}
+
+impl Surface {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Surface::Twitch => "twitch",
+            Surface::Discord => "discord",
+            Surface::Console => "console",
+        }
+    }
+
+    /// Parse an allow-list entry `"twitch:<id>"` / `"discord:<id>"`.
+    pub fn parse_user_key(key: &str) -> Option<(Surface, &str)> {
+        let (surface, id) = key.split_once(':')?;
+        let surface = match surface {
+            "twitch" => Surface::Twitch,
+            "discord" => Surface::Discord,
+            _ => return None,
+        };
+        let valid = !id.is_empty()
+            && id.len() <= 32
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        valid.then_some((surface, id))
+    }
+}
+
+impl fmt::Display for Surface {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who runs a command. The surface computes `permission` from platform roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoker {
+    pub surface: Surface,
+    /// The platform's stable user id (not the display name).
+    pub user_id: String,
+    pub display_name: String,
+    pub permission: Permission,
+}
+
+impl Invoker {
+    /// The local console user: the broadcaster.
+    pub fn console() -> Invoker {
+        Invoker {
+            surface: Surface::Console,
+            user_id: "console".into(),
+            display_name: "console".into(),
+            permission: Permission::Broadcaster,
+        }
+    }
+
+    /// `surface:user_id`, as in the configuration's allow lists.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.surface, self.user_id)
+    }
+}
+
+/// One command to run, and how to answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    pub command: Command,
+    pub invoker: Invoker,
+    /// The invoker's locale as the platform reports it (negotiated when rendering).
+    pub locale: String,
+    /// The platform message to answer to (Twitch reply threading), if any.
+    pub reply_to: Option<String>,
+}
+
+/// Parse a chat line, expanding configured aliases (`!b` → `!brb`). Same three outcomes as
+/// [`commands::parse`].
+pub fn parse_line(config: &CommandsConfig, line: &str) -> Option<Result<Command, ParseError>> {
+    let prefix = config.prefix.as_str();
+    let trimmed = line.trim_start();
+    if let Some(after) = trimmed.strip_prefix(prefix) {
+        let word_len = after.find(char::is_whitespace).unwrap_or(after.len());
+        let word = &after[..word_len];
+        if !word.is_empty()
+            && let Some((_, target)) = config
+                .aliases
+                .iter()
+                .find(|(a, _)| a.eq_ignore_ascii_case(word))
+        {
+            let target = target.trim();
+            let target = target.strip_prefix(prefix).unwrap_or(target);
+            let expanded = format!("{prefix}{target}{}", &after[word_len..]);
+            return commands::parse(&expanded, prefix);
+        }
+    }
+    commands::parse(line, prefix)
+}
+
+/// The level needed for this exact command, after configuration overrides.
+pub fn required_permission(config: &CommandsConfig, command: &Command) -> Permission {
+    config
+        .permissions
+        .get(command.name())
+        .map_or_else(|| command.required_permission(), |level| (*level).into())
+}
+
+fn allow_listed(config: &CommandsConfig, invoker: &Invoker, name: &str) -> bool {
+    let key = invoker.key();
+    config
+        .allow
+        .get(name)
+        .is_some_and(|users| users.contains(&key))
+}
+
+/// Whether the invoker may use at least one form of a command word (for `help`).
+pub fn may_use_word(config: &CommandsConfig, invoker: &Invoker, name: &str) -> bool {
+    let Some(spec) = commands::spec_of(name) else {
+        return false;
+    };
+    let min = config
+        .permissions
+        .get(spec.name)
+        .map_or(spec.min_permission, |level| (*level).into());
+    invoker.permission >= min || allow_listed(config, invoker, spec.name)
+}
+
+/// Cooldown bookkeeping: when each command word, and each user's use of it, was last admitted.
+#[derive(Debug, Default)]
+pub struct Cooldowns {
+    last: Mutex<CooldownState>,
+}
+
+#[derive(Debug, Default)]
+struct CooldownState {
+    by_command: HashMap<&'static str, Instant>,
+    by_user: HashMap<(&'static str, String), Instant>,
+}
+
+impl Cooldowns {
+    /// Admit the invocation or say how long to wait. Admission records the use (check and record
+    /// happen under one lock, so a burst cannot slip through).
+    fn admit(
+        &self,
+        config: &CommandsConfig,
+        invoker: &Invoker,
+        name: &'static str,
+    ) -> Result<(), Duration> {
+        let cooldowns = &config.cooldowns;
+        if invoker.permission >= cooldowns.exempt.into() || allow_listed(config, invoker, name) {
+            return Ok(());
+        }
+        let over = cooldowns.overrides.get(name);
+        let per_command = over.and_then(|o| o.command).unwrap_or(cooldowns.command);
+        let per_user = over.and_then(|o| o.user).unwrap_or(cooldowns.user);
+        let now = Instant::now();
+        let mut state = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let user_key = (name, invoker.key());
+        let wait_command = state.by_command.get(name).map_or(Duration::ZERO, |t| {
+            (*t + per_command).saturating_duration_since(now)
+        });
+        let wait_user = state.by_user.get(&user_key).map_or(Duration::ZERO, |t| {
+            (*t + per_user).saturating_duration_since(now)
+        });
+        let wait = wait_command.max(wait_user);
+        if !wait.is_zero() {
+            return Err(wait);
+        }
+        state.by_command.insert(name, now);
+        state.by_user.insert(user_key, now);
+        Ok(())
+    }
+}
+
+/// Run one invocation to its reply. Never fails: errors become localised replies.
+pub async fn dispatch(ctx: &Context, invocation: Invocation) -> Reply {
+    let Invocation {
+        command, invoker, ..
+    } = invocation;
+    let name = command.name();
+    let config = &ctx.config.commands;
+    let required = required_permission(config, &command);
+    let reply = if invoker.permission < required && !allow_listed(config, &invoker, name) {
+        Reply::new(keys::ERROR_PERMISSION)
+            .arg("command", format!("{}{name}", config.prefix))
+            .message("level", reply::level(required))
+            .with_outcome(Outcome::Refused)
+    } else if let Err(wait) = ctx.cooldowns.admit(config, &invoker, name) {
+        Reply::new(keys::ERROR_COOLDOWN)
+            .arg("command", format!("{}{name}", config.prefix))
+            .number("seconds", wait.as_secs_f64().ceil())
+            .with_outcome(Outcome::Cooldown)
+    } else {
+        match run(ctx, &invoker, command).await {
+            Ok(reply) => reply,
+            Err(error) => match error.downcast::<UserError>() {
+                Ok(user) => user.reply,
+                Err(error) => {
+                    tracing::error!(
+                        command = name,
+                        error = format!("{error:#}"),
+                        "command failed"
+                    );
+                    Reply::internal_error()
+                }
+            },
+        }
+    };
+    tracing::info!(
+        surface = %invoker.surface,
+        user_id = %invoker.user_id,
+        command = name,
+        outcome = ?reply.outcome,
+        "command"
+    );
+    // Nobody listening is fine.
+    let _ = ctx.events.send(Event::CommandHandled {
+        surface: invoker.surface,
+        user_id: invoker.user_id,
+        command: name,
+        outcome: reply.outcome,
+    });
+    reply
+}
+
+/// [`dispatch`] in its own task, so a panicking handler is logged and answered instead of taking
+/// the surface down.
+pub async fn dispatch_isolated(ctx: Arc<Context>, invocation: Invocation) -> Reply {
+    let name = invocation.command.name();
+    let task_ctx = ctx.clone();
+    match tokio::spawn(async move { dispatch(&task_ctx, invocation).await }).await {
+        Ok(reply) => reply,
+        Err(error) => {
+            if error.is_panic() {
+                tracing::error!(command = name, "command handler panicked");
+            }
+            Reply::internal_error()
+        }
+    }
+}
+
+/// The one exhaustive match: every command variant reaches its feature's handler.
+async fn run(ctx: &Context, invoker: &Invoker, command: Command) -> anyhow::Result<Reply> {
+    match command {
+        Command::Stream(cmd) => handlers::stream::handle_command(ctx, invoker, cmd).await,
+        Command::Scene(cmd) => handlers::scene::handle_command(ctx, invoker, cmd).await,
+        Command::Guard(cmd) => handlers::guard::handle_command(ctx, invoker, cmd).await,
+        Command::Twitch(cmd) => handlers::twitch::handle_command(ctx, invoker, cmd).await,
+        Command::Restream(cmd) => handlers::restream::handle_command(ctx, invoker, cmd).await,
+        Command::Power(cmd) => handlers::power::handle_command(ctx, invoker, cmd).await,
+        Command::Service(cmd) => handlers::service::handle_command(ctx, invoker, cmd).await,
+        Command::Alert(cmd) => handlers::alert::handle_command(ctx, invoker, cmd).await,
+        Command::Web(cmd) => handlers::web::handle_command(ctx, invoker, cmd).await,
+        Command::Meta(cmd) => handlers::meta::handle_command(ctx, invoker, cmd).await,
+    }
+}

@@ -1,0 +1,28 @@
+//! One handler file per feature, named as in `commands/src/<feature>.rs`. Each exposes
+//! `handle_command(ctx, invoker, cmd) -> anyhow::Result<Reply>`; only `dispatch` calls them.
+
+use crate::reply::{Key, keys};
+
+pub mod alert;
+pub mod guard;
+pub mod meta;
+pub mod power;
+pub mod restream;
+pub mod scene;
+pub mod service;
+pub mod stream;
+pub mod twitch;
+pub mod web;
+
+/// Every feature by its configuration section name, with its localised name.
+pub const FEATURES: &[(&str, Key)] = &[
+    ("obs", keys::FEATURE_OBS),
+    ("guard", keys::FEATURE_GUARD),
+    ("twitch", keys::FEATURE_TWITCH),
+    ("discord", keys::FEATURE_DISCORD),
+    ("restream", keys::FEATURE_RESTREAM),
+    ("power", keys::FEATURE_POWER),
+    ("services", keys::FEATURE_SERVICES),
+    ("overlay", keys::FEATURE_OVERLAY),
+    ("web", keys::FEATURE_WEB),
+];

@@ -1,0 +1,18 @@
+//! The bitrate guard's commands (bitrate, guard, trigger, dryrun).
+//! Parsing lives in `commands::guard`.
+//!
+//! This feature's configuration section does not exist yet, so the feature is off: every command
+//! answers "not enabled" (localised), as it will whenever the section is absent.
+
+use crate::app::Context;
+use crate::dispatch::Invoker;
+use crate::reply::{Reply, keys};
+use commands::guard::GuardCommand;
+
+pub(crate) async fn handle_command(
+    _ctx: &Context,
+    _invoker: &Invoker,
+    _cmd: GuardCommand,
+) -> anyhow::Result<Reply> {
+    Ok(Reply::not_enabled(keys::FEATURE_GUARD))
+}

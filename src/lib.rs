@@ -1,0 +1,30 @@
+//! stream-control: run an IRL/Twitch stream from Twitch chat and Discord.
+//!
+//! One process, one tokio runtime. Reading order:
+//!
+//! - `commands` (workspace crate): the pure vocabulary; every action is a `commands::Command`.
+//! - [`config`]: `config.ron`, strict and validated, every problem reported at once;
+//!   [`secrets`]: secrets from the environment and the redactor; [`state_store`]: atomic state
+//!   files.
+//! - [`app`]: the [`app::Context`], supervision of tasks, shutdown.
+//! - [`status`]: `watch<Status>` (current state) and `broadcast<Event>` (what happened).
+//! - [`dispatch`]: Invocation → permission → cooldown → the one exhaustive match → handler.
+//! - [`handlers`]: one file per feature; [`reply`]: keys + arguments; [`i18n`]: Fluent.
+//! - [`surfaces`]: adapters that turn platform input into invocations (the console for now).
+//! - [`web`]: status page, `/api/status`, `/api/status/stream`, `/healthz`.
+//! - [`logging`]: tracing with redaction.
+//!
+//! README's `## Architecture` section is the code map and lists the invariants with their tests.
+
+pub mod app;
+pub mod config;
+pub mod dispatch;
+pub mod handlers;
+pub mod i18n;
+pub mod logging;
+pub mod reply;
+pub mod secrets;
+pub mod state_store;
+pub mod status;
+pub mod surfaces;
+pub mod web;

@@ -1,0 +1,162 @@
+//! The `stream-control` command line: thin; everything lives in the library.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use stream_control::app::{self, Context, RunOptions};
+use stream_control::config::{self, Config};
+use stream_control::secrets::{self, Redactor, Secrets};
+
+#[derive(Parser)]
+#[command(
+    name = "stream-control",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the bot (the default).
+    Run(RunArgs),
+    /// Check a configuration: print every problem and exit 1, or what is enabled and exit 0.
+    CheckConfig {
+        /// The file to check.
+        #[arg(default_value = config::DEFAULT_PATH)]
+        path: PathBuf,
+    },
+}
+
+#[derive(Args, Clone)]
+struct RunArgs {
+    /// The configuration file.
+    #[arg(long, short, default_value = config::DEFAULT_PATH)]
+    config: PathBuf,
+    /// Also read commands from stdin as the broadcaster (Ctrl-D quits).
+    #[arg(long)]
+    console: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::CheckConfig { path }) => check_config(&path),
+        Some(Command::Run(args)) => run(args),
+        None => run(cli.run),
+    }
+}
+
+fn load(path: &std::path::Path) -> Option<Config> {
+    match Config::load(path) {
+        Ok(config) => Some(config),
+        Err(error) => {
+            eprintln!("{error}");
+            None
+        }
+    }
+}
+
+fn check_config(path: &std::path::Path) -> ExitCode {
+    let Some(config) = load(path) else {
+        return ExitCode::FAILURE;
+    };
+    let secrets = Secrets::from_env();
+    let i18n = match stream_control::i18n::I18n::new(&config.locale, &config.messages) {
+        Ok(i18n) => i18n,
+        Err(error) => {
+            eprintln!("{}: {error:#}", path.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let locale = i18n.default_locale();
+    println!("{} is valid.", path.display());
+    let features = config.features();
+    let name = |key| i18n.render(locale, &stream_control::reply::Reply::new(key));
+    println!("Enabled:");
+    for (feature, key) in stream_control::handlers::FEATURES {
+        if features.get(feature).copied().unwrap_or(false) {
+            let detail = match *feature {
+                "web" => config
+                    .web
+                    .as_ref()
+                    .map(|w| format!(" (http://{}/)", w.bind))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            println!("  {feature:<10} {}{detail}", name(*key));
+        }
+    }
+    let off: Vec<&str> = stream_control::handlers::FEATURES
+        .iter()
+        .filter(|(f, _)| !features.get(f).copied().unwrap_or(false))
+        .map(|(f, _)| *f)
+        .collect();
+    println!(
+        "Not enabled: {}",
+        if off.is_empty() {
+            "-".into()
+        } else {
+            off.join(", ")
+        }
+    );
+    println!(
+        "Commands: prefix {:?}, {} alias(es), locale {locale}",
+        config.commands.prefix,
+        config.commands.aliases.len()
+    );
+    let present: Vec<&str> = secrets.present().collect();
+    for (variable, purpose) in secrets::VARIABLES {
+        let state = if present.contains(variable) {
+            "set"
+        } else {
+            "not set"
+        };
+        println!("  {variable:<22} {state:<8} {purpose}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let Some(config) = load(&args.config) else {
+        return ExitCode::FAILURE;
+    };
+    let secrets = Secrets::from_env();
+    let redactor = Redactor::new(&secrets);
+    stream_control::logging::init(&config.log, redactor.clone());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = RunOptions {
+        console: args.console,
+    };
+    let clean = runtime.block_on(async move {
+        let ctx = match Context::new(config, secrets, redactor) {
+            Ok(ctx) => ctx,
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "cannot start");
+                return None;
+            }
+        };
+        Some(app::run(ctx, options, app::shutdown_signal()).await)
+    });
+    // A blocking stdin read must not hold the process open.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    match clean {
+        Some(_) => ExitCode::SUCCESS,
+        None => ExitCode::FAILURE,
+    }
+}

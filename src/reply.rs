@@ -1,0 +1,246 @@
+//! What handlers return: a message key plus arguments, rendered by the surface in the invoker's
+//! locale (`i18n`). Handlers never build user-facing strings.
+//!
+//! Keys can only come from [`keys`], so `tests/locales.rs` can check that every key a handler or
+//! an error can produce exists in every locale.
+
+use std::fmt;
+
+/// A message id in `locales/*/*.ftl`. Only constructible through [`keys`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key(&'static str);
+
+impl Key {
+    pub fn id(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+macro_rules! keys {
+    ($($name:ident = $id:literal,)*) => {
+        /// Every message key the code can produce.
+        pub mod keys {
+            use super::Key;
+            $(pub const $name: Key = Key($id);)*
+            /// All of them, for the locale tests.
+            pub const ALL: &[Key] = &[$($name,)*];
+        }
+    };
+}
+
+keys! {
+    PONG = "pong",
+    VERSION = "version",
+    HELP_LIST = "help-list",
+    HELP_COMMAND = "help-command",
+    HELP_ALIAS = "help-alias",
+    HELP_UNKNOWN = "help-unknown",
+    STATUS_SUMMARY = "status-summary",
+    STATUS_TASK_PROBLEM = "status-task-problem",
+    STATUS_ALL_RUNNING = "status-all-running",
+    STATUS_NONE = "status-none",
+    ERROR_NOT_ENABLED = "error-not-enabled",
+    ERROR_PERMISSION = "error-permission",
+    ERROR_COOLDOWN = "error-cooldown",
+    ERROR_INTERNAL = "error-internal",
+    ERROR_USAGE = "error-usage",
+    ERROR_UNKNOWN_COMMAND = "error-unknown-command",
+    PARSE_MISSING = "parse-missing",
+    PARSE_UNEXPECTED = "parse-unexpected",
+    PARSE_CHOICE = "parse-choice",
+    PARSE_NOT_A_NUMBER = "parse-not-a-number",
+    PARSE_OUT_OF_RANGE = "parse-out-of-range",
+    PARSE_TOO_LONG = "parse-too-long",
+    PARSE_BAD_CHARACTERS = "parse-bad-characters",
+    PARSE_BAD_URL = "parse-bad-url",
+    PARSE_NOT_AN_IP = "parse-not-an-ip",
+    LEVEL_VIEWER = "level-viewer",
+    LEVEL_VIP = "level-vip",
+    LEVEL_MODERATOR = "level-moderator",
+    LEVEL_ADMIN = "level-admin",
+    LEVEL_BROADCASTER = "level-broadcaster",
+    FEATURE_OBS = "feature-obs",
+    FEATURE_GUARD = "feature-guard",
+    FEATURE_TWITCH = "feature-twitch",
+    FEATURE_DISCORD = "feature-discord",
+    FEATURE_RESTREAM = "feature-restream",
+    FEATURE_POWER = "feature-power",
+    FEATURE_SERVICES = "feature-services",
+    FEATURE_OVERLAY = "feature-overlay",
+    FEATURE_WEB = "feature-web",
+    FEATURE_BANS = "feature-bans",
+}
+
+/// How an invocation ended; logged, counted and used by surfaces (e.g. ephemeral refusals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The command did what was asked.
+    Done,
+    /// Malformed arguments; the reply is the usage line.
+    Usage,
+    /// The invoker may not use this command.
+    Refused,
+    /// Still cooling down for this command or user.
+    Cooldown,
+    /// The feature's configuration section is absent.
+    NotEnabled,
+    /// The handler failed; the user gets a generic message, the log gets the details.
+    Failed,
+}
+
+/// One argument of a reply.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyArg {
+    Text(String),
+    Number(f64),
+    /// Another message, rendered in the same locale first (e.g. a permission level's name).
+    Message(Box<Reply>),
+    /// Several messages, rendered and joined with ", ".
+    List(Vec<Reply>),
+    /// A command's localised description (`cmd-<command>.description`).
+    CommandDescription(&'static str),
+}
+
+/// A localisable answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub key: Key,
+    pub args: Vec<(&'static str, ReplyArg)>,
+    pub outcome: Outcome,
+}
+
+impl Reply {
+    /// A successful reply.
+    pub fn new(key: Key) -> Reply {
+        Reply {
+            key,
+            args: Vec::new(),
+            outcome: Outcome::Done,
+        }
+    }
+
+    /// The same reply with another outcome.
+    pub fn with_outcome(mut self, outcome: Outcome) -> Reply {
+        self.outcome = outcome;
+        self
+    }
+
+    pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.args.push((name, ReplyArg::Text(value.into())));
+        self
+    }
+
+    pub fn number(mut self, name: &'static str, value: impl Into<f64>) -> Reply {
+        self.args.push((name, ReplyArg::Number(value.into())));
+        self
+    }
+
+    pub fn message(mut self, name: &'static str, value: Reply) -> Reply {
+        self.args.push((name, ReplyArg::Message(Box::new(value))));
+        self
+    }
+
+    pub fn list(mut self, name: &'static str, values: Vec<Reply>) -> Reply {
+        self.args.push((name, ReplyArg::List(values)));
+        self
+    }
+
+    pub fn command_description(mut self, name: &'static str, command: &'static str) -> Reply {
+        self.args
+            .push((name, ReplyArg::CommandDescription(command)));
+        self
+    }
+
+    /// "<feature> is not enabled".
+    pub fn not_enabled(feature: Key) -> Reply {
+        Reply::new(keys::ERROR_NOT_ENABLED)
+            .message("feature", Reply::new(feature))
+            .with_outcome(Outcome::NotEnabled)
+    }
+
+    /// The generic "something went wrong" answer; details go to the log only.
+    pub fn internal_error() -> Reply {
+        Reply::new(keys::ERROR_INTERNAL).with_outcome(Outcome::Failed)
+    }
+}
+
+/// An error that should be told to the user as a localised reply (not logged as a fault).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("user error: {}", reply.key)]
+pub struct UserError {
+    pub reply: Reply,
+}
+
+impl From<Reply> for UserError {
+    fn from(reply: Reply) -> Self {
+        UserError { reply }
+    }
+}
+
+/// The localised name of a permission level.
+pub fn level(permission: commands::Permission) -> Reply {
+    use commands::Permission as P;
+    Reply::new(match permission {
+        P::Viewer => keys::LEVEL_VIEWER,
+        P::Vip => keys::LEVEL_VIP,
+        P::Moderator => keys::LEVEL_MODERATOR,
+        P::Admin => keys::LEVEL_ADMIN,
+        P::Broadcaster => keys::LEVEL_BROADCASTER,
+    })
+}
+
+/// The usage answer for a malformed command. Never echoes a URL (it may hold a stream key).
+pub fn usage(error: &commands::ParseError, prefix: &str) -> Reply {
+    use commands::{ParseErrorKind as K, ValueProblem as V};
+    let shorten = |text: &str| -> String {
+        let mut short: String = text.chars().take(40).collect();
+        if short.len() < text.len() {
+            short.push('…');
+        }
+        short
+    };
+    let problem = match &error.kind {
+        K::MissingArgument { argument } => {
+            Reply::new(keys::PARSE_MISSING).arg("argument", *argument)
+        }
+        K::UnexpectedArgument { found } => {
+            Reply::new(keys::PARSE_UNEXPECTED).arg("found", shorten(found))
+        }
+        K::UnknownChoice {
+            argument,
+            found,
+            expected,
+        } => Reply::new(keys::PARSE_CHOICE)
+            .arg("argument", *argument)
+            .arg("found", shorten(found))
+            .arg("expected", expected.join(", ")),
+        K::InvalidValue {
+            argument,
+            found,
+            problem,
+        } => {
+            let base = |key| Reply::new(key).arg("argument", *argument);
+            match problem {
+                V::NotANumber => base(keys::PARSE_NOT_A_NUMBER).arg("found", shorten(found)),
+                V::OutOfRange { min, max } => base(keys::PARSE_OUT_OF_RANGE)
+                    .number("min", *min as f64)
+                    .number("max", *max as f64),
+                V::TooLong { max } => base(keys::PARSE_TOO_LONG).number("max", *max as f64),
+                V::BadCharacters => base(keys::PARSE_BAD_CHARACTERS),
+                V::BadUrl => base(keys::PARSE_BAD_URL),
+                V::NotAnIp => base(keys::PARSE_NOT_AN_IP).arg("found", shorten(found)),
+            }
+        }
+    };
+    Reply::new(keys::ERROR_USAGE)
+        .arg("usage", format!("{prefix}{}", error.usage()))
+        .message("problem", problem)
+        .with_outcome(Outcome::Usage)
+}

@@ -1,0 +1,4 @@
+//! Surfaces are adapters: they turn platform input into an `Invocation` and render the `Reply`
+//! back. No business logic lives here.
+
+pub mod console;
