@@ -387,16 +387,13 @@ impl Config {
             }
         }
         for name in commands.permissions.keys() {
-            if commands::spec_of(name).is_none() {
-                problem(
-                    format!("commands.permissions[{name:?}]"),
-                    unknown_command(name),
-                );
+            if let Some(message) = command_word_problem(name) {
+                problem(format!("commands.permissions[{name:?}]"), message);
             }
         }
         for (name, users) in &commands.allow {
-            if commands::spec_of(name).is_none() {
-                problem(format!("commands.allow[{name:?}]"), unknown_command(name));
+            if let Some(message) = command_word_problem(name) {
+                problem(format!("commands.allow[{name:?}]"), message);
             }
             for (i, user) in users.iter().enumerate() {
                 if crate::dispatch::Surface::parse_user_key(user).is_none() {
@@ -408,11 +405,8 @@ impl Config {
             }
         }
         for name in commands.cooldowns.overrides.keys() {
-            if commands::spec_of(name).is_none() {
-                problem(
-                    format!("commands.cooldowns.overrides[{name:?}]"),
-                    unknown_command(name),
-                );
+            if let Some(message) = command_word_problem(name) {
+                problem(format!("commands.cooldowns.overrides[{name:?}]"), message);
             }
         }
         for (path, message) in crate::i18n::check_overrides(&self.messages) {
@@ -429,6 +423,18 @@ impl Config {
             .collect();
         features.insert("web", self.web.is_some());
         features
+    }
+}
+
+/// A key of `permissions`, `allow` or `overrides` must be a command word exactly as listed
+/// (dispatch looks it up by that name).
+fn command_word_problem(word: &str) -> Option<String> {
+    match commands::spec_of(word) {
+        None => Some(unknown_command(word)),
+        Some(spec) if spec.name != word => {
+            Some(format!("write the command word as `{}`", spec.name))
+        }
+        Some(_) => None,
     }
 }
 

@@ -16,6 +16,8 @@
 //!
 //! README's `## Architecture` section is the code map and lists the invariants with their tests.
 
+#![deny(clippy::await_holding_lock, clippy::await_holding_refcell_ref)]
+
 pub mod app;
 pub mod config;
 pub mod dispatch;

@@ -199,7 +199,11 @@ pub fn level(permission: commands::Permission) -> Reply {
 /// The usage answer for a malformed command. Never echoes a URL (it may hold a stream key).
 pub fn usage(error: &commands::ParseError, prefix: &str) -> Reply {
     use commands::{ParseErrorKind as K, ValueProblem as V};
+    // Anything URL-like may carry a stream key: never echo it.
     let shorten = |text: &str| -> String {
+        if text.contains("://") {
+            return "…".to_string();
+        }
         let mut short: String = text.chars().take(40).collect();
         if short.len() < text.len() {
             short.push('…');

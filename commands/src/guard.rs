@@ -4,7 +4,7 @@
 //! bitrate
 //! guard [status|on|off]                       bare `guard` = status
 //! trigger low|offline|rtt|rtt-offline [value|off]
-//!     no value: show the current trigger; `off` or 0: disable it
+//!     no value: show the current trigger; `off` or 0 (in any unit: `0k`, `0ms`): disable it
 //!     low/offline take kbps (`800`, `800k`, `2.5m`), rtt/rtt-offline take ms (`1500`, `1.5s`)
 //! dryrun on|off
 //! ```

@@ -139,7 +139,7 @@ pub const SPECS: &[CommandSpec] = &[
     spec(
         "alert",
         "alert test low|restored|offline|raid|custom",
-        &["kind"],
+        &["action", "kind"],
         Moderator,
     ),
     // web
@@ -646,11 +646,46 @@ mod tests {
 
     /// Words of the grammar, to reach the deeper parsing paths.
     const WORDS: &[&str] = &[
-        "on", "off", "add", "list", "remove", "status", "restart", "repair", "force", "wake",
-        "shutdown", "test", "low", "offline", "rtt", "rtt-offline", "raid", "800", "800k",
-        "2.5Mbps", "1.5s", "1500ms", "0", "1000", "1001", "rtmp://a.example/app/key",
-        "rtmps://", "http://x", "@SomeUser", "::1", "1.2.3.4", "!scene", "Main", "a.b", "é",
-        "\u{301}", "\u{200b}", "\u{1f600}", "!", "??",
+        "on",
+        "off",
+        "add",
+        "list",
+        "remove",
+        "status",
+        "restart",
+        "repair",
+        "force",
+        "wake",
+        "shutdown",
+        "test",
+        "low",
+        "offline",
+        "rtt",
+        "rtt-offline",
+        "raid",
+        "800",
+        "800k",
+        "2.5Mbps",
+        "1.5s",
+        "1500ms",
+        "0",
+        "1000",
+        "1001",
+        "rtmp://a.example/app/key",
+        "rtmps://",
+        "http://x",
+        "@SomeUser",
+        "::1",
+        "1.2.3.4",
+        "!scene",
+        "Main",
+        "a.b",
+        "é",
+        "\u{301}",
+        "\u{200b}",
+        "\u{1f600}",
+        "!",
+        "??",
     ];
 
     /// What goes between the words: whitespace of one to three bytes, or nothing.
@@ -679,7 +714,10 @@ mod tests {
         ];
         let pair = (word, proptest::sample::select(SEPARATORS));
         proptest::collection::vec(pair, 0..16).prop_map(|pairs| {
-            pairs.into_iter().flat_map(|(word, separator)| [word, separator]).collect()
+            pairs
+                .into_iter()
+                .flat_map(|(word, separator)| [word, separator])
+                .collect()
         })
     }
 

@@ -41,7 +41,7 @@ pub(crate) fn parse(tokens: &mut Tokens<'_>) -> Result<RestreamCommand, ParseErr
                 return Err(tokens.missing("url"));
             };
             // The separator may be wider than one byte (e.g. a no-break space).
-            let _ = space; let url_at = split + 1;
+            let url_at = split + space.len_utf8();
             let name = (at, rest[..split].trim_end());
             let url = (at + url_at, &rest[url_at..]);
             RestreamCommand::Add(

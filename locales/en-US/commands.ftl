@@ -61,6 +61,7 @@ cmd-logs =
     .arg-lines = How many lines (1–1000)
 cmd-alert =
     .description = Send a test alert to the overlay
+    .arg-action = test: send a test alert
     .arg-kind = low, restored, offline, raid or custom
 cmd-ban-ip =
     .description = Block an IP address from the web server

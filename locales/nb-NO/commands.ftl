@@ -60,6 +60,7 @@ cmd-logs =
     .arg-lines = Hvor mange linjer (1–1000)
 cmd-alert =
     .description = Send et testvarsel til overlegget
+    .arg-action = test: send et testvarsel
     .arg-kind = low, restored, offline, raid eller custom
 cmd-ban-ip =
     .description = Blokker en IP-adresse fra webserveren

@@ -359,7 +359,12 @@ fn is_raw_ident_char(c: char) -> bool {
 impl Parser {
     fn new(text: &str) -> Self {
         Parser {
-            chars: text.chars().collect(),
+            // A leading byte-order mark is not part of the document.
+            chars: text
+                .strip_prefix('\u{feff}')
+                .unwrap_or(text)
+                .chars()
+                .collect(),
             pos: 0,
             line: 1,
             col: 1,
@@ -2233,6 +2238,9 @@ mod tests {
         retries: u8,
     }
 
+    /// Expected problem: line, column, path, message.
+    type Expect<'a> = (usize, usize, &'a str, &'a str);
+
     // --- helpers ------------------------------------------------------------------------
 
     fn parse(text: &str) -> Result<Node, Problem> {
@@ -2575,9 +2583,9 @@ mod tests {
                 "missing field colon",
                 "(a: 1, b 2)",
                 1,
-                8,
+                10,
                 "",
-                "expected ',' or ')' after a struct field, found 'b'",
+                "expected ':' after the field name `b`, found '2'",
             ),
             (
                 "nested path in error",
@@ -2625,6 +2633,33 @@ mod tests {
         assert!(
             problem.is_some_and(|p| p.message.contains("nested too deeply")),
             "deep nesting must be rejected"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_within_the_limit_deserializes_without_overflow() {
+        let depth = MAX_DEPTH;
+        let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(parse(&text).is_ok());
+        // deserialize_any recursion (untagged enums buffer the whole value) and ignored values.
+        assert!(from_str::<Loose>(&text).is_err());
+        assert!(from_str::<serde::de::IgnoredAny>(&text).is_ok());
+        let text = format!("{}5{}", "Some(".repeat(depth), ")".repeat(depth));
+        assert!(from_str::<Option<u8>>(&text).is_err());
+    }
+
+    #[test]
+    fn byte_order_mark_is_skipped() {
+        let cfg: Cfg = value("\u{feff}(locale: \"nb-NO\")");
+        assert_eq!(cfg.locale, "nb-NO");
+        assert_eq!(
+            problems::<Cfg>("\u{feff}(locale: 1)"),
+            vec![p(
+                1,
+                10,
+                "locale",
+                "invalid type: integer `1`, expected a string"
+            )]
         );
     }
 
@@ -2837,7 +2872,7 @@ mod tests {
 
     #[test]
     fn wrong_values_are_reported_at_the_value() {
-        let cases: &[(&str, &str, (usize, usize, &str, &str))] = &[
+        let cases: &[(&str, &str, Expect)] = &[
             (
                 "string for an integer",
                 "(commands: (cooldown_secs: \"ten\"))",
@@ -2979,6 +3014,26 @@ mod tests {
     }
 
     #[test]
+    fn non_string_map_keys_use_the_key_as_written() {
+        assert_eq!(
+            problems::<BTreeMap<u8, bool>>("{\n  1: true,\n  0x2: 5,\n  300: false,\n}"),
+            vec![
+                p(
+                    3,
+                    8,
+                    "[0x2]",
+                    "invalid type: integer `5`, expected a boolean"
+                ),
+                p(4, 3, "[300]", "invalid value: integer `300`, expected u8"),
+            ]
+        );
+        assert_eq!(
+            problems::<BTreeMap<u8, bool>>("{ 1: true, 'x': false }"),
+            vec![p(1, 12, "['x']", "invalid type: string \"x\", expected u8")]
+        );
+    }
+
+    #[test]
     fn three_mistakes_and_a_bad_variant_are_all_reported() {
         let text = r#"(
     locale: "en",
@@ -3024,13 +3079,13 @@ mod tests {
             vec![
                 p(
                     2,
-                    14,
+                    13,
                     "list[1]",
                     "invalid value: integer `70000`, expected u16"
                 ),
                 p(
                     2,
-                    24,
+                    23,
                     "list[3]",
                     "invalid value: integer `80000`, expected u16"
                 ),
@@ -3049,7 +3104,7 @@ mod tests {
                 ),
                 p(
                     4,
-                    47,
+                    48,
                     "commands.aliases[\"d\"]",
                     "invalid type: sequence, expected a string"
                 ),
@@ -3100,7 +3155,7 @@ mod tests {
 
     #[test]
     fn tuple_and_newtype_errors() {
-        let cases: &[(&str, (usize, usize, &str, &str))] = &[
+        let cases: &[(&str, Expect)] = &[
             (
                 "Pair(1, 2, 3)",
                 (1, 1, "", "invalid length 3, expected 2 elements"),
@@ -3132,7 +3187,7 @@ mod tests {
         }
         assert_eq!(
             problems::<Port>("Port(\"x\")"),
-            vec![p(1, 6, "", "invalid type: string \"x\", expected u16")]
+            vec![p(1, 6, "[0]", "invalid type: string \"x\", expected u16")]
         );
         assert_eq!(
             problems::<Marker>("Other"),
@@ -3195,12 +3250,18 @@ mod tests {
         }
 
         let text = "(servers: [\n  (url: \"a\"),\n  (url: \"b\"),\n  (url: \"c\", tags: {\"x\": \"1\"}),\n])";
-        let (_, positions) = match from_str::<Servers>(text) {
+        let (servers, positions) = match from_str::<Servers>(text) {
             Ok(ok) => ok,
             Err(problems) => panic!("{problems:?}"),
         };
+        let urls: Vec<&str> = servers.servers.iter().map(|s| s.url.as_str()).collect();
+        assert_eq!(urls, ["a", "b", "c"]);
+        assert_eq!(
+            servers.servers[2].tags.get("x").map(String::as_str),
+            Some("1")
+        );
         assert_eq!(positions.find("servers[2].url"), (4, 9));
-        assert_eq!(positions.find("servers[2].tags[\"x\"]"), (4, 31));
+        assert_eq!(positions.find("servers[2].tags[\"x\"]"), (4, 26));
         assert_eq!(positions.find("servers[1]"), (3, 3));
         assert_eq!(positions.find("servers[1].port"), (3, 3));
         assert_eq!(Positions::default().find("servers"), (1, 1));

@@ -1,0 +1,211 @@
+//! `config.ron` loading: the shipped file, every problem at once with line:col, semantic checks.
+
+use proptest::prelude::*;
+use std::path::Path;
+use stream_control::config::{Config, ConfigError, Level, LogFormat, Problem};
+
+fn shipped_text() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.ron")).unwrap()
+}
+
+fn problems(text: &str) -> Vec<Problem> {
+    match Config::parse(text) {
+        Ok(config) => panic!("expected problems, got {config:?}"),
+        Err(problems) => problems,
+    }
+}
+
+/// (line, col, path) of each problem, for compact assertions.
+fn where_(problems: &[Problem]) -> Vec<(usize, usize, &str)> {
+    problems
+        .iter()
+        .map(|p| (p.line, p.col, p.path.as_str()))
+        .collect()
+}
+
+#[test]
+fn shipped_config_loads_and_matches_the_ron_crate() {
+    let ours = Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config.ron")).unwrap();
+    // The reference RON implementation reads the same file to the same value.
+    let reference: Config = ron::Options::default()
+        .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+        .from_str(&shipped_text())
+        .unwrap();
+    assert_eq!(ours, reference);
+    assert_eq!(ours.locale, "en-US");
+    assert_eq!(ours.log.format, LogFormat::Pretty);
+    assert_eq!(ours.web.unwrap().bind.to_string(), "127.0.0.1:8080");
+    assert_eq!(ours.commands.prefix, "!");
+    assert!(
+        ours.commands
+            .aliases
+            .contains(&("b".to_string(), "brb".to_string()))
+    );
+    assert_eq!(ours.commands.cooldowns.exempt, Level::Moderator);
+}
+
+#[test]
+fn an_empty_struct_gives_every_default_and_no_web() {
+    let config = Config::parse("()").unwrap();
+    assert_eq!(config.locale, "en-US");
+    assert!(config.web.is_none());
+    assert_eq!(config.commands.prefix, "!");
+    assert!(!config.features()["web"]);
+}
+
+#[test]
+fn three_different_mistakes_are_reported_together_with_positions() {
+    let text = r#"(
+    log: (fromat: Json),
+    web: (bind: "127.0.0.1:99999"),
+    commands: (prefix: 5),
+)"#;
+    let found = problems(text);
+    assert_eq!(
+        where_(&found),
+        vec![
+            (2, 11, "log.fromat"),
+            (3, 17, "web.bind"),
+            (4, 24, "commands.prefix")
+        ],
+        "{found:#?}"
+    );
+    assert!(
+        found[0].message.contains("unknown field `fromat`"),
+        "{}",
+        found[0].message
+    );
+    assert!(
+        found[1].message.contains("127.0.0.1:99999"),
+        "{}",
+        found[1].message
+    );
+    assert!(
+        found[2].message.contains("invalid type"),
+        "{}",
+        found[2].message
+    );
+}
+
+#[test]
+fn syntax_errors_have_a_position() {
+    let found = problems("(\n    locale: \"en-US\"\n    web: (),\n)");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].line, 3);
+}
+
+#[test]
+fn semantic_problems_name_the_key_and_its_position() {
+    let text = r#"(
+    locale: "xx-XX",
+    log: (filter: "info,[[["),
+    commands: (
+        prefix: "  ",
+        aliases: {"b": "brb", "B": "live", "stop": "brb", "x": "nonsense", "two words": "brb"},
+        permissions: {"brbb": Moderator},
+        allow: {"raid": ["twitch:42", "irc:someone"]},
+        cooldowns: (overrides: {"nope": (user: "1s")}),
+    ),
+    messages: {"en-US": {"pong": "ok", "not-an-id": "x"}, "de-DE": {}},
+)"#;
+    let found = problems(text);
+    let paths: Vec<&str> = found.iter().map(|p| p.path.as_str()).collect();
+    for expected in [
+        "locale",
+        "log.filter",
+        "commands.prefix",
+        "commands.aliases[\"B\"]",
+        "commands.aliases[\"stop\"]",
+        "commands.aliases[\"x\"]",
+        "commands.aliases[\"two words\"]",
+        "commands.permissions[\"brbb\"]",
+        "commands.allow[\"raid\"][1]",
+        "commands.cooldowns.overrides[\"nope\"]",
+        "messages[\"en-US\"][\"not-an-id\"]",
+        "messages[\"de-DE\"]",
+    ] {
+        assert!(
+            paths.contains(&expected),
+            "missing {expected} in {found:#?}"
+        );
+    }
+    assert_eq!(found.len(), 12, "{found:#?}");
+    let message = |path: &str| &found.iter().find(|p| p.path == path).unwrap().message;
+    assert!(message("commands.permissions[\"brbb\"]").contains("did you mean `brb`"));
+    assert!(message("commands.aliases[\"B\"]").contains("duplicate"));
+    assert!(message("commands.aliases[\"stop\"]").contains("already a command"));
+    assert!(message("locale").contains("en-US, nb-NO"));
+    // Semantic problems point at the value in the file.
+    let locale = found.iter().find(|p| p.path == "locale").unwrap();
+    assert_eq!((locale.line, locale.col), (2, 13));
+}
+
+#[test]
+fn durations_and_levels_are_checked_as_types() {
+    let found = problems(r#"(commands: (cooldowns: (command: "soon", exempt: Owner)))"#);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(found[0].message.contains("not a duration"));
+    assert!(found[1].message.contains("unknown variant `Owner`"));
+}
+
+#[test]
+fn load_reports_the_file_and_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.ron");
+    std::fs::write(&path, "(\n  locale: 5,\n  nope: 1,\n)").unwrap();
+    let error = Config::load(&path).unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, ConfigError::Invalid { ref problems, .. } if problems.len() == 2));
+    assert!(text.contains("2 problems"), "{text}");
+    assert!(
+        text.contains("bad.ron:2:11: locale: invalid type"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bad.ron:3:3: nope: unknown field `nope`"),
+        "{text}"
+    );
+    let missing = Config::load(&dir.path().join("missing.ron")).unwrap_err();
+    assert!(matches!(missing, ConfigError::Read { .. }));
+}
+
+#[test]
+fn no_config_key_holds_a_secret() {
+    // Secrets only come from the environment: no field name in the schema suggests one.
+    let text = shipped_text().to_lowercase();
+    for word in ["password", "token:", "secret:", "key:"] {
+        let hit = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .any(|l| l.contains(word));
+        assert!(!hit, "config.ron has a `{word}` key");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_text_gives_problems_never_a_panic(text in "\\PC{0,400}") {
+        let _ = Config::parse(&text);
+    }
+
+    #[test]
+    fn mutations_of_the_shipped_config_never_panic(
+        cut in 0usize..4000,
+        insert in "[(){}\\[\\],:\"a-z0-9 \n]{0,8}",
+    ) {
+        let text = shipped_text();
+        let mut at = cut.min(text.len());
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let mutated = format!("{}{}{}", &text[..at], insert, &text[at..]);
+        if let Err(problems) = Config::parse(&mutated) {
+            prop_assert!(!problems.is_empty());
+            for p in problems {
+                prop_assert!(p.line >= 1 && p.col >= 1);
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Architecture invariants that a compiler cannot check (README, "Invariants").
+
+use std::path::{Path, PathBuf};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Invariant 1: `commands` depends on std + thiserror only.
+#[test]
+fn the_commands_crate_has_no_io_dependency() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let package = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "commands")
+        .expect("the commands package");
+    let normal: Vec<&str> = package["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["kind"].is_null())
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(normal, vec!["thiserror"]);
+}
+
+/// Invariant 7: state files are only written atomically, through `state_store`.
+#[test]
+fn only_state_store_writes_files() {
+    for path in rust_files(&root().join("src")) {
+        if path.ends_with("state_store.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for forbidden in [
+            "fs::write(",
+            "File::create(",
+            "OpenOptions::new(",
+            "tokio::fs::write",
+        ] {
+            assert!(
+                !text.contains(forbidden),
+                "{} uses {forbidden}",
+                path.display()
+            );
+        }
+    }
+}
+
+/// Invariant 8: tests only talk to 127.0.0.1 (no IP literal other than loopback in a URL).
+#[test]
+fn tests_name_no_address_but_loopback() {
+    let mut files = rust_files(&root().join("tests"));
+    files.extend(rust_files(&root().join("src")));
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (i, _) in text.match_indices("://") {
+            let host: String = text[i + 3..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let is_ip = host.split('.').filter(|p| !p.is_empty()).count() == 4;
+            assert!(
+                !is_ip || host.starts_with("127.") || host == "0.0.0.0",
+                "{}: URL to {host}",
+                path.display()
+            );
+        }
+    }
+}
+
+/// Each feature has the same name everywhere: commands/src/<f>.rs ↔ src/handlers/<f>.rs.
+#[test]
+fn every_vocabulary_module_has_a_handler_of_the_same_name() {
+    let features = [
+        "stream", "scene", "guard", "twitch", "restream", "power", "service", "alert", "web",
+        "meta",
+    ];
+    for feature in features {
+        assert!(
+            root().join(format!("commands/src/{feature}.rs")).exists(),
+            "{feature}"
+        );
+        assert!(
+            root().join(format!("src/handlers/{feature}.rs")).exists(),
+            "{feature}"
+        );
+    }
+    let handlers = rust_files(&root().join("src/handlers"));
+    assert_eq!(
+        handlers.len(),
+        features.len(),
+        "a handler without a vocabulary module"
+    );
+}
+
+/// README's code map names every source file, so it stays true to the code.
+#[test]
+fn readme_code_map_names_every_source_file() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let architecture = readme
+        .split("## Architecture")
+        .nth(1)
+        .expect("an Architecture section");
+    let mut files = rust_files(&root().join("src"));
+    files.retain(|p| !p.starts_with(root().join("src/handlers")));
+    for path in files {
+        let relative = path
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        assert!(
+            architecture.contains(&relative),
+            "README's Architecture does not mention {relative}"
+        );
+    }
+    assert!(architecture.contains("src/handlers/"));
+}
