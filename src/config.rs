@@ -37,6 +37,9 @@ pub struct Config {
     /// The status page and JSON API. Absent: no web server.
     #[serde(default)]
     pub web: Option<WebConfig>,
+    /// The bitrate guard. Absent: no automatic switching.
+    #[serde(default)]
+    pub guard: Option<GuardConfig>,
     #[serde(default)]
     pub commands: CommandsConfig,
     /// Reply overrides: locale → message id → Fluent pattern.
@@ -78,6 +81,84 @@ pub struct WebConfig {
     /// Address and port to listen on.
     #[serde(default = "default_bind", deserialize_with = "socket_addr")]
     pub bind: SocketAddr,
+}
+
+/// The bitrate guard: which stats servers to poll and how to decide.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardConfig {
+    /// How often every stats server is polled.
+    #[serde(default = "default_poll_interval", deserialize_with = "duration")]
+    pub poll_interval: Duration,
+    /// Stats servers in priority order: the first with a live publisher is used.
+    pub servers: Vec<StatsServerConfig>,
+    /// Thresholds and timings.
+    #[serde(default)]
+    pub policy: crate::guard::decide::Policy,
+}
+
+/// One stats server.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsServerConfig {
+    /// A short name, shown in `bitrate` and the status page.
+    pub name: String,
+    /// The server type and where to find the stream.
+    pub kind: StatsServerKind,
+    /// Request timeout.
+    #[serde(default = "default_stats_timeout", deserialize_with = "duration")]
+    pub timeout: Duration,
+}
+
+/// Where a stats server's numbers come from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum StatsServerKind {
+    /// nginx-rtmp `stat` page (XML), e.g. `http://127.0.0.1:8080/stat`.
+    NginxRtmp {
+        url: String,
+        application: String,
+        stream: String,
+    },
+    /// SRT Live Server JSON stats, e.g. `http://127.0.0.1:8181/stats`. Without a publisher,
+    /// the publisher with the highest bitrate.
+    SrtLiveServer {
+        url: String,
+        #[serde(default)]
+        publisher: Option<String>,
+    },
+    /// BELABOX cloud relay or receiver stats, e.g. `http://host:8080/<streamid>`.
+    Belabox {
+        url: String,
+        #[serde(default)]
+        publisher: Option<String>,
+    },
+    /// MediaMTX v3 API path, e.g. `http://127.0.0.1:9997/v3/paths/get/live`.
+    Mediamtx { url: String },
+    /// SRS HTTP API, e.g. `http://127.0.0.1:1985/api/v1/streams/`.
+    Srs {
+        url: String,
+        application: String,
+        stream: String,
+    },
+    /// Node-Media-Server API, e.g. `http://127.0.0.1:8000/api/streams`.
+    NodeMediaServer {
+        url: String,
+        application: String,
+        stream: String,
+    },
+    /// Nimble Streamer's management API, e.g. `http://127.0.0.1:8082`; `id` is the SRT
+    /// receiver's `ip:port`.
+    Nimble {
+        url: String,
+        id: String,
+        application: String,
+        stream: String,
+    },
+    /// OpenIRL srtla receiver stats, e.g. `http://127.0.0.1:8080/stats/play_abc`.
+    OpenIrl { url: String },
+    /// OBS's own outgoing stream (last resort: it measures the upload, not the ingest).
+    Obs,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -184,6 +265,12 @@ fn default_log_filter() -> String {
 fn default_bind() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
+fn default_poll_interval() -> Duration {
+    Duration::from_millis(500)
+}
+fn default_stats_timeout() -> Duration {
+    Duration::from_secs(2)
+}
 fn default_prefix() -> String {
     "!".into()
 }
@@ -214,11 +301,15 @@ fn parse_duration<E: serde::de::Error>(text: &str) -> Result<Duration, E> {
     })
 }
 
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+/// A duration written like "500ms", "10s", "2m 30s".
+pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     parse_duration(&String::deserialize(d)?)
 }
 
-fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+/// An optional duration (`None` or a duration string).
+pub(crate) fn optional_duration<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
     Option::<String>::deserialize(d)?
         .map(|text| parse_duration(&text))
         .transpose()
@@ -300,10 +391,7 @@ impl Config {
 
     /// Parse and check configuration text, collecting every problem.
     pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
-        let (parsed, mut problems) = match reader::from_str::<Config>(text) {
-            Ok(parsed) => (Some(parsed), Vec::new()),
-            Err(problems) => (None, problems),
-        };
+        let (parsed, mut problems) = reader::from_str_partial::<Config>(text);
         if let Some((config, positions)) = parsed {
             for (path, message) in config.validate() {
                 let (line, col) = positions.find(&path);

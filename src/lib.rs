@@ -21,6 +21,7 @@
 pub mod app;
 pub mod config;
 pub mod dispatch;
+pub mod guard;
 pub mod handlers;
 pub mod i18n;
 pub mod logging;

@@ -88,6 +88,21 @@ fn three_different_mistakes_are_reported_together_with_positions() {
 }
 
 #[test]
+fn type_and_semantic_problems_are_reported_in_the_same_run() {
+    let text = "(\n    locale: \"xx-XX\",\n    nope: 1,\n    commands: (aliases: {\"b\": \"brb\", \"B\": \"live\"}),\n)";
+    let found = problems(text);
+    assert_eq!(
+        where_(&found),
+        vec![
+            (2, 13, "locale"),
+            (3, 5, "nope"),
+            (4, 43, "commands.aliases[\"B\"]")
+        ],
+        "{found:#?}"
+    );
+}
+
+#[test]
 fn syntax_errors_have_a_position() {
     let found = problems("(\n    locale: \"en-US\"\n    web: (),\n)");
     assert_eq!(found.len(), 1, "{found:#?}");

@@ -130,15 +130,31 @@ fn parent_path(path: &str) -> Option<&str> {
 /// - otherwise deserialization errors (unknown field, wrong type, invalid value, bad enum
 ///   variant…) are collected by the recovery loop, and all of them are returned together.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<(T, Positions), Vec<Problem>> {
-    let mut root = Parser::new(text).parse_document().map_err(|p| vec![p])?;
+    match from_str_partial(text) {
+        (Some(parsed), problems) if problems.is_empty() => Ok(parsed),
+        (_, problems) => Err(problems),
+    }
+}
+
+/// Like [`from_str`], but also returns the value deserialized once the problem entries were
+/// removed (when recovery got that far), so semantic checks can run on the rest of the document
+/// in the same pass. The problems are sorted; a value with an empty problem list is clean.
+pub fn from_str_partial<T: DeserializeOwned>(text: &str) -> (Option<(T, Positions)>, Vec<Problem>) {
+    let mut root = match Parser::new(text).parse_document() {
+        Ok(root) => root,
+        Err(problem) => return (None, vec![problem]),
+    };
     let mut problems: Vec<Problem> = Vec::new();
     // Paths of the entries removed from the tree by earlier iterations.
     let mut removed: HashSet<String> = HashSet::new();
 
     for _ in 0..MAX_RECOVERY_ITERATIONS {
         let error = match T::deserialize(De::new(&root)) {
-            Ok(value) if problems.is_empty() => return Ok((value, Positions::from_tree(&root))),
-            Ok(_) => break,
+            Ok(value) => {
+                problems.sort_by_key(|p| (p.line, p.col));
+                problems.dedup();
+                return (Some((value, Positions::from_tree(&root))), problems);
+            }
             Err(error) => error.at_node(&root),
         };
         let Some(at) = error.at else { break };
@@ -174,7 +190,7 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<(T, Positions), Vec<P
     }
     problems.sort_by_key(|p| (p.line, p.col));
     problems.dedup();
-    Err(problems)
+    (None, problems)
 }
 
 const MAX_RECOVERY_ITERATIONS: usize = 200;

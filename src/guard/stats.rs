@@ -1,0 +1,352 @@
+//! Ingest statistics: what one poll of a stats server says, normalised across server types.
+//!
+//! Each server type lives in its own file with a pure `parse` (bytes → [`Reading`]) and a thin
+//! fetch. [`Meter`] turns counter readings into bitrates; [`IngestStats`] is what the decision
+//! state machine sees.
+
+use commands::{Kbps, Millis};
+use std::fmt;
+use std::time::Duration;
+use tokio::time::Instant;
+
+pub mod belabox;
+pub mod mediamtx;
+pub mod nginx;
+pub mod nimble;
+pub mod node_media_server;
+pub mod obs;
+pub mod openirl;
+pub mod sls;
+pub mod srs;
+
+/// Largest stats body accepted; anything bigger is refused ([`StatsError::TooLarge`]).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// Default request timeout for a stats page.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the decision state machine sees for one server at one poll.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IngestStats {
+    /// The stats page could not be read or understood.
+    Unreachable(StatsError),
+    /// The server answers, but nobody is publishing the configured stream.
+    NoPublisher,
+    /// A publisher, with its bitrate and (where the server reports it) round-trip time.
+    Live { bitrate: Kbps, rtt: Option<Millis> },
+}
+
+/// What one stats body says, before counters are turned into rates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reading {
+    /// Nobody publishes the configured stream.
+    NoPublisher,
+    /// A publisher whose bitrate the server computed itself.
+    Rate { bitrate: Kbps, rtt: Option<Millis> },
+    /// A publisher with a cumulative byte counter; the bitrate is the change between polls.
+    /// `fallback` is the server's own (averaged) rate, used when there is no previous counter.
+    Counter {
+        bytes: u64,
+        fallback: Option<Kbps>,
+        rtt: Option<Millis>,
+    },
+}
+
+/// Why there is no reading. Shown to people (`bitrate`, `/api/status`): say what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatsError {
+    /// Connection refused, DNS failure, TLS failure…
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// No answer within the timeout.
+    #[error("{url} did not answer within {timeout_ms} ms")]
+    Timeout { url: String, timeout_ms: u64 },
+    /// An HTTP status other than success (and other than what a server type uses for "no
+    /// publisher", which its parser maps to [`Reading::NoPublisher`]).
+    #[error("{url} answered HTTP {status}")]
+    Http { url: String, status: u16 },
+    /// The body exceeded [`MAX_BODY_BYTES`].
+    #[error("{url} sent more than {limit} bytes")]
+    TooLarge { url: String, limit: usize },
+    /// The body is not what this server type sends (HTML, garbage, another server's schema).
+    #[error("not {kind} stats: {reason}")]
+    Parse { kind: ServerKind, reason: String },
+}
+
+/// The stats server types, as named in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServerKind {
+    /// nginx-rtmp `stat` XML page.
+    NginxRtmp,
+    /// SRT Live Server (SLS) JSON stats.
+    SrtLiveServer,
+    /// BELABOX cloud or self-hosted receiver JSON stats.
+    Belabox,
+    /// MediaMTX v3 API (`/v3/paths/get/<name>`).
+    Mediamtx,
+    /// SRS HTTP API v1 (`/api/v1/streams/`).
+    Srs,
+    /// Node-Media-Server API.
+    NodeMediaServer,
+    /// Softvelum Nimble Streamer.
+    Nimble,
+    /// OpenIRL srtla receiver stats.
+    OpenIrl,
+    /// OBS's own outgoing stream (last resort).
+    Obs,
+}
+
+impl ServerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerKind::NginxRtmp => "nginx-rtmp",
+            ServerKind::SrtLiveServer => "SRT Live Server",
+            ServerKind::Belabox => "BELABOX",
+            ServerKind::Mediamtx => "MediaMTX",
+            ServerKind::Srs => "SRS",
+            ServerKind::NodeMediaServer => "Node-Media-Server",
+            ServerKind::Nimble => "Nimble",
+            ServerKind::OpenIrl => "OpenIRL",
+            ServerKind::Obs => "OBS",
+        }
+    }
+}
+
+impl fmt::Display for ServerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Turns readings into [`IngestStats`], computing bitrates from byte-counter deltas.
+#[derive(Debug, Clone, Default)]
+pub struct Meter {
+    last: Option<(u64, Instant)>,
+}
+
+/// Counter deltas over less than this are not trusted (two polls too close together).
+const MIN_INTERVAL: Duration = Duration::from_millis(200);
+
+impl Meter {
+    /// The stats for this poll, or `None` when a counter has no usable previous value yet and no
+    /// fallback rate (the next poll will have one).
+    pub fn update(
+        &mut self,
+        reading: Result<Reading, StatsError>,
+        now: Instant,
+    ) -> Option<IngestStats> {
+        match reading {
+            Err(error) => {
+                self.last = None;
+                Some(IngestStats::Unreachable(error))
+            }
+            Ok(Reading::NoPublisher) => {
+                self.last = None;
+                Some(IngestStats::NoPublisher)
+            }
+            Ok(Reading::Rate { bitrate, rtt }) => {
+                self.last = None;
+                Some(IngestStats::Live { bitrate, rtt })
+            }
+            Ok(Reading::Counter {
+                bytes,
+                fallback,
+                rtt,
+            }) => {
+                let previous = self.last;
+                let rate = match previous {
+                    Some((before, at))
+                        if bytes >= before && now.duration_since(at) >= MIN_INTERVAL =>
+                    {
+                        let secs = now.duration_since(at).as_secs_f64();
+                        let kbps = ((bytes - before) as f64 * 8.0 / 1000.0 / secs).round();
+                        Some(Kbps(kbps.min(f64::from(u32::MAX)) as u32))
+                    }
+                    // Too soon after the last poll: keep the older baseline.
+                    Some((before, _)) if bytes >= before => return None,
+                    // No baseline, or the counter went backwards (publisher reconnected).
+                    _ => None,
+                };
+                self.last = Some((bytes, now));
+                rate.or(fallback)
+                    .map(|bitrate| IngestStats::Live { bitrate, rtt })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counter(bytes: u64) -> Result<Reading, StatsError> {
+        Ok(Reading::Counter {
+            bytes,
+            fallback: None,
+            rtt: None,
+        })
+    }
+
+    #[test]
+    fn counters_become_bitrates_from_deltas() {
+        let t0 = Instant::now();
+        let mut meter = Meter::default();
+        assert_eq!(meter.update(counter(1_000_000), t0), None);
+        let second = meter.update(counter(1_312_500), t0 + Duration::from_secs(1));
+        assert_eq!(
+            second,
+            Some(IngestStats::Live {
+                bitrate: Kbps(2500),
+                rtt: None
+            })
+        );
+        let half = meter.update(counter(1_350_000), t0 + Duration::from_millis(1500));
+        assert_eq!(
+            half,
+            Some(IngestStats::Live {
+                bitrate: Kbps(600),
+                rtt: None
+            })
+        );
+    }
+
+    #[test]
+    fn a_reset_counter_starts_again_and_uses_the_fallback() {
+        let t0 = Instant::now();
+        let mut meter = Meter::default();
+        meter.update(counter(5_000_000), t0);
+        let reset = Ok(Reading::Counter {
+            bytes: 10,
+            fallback: Some(Kbps(900)),
+            rtt: Some(Millis(40)),
+        });
+        assert_eq!(
+            meter.update(reset, t0 + Duration::from_secs(1)),
+            Some(IngestStats::Live {
+                bitrate: Kbps(900),
+                rtt: Some(Millis(40))
+            })
+        );
+        assert_eq!(
+            meter.update(counter(125_010), t0 + Duration::from_secs(2)),
+            Some(IngestStats::Live {
+                bitrate: Kbps(1000),
+                rtt: None
+            })
+        );
+    }
+
+    #[test]
+    fn polls_too_close_together_keep_the_older_baseline() {
+        let t0 = Instant::now();
+        let mut meter = Meter::default();
+        meter.update(counter(0), t0);
+        assert_eq!(
+            meter.update(counter(100), t0 + Duration::from_millis(50)),
+            None
+        );
+        assert_eq!(
+            meter.update(counter(125_000), t0 + Duration::from_secs(1)),
+            Some(IngestStats::Live {
+                bitrate: Kbps(1000),
+                rtt: None
+            })
+        );
+    }
+
+    #[test]
+    fn errors_and_missing_publishers_pass_through_and_reset() {
+        let t0 = Instant::now();
+        let mut meter = Meter::default();
+        meter.update(counter(1000), t0);
+        assert_eq!(
+            meter.update(Ok(Reading::NoPublisher), t0),
+            Some(IngestStats::NoPublisher)
+        );
+        assert_eq!(
+            meter.update(counter(2000), t0 + Duration::from_secs(1)),
+            None
+        );
+    }
+}
+
+/// The answer to a stats request: status and body (at most [`MAX_BODY_BYTES`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    pub status: u16,
+    pub bytes: Vec<u8>,
+}
+
+/// GET `url` with a timeout and a body-size cap. Any HTTP status is returned as a [`Body`]: the
+/// server type decides what a 404 means. Never follows redirects to another host blindly:
+/// the client is built by [`client`].
+pub async fn http_get(
+    client: &reqwest::Client,
+    url: &str,
+    timeout: Duration,
+) -> Result<Body, StatsError> {
+    let timed_out = || StatsError::Timeout {
+        url: url.to_string(),
+        timeout_ms: timeout.as_millis() as u64,
+    };
+    let request = async {
+        let mut response = client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| unreachable_error(url, &e))?;
+        let status = response.status().as_u16();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| unreachable_error(url, &e))?
+        {
+            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(StatsError::TooLarge {
+                    url: url.to_string(),
+                    limit: MAX_BODY_BYTES,
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Body { status, bytes })
+    };
+    tokio::time::timeout(timeout, request)
+        .await
+        .unwrap_or_else(|_| Err(timed_out()))
+}
+
+fn unreachable_error(url: &str, error: &reqwest::Error) -> StatsError {
+    // reqwest's Display includes the URL; keep only the cause chain.
+    let mut reason = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if !reason.is_empty() {
+            reason.push_str(": ");
+        }
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if reason.is_empty() {
+        reason = if error.is_timeout() {
+            "timed out".into()
+        } else {
+            "request failed".into()
+        };
+    }
+    StatsError::Unreachable {
+        url: url.to_string(),
+        reason,
+    }
+}
+
+/// The HTTP client for stats pages: no proxy for loopback, no redirects, a connect timeout.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(DEFAULT_TIMEOUT)
+        .no_proxy()
+        .user_agent(concat!("stream-control/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
