@@ -129,6 +129,7 @@ fn parent_path(path: &str) -> Option<&str> {
 /// - a syntax error: Err(vec![that one problem]) (recovery from syntax errors is not required);
 /// - otherwise deserialization errors (unknown field, wrong type, invalid value, bad enum
 ///   variant…) are collected by the recovery loop, and all of them are returned together.
+#[cfg(test)]
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<(T, Positions), Vec<Problem>> {
     match from_str_partial(text) {
         (Some(parsed), problems) if problems.is_empty() => Ok(parsed),
