@@ -42,6 +42,8 @@ pub struct Context {
     /// Things that happened.
     pub events: broadcast::Sender<Event>,
     pub cooldowns: Cooldowns,
+    /// OBS, when configured.
+    pub obs: Option<crate::obs::ObsHandle>,
     /// When the app started (paused-time aware in tests).
     pub started: Instant,
     /// Cancelled when the whole process shuts down.
@@ -60,6 +62,14 @@ impl Context {
             .map_or(0, |d| d.as_secs());
         let (status, _) = watch::channel(Status::new(config.features(), started_at_unix));
         let (events, _) = broadcast::channel(1024);
+        let obs = config.obs.clone().map(|obs| {
+            crate::obs::ObsHandle::new(
+                obs,
+                secrets.get("OBS_PASSWORD").cloned(),
+                status.subscribe(),
+                events.clone(),
+            )
+        });
         Ok(Arc::new(Context {
             config: Arc::new(config),
             secrets: Arc::new(secrets),
@@ -68,6 +78,7 @@ impl Context {
             status,
             events,
             cooldowns: Cooldowns::default(),
+            obs,
             started: Instant::now(),
             shutdown: CancellationToken::new(),
         }))
@@ -112,6 +123,9 @@ impl App {
             ctx,
             tracker: TaskTracker::new(),
         };
+        if app.ctx.obs.is_some() {
+            app.supervise("obs", crate::obs::run);
+        }
         if app.ctx.config.web.is_some() {
             app.supervise("web", crate::web::run);
         }

@@ -37,6 +37,9 @@ pub struct Config {
     /// The status page and JSON API. Absent: no web server.
     #[serde(default)]
     pub web: Option<WebConfig>,
+    /// OBS over obs-websocket v5. Absent: scene and stream commands answer "not enabled".
+    #[serde(default)]
+    pub obs: Option<ObsConfig>,
     /// The bitrate guard. Absent: no automatic switching.
     #[serde(default)]
     pub guard: Option<GuardConfig>,
@@ -81,6 +84,112 @@ pub struct WebConfig {
     /// Address and port to listen on.
     #[serde(default = "default_bind", deserialize_with = "socket_addr")]
     pub bind: SocketAddr,
+}
+
+/// OBS connection, scene names and how stream actions behave. The password comes from
+/// `OBS_PASSWORD`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObsConfig {
+    /// Host of the OBS PC (obs-websocket server).
+    #[serde(default = "default_obs_host")]
+    pub host: String,
+    /// obs-websocket port.
+    #[serde(default = "default_obs_port")]
+    pub port: u16,
+    /// First reconnect delay; doubles after each failure up to `reconnect_max`.
+    #[serde(default = "default_reconnect_min", deserialize_with = "duration")]
+    pub reconnect_min: Duration,
+    #[serde(default = "default_reconnect_max", deserialize_with = "duration")]
+    pub reconnect_max: Duration,
+    /// Every request to OBS gives up after this long.
+    #[serde(default = "default_request_timeout", deserialize_with = "duration")]
+    pub request_timeout: Duration,
+    #[serde(default)]
+    pub scenes: SceneNames,
+    #[serde(default)]
+    pub stop: StopConfig,
+    #[serde(default)]
+    pub fix: FixConfig,
+    /// `refresh`: switch to this scene (default: the BRB scene), hold, switch back.
+    #[serde(default)]
+    pub refresh_scene: Option<String>,
+    #[serde(default = "default_refresh_hold", deserialize_with = "duration")]
+    pub refresh_hold: Duration,
+}
+
+/// The scenes the bot and the guard use, by their names in OBS.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SceneNames {
+    pub live: String,
+    pub low: String,
+    pub brb: String,
+    pub offline: String,
+    /// Shown after `start`; the guard leaves it only for LIVE. `None`: `start` keeps the scene.
+    pub starting: Option<String>,
+    /// Shown before the stream stops (`stop`, raid). `None`: no ending scene.
+    pub ending: Option<String>,
+}
+
+impl Default for SceneNames {
+    fn default() -> Self {
+        SceneNames {
+            live: "LIVE".into(),
+            low: "LOW".into(),
+            brb: "BRB".into(),
+            offline: "OFFLINE".into(),
+            starting: Some("Starting soon".into()),
+            ending: None,
+        }
+    }
+}
+
+/// How `stop` ends the stream.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StopConfig {
+    /// With an ending scene: how long it shows before the stream stops.
+    #[serde(deserialize_with = "duration")]
+    pub ending_delay: Duration,
+    /// How long OBS has to confirm that the output stopped (or started).
+    #[serde(deserialize_with = "duration")]
+    pub confirm_timeout: Duration,
+}
+
+impl Default for StopConfig {
+    fn default() -> Self {
+        StopConfig {
+            ending_delay: Duration::from_secs(10),
+            confirm_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// What `fix` does.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum FixConfig {
+    /// Restart these media sources and confirm they play again (the cure for a frozen SRT or
+    /// RTMP media source).
+    RestartMedia {
+        sources: Vec<String>,
+        #[serde(default = "default_media_confirm", deserialize_with = "duration")]
+        confirm_timeout: Duration,
+    },
+    /// The seed's bounce: BRB, wait, LIVE.
+    Bounce {
+        #[serde(default = "default_bounce_delay", deserialize_with = "duration")]
+        delay: Duration,
+    },
+}
+
+impl Default for FixConfig {
+    fn default() -> Self {
+        FixConfig::Bounce {
+            delay: default_bounce_delay(),
+        }
+    }
 }
 
 /// The bitrate guard: which stats servers to poll and how to decide.
@@ -265,6 +374,30 @@ fn default_log_filter() -> String {
 fn default_bind() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
+fn default_obs_host() -> String {
+    "127.0.0.1".into()
+}
+fn default_obs_port() -> u16 {
+    4455
+}
+fn default_reconnect_min() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_reconnect_max() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_request_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_refresh_hold() -> Duration {
+    Duration::from_secs(2)
+}
+fn default_media_confirm() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_bounce_delay() -> Duration {
+    Duration::from_secs(2)
+}
 fn default_poll_interval() -> Duration {
     Duration::from_millis(500)
 }
@@ -433,6 +566,19 @@ impl Config {
             problem("log.filter".into(), format!("not a valid log filter: {e}"));
         }
 
+        if let Some(obs) = &self.obs {
+            validate_obs(obs, &mut problem);
+        }
+        if let Some(guard) = &self.guard {
+            if self.obs.is_none() {
+                problem(
+                    "guard".into(),
+                    "the guard switches OBS scenes: add an `obs` section too".into(),
+                );
+            }
+            validate_guard(guard, &mut problem);
+        }
+
         let commands = &self.commands;
         let prefix = &commands.prefix;
         if prefix.is_empty()
@@ -510,7 +656,177 @@ impl Config {
             .map(|(name, _)| (*name, false))
             .collect();
         features.insert("web", self.web.is_some());
+        features.insert("obs", self.obs.is_some());
+        features.insert("guard", self.guard.is_some());
         features
+    }
+}
+
+fn positive(path: &str, value: Duration, problem: &mut impl FnMut(String, String)) {
+    if value.is_zero() {
+        problem(path.into(), "must be longer than 0s".into());
+    }
+}
+
+fn validate_obs(obs: &ObsConfig, problem: &mut impl FnMut(String, String)) {
+    if obs.host.trim().is_empty() || obs.host.chars().any(char::is_whitespace) {
+        problem(
+            "obs.host".into(),
+            "must be a host name or IP address".into(),
+        );
+    }
+    if obs.port == 0 {
+        problem(
+            "obs.port".into(),
+            "must be 1 to 65535 (obs-websocket uses 4455)".into(),
+        );
+    }
+    positive("obs.reconnect_min", obs.reconnect_min, problem);
+    positive("obs.request_timeout", obs.request_timeout, problem);
+    positive(
+        "obs.stop.confirm_timeout",
+        obs.stop.confirm_timeout,
+        problem,
+    );
+    if obs.reconnect_max < obs.reconnect_min {
+        problem(
+            "obs.reconnect_max".into(),
+            "must not be shorter than `reconnect_min`".into(),
+        );
+    }
+    let scenes = &obs.scenes;
+    for (key, name) in [
+        ("live", Some(&scenes.live)),
+        ("low", Some(&scenes.low)),
+        ("brb", Some(&scenes.brb)),
+        ("offline", Some(&scenes.offline)),
+        ("starting", scenes.starting.as_ref()),
+        ("ending", scenes.ending.as_ref()),
+    ] {
+        if name.is_some_and(|n| n.trim().is_empty()) {
+            problem(format!("obs.scenes.{key}"), "must not be empty".into());
+        }
+    }
+    for (key, other) in [("low", &scenes.low), ("offline", &scenes.offline)] {
+        if *other == scenes.live {
+            problem(
+                format!("obs.scenes.{key}"),
+                format!("must differ from the LIVE scene (`{}`)", scenes.live),
+            );
+        }
+    }
+    if let FixConfig::RestartMedia {
+        sources,
+        confirm_timeout,
+    } = &obs.fix
+    {
+        if sources.is_empty() || sources.iter().any(|s| s.trim().is_empty()) {
+            problem(
+                "obs.fix".into(),
+                "name at least one media source to restart".into(),
+            );
+        }
+        positive("obs.fix.confirm_timeout", *confirm_timeout, problem);
+    }
+}
+
+fn validate_guard(guard: &GuardConfig, problem: &mut impl FnMut(String, String)) {
+    if guard.poll_interval < Duration::from_millis(100) {
+        problem(
+            "guard.poll_interval".into(),
+            "must be at least 100ms".into(),
+        );
+    }
+    if guard.servers.is_empty() {
+        problem(
+            "guard.servers".into(),
+            "list at least one stats server".into(),
+        );
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (i, server) in guard.servers.iter().enumerate() {
+        let path = format!("guard.servers[{i}]");
+        if server.name.trim().is_empty() {
+            problem(format!("{path}.name"), "must not be empty".into());
+        } else if !names.insert(server.name.to_lowercase()) {
+            problem(
+                format!("{path}.name"),
+                format!("duplicate server name `{}`", server.name),
+            );
+        }
+        positive(&format!("{path}.timeout"), server.timeout, problem);
+        if let Some(url) = server.kind.url()
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            problem(
+                format!("{path}.kind.url"),
+                format!("`{url}` must start with http:// or https://"),
+            );
+        }
+    }
+    let policy = &guard.policy;
+    if let Some(low) = policy.low_kbps {
+        if policy.recover_kbps < low {
+            problem(
+                "guard.policy.recover_kbps".into(),
+                format!("must be at least `low_kbps` ({low}): recovery needs a higher bar"),
+            );
+        }
+        if let Some(offline) = policy.offline_kbps
+            && offline >= low
+        {
+            problem(
+                "guard.policy.offline_kbps".into(),
+                format!("must be below `low_kbps` ({low})"),
+            );
+        }
+    }
+    if let (Some(low), Some(offline)) = (policy.rtt_low_ms, policy.rtt_offline_ms)
+        && offline <= low
+    {
+        problem(
+            "guard.policy.rtt_offline_ms".into(),
+            format!("must be above `rtt_low_ms` ({low})"),
+        );
+    }
+    if policy.offline_timeout.is_some_and(|t| t.is_zero()) {
+        problem(
+            "guard.policy.offline_timeout".into(),
+            "must be longer than 0s".into(),
+        );
+    }
+}
+
+impl StatsServerKind {
+    /// The stats URL, for the types that poll one.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            StatsServerKind::NginxRtmp { url, .. }
+            | StatsServerKind::SrtLiveServer { url, .. }
+            | StatsServerKind::Belabox { url, .. }
+            | StatsServerKind::Mediamtx { url }
+            | StatsServerKind::Srs { url, .. }
+            | StatsServerKind::NodeMediaServer { url, .. }
+            | StatsServerKind::Nimble { url, .. }
+            | StatsServerKind::OpenIrl { url } => Some(url),
+            StatsServerKind::Obs => None,
+        }
+    }
+
+    /// The server type.
+    pub fn kind(&self) -> crate::guard::stats::ServerKind {
+        use crate::guard::stats::ServerKind as K;
+        match self {
+            StatsServerKind::NginxRtmp { .. } => K::NginxRtmp,
+            StatsServerKind::SrtLiveServer { .. } => K::SrtLiveServer,
+            StatsServerKind::Belabox { .. } => K::Belabox,
+            StatsServerKind::Mediamtx { .. } => K::Mediamtx,
+            StatsServerKind::Srs { .. } => K::Srs,
+            StatsServerKind::NodeMediaServer { .. } => K::NodeMediaServer,
+            StatsServerKind::Nimble { .. } => K::Nimble,
+            StatsServerKind::OpenIrl { .. } => K::OpenIrl,
+            StatsServerKind::Obs => K::Obs,
+        }
     }
 }
 

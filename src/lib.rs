@@ -25,6 +25,7 @@ pub mod guard;
 pub mod handlers;
 pub mod i18n;
 pub mod logging;
+pub mod obs;
 pub mod reply;
 pub mod secrets;
 pub mod state_store;

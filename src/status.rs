@@ -26,6 +26,62 @@ pub struct Status {
     pub tasks: BTreeMap<String, TaskStatus>,
     /// The web server, once it listens.
     pub web: Option<WebStatus>,
+    /// OBS, when the `obs` section is configured.
+    pub obs: Option<ObsStatus>,
+}
+
+/// OBS as the bot sees it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ObsStatus {
+    pub connection: ObsConnection,
+    /// OBS Studio version, once connected.
+    pub version: Option<String>,
+    /// The current program scene.
+    pub scene: Option<String>,
+    /// Every scene, in OBS's order.
+    pub scenes: Vec<String>,
+    /// Whether the stream output is active (from `StreamStateChanged`/`GetStreamStatus`).
+    pub streaming: bool,
+    /// The stream output's state, as OBS last reported it.
+    pub stream_state: StreamState,
+    pub recording: bool,
+    /// How long the stream has been live, in seconds, as OBS reports it.
+    pub stream_uptime_secs: Option<u64>,
+    /// Outgoing bitrate (from `outputBytes` deltas), kbps.
+    pub outgoing_kbps: Option<u32>,
+    /// Frames OBS dropped because of network congestion since the stream started.
+    pub skipped_frames: Option<u32>,
+    pub total_frames: Option<u32>,
+    pub congestion: Option<f32>,
+    pub fps: Option<f64>,
+    pub cpu_percent: Option<f64>,
+}
+
+/// The stream output's state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamState {
+    #[default]
+    Idle,
+    Starting,
+    Live,
+    Stopping,
+    Reconnecting,
+}
+
+/// The connection to OBS, with the reason when there is none.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(tag = "state", content = "reason", rename_all = "snake_case")]
+pub enum ObsConnection {
+    #[default]
+    Connecting,
+    Connected,
+    /// Not reachable (the reason: connection refused, timed out…).
+    Offline(String),
+    /// OBS refused the password.
+    AuthenticationFailed,
+    /// OBS or obs-websocket is too old for this bot (the version found).
+    TooOld(String),
 }
 
 /// One supervised task.
@@ -63,6 +119,7 @@ impl Status {
             features,
             tasks: BTreeMap::new(),
             web: None,
+            obs: None,
         }
     }
 }
@@ -80,4 +137,26 @@ pub enum Event {
     },
     /// A supervised task failed or panicked and will be restarted.
     TaskFailed { task: String, error: String },
+    /// Connected to OBS.
+    ObsConnected { version: String },
+    /// The connection to OBS was lost.
+    ObsLost { reason: String },
+    /// OBS shows another program scene (whoever switched it).
+    ObsSceneChanged { scene: String },
+    /// OBS's stream output started or stopped.
+    ObsStreamChanged { streaming: bool },
+    /// The bot switched a scene.
+    SceneSwitched {
+        by: SwitchedBy,
+        from: Option<String>,
+        to: String,
+    },
+}
+
+/// Who switched a scene.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwitchedBy {
+    Guard,
+    Command,
 }

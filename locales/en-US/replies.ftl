@@ -52,3 +52,33 @@ feature-services = services and logs
 feature-overlay = the overlay
 feature-web = the status page
 feature-bans = IP bans
+
+# obs
+obs-not-connected = OBS is not connected.
+obs-timeout = OBS did not answer in time.
+obs-refused = OBS refused: { $reason }
+obs-unknown-scene = OBS has no scene “{ $scene }”: check the scene names in config.ron.
+obs-unknown-source = OBS has no media source “{ $source }”: check obs.fix in config.ron.
+obs-start-not-confirmed = OBS did not confirm within { $seconds } s that the stream started.
+obs-stop-not-confirmed = OBS did not confirm within { $seconds } s that the stream stopped: check OBS.
+obs-stream-failed = OBS started the stream, but the output stopped again: is the ingest server up?
+
+# scene
+scene-switched = Switched to { $scene }.
+scene-already = Already on { $scene }.
+scene-ambiguous = “{ $query }” matches several scenes: { $candidates }.
+scene-not-found = There is no scene “{ $query }”. Closest: { $candidates }.
+scene-not-configured = No { $which } scene is set in config.ron (obs.scenes.{ $which }).
+fix-restarted = Restarted { $sources }: playing again.
+fix-not-playing = Restarted { $sources }, but { $failed } is not playing yet.
+fix-bounced = Trying to fix: { $brb }, then back to { $live }.
+refresh-done = Refreshed: back on { $scene }.
+
+# stream
+stream-started = Stream started.
+stream-started-scene = Stream started; showing { $scene }.
+stream-already-live = The stream is already live.
+stream-stopped = Stream ended.
+stream-not-live = The stream is not live.
+record-started = Recording started.
+record-stopped = Recording stopped.

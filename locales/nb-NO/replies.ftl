@@ -51,3 +51,33 @@ feature-services = tjenester og logger
 feature-overlay = overlegget
 feature-web = statussiden
 feature-bans = IP-blokkering
+
+# obs
+obs-not-connected = OBS er ikke tilkoblet.
+obs-timeout = OBS svarte ikke i tide.
+obs-refused = OBS avviste: { $reason }
+obs-unknown-scene = OBS har ingen scene «{ $scene }»: sjekk scenenavnene i config.ron.
+obs-unknown-source = OBS har ingen mediekilde «{ $source }»: sjekk obs.fix i config.ron.
+obs-start-not-confirmed = OBS bekreftet ikke innen { $seconds } s at strømmen startet.
+obs-stop-not-confirmed = OBS bekreftet ikke innen { $seconds } s at strømmen stoppet: sjekk OBS.
+obs-stream-failed = OBS startet strømmen, men utgangen stoppet igjen: kjører mottaksserveren?
+
+# scene
+scene-switched = Byttet til { $scene }.
+scene-already = Allerede på { $scene }.
+scene-ambiguous = «{ $query }» passer til flere scener: { $candidates }.
+scene-not-found = Det finnes ingen scene «{ $query }». Nærmest: { $candidates }.
+scene-not-configured = Ingen { $which }-scene er satt i config.ron (obs.scenes.{ $which }).
+fix-restarted = Startet { $sources } på nytt: spiller igjen.
+fix-not-playing = Startet { $sources } på nytt, men { $failed } spiller ikke ennå.
+fix-bounced = Prøver å fikse: { $brb }, så tilbake til { $live }.
+refresh-done = Oppdatert: tilbake på { $scene }.
+
+# stream
+stream-started = Strømmen er startet.
+stream-started-scene = Strømmen er startet; viser { $scene }.
+stream-already-live = Strømmen er allerede direkte.
+stream-stopped = Strømmen er avsluttet.
+stream-not-live = Strømmen er ikke direkte.
+record-started = Opptaket er startet.
+record-stopped = Opptaket er stoppet.

@@ -1,18 +1,134 @@
-//! Scene switching through OBS (live, brb, starting, scene, fix, refresh).
+//! Scene switching through OBS: live, brb, starting, scene, fix, refresh.
 //! Parsing lives in `commands::scene`.
-//!
-//! This feature's configuration section does not exist yet, so the feature is off: every command
-//! answers "not enabled" (localised), as it will whenever the section is absent.
 
 use crate::app::Context;
+use crate::config::FixConfig;
 use crate::dispatch::Invoker;
-use crate::reply::{Reply, keys};
+use crate::obs::ObsHandle;
+use crate::obs::scenes::{SceneMatch, resolve};
+use crate::reply::{Reply, UserError, keys};
+use crate::status::SwitchedBy;
 use commands::scene::SceneCommand;
 
 pub(crate) async fn handle_command(
-    _ctx: &Context,
+    ctx: &Context,
     _invoker: &Invoker,
-    _cmd: SceneCommand,
+    cmd: SceneCommand,
 ) -> anyhow::Result<Reply> {
-    Ok(Reply::not_enabled(keys::FEATURE_OBS))
+    let Some(obs) = &ctx.obs else {
+        return Ok(Reply::not_enabled(keys::FEATURE_OBS));
+    };
+    let scenes = &obs.config().scenes;
+    match cmd {
+        SceneCommand::Live => switch(obs, &scenes.live).await,
+        SceneCommand::Brb => switch(obs, &scenes.brb).await,
+        SceneCommand::Starting => match &scenes.starting {
+            Some(starting) => switch(obs, starting).await,
+            None => Ok(Reply::new(keys::SCENE_NOT_CONFIGURED).arg("which", "starting")),
+        },
+        SceneCommand::Switch(query) => {
+            if !obs.is_connected() {
+                return Err(UserError::from(crate::obs::ObsError::NotConnected).into());
+            }
+            match resolve(query.as_str(), &obs.scenes()) {
+                SceneMatch::Found(scene) => switch(obs, &scene).await,
+                SceneMatch::Ambiguous(candidates) => Ok(Reply::new(keys::SCENE_AMBIGUOUS)
+                    .arg("query", query.as_str())
+                    .arg("candidates", candidates.join(", "))),
+                SceneMatch::NotFound(candidates) => Ok(Reply::new(keys::SCENE_NOT_FOUND)
+                    .arg("query", query.as_str())
+                    .arg(
+                        "candidates",
+                        if candidates.is_empty() {
+                            "–".into()
+                        } else {
+                            candidates.join(", ")
+                        },
+                    )),
+            }
+        }
+        SceneCommand::Fix => fix(obs).await,
+        SceneCommand::Refresh => refresh(obs).await,
+    }
+}
+
+async fn switch(obs: &ObsHandle, scene: &str) -> anyhow::Result<Reply> {
+    let changed = obs
+        .switch_to(scene, SwitchedBy::Command)
+        .await
+        .map_err(UserError::from)?;
+    let key = if changed {
+        keys::SCENE_SWITCHED
+    } else {
+        keys::SCENE_ALREADY
+    };
+    Ok(Reply::new(key).arg("scene", scene))
+}
+
+/// Restart the configured media sources and confirm they play, or the BRB → LIVE bounce.
+async fn fix(obs: &ObsHandle) -> anyhow::Result<Reply> {
+    match obs.config().fix.clone() {
+        FixConfig::RestartMedia {
+            sources,
+            confirm_timeout,
+        } => {
+            for source in &sources {
+                obs.restart_media(source).await.map_err(UserError::from)?;
+            }
+            // Confirm by asking until each plays again, at most confirm_timeout.
+            let deadline = tokio::time::Instant::now() + confirm_timeout;
+            let mut failed = Vec::new();
+            for source in &sources {
+                loop {
+                    if obs.media_playing(source).await.map_err(UserError::from)? {
+                        break;
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        failed.push(source.clone());
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+            }
+            let reply = if failed.is_empty() {
+                Reply::new(keys::FIX_RESTARTED)
+            } else {
+                Reply::new(keys::FIX_NOT_PLAYING).arg("failed", failed.join(", "))
+            };
+            Ok(reply.arg("sources", sources.join(", ")))
+        }
+        FixConfig::Bounce { delay } => {
+            let scenes = &obs.config().scenes;
+            obs.switch_to(&scenes.brb, SwitchedBy::Command)
+                .await
+                .map_err(UserError::from)?;
+            tokio::time::sleep(delay).await;
+            obs.switch_to(&scenes.live, SwitchedBy::Command)
+                .await
+                .map_err(UserError::from)?;
+            Ok(Reply::new(keys::FIX_BOUNCED)
+                .arg("brb", scenes.brb.clone())
+                .arg("live", scenes.live.clone()))
+        }
+    }
+}
+
+/// Show the refresh scene (default BRB) for `refresh_hold`, then go back to where OBS was.
+async fn refresh(obs: &ObsHandle) -> anyhow::Result<Reply> {
+    let config = obs.config();
+    let back = obs
+        .current_scene()
+        .unwrap_or_else(|| config.scenes.live.clone());
+    let through = config
+        .refresh_scene
+        .clone()
+        .unwrap_or_else(|| config.scenes.brb.clone());
+    obs.switch_to(&through, SwitchedBy::Command)
+        .await
+        .map_err(UserError::from)?;
+    tokio::time::sleep(config.refresh_hold).await;
+    obs.switch_to(&back, SwitchedBy::Command)
+        .await
+        .map_err(UserError::from)?;
+    Ok(Reply::new(keys::REFRESH_DONE).arg("scene", back))
 }

@@ -1,0 +1,432 @@
+//! The OBS connection task: connect with backoff, keep `Status.obs` current, detect and confirm
+//! disconnects, publish the live client for [`super::ObsHandle`].
+
+use super::{ObsHandle, probe};
+use crate::app::Context;
+use crate::status::{Event, ObsConnection, ObsStatus, StreamState};
+use futures_util::StreamExt;
+use obws::events::{Event as ObsEvent, OutputState};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// How often stream and render statistics are read while connected.
+const STATS_INTERVAL: Duration = Duration::from_secs(1);
+/// obs-websocket versions before this ship with OBS before 30.2, which obws 0.15 cannot talk to.
+const MIN_WEBSOCKET_VERSION: (u64, u64) = (5, 5);
+
+/// The supervised OBS task. Returns when the app shuts down.
+pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<()> {
+    let Some(obs) = ctx.obs.clone() else {
+        return Ok(());
+    };
+    let config = obs.config().clone();
+    set_status(&ctx, |o| o.connection = ObsConnection::Connecting);
+    let mut backoff = config.reconnect_min;
+    let mut last_failure: Option<ObsConnection> = None;
+    loop {
+        let attempt = tokio::select! {
+            _ = token.cancelled() => return Ok(()),
+            attempt = connect(&obs) => attempt,
+        };
+        let delay = match attempt {
+            Ok(client) => {
+                backoff = config.reconnect_min;
+                last_failure = None;
+                let reason = session(&ctx, &obs, Arc::new(client), &token).await;
+                obs.inner.client.send_replace(None);
+                if token.is_cancelled() {
+                    set_status(&ctx, |o| {
+                        o.connection = ObsConnection::Offline("shutting down".into())
+                    });
+                    return Ok(());
+                }
+                tracing::warn!(reason, "lost the connection to OBS; reconnecting");
+                set_status(&ctx, |o| {
+                    o.connection = ObsConnection::Offline(reason.clone());
+                    o.streaming = false;
+                    o.stream_state = StreamState::Idle;
+                    o.outgoing_kbps = None;
+                });
+                obs.emit(Event::ObsLost { reason });
+                config.reconnect_min
+            }
+            Err(failure) => {
+                // Say it once per kind of failure, not on every retry.
+                if last_failure.as_ref() != Some(&failure) {
+                    match &failure {
+                        ObsConnection::AuthenticationFailed => tracing::error!(
+                            "OBS refused the password: set OBS_PASSWORD to the obs-websocket server password"
+                        ),
+                        ObsConnection::TooOld(version) => tracing::error!(
+                            "{version} is too old: this bot needs OBS 30.2 or newer (obs-websocket 5.5)"
+                        ),
+                        other => tracing::warn!(
+                            host = %config.host, port = config.port, state = ?other,
+                            "cannot connect to OBS; retrying with backoff"
+                        ),
+                    }
+                }
+                let slow = matches!(
+                    failure,
+                    ObsConnection::AuthenticationFailed | ObsConnection::TooOld(_)
+                );
+                set_status(&ctx, |o| o.connection = failure.clone());
+                last_failure = Some(failure);
+                let delay = if slow { config.reconnect_max } else { backoff };
+                backoff = (backoff * 2).min(config.reconnect_max);
+                delay
+            }
+        };
+        tokio::select! {
+            _ = token.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// Connect and identify; a failure is described as the connection state to show.
+async fn connect(obs: &ObsHandle) -> Result<obws::Client, ObsConnection> {
+    let config = obs.config();
+    let connect = obws::client::ConnectConfig {
+        host: config.host.as_str(),
+        port: config.port,
+        dangerous: None,
+        password: obs.inner.password.as_ref().map(|p| p.expose()),
+        event_subscriptions: Some(obws::requests::EventSubscription::ALL),
+        broadcast_capacity: 1024,
+        connect_timeout: config.request_timeout,
+    };
+    let error = match obws::Client::connect_with_config(connect).await {
+        Ok(client) => return Ok(client),
+        Err(error) => error,
+    };
+    use obws::client::HandshakeError;
+    Err(match error {
+        obws::error::Error::Handshake(HandshakeError::ConnectionClosed(Some(details)))
+            if u16::from(details.code) == 4009 =>
+        {
+            ObsConnection::AuthenticationFailed
+        }
+        obws::error::Error::ObsStudioVersion(version, _) => {
+            ObsConnection::TooOld(format!("OBS {version}"))
+        }
+        obws::error::Error::ObsWebsocketVersion(version, _) => {
+            ObsConnection::TooOld(format!("obs-websocket {version}"))
+        }
+        obws::error::Error::Timeout => ObsConnection::Offline(format!(
+            "no answer from {}:{} within {:?}",
+            config.host, config.port, config.request_timeout
+        )),
+        obws::error::Error::Connect(error) => ObsConnection::Offline(error_chain(&error)),
+        other => {
+            // Older obs-websocket answers in shapes obws 0.15 cannot parse: ask its Hello.
+            match probe::websocket_version(&config.host, config.port, config.request_timeout).await
+            {
+                Some(version) if version_below(&version, MIN_WEBSOCKET_VERSION) => {
+                    ObsConnection::TooOld(format!("obs-websocket {version}"))
+                }
+                _ => ObsConnection::Offline(error_chain(&other)),
+            }
+        }
+    })
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Whether a `major.minor.patch` version is below `(major, minor)`.
+fn version_below(version: &str, min: (u64, u64)) -> bool {
+    let mut parts = version
+        .trim()
+        .split('.')
+        .map(|p| p.parse::<u64>().unwrap_or(0));
+    let major = parts.next().unwrap_or(0);
+    let minor = parts.next().unwrap_or(0);
+    (major, minor) < min
+}
+
+/// One connected session; returns why it ended.
+async fn session(
+    ctx: &Arc<Context>,
+    obs: &ObsHandle,
+    client: Arc<obws::Client>,
+    token: &CancellationToken,
+) -> String {
+    let mut events = match client.events() {
+        Ok(events) => events,
+        Err(error) => return format!("no event stream: {error}"),
+    };
+    let version = match read_state(ctx, obs, &client).await {
+        Ok(version) => version,
+        Err(error) => return format!("reading OBS state failed: {}", error_chain(&error)),
+    };
+    warn_missing_scenes(obs);
+    obs.inner.client.send_replace(Some(client.clone()));
+    tracing::info!(%version, "connected to OBS");
+    obs.emit(Event::ObsConnected { version });
+
+    let mut stats = tokio::time::interval(STATS_INTERVAL);
+    stats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_bytes: Option<(u64, Instant)> = None;
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => {
+                return "shutting down".into();
+            }
+            event = events.next() => match event {
+                Some(ObsEvent::ServerStopping | ObsEvent::ServerStopped | ObsEvent::ExitStarted) => {
+                    return "OBS closed the connection".into();
+                }
+                Some(event) => apply(ctx, obs, event),
+                None => {
+                    // The stream also ends when we lagged behind: ask before giving up.
+                    if !confirm(obs, &client).await {
+                        return "the connection to OBS closed".into();
+                    }
+                    tracing::debug!("OBS event stream lagged; resubscribing and re-reading state");
+                    events = match client.events() {
+                        Ok(events) => events,
+                        Err(error) => return format!("no event stream: {error}"),
+                    };
+                    if let Err(error) = read_state(ctx, obs, &client).await {
+                        return format!("reading OBS state failed: {}", error_chain(&error));
+                    }
+                }
+            },
+            _ = obs.inner.suspect.notified() => {
+                if !confirm(obs, &client).await {
+                    return "OBS stopped answering".into();
+                }
+            }
+            _ = stats.tick() => {
+                if let Err(error) = read_stats(ctx, obs, &client, &mut last_bytes).await {
+                    tracing::debug!(%error, "reading OBS stats failed");
+                    if !confirm(obs, &client).await {
+                        return "OBS stopped answering".into();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Ask OBS something small; `false` when it does not answer.
+async fn confirm(obs: &ObsHandle, client: &obws::Client) -> bool {
+    matches!(
+        tokio::time::timeout(obs.config().request_timeout, client.general().version()).await,
+        Ok(Ok(_))
+    )
+}
+
+/// Read version, scenes, current scene, stream and record state into Status.
+async fn read_state(
+    ctx: &Context,
+    obs: &ObsHandle,
+    client: &obws::Client,
+) -> Result<String, obws::error::Error> {
+    let timeout = obs.config().request_timeout;
+    let version = within(timeout, client.general().version())
+        .await?
+        .obs_studio_version
+        .to_string();
+    let scenes = within(timeout, client.scenes().list()).await?;
+    let stream = within(timeout, client.streaming().status()).await?;
+    let record = within(timeout, client.recording().status()).await?;
+    let mut names: Vec<(usize, String)> = scenes
+        .scenes
+        .into_iter()
+        .map(|s| (s.index, s.id.name))
+        .collect();
+    // OBS lists the bottom scene at index 0; show them top first, as OBS's scene dock does.
+    names.sort_by(|a, b| b.0.cmp(&a.0));
+    let current = scenes.current_program_scene.map(|c| c.name);
+    set_status(ctx, |o| {
+        o.connection = ObsConnection::Connected;
+        o.version = Some(version.clone());
+        o.scenes = names.into_iter().map(|(_, n)| n).collect();
+        o.scene = current.clone();
+        o.streaming = stream.active;
+        o.stream_state = if stream.active {
+            StreamState::Live
+        } else {
+            StreamState::Idle
+        };
+        o.stream_uptime_secs = stream
+            .active
+            .then(|| u64::try_from(stream.duration.whole_seconds()).unwrap_or(0));
+        o.recording = record.active;
+    });
+    Ok(version)
+}
+
+/// Stream counters and render statistics, once a second.
+async fn read_stats(
+    ctx: &Context,
+    obs: &ObsHandle,
+    client: &obws::Client,
+    last_bytes: &mut Option<(u64, Instant)>,
+) -> Result<(), obws::error::Error> {
+    let timeout = obs.config().request_timeout;
+    let stream = within(timeout, client.streaming().status()).await?;
+    let stats = within(timeout, client.general().stats()).await?;
+    let now = Instant::now();
+    let kbps = match *last_bytes {
+        Some((bytes, at)) if stream.active && stream.bytes >= bytes => {
+            let secs = now.duration_since(at).as_secs_f64();
+            (secs > 0.0)
+                .then(|| ((stream.bytes - bytes) as f64 * 8.0 / 1000.0 / secs).round() as u32)
+        }
+        _ => None,
+    };
+    *last_bytes = stream.active.then_some((stream.bytes, now));
+    set_status(ctx, |o| {
+        o.outgoing_kbps = if stream.active {
+            kbps.or(o.outgoing_kbps)
+        } else {
+            None
+        };
+        o.stream_uptime_secs = stream
+            .active
+            .then(|| u64::try_from(stream.duration.whole_seconds()).unwrap_or(0));
+        o.skipped_frames = stream.active.then_some(stream.skipped_frames);
+        o.total_frames = stream.active.then_some(stream.total_frames);
+        o.congestion = stream.active.then_some(stream.congestion);
+        o.fps = Some((stats.active_fps * 10.0).round() / 10.0);
+        o.cpu_percent = Some((stats.cpu_usage * 10.0).round() / 10.0);
+    });
+    Ok(())
+}
+
+/// An obws call with a timeout.
+async fn within<T>(
+    timeout: Duration,
+    call: impl std::future::Future<Output = Result<T, obws::error::Error>>,
+) -> Result<T, obws::error::Error> {
+    tokio::time::timeout(timeout, call)
+        .await
+        .unwrap_or(Err(obws::error::Error::Timeout))
+}
+
+/// Keep Status current from one OBS event.
+fn apply(ctx: &Context, obs: &ObsHandle, event: ObsEvent) {
+    match event {
+        ObsEvent::CurrentProgramSceneChanged { id } => {
+            let scene = id.name;
+            let changed = ctx
+                .status
+                .borrow()
+                .obs
+                .as_ref()
+                .and_then(|o| o.scene.clone())
+                != Some(scene.clone());
+            set_status(ctx, |o| o.scene = Some(scene.clone()));
+            if changed {
+                obs.emit(Event::ObsSceneChanged { scene });
+            }
+        }
+        ObsEvent::SceneListChanged { scenes } => {
+            let mut names: Vec<(usize, String)> =
+                scenes.into_iter().map(|s| (s.index, s.name)).collect();
+            names.sort_by(|a, b| b.0.cmp(&a.0));
+            set_status(ctx, |o| {
+                o.scenes = names.into_iter().map(|(_, n)| n).collect()
+            });
+            warn_missing_scenes(obs);
+        }
+        ObsEvent::StreamStateChanged { active, state } => {
+            let stream_state = match state {
+                OutputState::Starting => StreamState::Starting,
+                OutputState::Started | OutputState::Reconnected | OutputState::Resumed => {
+                    StreamState::Live
+                }
+                OutputState::Stopping => StreamState::Stopping,
+                OutputState::Reconnecting => StreamState::Reconnecting,
+                OutputState::Stopped => StreamState::Idle,
+                _ => {
+                    if active {
+                        StreamState::Live
+                    } else {
+                        StreamState::Idle
+                    }
+                }
+            };
+            let was = ctx
+                .status
+                .borrow()
+                .obs
+                .as_ref()
+                .is_some_and(|o| o.streaming);
+            set_status(ctx, |o| {
+                o.streaming = active;
+                o.stream_state = stream_state;
+                if !active {
+                    o.outgoing_kbps = None;
+                    o.stream_uptime_secs = None;
+                }
+            });
+            // OBS may repeat a state (Firebot #2079): announce edges only.
+            if was != active {
+                obs.emit(Event::ObsStreamChanged { streaming: active });
+            }
+        }
+        ObsEvent::RecordStateChanged { active, .. } => set_status(ctx, |o| o.recording = active),
+        _ => {}
+    }
+}
+
+/// A configured scene that OBS does not have is a startup warning naming what exists.
+fn warn_missing_scenes(obs: &ObsHandle) {
+    let scenes = obs.scenes();
+    let names = &obs.config().scenes;
+    let configured = [
+        Some(&names.live),
+        Some(&names.low),
+        Some(&names.brb),
+        Some(&names.offline),
+        names.starting.as_ref(),
+        names.ending.as_ref(),
+        obs.config().refresh_scene.as_ref(),
+    ];
+    let missing: Vec<&String> = configured
+        .into_iter()
+        .flatten()
+        .filter(|name| !scenes.contains(name))
+        .collect();
+    if !missing.is_empty() {
+        tracing::warn!(
+            missing = ?missing,
+            existing = ?scenes,
+            "scenes named in config.ron do not exist in OBS"
+        );
+    }
+}
+
+fn set_status(ctx: &Context, change: impl FnOnce(&mut ObsStatus)) {
+    ctx.status
+        .send_modify(|status| change(status.obs.get_or_insert_with(ObsStatus::default)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_below;
+
+    #[test]
+    fn websocket_versions_before_5_5_are_too_old() {
+        assert!(version_below("5.1.0", (5, 5)));
+        assert!(version_below("4.9.1", (5, 5)));
+        assert!(!version_below("5.5.0", (5, 5)));
+        assert!(!version_below("5.6.2", (5, 5)));
+        assert!(!version_below("6.0.0", (5, 5)));
+        assert!(version_below("garbage", (5, 5)));
+    }
+}

@@ -1,0 +1,30 @@
+//! Reads obs-websocket's `Hello` without identifying, to learn its version when obws cannot
+//! talk to it (obws 0.15 fails to parse the answers of OBS before 30.2).
+
+use futures_util::StreamExt;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+/// The `obsWebSocketVersion` from the server's Hello, if it says one within `timeout`.
+pub async fn websocket_version(host: &str, port: u16, timeout: Duration) -> Option<String> {
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    let url = format!("ws://{host}:{port}");
+    let probe = async {
+        let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str()).await.ok()?;
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Text(text) = message {
+                let hello: serde_json::Value = serde_json::from_str(text.as_str()).ok()?;
+                let _ = socket.close(None).await;
+                return hello["d"]["obsWebSocketVersion"]
+                    .as_str()
+                    .map(str::to_string);
+            }
+        }
+        None
+    };
+    tokio::time::timeout(timeout, probe).await.ok().flatten()
+}
