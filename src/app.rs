@@ -44,6 +44,8 @@ pub struct Context {
     pub cooldowns: Cooldowns,
     /// OBS, when configured.
     pub obs: Option<crate::obs::ObsHandle>,
+    /// The bitrate guard's runtime controls, when configured.
+    pub guard: Option<crate::guard::GuardHandle>,
     /// When the app started (paused-time aware in tests).
     pub started: Instant,
     /// Cancelled when the whole process shuts down.
@@ -62,6 +64,7 @@ impl Context {
             .map_or(0, |d| d.as_secs());
         let (status, _) = watch::channel(Status::new(config.features(), started_at_unix));
         let (events, _) = broadcast::channel(1024);
+        let guard = config.guard.clone().map(crate::guard::GuardHandle::new);
         let obs = config.obs.clone().map(|obs| {
             crate::obs::ObsHandle::new(
                 obs,
@@ -79,6 +82,7 @@ impl Context {
             events,
             cooldowns: Cooldowns::default(),
             obs,
+            guard,
             started: Instant::now(),
             shutdown: CancellationToken::new(),
         }))
@@ -125,6 +129,9 @@ impl App {
         };
         if app.ctx.obs.is_some() {
             app.supervise("obs", crate::obs::run);
+        }
+        if app.ctx.guard.is_some() {
+            app.supervise("guard", crate::guard::run);
         }
         if app.ctx.config.web.is_some() {
             app.supervise("web", crate::web::run);

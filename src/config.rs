@@ -116,6 +116,34 @@ pub struct ObsConfig {
     pub refresh_scene: Option<String>,
     #[serde(default = "default_refresh_hold", deserialize_with = "duration")]
     pub refresh_hold: Duration,
+    /// Stop the stream after an outgoing raid. Absent: raids do not stop the stream.
+    #[serde(default)]
+    pub raid_stop: Option<RaidStopConfig>,
+}
+
+/// What happens after an outgoing raid.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RaidStopConfig {
+    /// Wait this long after the raid before stopping (viewers are already gone).
+    #[serde(deserialize_with = "duration")]
+    pub delay: Duration,
+    /// Only stop a stream that has been live at least this long (a test raid right after
+    /// going live does not end the stream).
+    #[serde(deserialize_with = "duration")]
+    pub min_live: Duration,
+    /// Chat message after the stop; `{channel}` is the raided channel. `None`: no message.
+    pub message: Option<String>,
+}
+
+impl Default for RaidStopConfig {
+    fn default() -> Self {
+        RaidStopConfig {
+            delay: Duration::ZERO,
+            min_live: Duration::from_secs(60),
+            message: Some("Raided {channel} successfully & ended the stream!".into()),
+        }
+    }
 }
 
 /// The scenes the bot and the guard use, by their names in OBS.
@@ -204,6 +232,12 @@ pub struct GuardConfig {
     /// Thresholds and timings.
     #[serde(default)]
     pub policy: crate::guard::decide::Policy,
+    /// Only decide while OBS streams (samples are still shown in `bitrate` and the status page).
+    #[serde(default = "default_true")]
+    pub only_when_streaming: bool,
+    /// Start with the guard switching (`guard off` pauses it until `guard on` or a restart).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
 }
 
 /// One stats server.
@@ -373,6 +407,9 @@ fn default_log_filter() -> String {
 }
 fn default_bind() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_true() -> bool {
+    true
 }
 fn default_obs_host() -> String {
     "127.0.0.1".into()

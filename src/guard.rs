@@ -6,4 +6,8 @@
 //! - `decide.rs`: the pure, time-based state machine `(policy, state, input, now) → decision`.
 
 pub mod decide;
+mod fetch;
+mod run;
 pub mod stats;
+
+pub use run::{GuardHandle, TriggerRefusal, run};

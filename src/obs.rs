@@ -14,6 +14,7 @@
 
 mod actor;
 mod probe;
+mod raid;
 pub mod scenes;
 
 pub use actor::run;
@@ -115,6 +116,8 @@ struct Inner {
     suspect: Notify,
     status: watch::Receiver<Status>,
     events: broadcast::Sender<Event>,
+    /// When the last raid was handled (raids are handled once within 30 s).
+    last_raid: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl ObsHandle {
@@ -133,6 +136,7 @@ impl ObsHandle {
                 suspect: Notify::new(),
                 status,
                 events,
+                last_raid: std::sync::Mutex::new(None),
             }),
         }
     }

@@ -28,6 +28,52 @@ pub struct Status {
     pub web: Option<WebStatus>,
     /// OBS, when the `obs` section is configured.
     pub obs: Option<ObsStatus>,
+    /// The bitrate guard, when the `guard` section is configured.
+    pub guard: Option<GuardStatus>,
+}
+
+/// The bitrate guard as it decides.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct GuardStatus {
+    /// Switching scenes (`guard on`/`off`).
+    pub enabled: bool,
+    /// Deciding and announcing without switching.
+    pub dry_run: bool,
+    /// The owned scene the guard believes OBS shows: `live`, `low`, `offline`, `starting`, or
+    /// `None` on any other scene (manual override) or before OBS answered.
+    pub level: Option<&'static str>,
+    /// Why the guard is not deciding right now, if it is not.
+    pub idle_reason: Option<&'static str>,
+    /// The server whose numbers are used (the first with a publisher, in priority order).
+    pub active_server: Option<String>,
+    /// Every stats server, in priority order.
+    pub servers: Vec<ServerStatus>,
+    /// The thresholds in force (changed at run time by `trigger`).
+    pub triggers: Triggers,
+}
+
+/// One stats server's last answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServerStatus {
+    pub name: String,
+    /// The server type, e.g. `nginx-rtmp`.
+    pub kind: &'static str,
+    /// `live`, `no_publisher`, `error`, or `waiting` (no answer yet).
+    pub state: &'static str,
+    pub bitrate_kbps: Option<u32>,
+    pub rtt_ms: Option<u32>,
+    /// Why there is no bitrate (unreachable, HTTP status, parse error naming the type).
+    pub error: Option<String>,
+}
+
+/// The thresholds in force; `None` is disabled.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Triggers {
+    pub low_kbps: Option<u32>,
+    pub recover_kbps: u32,
+    pub offline_kbps: Option<u32>,
+    pub rtt_low_ms: Option<u32>,
+    pub rtt_offline_ms: Option<u32>,
 }
 
 /// OBS as the bot sees it.
@@ -120,6 +166,7 @@ impl Status {
             tasks: BTreeMap::new(),
             web: None,
             obs: None,
+            guard: None,
         }
     }
 }
@@ -145,6 +192,21 @@ pub enum Event {
     ObsSceneChanged { scene: String },
     /// OBS's stream output started or stopped.
     ObsStreamChanged { streaming: bool },
+    /// The guard saw the ingest drop below a threshold (or RTT rise above one).
+    BitrateLow(GuardTransition),
+    /// The guard saw the ingest recover.
+    BitrateRestored(GuardTransition),
+    /// The guard saw the ingest go away (no publisher, 0 kbps, unreachable stats).
+    IngestOffline(GuardTransition),
+    /// An outgoing raid was handled: whether the stream was stopped, and the chat message to
+    /// post (the Twitch surface posts it).
+    RaidHandled {
+        channel: String,
+        outcome: RaidOutcome,
+        message: Option<String>,
+    },
+    /// The guard stopped the stream after the offline timeout.
+    OfflineTimeout { stopped: bool },
     /// The bot switched a scene.
     SceneSwitched {
         by: SwitchedBy,
@@ -153,10 +215,47 @@ pub enum Event {
     },
 }
 
+/// What the guard decided and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GuardTransition {
+    /// `live`, `low`, `offline` or `starting`.
+    pub from: &'static str,
+    pub to: &'static str,
+    /// `low_bitrate`, `zero_bitrate`, `high_rtt`, `no_publisher`, `unreachable`, `recovered`.
+    pub cause: &'static str,
+    /// The stats error, for `unreachable`.
+    pub error: Option<String>,
+    pub bitrate_kbps: Option<u32>,
+    pub rtt_ms: Option<u32>,
+    /// The server whose numbers decided.
+    pub server: Option<String>,
+    /// Decided in dry-run: announced, not switched.
+    pub dry_run: bool,
+}
+
+/// What the raid stop did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RaidOutcome {
+    /// Stopped (confirmed), offline scene shown.
+    Stopped,
+    /// Raid stop is not configured.
+    Disabled,
+    /// The same raid (or another) was handled less than 30 s ago.
+    Duplicate,
+    NotStreaming,
+    /// Live for less than `min_live`.
+    TooShort,
+    /// The stop failed (the error).
+    Failed(String),
+}
+
 /// Who switched a scene.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SwitchedBy {
     Guard,
     Command,
+    /// The stop after an outgoing raid.
+    Raid,
 }

@@ -44,6 +44,78 @@ fn shipped_config_loads_and_matches_the_ron_crate() {
     assert_eq!(ours.commands.cooldowns.exempt, Level::Moderator);
 }
 
+/// The shipped config with its documented example sections (`//: ` lines) switched on.
+fn shipped_with_examples() -> String {
+    shipped_text()
+        .lines()
+        .map(|line| match line.trim_start().strip_prefix("//: ") {
+            Some(rest) => {
+                let indent = line.len() - line.trim_start().len();
+                format!("{}{rest}", " ".repeat(indent))
+            }
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_documented_example_sections_are_valid_and_show_the_defaults() {
+    let text = shipped_with_examples();
+    let config = Config::parse(&text).unwrap_or_else(|p| panic!("{p:#?}"));
+    let obs = config.obs.expect("obs example");
+    let guard = config.guard.expect("guard example");
+    assert_eq!(guard.servers.len(), 2);
+    // Every value the examples show (except those marked "example") is the default.
+    let defaults = Config::parse(
+        r#"(obs: (host: "127.0.0.1", raid_stop: ()), guard: (servers: [(name: "x", kind: Obs)]))"#,
+    )
+    .unwrap();
+    let default_obs = defaults.obs.unwrap();
+    assert_eq!(obs, default_obs);
+    assert_eq!(guard.policy, defaults.guard.as_ref().unwrap().policy);
+    assert_eq!(guard.poll_interval, defaults.guard.as_ref().unwrap().poll_interval);
+    assert_eq!(guard.only_when_streaming, defaults.guard.as_ref().unwrap().only_when_streaming);
+    // The reference RON implementation agrees.
+    let reference: Config = ron::Options::default()
+        .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+        .from_str(&text)
+        .unwrap();
+    assert_eq!(reference.guard.unwrap().servers, guard.servers);
+}
+
+#[test]
+fn guard_and_obs_problems_are_reported() {
+    let text = r#"(
+    obs: (port: 0, reconnect_min: "2s", reconnect_max: "1s", scenes: (low: "LIVE"), fix: RestartMedia(sources: [])),
+    guard: (
+        poll_interval: "10ms",
+        servers: [(name: "a", kind: Obs), (name: "A", kind: SrtLiveServer(url: "ftp://x"))],
+        policy: (low_kbps: Some(800), recover_kbps: 500, offline_kbps: Some(900), rtt_low_ms: Some(100), rtt_offline_ms: Some(50)),
+    ),
+)"#;
+    let found = problems(text);
+    let paths: Vec<&str> = found.iter().map(|p| p.path.as_str()).collect();
+    for expected in [
+        "obs.port",
+        "obs.reconnect_max",
+        "obs.scenes.low",
+        "obs.fix",
+        "guard.poll_interval",
+        "guard.servers[1].name",
+        "guard.servers[1].kind.url",
+        "guard.policy.recover_kbps",
+        "guard.policy.offline_kbps",
+        "guard.policy.rtt_offline_ms",
+    ] {
+        assert!(paths.contains(&expected), "missing {expected}: {found:#?}");
+    }
+    assert_eq!(found.len(), 10, "{found:#?}");
+    let guard_only = problems(r#"(guard: (servers: [(name: "a", kind: Obs)]))"#);
+    assert_eq!(guard_only.len(), 1);
+    assert!(guard_only[0].message.contains("add an `obs` section"));
+}
+
 #[test]
 fn an_empty_struct_gives_every_default_and_no_web() {
     let config = Config::parse("()").unwrap();
@@ -187,7 +259,7 @@ fn load_reports_the_file_and_every_problem() {
 #[test]
 fn no_config_key_holds_a_secret() {
     // Secrets only come from the environment: no field name in the schema suggests one.
-    let text = shipped_text().to_lowercase();
+    let text = shipped_with_examples().to_lowercase();
     for word in ["password", "token:", "secret:", "key:"] {
         let hit = text
             .lines()

@@ -1,0 +1,498 @@
+//! The guard task and its handle.
+//!
+//! A poller fetches every stats server concurrently each `poll_interval` and sends the readings
+//! over a channel, so the decision loop never waits on I/O. The loop `select!`s over the
+//! samples, OBS events (scene changes, stream state, reconnects), control changes and shutdown;
+//! it feeds [`decide`] and carries out its decisions. Runtime changes (`guard on|off`, `dryrun`,
+//! `trigger`) are state in the handle: they survive a task restart and are never written into
+//! `config.ron`.
+
+use super::decide::{Decision, GuardState, Input, Level, OwnedScene, Policy, Reason, decide};
+use super::stats::{IngestStats, Meter, Reading, StatsError};
+use crate::app::Context;
+use crate::config::GuardConfig;
+use crate::obs::ObsHandle;
+use crate::status::{Event, GuardStatus, GuardTransition, ServerStatus, SwitchedBy, Triggers};
+use commands::guard::{TriggerCommand, TriggerValue};
+use commands::{Kbps, Millis};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{Notify, broadcast, mpsc};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// What the operator changed at run time.
+#[derive(Debug, Clone)]
+struct Controls {
+    enabled: bool,
+    dry_run: bool,
+    policy: Policy,
+}
+
+/// A cheap handle to the guard's runtime controls.
+#[derive(Clone)]
+pub struct GuardHandle {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    config: GuardConfig,
+    controls: Mutex<Controls>,
+    changed: Notify,
+}
+
+impl std::fmt::Debug for GuardHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardHandle").finish_non_exhaustive()
+    }
+}
+
+/// A trigger change that would break the ordering of thresholds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TriggerRefusal {
+    /// `low` must stay at or below `recover` (kbps).
+    #[error("low must stay at or below recover ({recover_kbps} kbps)")]
+    LowAboveRecover { recover_kbps: u32 },
+    /// `offline` must stay below `low` (kbps).
+    #[error("offline must stay below low ({low_kbps} kbps)")]
+    OfflineNotBelowLow { low_kbps: u32 },
+    /// `rtt-offline` must stay above `rtt` (ms).
+    #[error("rtt-offline must stay above rtt ({rtt_low_ms} ms)")]
+    RttOfflineNotAboveRtt { rtt_low_ms: u32 },
+}
+
+impl GuardHandle {
+    pub fn new(config: GuardConfig) -> GuardHandle {
+        let controls = Controls {
+            enabled: config.enabled,
+            dry_run: false,
+            policy: config.policy.clone(),
+        };
+        GuardHandle {
+            inner: Arc::new(Shared {
+                config,
+                controls: Mutex::new(controls),
+                changed: Notify::new(),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &GuardConfig {
+        &self.inner.config
+    }
+
+    fn with_controls<T>(&self, change: impl FnOnce(&mut Controls) -> T) -> T {
+        let result = {
+            let mut controls = self.inner.controls.lock().unwrap_or_else(|e| e.into_inner());
+            change(&mut controls)
+        };
+        self.inner.changed.notify_one();
+        result
+    }
+
+    fn controls(&self) -> Controls {
+        self.inner.controls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Turn switching on or off; returns whether it was on.
+    pub fn set_enabled(&self, on: bool) -> bool {
+        self.with_controls(|c| std::mem::replace(&mut c.enabled, on))
+    }
+
+    /// Turn dry-run on or off; returns whether it was on.
+    pub fn set_dry_run(&self, on: bool) -> bool {
+        self.with_controls(|c| std::mem::replace(&mut c.dry_run, on))
+    }
+
+    /// The thresholds in force.
+    pub fn triggers(&self) -> Triggers {
+        triggers(&self.controls().policy)
+    }
+
+    /// Show or change a trigger; returns the value in force afterwards (`None`: disabled).
+    pub fn trigger(&self, command: TriggerCommand) -> Result<Option<u32>, TriggerRefusal> {
+        self.with_controls(|c| {
+            let mut policy = c.policy.clone();
+            let current = match command {
+                TriggerCommand::Low(_) => policy.low_kbps,
+                TriggerCommand::Offline(_) => policy.offline_kbps,
+                TriggerCommand::Rtt(_) => policy.rtt_low_ms,
+                TriggerCommand::RttOffline(_) => policy.rtt_offline_ms,
+            };
+            let new = match command {
+                TriggerCommand::Low(v) | TriggerCommand::Offline(v) => kbps(v),
+                TriggerCommand::Rtt(v) | TriggerCommand::RttOffline(v) => millis(v),
+            };
+            let Some(new) = new else {
+                return Ok(current);
+            };
+            match command {
+                TriggerCommand::Low(_) => policy.low_kbps = new,
+                TriggerCommand::Offline(_) => policy.offline_kbps = new,
+                TriggerCommand::Rtt(_) => policy.rtt_low_ms = new,
+                TriggerCommand::RttOffline(_) => policy.rtt_offline_ms = new,
+            }
+            check_order(&policy)?;
+            c.policy = policy;
+            Ok(new)
+        })
+    }
+}
+
+/// `Some(new value)` for a change, `None` for show.
+fn kbps(value: TriggerValue<Kbps>) -> Option<Option<u32>> {
+    match value {
+        TriggerValue::Show => None,
+        TriggerValue::Disable => Some(None),
+        TriggerValue::Set(Kbps(v)) => Some(Some(v)),
+    }
+}
+
+fn millis(value: TriggerValue<Millis>) -> Option<Option<u32>> {
+    match value {
+        TriggerValue::Show => None,
+        TriggerValue::Disable => Some(None),
+        TriggerValue::Set(Millis(v)) => Some(Some(v)),
+    }
+}
+
+fn check_order(policy: &Policy) -> Result<(), TriggerRefusal> {
+    if let Some(low) = policy.low_kbps {
+        if low > policy.recover_kbps {
+            return Err(TriggerRefusal::LowAboveRecover {
+                recover_kbps: policy.recover_kbps,
+            });
+        }
+        if policy.offline_kbps.is_some_and(|offline| offline >= low) {
+            return Err(TriggerRefusal::OfflineNotBelowLow { low_kbps: low });
+        }
+    }
+    if let (Some(rtt), Some(offline)) = (policy.rtt_low_ms, policy.rtt_offline_ms)
+        && offline <= rtt
+    {
+        return Err(TriggerRefusal::RttOfflineNotAboveRtt { rtt_low_ms: rtt });
+    }
+    Ok(())
+}
+
+fn triggers(policy: &Policy) -> Triggers {
+    Triggers {
+        low_kbps: policy.low_kbps,
+        recover_kbps: policy.recover_kbps,
+        offline_kbps: policy.offline_kbps,
+        rtt_low_ms: policy.rtt_low_ms,
+        rtt_offline_ms: policy.rtt_offline_ms,
+    }
+}
+
+/// The readings of one poll, per server in priority order, and when it was taken.
+type Poll = (Vec<Result<Reading, StatsError>>, Instant);
+
+/// The supervised guard task.
+pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<()> {
+    let (Some(guard), Some(obs)) = (ctx.guard.clone(), ctx.obs.clone()) else {
+        return Ok(());
+    };
+    let config = guard.config().clone();
+    let (poll_tx, mut polls) = mpsc::channel::<Poll>(2);
+    let poller = tokio::spawn(poll(config.clone(), obs.clone(), poll_tx, token.clone()));
+    let _stop_poller = token.clone().drop_guard();
+
+    let mut looped = Loop {
+        ctx: ctx.clone(),
+        obs,
+        guard: guard.clone(),
+        state: GuardState::default(),
+        meters: vec![Meter::default(); config.servers.len()],
+        owned: None,
+        statuses: config
+            .servers
+            .iter()
+            .map(|s| ServerStatus {
+                name: s.name.clone(),
+                kind: s.kind.kind().name(),
+                state: "waiting",
+                bitrate_kbps: None,
+                rtt_ms: None,
+                error: None,
+            })
+            .collect(),
+    };
+    let mut events = ctx.events.subscribe();
+    looped.publish(None, None);
+    looped.resync_scene();
+
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => break,
+            _ = guard.inner.changed.notified() => {
+                // Switching turned on again, or thresholds changed: start fresh.
+                looped.state = GuardState::default();
+                looped.resync_scene();
+                looped.publish(None, None);
+            }
+            poll = polls.recv() => match poll {
+                Some((readings, at)) => looped.on_poll(readings, at).await,
+                None => break,
+            },
+            event = events.recv() => match event {
+                Ok(Event::ObsSceneChanged { .. } | Event::ObsConnected { .. }) => looped.resync_scene(),
+                Ok(Event::ObsStreamChanged { .. }) => {
+                    // Streaks from before a start or stop mean nothing now.
+                    looped.state = GuardState::default();
+                    looped.resync_scene();
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => looped.resync_scene(),
+                Err(broadcast::error::RecvError::Closed) => break,
+                Ok(_) => {}
+            },
+        }
+    }
+    poller.abort();
+    Ok(())
+}
+
+/// Fetch every server concurrently each `poll_interval`.
+async fn poll(config: GuardConfig, obs: ObsHandle, tx: mpsc::Sender<Poll>, token: CancellationToken) {
+    let client = super::stats::client();
+    let mut tick = tokio::time::interval(config.poll_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let fetches = config.servers.iter().map(|server| super::fetch::fetch(&client, server, Some(&obs)));
+        let readings = futures_util::future::join_all(fetches).await;
+        if tx.send((readings, Instant::now())).await.is_err() {
+            return;
+        }
+    }
+}
+
+struct Loop {
+    ctx: Arc<Context>,
+    obs: ObsHandle,
+    guard: GuardHandle,
+    state: GuardState,
+    meters: Vec<Meter>,
+    /// The owned scene OBS shows, as far as the guard knows.
+    owned: Option<OwnedScene>,
+    statuses: Vec<ServerStatus>,
+}
+
+impl Loop {
+    /// Classify a scene name: LIVE, OFFLINE, LOW, starting, or not ours.
+    fn classify(&self, scene: Option<&str>) -> Option<OwnedScene> {
+        let scene = scene?;
+        let names = &self.obs.config().scenes;
+        if scene == names.live {
+            Some(OwnedScene::Level(Level::Live))
+        } else if scene == names.offline {
+            Some(OwnedScene::Level(Level::Offline))
+        } else if scene == names.low {
+            Some(OwnedScene::Level(Level::Low))
+        } else if names.starting.as_deref() == Some(scene) {
+            Some(OwnedScene::Starting)
+        } else {
+            None
+        }
+    }
+
+    fn scene_for(&self, level: Level) -> &str {
+        let names = &self.obs.config().scenes;
+        match level {
+            Level::Live => &names.live,
+            Level::Low => &names.low,
+            Level::Offline => &names.offline,
+        }
+    }
+
+    /// Tell the state machine which scene OBS shows now.
+    fn resync_scene(&mut self) {
+        let owned = self.classify(self.obs.current_scene().as_deref());
+        self.owned = owned;
+        let controls = self.guard.controls();
+        decide(&controls.policy, &mut self.state, Input::Scene(owned), Instant::now());
+        self.publish(None, None);
+    }
+
+    async fn on_poll(&mut self, readings: Vec<Result<Reading, StatsError>>, at: Instant) {
+        let mut samples = Vec::with_capacity(readings.len());
+        for ((reading, meter), status) in readings.into_iter().zip(&mut self.meters).zip(&mut self.statuses) {
+            let sample = meter.update(reading, at);
+            if let Some(sample) = &sample {
+                describe(status, sample);
+            }
+            samples.push(sample);
+        }
+        let controls = self.guard.controls();
+        let combined = combine(&samples, &self.statuses);
+        let active = combined.as_ref().and_then(|(_, server)| server.clone());
+        let idle = if !controls.enabled {
+            Some("disabled")
+        } else if !self.obs.is_connected() {
+            Some("obs_offline")
+        } else if self.guard.config().only_when_streaming && !self.obs.is_streaming() {
+            Some("not_streaming")
+        } else if self.owned.is_none() {
+            Some("manual_scene")
+        } else {
+            None
+        };
+        self.publish(active.clone(), idle);
+        let (Some((sample, server)), None) = (combined, idle) else {
+            return;
+        };
+        let decision = decide(&controls.policy, &mut self.state, Input::Sample(sample), at);
+        self.act(decision, server, controls.dry_run).await;
+    }
+
+    async fn act(&mut self, decision: Decision, server: Option<String>, dry_run: bool) {
+        match decision {
+            Decision::Nothing => {}
+            Decision::Switch { from, to, reason } => {
+                let transition = transition(from, to, &reason, server, dry_run);
+                tracing::info!(
+                    from = transition.from, to = transition.to, cause = transition.cause,
+                    bitrate_kbps = ?transition.bitrate_kbps, rtt_ms = ?transition.rtt_ms,
+                    server = ?transition.server, dry_run, "guard decided"
+                );
+                let event = match to {
+                    Level::Live => Event::BitrateRestored(transition),
+                    Level::Low => Event::BitrateLow(transition),
+                    Level::Offline => Event::IngestOffline(transition),
+                };
+                let _ = self.ctx.events.send(event);
+                self.owned = Some(OwnedScene::Level(to));
+                self.publish(None, None);
+                if dry_run {
+                    return;
+                }
+                let scene = self.scene_for(to).to_string();
+                if let Err(error) = self.obs.switch_to(&scene, SwitchedBy::Guard).await {
+                    tracing::warn!(%error, %scene, "the guard could not switch the scene");
+                    // Tell the state machine what OBS really shows.
+                    self.resync_scene();
+                }
+            }
+            Decision::StopStream { reason } => {
+                tracing::warn!(?reason, "offline for too long: stopping the stream");
+                if dry_run {
+                    let _ = self.ctx.events.send(Event::OfflineTimeout { stopped: false });
+                    return;
+                }
+                let obs = self.obs.clone();
+                let events = self.ctx.events.clone();
+                tokio::spawn(async move {
+                    let stopped = match obs.end_stream(SwitchedBy::Guard).await {
+                        Ok(_) => true,
+                        Err(error) => {
+                            tracing::error!(%error, "could not stop the stream after the offline timeout");
+                            false
+                        }
+                    };
+                    let _ = events.send(Event::OfflineTimeout { stopped });
+                });
+            }
+        }
+    }
+
+    fn publish(&self, active: Option<String>, idle: Option<&'static str>) {
+        let controls = self.guard.controls();
+        let status = GuardStatus {
+            enabled: controls.enabled,
+            dry_run: controls.dry_run,
+            level: self.owned.map(owned_name),
+            idle_reason: idle,
+            active_server: active,
+            servers: self.statuses.clone(),
+            triggers: triggers(&controls.policy),
+        };
+        self.ctx.status.send_if_modified(|s| {
+            let changed = s.guard.as_ref() != Some(&status);
+            if changed {
+                s.guard = Some(status);
+            }
+            changed
+        });
+    }
+}
+
+/// The sample to decide on: the first server (priority order) with a publisher; else, if any
+/// server failed, its error (a failing page may hide a publisher, so the grace applies); else
+/// no publisher. `None` when no server has news this poll.
+fn combine(samples: &[Option<IngestStats>], statuses: &[ServerStatus]) -> Option<(IngestStats, Option<String>)> {
+    let named = samples.iter().zip(statuses).filter_map(|(s, st)| s.as_ref().map(|s| (s, &st.name)));
+    let mut unreachable = None;
+    let mut no_publisher = None;
+    for (sample, name) in named {
+        match sample {
+            IngestStats::Live { .. } => return Some((sample.clone(), Some(name.clone()))),
+            IngestStats::Unreachable(_) if unreachable.is_none() => unreachable = Some((sample.clone(), Some(name.clone()))),
+            IngestStats::NoPublisher if no_publisher.is_none() => no_publisher = Some((sample.clone(), Some(name.clone()))),
+            _ => {}
+        }
+    }
+    unreachable.or(no_publisher)
+}
+
+fn describe(status: &mut ServerStatus, sample: &IngestStats) {
+    match sample {
+        IngestStats::Live { bitrate, rtt } => {
+            status.state = "live";
+            status.bitrate_kbps = Some(bitrate.0);
+            status.rtt_ms = rtt.map(|r| r.0);
+            status.error = None;
+        }
+        IngestStats::NoPublisher => {
+            status.state = "no_publisher";
+            status.bitrate_kbps = None;
+            status.rtt_ms = None;
+            status.error = None;
+        }
+        IngestStats::Unreachable(error) => {
+            status.state = "error";
+            status.bitrate_kbps = None;
+            status.rtt_ms = None;
+            status.error = Some(error.to_string());
+        }
+    }
+}
+
+fn owned_name(owned: OwnedScene) -> &'static str {
+    match owned {
+        OwnedScene::Level(level) => level_name(level),
+        OwnedScene::Starting => "starting",
+    }
+}
+
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Live => "live",
+        Level::Low => "low",
+        Level::Offline => "offline",
+    }
+}
+
+fn transition(from: OwnedScene, to: Level, reason: &Reason, server: Option<String>, dry_run: bool) -> GuardTransition {
+    use super::decide::Cause;
+    let (cause, error) = match &reason.cause {
+        Cause::LowBitrate => ("low_bitrate", None),
+        Cause::ZeroBitrate => ("zero_bitrate", None),
+        Cause::HighRtt => ("high_rtt", None),
+        Cause::NoPublisher => ("no_publisher", None),
+        Cause::Unreachable(error) => ("unreachable", Some(error.clone())),
+        Cause::Recovered => ("recovered", None),
+        Cause::OfflineTimeout => ("offline_timeout", None),
+    };
+    GuardTransition {
+        from: owned_name(from),
+        to: level_name(to),
+        cause,
+        error,
+        bitrate_kbps: reason.bitrate_kbps,
+        rtt_ms: reason.rtt_ms,
+        server,
+        dry_run,
+    }
+}
