@@ -227,27 +227,22 @@ impl ObsHandle {
         if self.stream_state_now()? == StreamState::Live {
             return Ok(Outcome::Already);
         }
-        let mut status = self.inner.status.clone();
-        status.mark_unchanged();
+        // Listen before asking, so a quick STARTING → STOPPED is not missed.
+        let mut events = self.inner.events.subscribe();
         self.call(|c| async move { c.streaming().start().await })
             .await?;
         let timeout = self.inner.config.stop.confirm_timeout;
-        let mut seen_starting = false;
         let confirmed = tokio::time::timeout(timeout, async {
             loop {
-                let state = status
-                    .borrow_and_update()
-                    .obs
-                    .as_ref()
-                    .map(|o| o.stream_state);
-                match state {
-                    Some(StreamState::Live) => return Ok(()),
-                    Some(StreamState::Starting | StreamState::Reconnecting) => seen_starting = true,
-                    Some(StreamState::Idle) if seen_starting => return Err(ObsError::StreamFailed),
-                    _ => {}
+                if self.is_streaming() {
+                    return Ok(());
                 }
-                if status.changed().await.is_err() {
-                    return Err(ObsError::NotConnected);
+                match events.recv().await {
+                    Ok(Event::ObsStreamChanged { streaming: true }) => return Ok(()),
+                    Ok(Event::ObsStreamFailed) => return Err(ObsError::StreamFailed),
+                    Ok(Event::ObsLost { .. }) => return Err(ObsError::NotConnected),
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return Err(ObsError::NotConnected),
                 }
             }
         })
@@ -286,23 +281,30 @@ impl ObsHandle {
         }
     }
 
+    /// Stop, then wait until OBS reports the output inactive *on the same connection*: a
+    /// reconnect in between (even a quick one the watch coalesced) or the loss handler's reset
+    /// never counts as a confirmation.
     async fn stop_and_confirm(&self, timeout: Duration) -> Result<(), ObsError> {
         let mut status = self.inner.status.clone();
         let mut client = self.inner.client.subscribe();
+        let original = client
+            .borrow_and_update()
+            .clone()
+            .ok_or(ObsError::NotConnected)?;
         self.call(|c| async move { c.streaming().stop().await })
             .await?;
         let confirmed = tokio::time::timeout(timeout, async {
             loop {
+                let same = client.borrow_and_update().as_ref().is_some_and(|c| Arc::ptr_eq(c, &original));
+                if !same {
+                    return Err(ObsError::NotConnected);
+                }
                 if !status.borrow_and_update().obs.as_ref().is_some_and(|o| o.streaming) {
                     return Ok(());
                 }
                 tokio::select! {
                     changed = status.changed() => if changed.is_err() { return Err(ObsError::NotConnected) },
-                    changed = client.changed() => {
-                        if changed.is_err() || client.borrow_and_update().is_none() {
-                            return Err(ObsError::NotConnected);
-                        }
-                    }
+                    changed = client.changed() => if changed.is_err() { return Err(ObsError::NotConnected) },
                 }
             }
         })

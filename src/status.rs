@@ -192,6 +192,8 @@ pub enum Event {
     ObsSceneChanged { scene: String },
     /// OBS's stream output started or stopped.
     ObsStreamChanged { streaming: bool },
+    /// OBS began starting the stream, then stopped without going live (the ingest refused it).
+    ObsStreamFailed,
     /// The guard saw the ingest drop below a threshold (or RTT rise above one).
     BitrateLow(GuardTransition),
     /// The guard saw the ingest recover.

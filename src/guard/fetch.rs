@@ -12,9 +12,11 @@ pub async fn fetch(
 ) -> Result<Reading, StatsError> {
     let timeout = server.timeout;
     match &server.kind {
-        StatsServerKind::NginxRtmp { url, application, stream } => {
-            stats::nginx::fetch(client, url, application, stream, timeout).await
-        }
+        StatsServerKind::NginxRtmp {
+            url,
+            application,
+            stream,
+        } => stats::nginx::fetch(client, url, application, stream, timeout).await,
         StatsServerKind::SrtLiveServer { url, publisher } => {
             stats::sls::fetch(client, url, publisher.as_deref(), timeout).await
         }
@@ -22,15 +24,22 @@ pub async fn fetch(
             stats::belabox::fetch(client, url, publisher.as_deref(), timeout).await
         }
         StatsServerKind::Mediamtx { url } => stats::mediamtx::fetch(client, url, timeout).await,
-        StatsServerKind::Srs { url, application, stream } => {
-            stats::srs::fetch(client, url, application, stream, timeout).await
-        }
-        StatsServerKind::NodeMediaServer { url, application, stream } => {
-            stats::node_media_server::fetch(client, url, application, stream, timeout).await
-        }
-        StatsServerKind::Nimble { url, id, application, stream } => {
-            stats::nimble::fetch(client, url, id, application, stream, timeout).await
-        }
+        StatsServerKind::Srs {
+            url,
+            application,
+            stream,
+        } => stats::srs::fetch(client, url, application, stream, timeout).await,
+        StatsServerKind::NodeMediaServer {
+            url,
+            application,
+            stream,
+        } => stats::node_media_server::fetch(client, url, application, stream, timeout).await,
+        StatsServerKind::Nimble {
+            url,
+            id,
+            application,
+            stream,
+        } => stats::nimble::fetch(client, url, id, application, stream, timeout).await,
         StatsServerKind::OpenIrl { url } => stats::openirl::fetch(client, url, timeout).await,
         StatsServerKind::Obs => {
             let obs = obs.ok_or_else(|| StatsError::Unreachable {

@@ -82,7 +82,11 @@ impl GuardHandle {
 
     fn with_controls<T>(&self, change: impl FnOnce(&mut Controls) -> T) -> T {
         let result = {
-            let mut controls = self.inner.controls.lock().unwrap_or_else(|e| e.into_inner());
+            let mut controls = self
+                .inner
+                .controls
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             change(&mut controls)
         };
         self.inner.changed.notify_one();
@@ -90,7 +94,11 @@ impl GuardHandle {
     }
 
     fn controls(&self) -> Controls {
-        self.inner.controls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.inner
+            .controls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Turn switching on or off; returns whether it was on.
@@ -252,7 +260,12 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
 }
 
 /// Fetch every server concurrently each `poll_interval`.
-async fn poll(config: GuardConfig, obs: ObsHandle, tx: mpsc::Sender<Poll>, token: CancellationToken) {
+async fn poll(
+    config: GuardConfig,
+    obs: ObsHandle,
+    tx: mpsc::Sender<Poll>,
+    token: CancellationToken,
+) {
     let client = super::stats::client();
     let mut tick = tokio::time::interval(config.poll_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -261,7 +274,10 @@ async fn poll(config: GuardConfig, obs: ObsHandle, tx: mpsc::Sender<Poll>, token
             _ = token.cancelled() => return,
             _ = tick.tick() => {}
         }
-        let fetches = config.servers.iter().map(|server| super::fetch::fetch(&client, server, Some(&obs)));
+        let fetches = config
+            .servers
+            .iter()
+            .map(|server| super::fetch::fetch(&client, server, Some(&obs)));
         let readings = futures_util::future::join_all(fetches).await;
         if tx.send((readings, Instant::now())).await.is_err() {
             return;
@@ -312,13 +328,22 @@ impl Loop {
         let owned = self.classify(self.obs.current_scene().as_deref());
         self.owned = owned;
         let controls = self.guard.controls();
-        decide(&controls.policy, &mut self.state, Input::Scene(owned), Instant::now());
+        decide(
+            &controls.policy,
+            &mut self.state,
+            Input::Scene(owned),
+            Instant::now(),
+        );
         self.publish(None, None);
     }
 
     async fn on_poll(&mut self, readings: Vec<Result<Reading, StatsError>>, at: Instant) {
         let mut samples = Vec::with_capacity(readings.len());
-        for ((reading, meter), status) in readings.into_iter().zip(&mut self.meters).zip(&mut self.statuses) {
+        for ((reading, meter), status) in readings
+            .into_iter()
+            .zip(&mut self.meters)
+            .zip(&mut self.statuses)
+        {
             let sample = meter.update(reading, at);
             if let Some(sample) = &sample {
                 describe(status, sample);
@@ -378,7 +403,10 @@ impl Loop {
             Decision::StopStream { reason } => {
                 tracing::warn!(?reason, "offline for too long: stopping the stream");
                 if dry_run {
-                    let _ = self.ctx.events.send(Event::OfflineTimeout { stopped: false });
+                    let _ = self
+                        .ctx
+                        .events
+                        .send(Event::OfflineTimeout { stopped: false });
                     return;
                 }
                 let obs = self.obs.clone();
@@ -421,15 +449,25 @@ impl Loop {
 /// The sample to decide on: the first server (priority order) with a publisher; else, if any
 /// server failed, its error (a failing page may hide a publisher, so the grace applies); else
 /// no publisher. `None` when no server has news this poll.
-fn combine(samples: &[Option<IngestStats>], statuses: &[ServerStatus]) -> Option<(IngestStats, Option<String>)> {
-    let named = samples.iter().zip(statuses).filter_map(|(s, st)| s.as_ref().map(|s| (s, &st.name)));
+fn combine(
+    samples: &[Option<IngestStats>],
+    statuses: &[ServerStatus],
+) -> Option<(IngestStats, Option<String>)> {
+    let named = samples
+        .iter()
+        .zip(statuses)
+        .filter_map(|(s, st)| s.as_ref().map(|s| (s, &st.name)));
     let mut unreachable = None;
     let mut no_publisher = None;
     for (sample, name) in named {
         match sample {
             IngestStats::Live { .. } => return Some((sample.clone(), Some(name.clone()))),
-            IngestStats::Unreachable(_) if unreachable.is_none() => unreachable = Some((sample.clone(), Some(name.clone()))),
-            IngestStats::NoPublisher if no_publisher.is_none() => no_publisher = Some((sample.clone(), Some(name.clone()))),
+            IngestStats::Unreachable(_) if unreachable.is_none() => {
+                unreachable = Some((sample.clone(), Some(name.clone())))
+            }
+            IngestStats::NoPublisher if no_publisher.is_none() => {
+                no_publisher = Some((sample.clone(), Some(name.clone())))
+            }
             _ => {}
         }
     }
@@ -474,7 +512,13 @@ fn level_name(level: Level) -> &'static str {
     }
 }
 
-fn transition(from: OwnedScene, to: Level, reason: &Reason, server: Option<String>, dry_run: bool) -> GuardTransition {
+fn transition(
+    from: OwnedScene,
+    to: Level,
+    reason: &Reason,
+    server: Option<String>,
+    dry_run: bool,
+) -> GuardTransition {
     use super::decide::Cause;
     let (cause, error) = match &reason.cause {
         Cause::LowBitrate => ("low_bitrate", None),

@@ -20,18 +20,25 @@ pub(crate) async fn handle_command(
     let status = ctx.status.borrow().guard.clone().unwrap_or_default();
     Ok(match cmd {
         GuardCommand::Bitrate => bitrate(&status),
-        GuardCommand::Status => guard_status(&status, ctx.obs.as_ref().is_some_and(|o| o.is_connected())),
+        GuardCommand::Status => {
+            guard_status(&status, ctx.obs.as_ref().is_some_and(|o| o.is_connected()))
+        }
         GuardCommand::Switching(Toggle::On) => {
             guard.set_enabled(true);
             Reply::new(keys::GUARD_ENABLED)
         }
         GuardCommand::Switching(Toggle::Off) => {
             guard.set_enabled(false);
-            Reply::new(keys::GUARD_DISABLED).arg("command", format!("{}guard on", ctx.config.commands.prefix))
+            Reply::new(keys::GUARD_DISABLED)
+                .arg("command", format!("{}guard on", ctx.config.commands.prefix))
         }
         GuardCommand::DryRun(toggle) => {
             guard.set_dry_run(toggle == Toggle::On);
-            Reply::new(if toggle == Toggle::On { keys::GUARD_DRY_RUN_ON } else { keys::GUARD_DRY_RUN_OFF })
+            Reply::new(if toggle == Toggle::On {
+                keys::GUARD_DRY_RUN_ON
+            } else {
+                keys::GUARD_DRY_RUN_OFF
+            })
         }
         GuardCommand::Trigger(trigger) => {
             let (name, unit) = match trigger {
@@ -41,9 +48,13 @@ pub(crate) async fn handle_command(
                 TriggerCommand::RttOffline(_) => ("rtt-offline", keys::TRIGGER_MS),
             };
             match guard.trigger(trigger) {
-                Ok(value) => Reply::new(if trigger.is_show() { keys::TRIGGER_CURRENT } else { keys::TRIGGER_SET })
-                    .arg("trigger", name)
-                    .message("value", value_reply(value, unit)),
+                Ok(value) => Reply::new(if trigger.is_show() {
+                    keys::TRIGGER_CURRENT
+                } else {
+                    keys::TRIGGER_SET
+                })
+                .arg("trigger", name)
+                .message("value", value_reply(value, unit)),
                 Err(refusal) => refused(refusal),
             }
         }
@@ -83,10 +94,13 @@ fn bitrate(status: &GuardStatus) -> Reply {
 
 fn server_reply(server: &ServerStatus) -> Reply {
     let reply = match (server.state, server.bitrate_kbps, server.rtt_ms) {
-        ("live", Some(kbps), Some(rtt)) => Reply::new(keys::GUARD_SERVER_LIVE_RTT).number("kbps", kbps).number("rtt", rtt),
+        ("live", Some(kbps), Some(rtt)) => Reply::new(keys::GUARD_SERVER_LIVE_RTT)
+            .number("kbps", kbps)
+            .number("rtt", rtt),
         ("live", Some(kbps), None) => Reply::new(keys::GUARD_SERVER_LIVE).number("kbps", kbps),
         ("no_publisher", ..) => Reply::new(keys::GUARD_SERVER_NO_PUBLISHER),
-        ("error", ..) => Reply::new(keys::GUARD_SERVER_ERROR).arg("error", server.error.clone().unwrap_or_default()),
+        ("error", ..) => Reply::new(keys::GUARD_SERVER_ERROR)
+            .arg("error", server.error.clone().unwrap_or_default()),
         _ => Reply::new(keys::GUARD_SERVER_WAITING),
     };
     reply.arg("name", server.name.clone())
@@ -116,8 +130,14 @@ fn guard_status(status: &GuardStatus, obs_connected: bool) -> Reply {
     reply
         .message("idle", Reply::new(idle))
         .message("low", value_reply(t.low_kbps, keys::TRIGGER_KBPS))
-        .message("recover", value_reply(Some(t.recover_kbps), keys::TRIGGER_KBPS))
+        .message(
+            "recover",
+            value_reply(Some(t.recover_kbps), keys::TRIGGER_KBPS),
+        )
         .message("offline", value_reply(t.offline_kbps, keys::TRIGGER_KBPS))
         .message("rtt", value_reply(t.rtt_low_ms, keys::TRIGGER_MS))
-        .message("rttoffline", value_reply(t.rtt_offline_ms, keys::TRIGGER_MS))
+        .message(
+            "rttoffline",
+            value_reply(t.rtt_offline_ms, keys::TRIGGER_MS),
+        )
 }

@@ -360,12 +360,14 @@ fn apply(ctx: &Context, obs: &ObsHandle, event: ObsEvent) {
                     }
                 }
             };
-            let was = ctx
+            let (was, was_state) = ctx
                 .status
                 .borrow()
                 .obs
                 .as_ref()
-                .is_some_and(|o| o.streaming);
+                .map_or((false, StreamState::Idle), |o| {
+                    (o.streaming, o.stream_state)
+                });
             set_status(ctx, |o| {
                 o.streaming = active;
                 o.stream_state = stream_state;
@@ -377,6 +379,9 @@ fn apply(ctx: &Context, obs: &ObsHandle, event: ObsEvent) {
             // OBS may repeat a state (Firebot #2079): announce edges only.
             if was != active {
                 obs.emit(Event::ObsStreamChanged { streaming: active });
+            }
+            if was_state == StreamState::Starting && stream_state == StreamState::Idle {
+                obs.emit(Event::ObsStreamFailed);
             }
         }
         ObsEvent::RecordStateChanged { active, .. } => set_status(ctx, |o| o.recording = active),

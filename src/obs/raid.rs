@@ -15,9 +15,10 @@ impl ObsHandle {
     pub async fn stop_after_raid(&self, channel: &str) -> RaidOutcome {
         let outcome = self.raid_outcome().await;
         let message = match (&outcome, &self.inner.config.raid_stop) {
-            (RaidOutcome::Stopped, Some(config)) => {
-                config.message.as_ref().map(|m| m.replace("{channel}", channel))
-            }
+            (RaidOutcome::Stopped, Some(config)) => config
+                .message
+                .as_ref()
+                .map(|m| m.replace("{channel}", channel)),
             _ => None,
         };
         tracing::info!(channel, ?outcome, "outgoing raid handled");
@@ -35,7 +36,11 @@ impl ObsHandle {
         };
         {
             let now = Instant::now();
-            let mut last = self.inner.last_raid.lock().unwrap_or_else(|e| e.into_inner());
+            let mut last = self
+                .inner
+                .last_raid
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             if last.is_some_and(|at| now.saturating_duration_since(at) < RAID_DEDUPE) {
                 return RaidOutcome::Duplicate;
             }

@@ -27,7 +27,11 @@ fn require(program: &str) -> PathBuf {
 
 /// A free TCP port on 127.0.0.1 (bound and released; fine for a private test server).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub struct Nginx {
@@ -112,14 +116,18 @@ http {{
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                let log = std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default();
                 panic!("nginx exited ({status}): {log}");
             }
             let up = |port| TcpStream::connect(("127.0.0.1", port)).is_ok();
             if up(self.http_port) && up(self.rtmp_port) {
                 return;
             }
-            assert!(Instant::now() < deadline, "nginx did not listen within 10 s");
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not listen within 10 s"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -151,11 +159,40 @@ pub fn encode_clip(dir: &Path, name: &str, seconds: u32, video_kbps: u32) -> Pat
     let out = dir.join(format!("{name}.flv"));
     let status = Command::new(ffmpeg)
         .args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(["-f", "lavfi", "-i", &format!("testsrc2=size=640x360:rate=30:duration={seconds}")])
-        .args(["-f", "lavfi", "-i", &format!("sine=frequency=440:sample_rate=48000:duration={seconds}")])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30"])
-        .args(["-b:v", &format!("{video_kbps}k"), "-maxrate", &format!("{video_kbps}k")])
-        .args(["-bufsize", &format!("{}k", video_kbps / 2), "-x264-params", "nal-hrd=cbr:filler=1"])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc2=size=640x360:rate=30:duration={seconds}"),
+        ])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("sine=frequency=440:sample_rate=48000:duration={seconds}"),
+        ])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+            "-g",
+            "30",
+        ])
+        .args([
+            "-b:v",
+            &format!("{video_kbps}k"),
+            "-maxrate",
+            &format!("{video_kbps}k"),
+        ])
+        .args([
+            "-bufsize",
+            &format!("{}k", video_kbps / 2),
+            "-x264-params",
+            "nal-hrd=cbr:filler=1",
+        ])
         .args(["-c:a", "aac", "-b:a", "64k", "-f", "flv"])
         .arg(&out)
         .status()
@@ -169,8 +206,14 @@ pub fn encode_clip(dir: &Path, name: &str, seconds: u32, video_kbps: u32) -> Pat
 pub fn publish(clips: &[&Path], url: &str) -> Child {
     let ffmpeg = require("ffmpeg");
     let dir = clips[0].parent().unwrap();
-    let list = dir.join(format!("list-{}.txt", std::process::id() as u64 * 1000 + clips.len() as u64));
-    let body: String = clips.iter().map(|c| format!("file '{}'\n", c.display())).collect();
+    let list = dir.join(format!(
+        "list-{}.txt",
+        std::process::id() as u64 * 1000 + clips.len() as u64
+    ));
+    let body: String = clips
+        .iter()
+        .map(|c| format!("file '{}'\n", c.display()))
+        .collect();
     std::fs::write(&list, body).unwrap();
     Command::new(ffmpeg)
         .args(["-hide_banner", "-loglevel", "error", "-re"])
