@@ -6,25 +6,36 @@
 //!
 //! How it decides:
 //! - Each sample is classified into a [`Level`] (LIVE, LOW, OFFLINE) *relative to the current
-//!   level* (hysteresis): from LIVE, a bitrate below `low_kbps` is LOW; from LOW or OFFLINE, a
-//!   bitrate must reach `recover_kbps` to count as LIVE. A publisher at 0 kbps, a bitrate below
-//!   `offline_kbps`, an RTT at or above `rtt_offline_ms`, or no publisher is OFFLINE; an RTT at or
-//!   above `rtt_low_ms` is at least LOW.
+//!   level* (hysteresis): from LIVE, a bitrate below `low_kbps` is LOW; from LOW, OFFLINE or the
+//!   starting scene, a bitrate must reach `recover_kbps` (never less than `low_kbps`) to count as
+//!   LIVE. A publisher at 0 kbps, a bitrate below `offline_kbps`, an RTT at or above
+//!   `rtt_offline_ms`, or no publisher is OFFLINE; an RTT at or above `rtt_low_ms` is at least
+//!   LOW. Without `low_kbps` there is no LOW by bitrate (and `recover_kbps` does not apply).
 //! - A stats page that fails is not OFFLINE until it has failed for `unreachable_grace`; until
-//!   then the sample carries no information (NOALBS #125).
+//!   then the sample carries no information (NOALBS #125): running streaks are neither extended
+//!   nor broken, and such a sample never switches.
 //! - A worse level is entered once the samples have been at least that bad *continuously* for
-//!   `degrade_after`; a better level once they have been at least that good continuously for
-//!   `recover_after` (from OFFLINE at once when `instant_recover_from_offline`). Jitter around a
-//!   threshold therefore never switches.
-//! - For `live_grace` after LIVE is entered (by the guard or by hand), LIVE is not left for LOW.
-//! - On a scene the guard does not own ([`Input::Scene`] with `None`) nothing is decided: the
-//!   manual override. From the starting scene the guard only ever goes to LIVE.
-//! - After `offline_timeout` at OFFLINE, it asks once to stop the stream.
+//!   `degrade_after` (the worst level whose window is full wins: a mix of LOW and OFFLINE samples
+//!   goes to LOW); a better level once they have been at least that good continuously for
+//!   `recover_after` (the best such level wins; from OFFLINE or the starting scene at once when
+//!   `instant_recover_from_offline`). Windows are measured from the later of the first sample of
+//!   the run and the last scene change (by hand or by the guard; the sample that triggered a switch
+//!   is the first of the new runs), so two switches are always at least a window apart. Jitter
+//!   around a threshold therefore never switches. A window of zero switches on the first sample.
+//! - For `live_grace` after LIVE is entered (by the guard or by hand), a LOW sample counts as
+//!   LIVE, so LIVE is not left for LOW before `live_grace` and the LOW window starts after it.
+//!   OFFLINE samples are not affected.
+//! - On a scene the guard does not own ([`Input::Scene`] with `None`) nothing is decided and the
+//!   runs are forgotten: the manual override. Before the first scene input nothing is decided
+//!   either. A scene input naming the scene the guard already assumes (the echo of its own switch)
+//!   changes nothing. From the starting scene the guard only ever goes to LIVE.
+//! - After `offline_timeout` at OFFLINE (counted from entering it), the first sample that is still
+//!   OFFLINE asks once to stop the stream; again only after OFFLINE is left and re-entered.
+//! - Only a [`Input::Sample`] can produce a decision; a scene input always answers `Nothing`.
 
 use super::stats::IngestStats;
 use serde::Deserialize;
 use std::time::Duration;
-#[allow(unused_imports)] // used once the implementation lands
 use tokio::time::Instant;
 
 /// Thresholds and timings (the `guard.policy` section of `config.ron`).
@@ -149,5 +160,241 @@ pub enum Decision {
 /// Everything `decide` remembers between calls. Starts with no owned scene known.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GuardState {
-    // Filled in by the implementation.
+    /// The owned scene OBS shows, as far as the guard knows; `None` before the first scene input
+    /// and during a manual override.
+    scene: Option<OwnedScene>,
+    /// When `scene` was entered (for `live_grace` and `offline_timeout`).
+    entered: Option<Instant>,
+    /// Per level (indexed by [`Level`]): since when every informative sample has been at least
+    /// this bad. Cleared on every scene change.
+    worse_since: [Option<Instant>; 3],
+    /// Per level: since when every informative sample has been at least this good.
+    better_since: [Option<Instant>; 3],
+    /// Since when the stats page has failed without a break (kept across scene changes: it is a
+    /// fact about the page, not about the scene).
+    unreachable_since: Option<Instant>,
+    /// `StopStream` was already asked during this stay at OFFLINE.
+    stop_asked: bool,
+}
+
+impl GuardState {
+    /// The owned scene the guard assumes OBS shows (`None`: unknown or manual override).
+    pub fn scene(&self) -> Option<OwnedScene> {
+        self.scene
+    }
+
+    fn enter(&mut self, scene: Option<OwnedScene>, now: Instant) {
+        self.scene = scene;
+        self.entered = Some(now);
+        self.stop_asked = false;
+        self.worse_since = [None; 3];
+        self.better_since = [None; 3];
+    }
+
+    /// Extends or breaks the runs with one informative sample of class `level`.
+    fn record(&mut self, level: Level, now: Instant) {
+        for other in LEVELS {
+            let i = other as usize;
+            if level >= other {
+                self.worse_since[i].get_or_insert(now);
+            } else {
+                self.worse_since[i] = None;
+            }
+            if level <= other {
+                self.better_since[i].get_or_insert(now);
+            } else {
+                self.better_since[i] = None;
+            }
+        }
+    }
+
+    fn in_live_grace(&self, policy: &Policy, now: Instant) -> bool {
+        self.scene == Some(OwnedScene::Level(Level::Live))
+            && self
+                .entered
+                .is_some_and(|at| now.saturating_duration_since(at) < policy.live_grace)
+    }
+}
+
+/// Best first.
+const LEVELS: [Level; 3] = [Level::Live, Level::Low, Level::Offline];
+
+/// What the guard should do with `input`, received at `now`. Never panics, whatever the order of
+/// inputs or times (a `now` earlier than a previous one counts as no time passing).
+pub fn decide(policy: &Policy, state: &mut GuardState, input: Input, now: Instant) -> Decision {
+    match input {
+        Input::Scene(scene) => {
+            // The echo of the guard's own switch (or a repeat) must not restart anything.
+            if scene.is_none() || scene != state.scene {
+                state.enter(scene, now);
+            }
+            Decision::Nothing
+        }
+        Input::Sample(stats) => on_sample(policy, state, &stats, now),
+    }
+}
+
+fn on_sample(
+    policy: &Policy,
+    state: &mut GuardState,
+    stats: &IngestStats,
+    now: Instant,
+) -> Decision {
+    let unreachable_for = match stats {
+        IngestStats::Unreachable(_) => {
+            let since = *state.unreachable_since.get_or_insert(now);
+            Some(now.saturating_duration_since(since))
+        }
+        _ => {
+            state.unreachable_since = None;
+            None
+        }
+    };
+    let Some(scene) = state.scene else {
+        return Decision::Nothing;
+    };
+    let grace = state.in_live_grace(policy, now);
+    let Some((level, cause)) = classify(policy, scene, grace, stats, unreachable_for) else {
+        return Decision::Nothing;
+    };
+    state.record(level, now);
+    let (bitrate_kbps, rtt_ms) = match stats {
+        IngestStats::Live { bitrate, rtt } => (Some(bitrate.0), rtt.map(|r| r.0)),
+        _ => (None, None),
+    };
+
+    if let Some((to, recovering)) = target(policy, state, scene, now) {
+        state.enter(Some(OwnedScene::Level(to)), now);
+        // The triggering sample is the first of the runs relative to the new level.
+        let grace = state.in_live_grace(policy, now);
+        if let Some((again, _)) =
+            classify(policy, OwnedScene::Level(to), grace, stats, unreachable_for)
+        {
+            state.record(again, now);
+        }
+        let cause = if recovering { Cause::Recovered } else { cause };
+        return Decision::Switch {
+            from: scene,
+            to,
+            reason: Reason {
+                cause,
+                bitrate_kbps,
+                rtt_ms,
+            },
+        };
+    }
+
+    let timed_out = scene == OwnedScene::Level(Level::Offline)
+        && level == Level::Offline
+        && !state.stop_asked
+        && policy.offline_timeout.is_some_and(|timeout| {
+            state
+                .entered
+                .is_some_and(|at| now.saturating_duration_since(at) >= timeout)
+        });
+    if timed_out {
+        state.stop_asked = true;
+        return Decision::StopStream {
+            reason: Reason {
+                cause: Cause::OfflineTimeout,
+                bitrate_kbps,
+                rtt_ms,
+            },
+        };
+    }
+    Decision::Nothing
+}
+
+/// The class of one sample relative to `scene`, with its cause; `None` when it carries no
+/// information (a stats page failing for less than `unreachable_grace`).
+fn classify(
+    policy: &Policy,
+    scene: OwnedScene,
+    live_grace: bool,
+    stats: &IngestStats,
+    unreachable_for: Option<Duration>,
+) -> Option<(Level, Cause)> {
+    let (bitrate, rtt) = match stats {
+        IngestStats::Unreachable(error) => {
+            let failing = unreachable_for.unwrap_or_default();
+            return (failing >= policy.unreachable_grace)
+                .then(|| (Level::Offline, Cause::Unreachable(error.to_string())));
+        }
+        IngestStats::NoPublisher => return Some((Level::Offline, Cause::NoPublisher)),
+        IngestStats::Live { bitrate, rtt } => (bitrate.0, rtt.map(|r| r.0)),
+    };
+    let rtt_at_least = |limit: Option<u32>| limit.is_some_and(|l| rtt.is_some_and(|r| r >= l));
+    if bitrate == 0 {
+        return Some((Level::Offline, Cause::ZeroBitrate));
+    }
+    if policy.offline_kbps.is_some_and(|limit| bitrate < limit) {
+        return Some((Level::Offline, Cause::LowBitrate));
+    }
+    if rtt_at_least(policy.rtt_offline_ms) {
+        return Some((Level::Offline, Cause::HighRtt));
+    }
+    let at_live = scene == OwnedScene::Level(Level::Live);
+    let low_bitrate = policy.low_kbps.is_some_and(|low| {
+        let limit = if at_live {
+            low
+        } else {
+            policy.recover_kbps.max(low)
+        };
+        bitrate < limit
+    });
+    let low = if low_bitrate {
+        Some(Cause::LowBitrate)
+    } else if rtt_at_least(policy.rtt_low_ms) {
+        Some(Cause::HighRtt)
+    } else {
+        None
+    };
+    match low {
+        // During the grace after entering LIVE, LOW counts as LIVE.
+        Some(cause) if !(at_live && live_grace) => Some((Level::Low, cause)),
+        _ => Some((Level::Live, Cause::Recovered)),
+    }
+}
+
+/// The level to switch to now, if any, and whether that is a recovery.
+fn target(
+    policy: &Policy,
+    state: &GuardState,
+    scene: OwnedScene,
+    now: Instant,
+) -> Option<(Level, bool)> {
+    let lasted = |since: Option<Instant>, window: Duration| {
+        since.is_some_and(|at| now.saturating_duration_since(at) >= window)
+    };
+    let instant = policy.instant_recover_from_offline;
+    match scene {
+        OwnedScene::Starting => {
+            let window = if instant {
+                Duration::ZERO
+            } else {
+                policy.recover_after
+            };
+            lasted(state.better_since[Level::Live as usize], window).then_some((Level::Live, true))
+        }
+        OwnedScene::Level(current) => {
+            let worse = LEVELS
+                .into_iter()
+                .rev()
+                .filter(|&l| l > current)
+                .find(|&l| lasted(state.worse_since[l as usize], policy.degrade_after));
+            if let Some(level) = worse {
+                return Some((level, false));
+            }
+            let window = if instant && current == Level::Offline {
+                Duration::ZERO
+            } else {
+                policy.recover_after
+            };
+            LEVELS
+                .into_iter()
+                .filter(|&l| l < current)
+                .find(|&l| lasted(state.better_since[l as usize], window))
+                .map(|level| (level, true))
+        }
+    }
 }

@@ -212,6 +212,7 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
         state: GuardState::default(),
         meters: vec![Meter::default(); config.servers.len()],
         owned: None,
+        actual: None,
         statuses: config
             .servers
             .iter()
@@ -227,7 +228,7 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
     };
     let mut events = ctx.events.subscribe();
     looped.publish(None, None);
-    looped.resync_scene();
+    looped.resync_scene(true);
 
     loop {
         tokio::select! {
@@ -235,7 +236,7 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
             _ = guard.inner.changed.notified() => {
                 // Switching turned on again, or thresholds changed: start fresh.
                 looped.state = GuardState::default();
-                looped.resync_scene();
+                looped.resync_scene(true);
                 looped.publish(None, None);
             }
             poll = polls.recv() => match poll {
@@ -243,13 +244,13 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
                 None => break,
             },
             event = events.recv() => match event {
-                Ok(Event::ObsSceneChanged { .. } | Event::ObsConnected { .. }) => looped.resync_scene(),
+                Ok(Event::ObsSceneChanged { .. } | Event::ObsConnected { .. }) => looped.resync_scene(false),
                 Ok(Event::ObsStreamChanged { .. }) => {
                     // Streaks from before a start or stop mean nothing now.
                     looped.state = GuardState::default();
-                    looped.resync_scene();
+                    looped.resync_scene(true);
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => looped.resync_scene(),
+                Err(broadcast::error::RecvError::Lagged(_)) => looped.resync_scene(false),
                 Err(broadcast::error::RecvError::Closed) => break,
                 Ok(_) => {}
             },
@@ -291,8 +292,11 @@ struct Loop {
     guard: GuardHandle,
     state: GuardState,
     meters: Vec<Meter>,
-    /// The owned scene OBS shows, as far as the guard knows.
+    /// The owned scene OBS shows, as far as the guard knows (in dry-run: as if it had switched).
     owned: Option<OwnedScene>,
+    /// The scene OBS really showed when the state machine last heard of it: only a real change
+    /// is news (in dry-run OBS keeps the old scene, which must not read as a manual switch).
+    actual: Option<String>,
     statuses: Vec<ServerStatus>,
 }
 
@@ -323,9 +327,15 @@ impl Loop {
         }
     }
 
-    /// Tell the state machine which scene OBS shows now.
-    fn resync_scene(&mut self) {
-        let owned = self.classify(self.obs.current_scene().as_deref());
+    /// Tell the state machine which scene OBS shows now, if that is news (or `force`: after the
+    /// state was reset).
+    fn resync_scene(&mut self, force: bool) {
+        let actual = self.obs.current_scene();
+        if !force && actual == self.actual {
+            return;
+        }
+        let owned = self.classify(actual.as_deref());
+        self.actual = actual;
         self.owned = owned;
         let controls = self.guard.controls();
         decide(
@@ -397,7 +407,7 @@ impl Loop {
                 if let Err(error) = self.obs.switch_to(&scene, SwitchedBy::Guard).await {
                     tracing::warn!(%error, %scene, "the guard could not switch the scene");
                     // Tell the state machine what OBS really shows.
-                    self.resync_scene();
+                    self.resync_scene(true);
                 }
             }
             Decision::StopStream { reason } => {

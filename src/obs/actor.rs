@@ -242,18 +242,12 @@ async fn read_state(
     let scenes = within(timeout, client.scenes().list()).await?;
     let stream = within(timeout, client.streaming().status()).await?;
     let record = within(timeout, client.recording().status()).await?;
-    let mut names: Vec<(usize, String)> = scenes
-        .scenes
-        .into_iter()
-        .map(|s| (s.index, s.id.name))
-        .collect();
-    // OBS lists the bottom scene at index 0; show them top first, as OBS's scene dock does.
-    names.sort_by(|a, b| b.0.cmp(&a.0));
+    let names = top_first(scenes.scenes.into_iter().map(|s| (s.index, s.id.name)));
     let current = scenes.current_program_scene.map(|c| c.name);
     set_status(ctx, |o| {
         o.connection = ObsConnection::Connected;
         o.version = Some(version.clone());
-        o.scenes = names.into_iter().map(|(_, n)| n).collect();
+        o.scenes = names;
         o.scene = current.clone();
         o.streaming = stream.active;
         o.stream_state = if stream.active {
@@ -307,6 +301,13 @@ async fn read_stats(
     Ok(())
 }
 
+/// Scene names top first, as OBS's scene dock shows them (OBS numbers the bottom scene 0).
+fn top_first(scenes: impl Iterator<Item = (usize, String)>) -> Vec<String> {
+    let mut scenes: Vec<(usize, String)> = scenes.collect();
+    scenes.sort_by_key(|(index, _)| std::cmp::Reverse(*index));
+    scenes.into_iter().map(|(_, name)| name).collect()
+}
+
 /// An obws call with a timeout.
 async fn within<T>(
     timeout: Duration,
@@ -335,12 +336,8 @@ fn apply(ctx: &Context, obs: &ObsHandle, event: ObsEvent) {
             }
         }
         ObsEvent::SceneListChanged { scenes } => {
-            let mut names: Vec<(usize, String)> =
-                scenes.into_iter().map(|s| (s.index, s.name)).collect();
-            names.sort_by(|a, b| b.0.cmp(&a.0));
-            set_status(ctx, |o| {
-                o.scenes = names.into_iter().map(|(_, n)| n).collect()
-            });
+            let names = top_first(scenes.into_iter().map(|s| (s.index, s.name)));
+            set_status(ctx, |o| o.scenes = names);
             warn_missing_scenes(obs);
         }
         ObsEvent::StreamStateChanged { active, state } => {
