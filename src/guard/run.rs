@@ -111,6 +111,16 @@ impl GuardHandle {
         self.with_controls(|c| std::mem::replace(&mut c.dry_run, on))
     }
 
+    /// Whether the guard switches scenes (`guard on`).
+    pub fn is_enabled(&self) -> bool {
+        self.controls().enabled
+    }
+
+    /// Whether the guard only decides and announces.
+    pub fn is_dry_run(&self) -> bool {
+        self.controls().dry_run
+    }
+
     /// The thresholds in force.
     pub fn triggers(&self) -> Triggers {
         triggers(&self.controls().policy)

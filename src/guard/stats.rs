@@ -68,7 +68,7 @@ pub enum StatsError {
     #[error("{url} sent more than {limit} bytes")]
     TooLarge { url: String, limit: usize },
     /// The body is not what this server type sends (HTML, garbage, another server's schema).
-    #[error("not {kind} stats: {reason}")]
+    #[error("{kind} stats: {reason}")]
     Parse { kind: ServerKind, reason: String },
 }
 
