@@ -436,7 +436,7 @@ fn default_bounce_delay() -> Duration {
     Duration::from_secs(2)
 }
 fn default_poll_interval() -> Duration {
-    Duration::from_millis(500)
+    Duration::from_millis(250)
 }
 fn default_stats_timeout() -> Duration {
     Duration::from_secs(2)

@@ -551,3 +551,32 @@ async fn a_hundred_obs_restarts_reconnect_within_the_backoff_cap() {
     assert_eq!(say(&ctx, "!brb").await, "Switched to BRB.");
     assert!(app.shutdown(Duration::from_secs(5)).await);
 }
+
+#[tokio::test]
+async fn a_configured_scene_missing_in_obs_is_a_warning_naming_what_exists() {
+    use std::sync::Mutex;
+    use stream_control::config::LogConfig;
+    use stream_control::logging::{Sink, subscriber};
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let log = subscriber(
+        &LogConfig::default(),
+        tracing_subscriber::EnvFilter::new("warn"),
+        stream_control::secrets::Redactor::default(),
+        Sink::Buffer(buffer.clone()),
+    );
+    // This test's runtime is single-threaded: every task logs through this subscriber.
+    let _guard = tracing::subscriber::set_default(log);
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, _ctx) = connected(&fake, r#"scenes: (low: "Low bitrate")"#).await;
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+    let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("scenes named in config.ron do not exist in OBS"),
+        "{text}"
+    );
+    assert!(text.contains("Low bitrate"), "{text}");
+    assert!(
+        text.contains("Starting soon") && text.contains("OFFLINE"),
+        "lists the scenes that exist: {text}"
+    );
+}

@@ -31,5 +31,5 @@ export NO_PROXY="127.0.0.1,localhost,::1" no_proxy="127.0.0.1,localhost,::1"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --all-targets --locked
-cargo test --workspace --doc --locked
+# Library, binaries, integration tests and doc tests (benchmarks are run by hand: README).
+cargo test --workspace --locked

@@ -281,16 +281,18 @@ async fn poll(
     let mut tick = tokio::time::interval(config.poll_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
+        // Samples carry the tick's scheduled time, so their spacing is exact and a window of
+        // `degrade_after` is not missed by the few milliseconds a fetch takes.
+        let at = tokio::select! {
             _ = token.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+            at = tick.tick() => at,
+        };
         let fetches = config
             .servers
             .iter()
             .map(|server| super::fetch::fetch(&client, server, Some(&obs)));
         let readings = futures_util::future::join_all(fetches).await;
-        if tx.send((readings, Instant::now())).await.is_err() {
+        if tx.send((readings, at)).await.is_err() {
             return;
         }
     }
