@@ -18,6 +18,7 @@
 
 #![deny(clippy::await_holding_lock, clippy::await_holding_refcell_ref)]
 
+pub mod alerts;
 pub mod app;
 pub mod config;
 pub mod dispatch;

@@ -111,3 +111,8 @@ trigger-ms = { $value } ms
 trigger-low-above-recover = The low trigger must stay at or below the recovery bitrate ({ $recover } kbps).
 trigger-offline-not-below-low = The offline trigger must stay below the low trigger ({ $low } kbps).
 trigger-rtt-offline-not-above = The rtt-offline trigger must stay above the rtt trigger ({ $rtt } ms).
+
+# overlay alerts (shown and spoken on stream)
+alert-low = LOW BITRATE!
+alert-restored = CONNECTION RESTORED!
+alert-offline = STREAM OFFLINE!

@@ -110,3 +110,8 @@ trigger-ms = { $value } ms
 trigger-low-above-recover = Grensen low må være på eller under bitraten for gjenoppretting ({ $recover } kbps).
 trigger-offline-not-below-low = Grensen offline må være under grensen low ({ $low } kbps).
 trigger-rtt-offline-not-above = Grensen rtt-offline må være over grensen rtt ({ $rtt } ms).
+
+# overlay alerts (shown and spoken on stream)
+alert-low = LAV BITRATE!
+alert-restored = FORBINDELSEN ER TILBAKE!
+alert-offline = STRØMMEN ER NEDE!
