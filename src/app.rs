@@ -46,6 +46,8 @@ pub struct Context {
     pub obs: Option<crate::obs::ObsHandle>,
     /// The bitrate guard's runtime controls, when configured.
     pub guard: Option<crate::guard::GuardHandle>,
+    /// Twitch (Helix client, credentials, token), when configured.
+    pub twitch: Option<Arc<crate::twitch::Twitch>>,
     /// When the app started (paused-time aware in tests).
     pub started: Instant,
     /// Cancelled when the whole process shuts down.
@@ -65,6 +67,14 @@ impl Context {
         let (status, _) = watch::channel(Status::new(config.features(), started_at_unix));
         let (events, _) = broadcast::channel(1024);
         let guard = config.guard.clone().map(crate::guard::GuardHandle::new);
+        let twitch = config.twitch.clone().map(|twitch| {
+            Arc::new(crate::twitch::Twitch::new(
+                twitch,
+                &secrets,
+                crate::state_store::StateDir::new(&config.state_dir),
+                redactor.clone(),
+            ))
+        });
         let obs = config.obs.clone().map(|obs| {
             crate::obs::ObsHandle::new(
                 obs,
@@ -83,6 +93,7 @@ impl Context {
             cooldowns: Cooldowns::default(),
             obs,
             guard,
+            twitch,
             started: Instant::now(),
             shutdown: CancellationToken::new(),
         }))
@@ -129,6 +140,9 @@ impl App {
         };
         if app.ctx.obs.is_some() {
             app.supervise("obs", crate::obs::run);
+        }
+        if app.ctx.twitch.is_some() {
+            app.supervise("twitch-token", crate::twitch::auth::run);
         }
         if app.ctx.guard.is_some() {
             app.supervise("guard", crate::guard::run);

@@ -32,4 +32,5 @@ pub mod secrets;
 pub mod state_store;
 pub mod status;
 pub mod surfaces;
+pub mod twitch;
 pub mod web;

@@ -30,6 +30,39 @@ pub struct Status {
     pub obs: Option<ObsStatus>,
     /// The bitrate guard, when the `guard` section is configured.
     pub guard: Option<GuardStatus>,
+    /// Twitch, when the `twitch` section is configured.
+    pub twitch: Option<TwitchStatus>,
+}
+
+/// Twitch as the bot sees it. Never a token.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TwitchStatus {
+    pub token: TokenState,
+    /// The broadcaster the token belongs to.
+    pub login: Option<String>,
+    pub user_id: Option<String>,
+    pub token_expires_in_secs: Option<u64>,
+    /// Scopes the token lacks for the enabled features (log in again to grant them).
+    pub missing_scopes: Vec<String>,
+    /// Why the token is not usable.
+    pub token_error: Option<String>,
+    pub live: Option<bool>,
+    pub viewers: Option<u64>,
+    pub title: Option<String>,
+    pub category: Option<String>,
+    pub live_since_unix: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenState {
+    #[default]
+    Checking,
+    Valid,
+    /// No token stored: `stream-control twitch login`.
+    Missing,
+    /// Invalid and could not be refreshed; retried with backoff.
+    Failing,
 }
 
 /// The bitrate guard as it decides.
@@ -167,6 +200,7 @@ impl Status {
             web: None,
             obs: None,
             guard: None,
+            twitch: None,
         }
     }
 }
@@ -207,6 +241,8 @@ pub enum Event {
         outcome: RaidOutcome,
         message: Option<String>,
     },
+    /// The Twitch token is not usable (refresh failed, revoked…); the reason, redacted.
+    TwitchTokenFailing { reason: String },
     /// The guard stopped the stream after the offline timeout.
     OfflineTimeout { stopped: bool },
     /// The bot switched a scene.

@@ -116,3 +116,17 @@ trigger-rtt-offline-not-above = The rtt-offline trigger must stay above the rtt 
 alert-low = LOW BITRATE!
 alert-restored = CONNECTION RESTORED!
 alert-offline = STREAM OFFLINE!
+
+# twitch
+twitch-not-logged-in = Twitch is not logged in: run “stream-control twitch login” on the bot's machine.
+twitch-unauthorized = Twitch refused the bot's token: log in again with “stream-control twitch login”.
+twitch-missing-scope = The Twitch token lacks the permission { $scope }: log in again with “stream-control twitch login”.
+twitch-rate-limited = Twitch says: too many requests. Try again in a moment.
+twitch-refused = Twitch refused: { $reason }
+twitch-unreachable = Twitch could not be reached; try again in a moment.
+title-set = Title set: { $title }
+category-set = Category set: { $category }
+category-ambiguous = “{ $query }” matches several categories: { $candidates }.
+category-not-found = No category matches “{ $query }”.
+raid-started = Raiding { $channel }!
+raid-unknown-user = There is no Twitch channel “{ $channel }”.

@@ -115,3 +115,17 @@ trigger-rtt-offline-not-above = Grensen rtt-offline må være over grensen rtt (
 alert-low = LAV BITRATE!
 alert-restored = FORBINDELSEN ER TILBAKE!
 alert-offline = STRØMMEN ER NEDE!
+
+# twitch
+twitch-not-logged-in = Twitch er ikke logget inn: kjør «stream-control twitch login» på maskinen til boten.
+twitch-unauthorized = Twitch avviste tokenet til boten: logg inn igjen med «stream-control twitch login».
+twitch-missing-scope = Twitch-tokenet mangler tillatelsen { $scope }: logg inn igjen med «stream-control twitch login».
+twitch-rate-limited = Twitch sier: for mange forespørsler. Prøv igjen om litt.
+twitch-refused = Twitch avviste: { $reason }
+twitch-unreachable = Fikk ikke kontakt med Twitch; prøv igjen om litt.
+title-set = Tittel satt: { $title }
+category-set = Kategori satt: { $category }
+category-ambiguous = «{ $query }» passer til flere kategorier: { $candidates }.
+category-not-found = Ingen kategori passer til «{ $query }».
+raid-started = Raider { $channel }!
+raid-unknown-user = Det finnes ingen Twitch-kanal «{ $channel }».

@@ -1,18 +1,47 @@
-//! Twitch channel management (title, category, raid).
-//! Parsing lives in `commands::twitch`.
-//!
-//! This feature's configuration section does not exist yet, so the feature is off: every command
-//! answers "not enabled" (localised), as it will whenever the section is absent.
+//! Twitch channel management: title, category, raid. Parsing lives in `commands::twitch`; the
+//! Helix calls in `twitch::helix`.
 
 use crate::app::Context;
 use crate::dispatch::Invoker;
-use crate::reply::{Reply, keys};
+use crate::reply::{Reply, UserError, keys};
+use crate::twitch::helix::{self, CategoryChoice, RaidChoice};
 use commands::twitch::TwitchCommand;
 
 pub(crate) async fn handle_command(
-    _ctx: &Context,
+    ctx: &Context,
     _invoker: &Invoker,
-    _cmd: TwitchCommand,
+    cmd: TwitchCommand,
 ) -> anyhow::Result<Reply> {
-    Ok(Reply::not_enabled(keys::FEATURE_TWITCH))
+    let Some(twitch) = &ctx.twitch else {
+        return Ok(Reply::not_enabled(keys::FEATURE_TWITCH));
+    };
+    Ok(match cmd {
+        TwitchCommand::Title(title) => {
+            helix::set_title(twitch, title.as_str())
+                .await
+                .map_err(UserError::from)?;
+            Reply::new(keys::TITLE_SET).arg("title", title.as_str())
+        }
+        TwitchCommand::Category(query) => match helix::set_category(twitch, query.as_str())
+            .await
+            .map_err(UserError::from)?
+        {
+            CategoryChoice::Set(name) => Reply::new(keys::CATEGORY_SET).arg("category", name),
+            CategoryChoice::Ambiguous(names) => Reply::new(keys::CATEGORY_AMBIGUOUS)
+                .arg("query", query.as_str())
+                .arg("candidates", names.join(", ")),
+            CategoryChoice::NotFound => {
+                Reply::new(keys::CATEGORY_NOT_FOUND).arg("query", query.as_str())
+            }
+        },
+        TwitchCommand::Raid(channel) => match helix::raid(twitch, channel.as_str())
+            .await
+            .map_err(UserError::from)?
+        {
+            RaidChoice::Started(name) => Reply::new(keys::RAID_STARTED).arg("channel", name),
+            RaidChoice::UnknownUser => {
+                Reply::new(keys::RAID_UNKNOWN_USER).arg("channel", channel.as_str())
+            }
+        },
+    })
 }

@@ -1,0 +1,88 @@
+//! Twitch: tokens ([`auth`]), Helix calls ([`helix`]) through the real twitch_api client.
+//! The chat surface and the EventSub session arrive on top of these.
+//!
+//! [`Twitch`] is shared through the context: the Helix client (with the configured base URLs),
+//! the application credentials from the environment, and the broadcaster's token, which only
+//! the token task ([`auth::run`]) replaces.
+
+pub mod auth;
+pub mod helix;
+pub mod http;
+
+use crate::config::TwitchConfig;
+use crate::secrets::{Redactor, Secrets};
+use crate::state_store::StateDir;
+use std::sync::RwLock;
+use tokio::sync::{Notify, watch};
+use twitch_api::HelixClient;
+use twitch_oauth2::{ClientId, ClientSecret, UserToken};
+
+/// Twitch as the rest of the bot uses it.
+pub struct Twitch {
+    pub config: TwitchConfig,
+    pub helix: HelixClient<'static, http::TwitchHttp>,
+    pub client_id: Option<ClientId>,
+    pub client_secret: Option<ClientSecret>,
+    state: StateDir,
+    redactor: Redactor,
+    /// The broadcaster's usable token, published by the token task.
+    token: RwLock<Option<UserToken>>,
+    /// Raised when a call got 401: the token task refreshes at once.
+    refresh_wanted: Notify,
+    /// Bumped whenever a new token is published.
+    generation: watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for Twitch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Twitch").finish_non_exhaustive()
+    }
+}
+
+impl Twitch {
+    pub fn new(
+        config: TwitchConfig,
+        secrets: &Secrets,
+        state: StateDir,
+        redactor: Redactor,
+    ) -> Twitch {
+        let http = http::TwitchHttp::new(&config.helix_url, &config.oauth_url);
+        Twitch {
+            helix: HelixClient::with_client(http),
+            client_id: secrets
+                .get("TWITCH_CLIENT_ID")
+                .map(|s| ClientId::new(s.expose().to_string())),
+            client_secret: secrets
+                .get("TWITCH_CLIENT_SECRET")
+                .map(|s| ClientSecret::new(s.expose().to_string())),
+            config,
+            state,
+            redactor,
+            token: RwLock::new(None),
+            refresh_wanted: Notify::new(),
+            generation: watch::channel(0).0,
+        }
+    }
+
+    /// The broadcaster's token, if logged in and valid.
+    pub fn token(&self) -> Option<UserToken> {
+        self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Ask the token task to refresh now (after a 401), and wait (at most `timeout`) for a new
+    /// token. Returns whether one arrived.
+    pub async fn refresh_after_unauthorized(&self, timeout: std::time::Duration) -> bool {
+        let mut generation = self.generation.subscribe();
+        generation.mark_unchanged();
+        self.refresh_wanted.notify_one();
+        matches!(
+            tokio::time::timeout(timeout, generation.changed()).await,
+            Ok(Ok(()))
+        )
+    }
+
+    fn publish(&self, token: Option<UserToken>) {
+        *self.token.write().unwrap_or_else(|e| e.into_inner()) = token;
+        self.generation.send_modify(|g| *g += 1);
+    }
+}

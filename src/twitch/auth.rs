@@ -1,0 +1,380 @@
+//! Twitch user tokens: stored in the state directory (0600, atomic), owned by one task.
+//!
+//! The owner validates the token at start and hourly (as Twitch requires, never per request),
+//! refreshes it when 15 minutes or less remain and whenever a call reports 401, and publishes
+//! the health in `Status.twitch.token`. A refresh always starts from the refresh token kept in
+//! the file (twitch_oauth2 drops it from its struct when a refresh fails), so a failure loses
+//! nothing: the bot keeps running, says so, and retries with backoff. A seed token file
+//! (`{"access_token", "refresh_token"}`) is accepted and upgraded.
+
+use crate::secrets::Redactor;
+use crate::state_store::{Sensitivity, StateDir};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use twitch_oauth2::{AccessToken, ClientId, ClientSecret, RefreshToken, TwitchToken, UserToken};
+
+/// The broadcaster's token file in the state directory.
+pub const TOKEN_FILE: &str = "twitch_token.json";
+/// The optional bot account's token file.
+pub const BOT_TOKEN_FILE: &str = "twitch_bot_token.json";
+/// What the broadcaster token needs: title and category, raids, reading and writing chat.
+pub const SCOPES: &[&str] = &[
+    "channel:manage:broadcast",
+    "channel:manage:raids",
+    "user:read:chat",
+    "user:write:chat",
+];
+/// What a separate bot account needs: reading and writing chat.
+pub const BOT_SCOPES: &[&str] = &["user:read:chat", "user:write:chat"];
+/// Refresh when this little time is left.
+pub const REFRESH_BEFORE: Duration = Duration::from_secs(15 * 60);
+/// Validate this often.
+pub const VALIDATE_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// A token as stored. `Debug` never shows the secrets.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredToken {
+    pub access_token: String,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// Seconds since the Unix epoch.
+    #[serde(default)]
+    pub expires_at: Option<u64>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub login: Option<String>,
+}
+
+impl std::fmt::Debug for StoredToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredToken")
+            .field("login", &self.login)
+            .field("user_id", &self.user_id)
+            .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl StoredToken {
+    /// What to store for a validated token.
+    pub fn from_user_token(token: &UserToken) -> StoredToken {
+        StoredToken {
+            access_token: token.access_token.secret().to_string(),
+            refresh_token: token.refresh_token.as_ref().map(|r| r.secret().to_string()),
+            expires_at: Some(now_unix() + token.expires_in().as_secs()),
+            scopes: token.scopes().iter().map(|s| s.to_string()).collect(),
+            user_id: Some(token.user_id.to_string()),
+            login: Some(token.login.to_string()),
+        }
+    }
+
+    /// Seconds left, if known.
+    pub fn expires_in(&self) -> Option<Duration> {
+        self.expires_at
+            .map(|at| Duration::from_secs(at.saturating_sub(now_unix())))
+    }
+
+    /// Required scopes the token lacks (empty when scopes are unknown, e.g. a seed file).
+    pub fn missing_scopes(&self, required: &[&str]) -> Vec<String> {
+        if self.scopes.is_empty() {
+            return Vec::new();
+        }
+        required
+            .iter()
+            .filter(|s| !self.scopes.iter().any(|have| have == *s))
+            .map(|s| s.to_string())
+            .collect()
+    }
+}
+
+/// Read a token file (`Ok(None)` when there is none).
+pub fn load(state: &StateDir, file: &str) -> std::io::Result<Option<StoredToken>> {
+    state.read_json(file)
+}
+
+/// Write a token file atomically, 0600, and teach the redactor its secrets.
+pub fn save(
+    state: &StateDir,
+    file: &str,
+    token: &StoredToken,
+    redactor: &Redactor,
+) -> std::io::Result<()> {
+    redactor.add(&token.access_token);
+    if let Some(refresh) = &token.refresh_token {
+        redactor.add(refresh);
+    }
+    state.write_json(file, token, Sensitivity::Secret)
+}
+
+/// Why a token could not be made usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("not logged in: run `stream-control twitch login`")]
+    Missing,
+    #[error("TWITCH_CLIENT_ID is not set")]
+    NoClientId,
+    #[error("Twitch refused the token and there is no refresh token: log in again")]
+    Invalid,
+    #[error("refreshing the token failed: {0}")]
+    Refresh(String),
+    #[error("Twitch could not be reached: {0}")]
+    Unreachable(String),
+}
+
+/// Validate `stored`; if Twitch refuses it, refresh from its refresh token. Returns a usable
+/// token (not yet saved).
+pub async fn establish<C: twitch_oauth2::client::Client>(
+    http: &C,
+    stored: &StoredToken,
+    client_id: &ClientId,
+    secret: Option<&ClientSecret>,
+) -> Result<UserToken, TokenError> {
+    let access = AccessToken::new(stored.access_token.clone());
+    let refresh = stored.refresh_token.clone().map(RefreshToken::new);
+    match UserToken::from_existing(http, access, refresh, secret.cloned()).await {
+        Ok(token) => Ok(token),
+        Err(error) if is_unauthorized(&error) => {
+            refresh_from(http, stored, client_id, secret).await
+        }
+        Err(error) => Err(TokenError::Unreachable(error_chain(&error))),
+    }
+}
+
+/// A fresh token from the stored refresh token (which stays in `stored` whatever happens).
+pub async fn refresh_from<C: twitch_oauth2::client::Client>(
+    http: &C,
+    stored: &StoredToken,
+    client_id: &ClientId,
+    secret: Option<&ClientSecret>,
+) -> Result<UserToken, TokenError> {
+    let Some(refresh) = stored.refresh_token.clone() else {
+        return Err(TokenError::Invalid);
+    };
+    UserToken::from_refresh_token(
+        http,
+        RefreshToken::new(refresh),
+        client_id.clone(),
+        secret.cloned(),
+    )
+    .await
+    .map_err(|error| TokenError::Refresh(error_chain(&error)))
+}
+
+fn is_unauthorized(error: &(dyn std::error::Error + 'static)) -> bool {
+    let text = error_chain(error).to_lowercase();
+    text.contains("401") || text.contains("unauthorized") || text.contains("invalid access token")
+}
+
+/// An error with its causes, one line.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The token task: load, validate, refresh before expiry and on demand, validate hourly.
+pub async fn run(
+    ctx: std::sync::Arc<crate::app::Context>,
+    cancel: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    use crate::status::{Event, TokenState};
+    let Some(twitch) = ctx.twitch.clone() else {
+        return Ok(());
+    };
+    let set = |state: TokenState, stored: Option<&StoredToken>, error: Option<String>| {
+        ctx.status.send_modify(|s| {
+            let t = s.twitch.get_or_insert_with(Default::default);
+            t.token = state;
+            t.token_error = error.map(|e| ctx.redactor.redact(&e));
+            if let Some(stored) = stored {
+                t.login = stored.login.clone();
+                t.user_id = stored.user_id.clone();
+                t.token_expires_in_secs = stored.expires_in().map(|d| d.as_secs());
+                t.missing_scopes = stored.missing_scopes(SCOPES);
+            }
+        });
+    };
+    let failing = |reason: String| {
+        let reason = ctx.redactor.redact(&reason);
+        tracing::error!(%reason, "the Twitch token is not usable");
+        let _ = ctx.events.send(Event::TwitchTokenFailing { reason });
+    };
+    let Some(client_id) = twitch.client_id.clone() else {
+        set(
+            TokenState::Failing,
+            None,
+            Some(TokenError::NoClientId.to_string()),
+        );
+        cancel.cancelled().await;
+        return Ok(());
+    };
+    let mut stored = match load(&twitch.state, TOKEN_FILE) {
+        Ok(Some(stored)) => stored,
+        Ok(None) => {
+            tracing::warn!(
+                "Twitch is configured but not logged in: run `stream-control twitch login`"
+            );
+            set(
+                TokenState::Missing,
+                None,
+                Some(TokenError::Missing.to_string()),
+            );
+            cancel.cancelled().await;
+            return Ok(());
+        }
+        Err(error) => {
+            set(
+                TokenState::Failing,
+                None,
+                Some(format!("cannot read {TOKEN_FILE}: {error}")),
+            );
+            cancel.cancelled().await;
+            return Ok(());
+        }
+    };
+    twitch.redactor.add(&stored.access_token);
+    if let Some(refresh) = &stored.refresh_token {
+        twitch.redactor.add(refresh);
+    }
+    let secret = twitch.client_secret.clone();
+    let mut backoff = Duration::from_secs(5);
+    // Use the token we have, or a refreshed one.
+    let usable = |token: UserToken, stored: &mut StoredToken| {
+        let fresh = StoredToken::from_user_token(&token);
+        if fresh != *stored
+            && let Err(error) = save(&twitch.state, TOKEN_FILE, &fresh, &twitch.redactor)
+        {
+            tracing::error!(%error, "cannot save the Twitch token");
+        }
+        *stored = fresh;
+        let missing = stored.missing_scopes(SCOPES);
+        if !missing.is_empty() {
+            tracing::error!(
+                ?missing,
+                "the Twitch token lacks scopes: log in again with `stream-control twitch login`"
+            );
+        }
+        set(TokenState::Valid, Some(stored), None);
+        twitch.publish(Some(token));
+    };
+    let mut need_refresh = false;
+    loop {
+        let attempt = if need_refresh {
+            refresh_from(&twitch.helix, &stored, &client_id, secret.as_ref()).await
+        } else {
+            establish(&twitch.helix, &stored, &client_id, secret.as_ref()).await
+        };
+        match attempt {
+            Ok(token) => {
+                usable(token, &mut stored);
+                backoff = Duration::from_secs(5);
+            }
+            Err(error) => {
+                // Keep a token that still works while the refresh is retried.
+                let still_valid =
+                    twitch.token().is_some() && stored.expires_in().is_some_and(|d| !d.is_zero());
+                if !still_valid {
+                    twitch.publish(None);
+                }
+                set(TokenState::Failing, Some(&stored), Some(error.to_string()));
+                failing(error.to_string());
+                tokio::select! {
+                    _ = cancel.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = twitch.refresh_wanted.notified() => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(300));
+                need_refresh = matches!(error, TokenError::Refresh(_)) || need_refresh;
+                continue;
+            }
+        }
+        // Maintain: refresh before expiry, validate hourly (`establish` validates), refresh at
+        // once after a 401.
+        let refresh_in = stored
+            .expires_in()
+            .unwrap_or(VALIDATE_EVERY)
+            .saturating_sub(REFRESH_BEFORE);
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            _ = twitch.refresh_wanted.notified() => need_refresh = true,
+            _ = tokio::time::sleep(refresh_in.min(VALIDATE_EVERY)) => need_refresh = refresh_in <= VALIDATE_EVERY,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored() -> StoredToken {
+        StoredToken {
+            access_token: "access-abcdef123456".into(),
+            refresh_token: Some("refresh-abcdef123456".into()),
+            expires_at: Some(now_unix() + 3600),
+            scopes: vec!["user:read:chat".into(), "user:write:chat".into()],
+            user_id: Some("1001".into()),
+            login: Some("streamer".into()),
+        }
+    }
+
+    #[test]
+    fn a_seed_token_file_is_accepted() {
+        let seed: StoredToken =
+            serde_json::from_str(r#"{"access_token": "abc", "refresh_token": "def"}"#).unwrap();
+        assert_eq!(seed.refresh_token.as_deref(), Some("def"));
+        assert_eq!(seed.expires_at, None);
+        assert!(
+            seed.missing_scopes(SCOPES).is_empty(),
+            "unknown scopes are not reported missing"
+        );
+    }
+
+    #[test]
+    fn missing_scopes_are_named() {
+        assert_eq!(
+            stored().missing_scopes(SCOPES),
+            ["channel:manage:broadcast", "channel:manage:raids"]
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_secrets() {
+        let text = format!("{:?}", stored());
+        assert!(!text.contains("abcdef123456"), "{text}");
+    }
+
+    #[test]
+    fn saved_files_are_0600_and_their_secrets_are_redacted() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        let redactor = Redactor::default();
+        save(&state, TOKEN_FILE, &stored(), &redactor).unwrap();
+        let mode = std::fs::metadata(state.path(TOKEN_FILE))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(load(&state, TOKEN_FILE).unwrap(), Some(stored()));
+        assert_eq!(redactor.redact("x access-abcdef123456 y"), "x *** y");
+    }
+}

@@ -1,0 +1,412 @@
+//! Helix calls through the real twitch_api client: title, category, raid, chat messages, stream
+//! info. Every call has a timeout (the HTTP client's) and honours rate limits (see `http`); a
+//! 401 asks the token task for a fresh token and is tried once more.
+
+use super::Twitch;
+use crate::reply::{Reply, keys};
+use futures_util::{StreamExt, TryStreamExt};
+use std::future::Future;
+use std::time::Duration;
+use twitch_api::helix;
+use twitch_api::helix::ClientRequestError;
+use twitch_oauth2::UserToken;
+
+/// Why a Twitch call did not work. Each maps to a localised reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TwitchError {
+    #[error("not logged in to Twitch")]
+    NotLoggedIn,
+    #[error("Twitch refused the token")]
+    Unauthorized,
+    #[error("the Twitch token lacks a scope: {0}")]
+    MissingScope(String),
+    #[error("Twitch's rate limit was reached")]
+    RateLimited,
+    #[error("Twitch answered {status}: {message}")]
+    Api { status: u16, message: String },
+    #[error("cannot reach Twitch: {0}")]
+    Unreachable(String),
+}
+
+impl TwitchError {
+    pub fn reply(&self) -> Reply {
+        match self {
+            TwitchError::NotLoggedIn => Reply::new(keys::TWITCH_NOT_LOGGED_IN),
+            TwitchError::Unauthorized => Reply::new(keys::TWITCH_UNAUTHORIZED),
+            TwitchError::MissingScope(scope) => {
+                Reply::new(keys::TWITCH_MISSING_SCOPE).arg("scope", scope.clone())
+            }
+            TwitchError::RateLimited => Reply::new(keys::TWITCH_RATE_LIMITED),
+            TwitchError::Api { message, .. } => {
+                Reply::new(keys::TWITCH_REFUSED).arg("reason", message.clone())
+            }
+            TwitchError::Unreachable(_) => Reply::new(keys::TWITCH_UNREACHABLE),
+        }
+        .with_outcome(crate::reply::Outcome::Failed)
+    }
+}
+
+impl From<TwitchError> for crate::reply::UserError {
+    fn from(error: TwitchError) -> Self {
+        crate::reply::UserError {
+            reply: error.reply(),
+        }
+    }
+}
+
+type ClientError = ClientRequestError<reqwest::Error>;
+
+fn classify(error: &ClientError) -> TwitchError {
+    use twitch_api::helix::{
+        HelixRequestDeleteError as D, HelixRequestGetError as G, HelixRequestPatchError as Pa,
+        HelixRequestPostError as Po, HelixRequestPutError as Pu,
+    };
+    let (status, message) = match error {
+        ClientRequestError::HelixRequestGetError(G::Error {
+            status, message, ..
+        })
+        | ClientRequestError::HelixRequestPostError(Po::Error {
+            status, message, ..
+        })
+        | ClientRequestError::HelixRequestPatchError(Pa::Error {
+            status, message, ..
+        })
+        | ClientRequestError::HelixRequestPutError(Pu::Error {
+            status, message, ..
+        })
+        | ClientRequestError::HelixRequestDeleteError(D::Error {
+            status, message, ..
+        }) => (status.as_u16(), message.clone()),
+        other => return TwitchError::Unreachable(super::auth::error_chain(other)),
+    };
+    match status {
+        401 if message.to_lowercase().contains("scope") => TwitchError::MissingScope(
+            message
+                .split(':')
+                .nth(1)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .unwrap_or(message),
+        ),
+        401 => TwitchError::Unauthorized,
+        429 => TwitchError::RateLimited,
+        _ => TwitchError::Api { status, message },
+    }
+}
+
+/// Run `call` with the broadcaster's token; after a 401, once more with a refreshed token.
+async fn with_token<T, F, Fut>(twitch: &Twitch, call: F) -> Result<T, TwitchError>
+where
+    F: Fn(UserToken) -> Fut,
+    Fut: Future<Output = Result<T, ClientError>>,
+{
+    let token = twitch.token().ok_or(TwitchError::NotLoggedIn)?;
+    match call(token).await {
+        Ok(value) => Ok(value),
+        Err(error) => match classify(&error) {
+            TwitchError::Unauthorized => {
+                if !twitch
+                    .refresh_after_unauthorized(Duration::from_secs(15))
+                    .await
+                {
+                    return Err(TwitchError::Unauthorized);
+                }
+                let token = twitch.token().ok_or(TwitchError::NotLoggedIn)?;
+                call(token).await.map_err(|e| classify(&e))
+            }
+            other => Err(other),
+        },
+    }
+}
+
+/// Set the stream title.
+pub async fn set_title(twitch: &Twitch, title: &str) -> Result<(), TwitchError> {
+    with_token(twitch, |token| async move {
+        let mut body = helix::channels::ModifyChannelInformationBody::new();
+        body.title(title);
+        let request =
+            helix::channels::ModifyChannelInformationRequest::broadcaster_id(token.user_id.clone());
+        twitch
+            .helix
+            .req_patch(request, body, &token)
+            .await
+            .map(|_| ())
+    })
+    .await
+}
+
+/// What a category search settled on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CategoryChoice {
+    /// Set to this category (its name).
+    Set(String),
+    /// Several match equally: the top candidates.
+    Ambiguous(Vec<String>),
+    NotFound,
+}
+
+/// The category for a query: exact name (any case) first, else the single result, else the one
+/// name that starts with the query; otherwise the top candidates.
+pub fn choose_category(
+    query: &str,
+    found: &[(String, String)],
+) -> Result<(String, String), CategoryChoice> {
+    let lower = query.trim().to_lowercase();
+    if let Some(exact) = found.iter().find(|(_, name)| name.to_lowercase() == lower) {
+        return Ok(exact.clone());
+    }
+    match found {
+        [] => return Err(CategoryChoice::NotFound),
+        [one] => return Ok(one.clone()),
+        _ => {}
+    }
+    let starting: Vec<&(String, String)> = found
+        .iter()
+        .filter(|(_, n)| n.to_lowercase().starts_with(&lower))
+        .collect();
+    if let [one] = starting.as_slice() {
+        return Ok((*one).clone());
+    }
+    Err(CategoryChoice::Ambiguous(
+        found.iter().take(5).map(|(_, n)| n.clone()).collect(),
+    ))
+}
+
+/// Search categories and set the best unambiguous match.
+pub async fn set_category(twitch: &Twitch, query: &str) -> Result<CategoryChoice, TwitchError> {
+    let found: Vec<(String, String)> = with_token(twitch, |token| async move {
+        let categories: Vec<helix::search::Category> = twitch
+            .helix
+            .search_categories(query, &token)
+            .take(20)
+            .try_collect()
+            .await?;
+        Ok(categories
+            .into_iter()
+            .map(|c| (c.id.to_string(), c.name))
+            .collect())
+    })
+    .await?;
+    let (id, name) = match choose_category(query, &found) {
+        Ok(choice) => choice,
+        Err(other) => return Ok(other),
+    };
+    with_token(twitch, |token| {
+        let id = id.clone();
+        async move {
+            let mut body = helix::channels::ModifyChannelInformationBody::new();
+            body.game_id(id);
+            let request = helix::channels::ModifyChannelInformationRequest::broadcaster_id(
+                token.user_id.clone(),
+            );
+            twitch
+                .helix
+                .req_patch(request, body, &token)
+                .await
+                .map(|_| ())
+        }
+    })
+    .await?;
+    Ok(CategoryChoice::Set(name))
+}
+
+/// What a raid did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RaidChoice {
+    /// The raid started (the target's display name).
+    Started(String),
+    UnknownUser,
+}
+
+/// Look up `login` and start a raid to it.
+pub async fn raid(twitch: &Twitch, login: &str) -> Result<RaidChoice, TwitchError> {
+    let user = with_token(twitch, |token| async move {
+        twitch.helix.get_user_from_login(login, &token).await
+    })
+    .await?;
+    let Some(user) = user else {
+        return Ok(RaidChoice::UnknownUser);
+    };
+    with_token(twitch, |token| {
+        let to = user.id.clone();
+        async move {
+            twitch
+                .helix
+                .start_a_raid(token.user_id.clone(), to, &token)
+                .await
+                .map(|_| ())
+        }
+    })
+    .await?;
+    Ok(RaidChoice::Started(user.display_name.to_string()))
+}
+
+/// Chat messages are at most this long (characters).
+pub const CHAT_LIMIT: usize = 500;
+
+/// Split text into chat messages of at most `limit` characters, at word boundaries where a word
+/// fits (a longer word is cut).
+pub fn split_message(text: &str, limit: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        let mut word = word.to_string();
+        loop {
+            let needed = word.chars().count() + usize::from(!current.is_empty());
+            if current.chars().count() + needed <= limit {
+                if !current.is_empty() {
+                    current.push(' ');
+                }
+                current.push_str(&word);
+                break;
+            }
+            if !current.is_empty() {
+                parts.push(std::mem::take(&mut current));
+                continue;
+            }
+            // A single word longer than the limit.
+            let head: String = word.chars().take(limit).collect();
+            word = word.chars().skip(limit).collect();
+            parts.push(head);
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
+}
+
+/// Send `text` to the broadcaster's chat, as a reply to `reply_to` where given (the first
+/// part), split as [`split_message`].
+pub async fn send_chat(
+    twitch: &Twitch,
+    text: &str,
+    reply_to: Option<&str>,
+) -> Result<(), TwitchError> {
+    for (i, part) in split_message(text, CHAT_LIMIT).into_iter().enumerate() {
+        let parent = if i == 0 {
+            reply_to.map(str::to_string)
+        } else {
+            None
+        };
+        with_token(twitch, |token| {
+            let part = part.clone();
+            let parent = parent.clone();
+            async move {
+                let me = token.user_id.clone();
+                match parent {
+                    Some(parent) => twitch
+                        .helix
+                        .send_chat_message_reply(
+                            me.clone(),
+                            me,
+                            parent.as_str(),
+                            part.as_str(),
+                            &token,
+                        )
+                        .await
+                        .map(|_| ()),
+                    None => twitch
+                        .helix
+                        .send_chat_message(me.clone(), me, part.as_str(), &token)
+                        .await
+                        .map(|_| ()),
+                }
+            }
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Live state, viewers, title and category of the broadcaster's stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamInfo {
+    pub live: bool,
+    pub viewers: Option<u64>,
+    pub title: Option<String>,
+    pub category: Option<String>,
+    pub started_at: Option<String>,
+}
+
+pub async fn stream_info(twitch: &Twitch) -> Result<StreamInfo, TwitchError> {
+    let streams: Vec<helix::streams::Stream> = with_token(twitch, |token| async move {
+        twitch
+            .helix
+            .get_streams_from_ids(
+                &[AsRef::<twitch_api::types::UserIdRef>::as_ref(
+                    &token.user_id,
+                )][..]
+                    .into(),
+                &token,
+            )
+            .take(1)
+            .try_collect()
+            .await
+    })
+    .await?;
+    Ok(match streams.into_iter().next() {
+        Some(stream) => StreamInfo {
+            live: true,
+            viewers: Some(stream.viewer_count as u64),
+            title: Some(stream.title),
+            category: Some(stream.game_name),
+            started_at: Some(stream.started_at.to_string()),
+        },
+        None => StreamInfo::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_text_splits_at_words_within_the_limit() {
+        assert_eq!(split_message("a b c", 500), ["a b c"]);
+        assert_eq!(split_message("aaa bbb ccc", 7), ["aaa bbb", "ccc"]);
+        assert_eq!(split_message("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(split_message("  ", 10), Vec::<String>::new());
+        let long = "word ".repeat(300);
+        for part in split_message(&long, 500) {
+            assert!(part.chars().count() <= 500);
+        }
+        assert_eq!(
+            split_message("ééé ééé", 3),
+            ["ééé", "ééé"],
+            "counts characters, not bytes"
+        );
+    }
+
+    #[test]
+    fn categories_are_chosen_only_when_unambiguous() {
+        let found = |names: &[&str]| -> Vec<(String, String)> {
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (i.to_string(), n.to_string()))
+                .collect()
+        };
+        let pick = |q: &str, names: &[&str]| choose_category(q, &found(names)).map(|(_, n)| n);
+        assert_eq!(
+            pick("just chatting", &["Just Chatting", "Just Dance"]),
+            Ok("Just Chatting".into())
+        );
+        assert_eq!(pick("minec", &["Minecraft"]), Ok("Minecraft".into()));
+        assert_eq!(
+            pick("slot", &["Slots", "Crypto Slots Machines", "Pokies"]),
+            Ok("Slots".into())
+        );
+        assert_eq!(
+            pick("just", &["Just Chatting", "Just Dance"]),
+            Err(CategoryChoice::Ambiguous(vec![
+                "Just Chatting".into(),
+                "Just Dance".into()
+            ]))
+        );
+        assert_eq!(pick("zzz", &[]), Err(CategoryChoice::NotFound));
+    }
+}

@@ -1,0 +1,2 @@
+#[path = "support/fake_eventsub.rs"]
+mod fake_eventsub;
