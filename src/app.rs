@@ -143,6 +143,11 @@ impl App {
         }
         if app.ctx.twitch.is_some() {
             app.supervise("twitch-token", crate::twitch::auth::run);
+            app.supervise("twitch-eventsub", crate::twitch::eventsub::run);
+            app.supervise(
+                "twitch-chat-announce",
+                crate::surfaces::twitch_chat::announce,
+            );
         }
         if app.ctx.guard.is_some() {
             app.supervise("guard", crate::guard::run);

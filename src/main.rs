@@ -26,11 +26,30 @@ struct Cli {
 enum Command {
     /// Run the bot (the default).
     Run(RunArgs),
+    /// Twitch account set-up.
+    Twitch {
+        #[command(subcommand)]
+        command: TwitchCli,
+    },
     /// Check a configuration: print every problem and exit 1, or what is enabled and exit 0.
     CheckConfig {
         /// The file to check.
         #[arg(default_value = config::DEFAULT_PATH)]
         path: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TwitchCli {
+    /// Log in with Twitch's device code (open the printed address, enter the code) and store
+    /// the token in the state directory.
+    Login {
+        /// Log in the separate bot account for chat instead of the broadcaster.
+        #[arg(long)]
+        bot: bool,
+        /// The configuration file.
+        #[arg(long, short, default_value = config::DEFAULT_PATH)]
+        config: PathBuf,
     },
 }
 
@@ -49,6 +68,9 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::CheckConfig { path }) => check_config(&path),
         Some(Command::Run(args)) => run(args),
+        Some(Command::Twitch {
+            command: TwitchCli::Login { bot, config },
+        }) => twitch_login(&config, bot),
         None => run(cli.run),
     }
 }
@@ -121,6 +143,46 @@ fn check_config(path: &std::path::Path) -> ExitCode {
         println!("  {variable:<22} {state:<8} {purpose}");
     }
     ExitCode::SUCCESS
+}
+
+fn twitch_login(path: &std::path::Path, bot: bool) -> ExitCode {
+    let Some(config) = load(path) else {
+        return ExitCode::FAILURE;
+    };
+    let secrets = Secrets::from_env();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let login = stream_control::twitch::auth::device_login(&config, &secrets, bot, |uri, code| {
+        println!("Open {uri} and enter the code {code}");
+        println!("Waiting for you to approve…");
+    });
+    match runtime.block_on(login) {
+        Ok(token) => {
+            let who = token.login.as_deref().unwrap_or("?");
+            let missing = token.missing_scopes(if bot {
+                stream_control::twitch::auth::BOT_SCOPES
+            } else {
+                stream_control::twitch::auth::SCOPES
+            });
+            println!("Logged in as {who}. The token is stored in the state directory (mode 0600).");
+            if !missing.is_empty() {
+                println!("Twitch did not grant: {}", missing.join(", "));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("Twitch login failed: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn run(args: RunArgs) -> ExitCode {

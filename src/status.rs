@@ -51,6 +51,19 @@ pub struct TwitchStatus {
     pub title: Option<String>,
     pub category: Option<String>,
     pub live_since_unix: Option<u64>,
+    pub eventsub: EventSubStatus,
+}
+
+/// The EventSub WebSocket session.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EventSubStatus {
+    /// `waiting_for_token`, `connecting`, `connected`, `reconnecting`.
+    pub state: &'static str,
+    pub session_id: Option<String>,
+    /// Per subscription type: `enabled`, `waiting`, `failed: …`, `revoked: …`.
+    pub subscriptions: BTreeMap<String, String>,
+    /// When the last message (any kind) arrived, seconds since the epoch.
+    pub last_message_unix: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -241,6 +254,8 @@ pub enum Event {
         outcome: RaidOutcome,
         message: Option<String>,
     },
+    /// The stream went live or offline on Twitch.
+    TwitchLive { live: bool },
     /// The Twitch token is not usable (refresh failed, revoked…); the reason, redacted.
     TwitchTokenFailing { reason: String },
     /// The guard stopped the stream after the offline timeout.

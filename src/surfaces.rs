@@ -2,3 +2,4 @@
 //! back. No business logic lives here.
 
 pub mod console;
+pub mod twitch_chat;

@@ -6,6 +6,7 @@
 //! the token task ([`auth::run`]) replaces.
 
 pub mod auth;
+pub mod eventsub;
 pub mod helix;
 pub mod http;
 
@@ -31,6 +32,10 @@ pub struct Twitch {
     refresh_wanted: Notify,
     /// Bumped whenever a new token is published.
     generation: watch::Sender<u64>,
+    /// Ids of chat messages the bot sent (they come back over EventSub and are ignored).
+    sent: std::sync::Mutex<std::collections::VecDeque<String>>,
+    /// Admin logins from the configuration resolved to user ids.
+    admin_ids: RwLock<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Twitch {
@@ -61,6 +66,8 @@ impl Twitch {
             token: RwLock::new(None),
             refresh_wanted: Notify::new(),
             generation: watch::channel(0).0,
+            sent: std::sync::Mutex::new(std::collections::VecDeque::new()),
+            admin_ids: RwLock::new(std::collections::HashSet::new()),
         }
     }
 
@@ -79,6 +86,59 @@ impl Twitch {
             tokio::time::timeout(timeout, generation.changed()).await,
             Ok(Ok(()))
         )
+    }
+
+    fn remember_sent(&self, message_id: &str) {
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        if sent.len() >= 256 {
+            sent.pop_front();
+        }
+        sent.push_back(message_id.to_string());
+    }
+
+    /// Whether the bot sent this chat message.
+    pub fn sent_by_us(&self, message_id: &str) -> bool {
+        self.sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|m| m == message_id)
+    }
+
+    /// Whether a chatter is a configured admin: by resolved id, or by the configured id or login.
+    pub fn is_admin(&self, user_id: &str, login: &str) -> bool {
+        self.admin_ids
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(user_id)
+            || self.config.admins.iter().any(|a| {
+                let a = a.trim_start_matches('@');
+                a == user_id || a.eq_ignore_ascii_case(login)
+            })
+    }
+
+    /// Resolve the configured admin logins to ids (matching by id survives a rename).
+    pub async fn resolve_admins(&self) {
+        let mut ids = std::collections::HashSet::new();
+        for admin in &self.config.admins {
+            let admin = admin.trim_start_matches('@');
+            if admin.chars().all(|c| c.is_ascii_digit()) {
+                ids.insert(admin.to_string());
+                continue;
+            }
+            match helix::user_id(self, &admin.to_lowercase()).await {
+                Ok(Some(id)) => {
+                    ids.insert(id);
+                }
+                Ok(None) => {
+                    tracing::warn!(login = %admin, "twitch.admins names a login Twitch does not know")
+                }
+                Err(error) => {
+                    tracing::warn!(login = %admin, %error, "cannot resolve an admin login")
+                }
+            }
+        }
+        *self.admin_ids.write().unwrap_or_else(|e| e.into_inner()) = ids;
     }
 
     fn publish(&self, token: Option<UserToken>) {

@@ -5,67 +5,8 @@
 //! Real time, no sleeps: everything is awaited, bounded by timeouts.
 
 mod support {
-    pub mod fake_eventsub {
-        //! Temporary stand-in for the EventSub fake, with the contract the Twitch fake calls.
-        #![allow(dead_code)]
-
-        use std::collections::HashSet;
-        use std::sync::atomic::{AtomicU64, Ordering};
-        use std::sync::{Arc, Mutex};
-
-        use serde_json::{Value, json};
-
-        #[derive(Clone, Default)]
-        pub struct FakeEventSub {
-            sessions: Arc<Mutex<HashSet<String>>>,
-            subs: Arc<Mutex<Vec<Value>>>,
-            counter: Arc<AtomicU64>,
-        }
-
-        impl FakeEventSub {
-            pub fn new_session(&self) -> String {
-                let n = self.counter.fetch_add(1, Ordering::Relaxed);
-                let id = format!("AQoQfakesession{n}");
-                self.sessions.lock().unwrap().insert(id.clone());
-                id
-            }
-
-            pub fn register_subscription(
-                &self,
-                sub_type: &str,
-                version: &str,
-                condition: Value,
-                session_id: &str,
-            ) -> Result<Value, u16> {
-                if !self.sessions.lock().unwrap().contains(session_id) {
-                    return Err(400);
-                }
-                let mut subs = self.subs.lock().unwrap();
-                if subs.iter().any(|s| {
-                    s["type"] == sub_type && s["condition"] == condition && s["version"] == version
-                }) {
-                    return Err(409);
-                }
-                let n = self.counter.fetch_add(1, Ordering::Relaxed);
-                let sub = json!({
-                    "id": format!("f1c2a387-161a-49f9-a165-0f21d7a4e1{n:02}"),
-                    "status": "enabled",
-                    "type": sub_type,
-                    "version": version,
-                    "condition": condition,
-                    "created_at": "2024-02-01T10:00:00.123456Z",
-                    "transport": {
-                        "method": "websocket",
-                        "session_id": session_id,
-                        "connected_at": "2024-02-01T09:59:59.5Z",
-                    },
-                    "cost": 0,
-                });
-                subs.push(sub.clone());
-                Ok(sub)
-            }
-        }
-    }
+    #[path = "fake_eventsub.rs"]
+    pub mod fake_eventsub;
     #[path = "fake_twitch.rs"]
     pub mod fake_twitch;
 }
@@ -73,11 +14,10 @@ mod support {
 use std::future::Future;
 use std::time::Duration;
 
-use futures_util::TryStreamExt as _;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use support::fake_eventsub::FakeEventSub;
 use support::fake_twitch::{
-    BROADCASTER_ID, BROADCASTER_LOGIN, CLIENT_ID, CLIENT_SECRET, DEFAULT_TOKEN_LIFETIME,
-    FakeTwitch,
+    BROADCASTER_ID, BROADCASTER_LOGIN, CLIENT_ID, CLIENT_SECRET, DEFAULT_TOKEN_LIFETIME, FakeTwitch,
 };
 use twitch_api::HelixClient;
 use twitch_api::eventsub::{self, Transport};
@@ -216,7 +156,10 @@ async fn validate_builds_a_user_token() {
         .find(|r| r.path == "/oauth2/validate")
         .expect("validate request recorded");
     assert_eq!(validate.method, "GET");
-    assert_eq!(validate.authorization.as_deref(), Some(&*format!("OAuth {access}")));
+    assert_eq!(
+        validate.authorization.as_deref(),
+        Some(&*format!("OAuth {access}"))
+    );
     assert_eq!(validate.status, 200);
 
     // The raw shape: seconds left as an integer, scopes as an array.
@@ -252,7 +195,10 @@ async fn expired_and_unknown_tokens_are_refused() {
     let err = UserToken::from_existing(&helix, token.access_token.clone(), None, None)
         .await
         .expect_err("expired token does not validate");
-    assert!(matches!(err.error, ValidationError::NotAuthorized), "{err:?}");
+    assert!(
+        matches!(err.error, ValidationError::NotAuthorized),
+        "{err:?}"
+    );
 
     let err = helix
         .get_user_from_login(BROADCASTER_LOGIN, &token)
@@ -263,7 +209,10 @@ async fn expired_and_unknown_tokens_are_refused() {
     let err = UserToken::from_existing(&helix, AccessToken::from("nosuchtoken"), None, None)
         .await
         .expect_err("unknown token does not validate");
-    assert!(matches!(err.error, ValidationError::NotAuthorized), "{err:?}");
+    assert!(
+        matches!(err.error, ValidationError::NotAuthorized),
+        "{err:?}"
+    );
 
     let raw = reqwest::Client::builder()
         .no_proxy()
@@ -377,8 +326,11 @@ async fn refresh_failure_answers_400() {
     // A refused refresh does not consume the refresh token: it works once refresh is back.
     fake.fail_refresh(false);
     let mut token = token;
-    token.refresh_token(&helix).await.expect("refresh works again");
-    assert_eq!(fake.request_count("/oauth2/token"), 3);
+    token
+        .refresh_token(&helix)
+        .await
+        .expect("refresh works again");
+    assert_eq!(fake.request_count("/oauth2/token"), 2);
 }
 
 #[tokio::test]
@@ -417,7 +369,10 @@ async fn device_flow_is_pending_until_approved() {
         BROADCASTER_ID,
         &["channel:manage:broadcast", "user:write:chat"]
     ));
-    let token = builder.try_finish(&helix).await.expect("token after approval");
+    let token = builder
+        .try_finish(&helix)
+        .await
+        .expect("token after approval");
     assert_eq!(token.user_id.as_str(), BROADCASTER_ID);
     assert_eq!(token.login.as_str(), BROADCASTER_LOGIN);
     assert_eq!(
@@ -737,7 +692,11 @@ async fn chat_messages_are_recorded_and_awaitable() {
     let helix = helix_for(&fake);
     let token = broadcaster(&fake, &helix).await;
 
-    assert!(fake.wait_for_chat(0, Duration::from_millis(50)).await.is_none());
+    assert!(
+        fake.wait_for_chat(0, Duration::from_millis(50))
+            .await
+            .is_none()
+    );
 
     // wait_for_chat wakes up when the message arrives.
     let waiter = {
@@ -760,13 +719,7 @@ async fn chat_messages_are_recorded_and_awaitable() {
     assert_eq!(got.message_id, message_id.as_str());
 
     helix
-        .send_chat_message_reply(
-            BROADCASTER_ID,
-            BROADCASTER_ID,
-            "abc-123",
-            "a reply",
-            &token,
-        )
+        .send_chat_message_reply(BROADCASTER_ID, BROADCASTER_ID, "abc-123", "a reply", &token)
         .await
         .expect("reply sent");
     let reply = fake.wait_for_chat(1, WAIT).await.expect("second message");
@@ -873,10 +826,34 @@ async fn streams_report_live_status() {
     assert!(gone.is_empty());
 }
 
+/// Opens a raw EventSub websocket on the EventSub fake and returns it with the session id of
+/// its welcome (parsed by twitch_api, as the product does).
+async fn eventsub_session(eventsub: &FakeEventSub) -> (EventSubSocket, String) {
+    let (mut socket, _) =
+        tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(eventsub.url()))
+            .await
+            .expect("connect in time")
+            .expect("websocket connects");
+    let frame = tokio::time::timeout(WAIT, socket.next())
+        .await
+        .expect("welcome in time")
+        .expect("socket open")
+        .expect("frame");
+    let text = frame.into_text().expect("text frame");
+    let session = match eventsub::Event::parse_websocket(&text).expect("welcome parses") {
+        eventsub::EventsubWebsocketData::Welcome { payload, .. } => payload.session.id.to_string(),
+        other => panic!("expected a welcome, got {other:?}"),
+    };
+    (socket, session)
+}
+
+type EventSubSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 #[tokio::test]
 async fn eventsub_websocket_subscriptions_go_through_the_eventsub_fake() {
-    let eventsub = FakeEventSub::default();
-    let session = eventsub.new_session();
+    let eventsub = FakeEventSub::start().await;
+    let (_socket, session) = eventsub_session(&eventsub).await;
     let fake = FakeTwitch::start(Some(eventsub.clone())).await;
     let helix = helix_for(&fake);
     let token = broadcaster(&fake, &helix).await;
@@ -891,9 +868,14 @@ async fn eventsub_websocket_subscriptions_go_through_the_eventsub_fake() {
         .expect("raid subscription created");
     assert_eq!(created.status, eventsub::Status::Enabled);
     assert_eq!(created.total, 1);
+    assert_eq!(created.total_cost, 0);
     assert_eq!(created.max_total_cost, 10);
     assert_eq!(
-        created.condition.to_broadcaster_user_id.as_ref().map(|u| u.as_str()),
+        created
+            .condition
+            .to_broadcaster_user_id
+            .as_ref()
+            .map(|u| u.as_str()),
         Some(BROADCASTER_ID)
     );
     match &created.transport {
@@ -911,6 +893,12 @@ async fn eventsub_websocket_subscriptions_go_through_the_eventsub_fake() {
     assert_eq!(body["version"], "1");
     assert_eq!(body["transport"]["method"], "websocket");
     assert_eq!(body["transport"]["session_id"], session.as_str());
+    assert!(
+        eventsub
+            .wait_for_subscription("channel.raid", WAIT)
+            .await
+            .is_some()
+    );
 
     let chat = helix
         .create_eventsub_subscription(
@@ -950,13 +938,16 @@ async fn eventsub_websocket_subscriptions_go_through_the_eventsub_fake() {
     let weak = user_token(&helix, &access, &refresh).await;
     let err = helix
         .create_eventsub_subscription(
-            eventsub::channel::ChannelChatMessageV1::new(BROADCASTER_ID, BROADCASTER_ID),
+            eventsub::channel::ChannelChatMessageV1::new(BROADCASTER_ID, "2002"),
             Transport::websocket(&session),
             &weak,
         )
         .await
         .expect_err("missing scope");
-    assert_eq!(helix_error(&err).0, 403);
+    assert_eq!(
+        helix_error(&err),
+        (403, "subscription missing proper authorization".to_string())
+    );
 
     let listed: Vec<helix::eventsub::EventSubSubscriptions> = helix
         .get_eventsub_subscriptions(None, None, None, &token)
@@ -965,6 +956,7 @@ async fn eventsub_websocket_subscriptions_go_through_the_eventsub_fake() {
         .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].total, 2);
+    assert_eq!(listed[0].max_total_cost, 10);
     let types: Vec<String> = listed[0]
         .subscriptions
         .iter()
@@ -972,6 +964,33 @@ async fn eventsub_websocket_subscriptions_go_through_the_eventsub_fake() {
         .collect();
     assert_eq!(types, ["channel.raid", "channel.chat.message"]);
     assert_eq!(fake.eventsub_subscriptions().len(), 2);
+
+    // Deleting goes to the EventSub fake too.
+    helix
+        .delete_eventsub_subscription(created.id.as_str(), &token)
+        .await
+        .expect("deleted");
+    let err = helix
+        .delete_eventsub_subscription(created.id.as_str(), &token)
+        .await
+        .expect_err("already deleted");
+    assert_eq!(helix_error(&err).0, 404);
+    let remaining: Vec<String> = eventsub
+        .subscriptions()
+        .iter()
+        .map(|s| s["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(remaining, ["channel.chat.message"]);
+
+    // A revoked subscription disappears from the list.
+    eventsub.revoke("channel.chat.message", "authorization_revoked");
+    let listed: Vec<helix::eventsub::EventSubSubscriptions> = helix
+        .get_eventsub_subscriptions(None, None, None, &token)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(listed[0].total, 0);
+    assert!(listed[0].subscriptions.is_empty());
 }
 
 #[tokio::test]
@@ -1092,7 +1111,10 @@ async fn rate_limited_calls_answer_429_with_headers() {
     assert_eq!(header("ratelimit-limit"), 800);
     assert_eq!(header("ratelimit-remaining"), 0);
     let reset = header("ratelimit-reset");
-    assert!(reset >= now + 29 && reset <= now + 32, "reset {reset} now {now}");
+    assert!(
+        reset >= now + 29 && reset <= now + 32,
+        "reset {reset} now {now}"
+    );
 
     // The third call goes through, with the headers of a healthy bucket.
     let user = helix

@@ -130,3 +130,7 @@ category-ambiguous = “{ $query }” matches several categories: { $candidates 
 category-not-found = No category matches “{ $query }”.
 raid-started = Raiding { $channel }!
 raid-unknown-user = There is no Twitch channel “{ $channel }”.
+announce-low = Low bitrate ({ $kbps } kbps): switched to { $scene }.
+announce-restored = Connection restored ({ $kbps } kbps): back to { $scene }.
+announce-offline = Stream connection lost: switched to { $scene }.
+announce-dry-run = [dry run] { $what }

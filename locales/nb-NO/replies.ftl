@@ -129,3 +129,7 @@ category-ambiguous = «{ $query }» passer til flere kategorier: { $candidates }
 category-not-found = Ingen kategori passer til «{ $query }».
 raid-started = Raider { $channel }!
 raid-unknown-user = Det finnes ingen Twitch-kanal «{ $channel }».
+announce-low = Lav bitrate ({ $kbps } kbps): byttet til { $scene }.
+announce-restored = Forbindelsen er tilbake ({ $kbps } kbps): tilbake til { $scene }.
+announce-offline = Forbindelsen til strømmen er borte: byttet til { $scene }.
+announce-dry-run = [prøvekjøring] { $what }

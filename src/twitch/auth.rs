@@ -190,6 +190,58 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// `stream-control twitch login [--bot]`: Twitch's device-code flow. `show_code` gets the
+/// verification URL and the code to enter there; the token is stored once the person approved.
+/// No redirect server is needed.
+pub async fn device_login(
+    config: &crate::config::Config,
+    secrets: &crate::secrets::Secrets,
+    bot: bool,
+    show_code: impl FnOnce(&str, &str),
+) -> anyhow::Result<StoredToken> {
+    use anyhow::Context as _;
+    let twitch = config
+        .twitch
+        .as_ref()
+        .context("config.ron has no `twitch` section: add one first")?;
+    let client_id = secrets
+        .get("TWITCH_CLIENT_ID")
+        .context("TWITCH_CLIENT_ID is not set (create an application at dev.twitch.tv)")?;
+    let http = super::http::TwitchHttp::new(&twitch.helix_url, &twitch.oauth_url);
+    let helix: twitch_api::HelixClient<'static, _> = twitch_api::HelixClient::with_client(http);
+    let scopes = if bot { BOT_SCOPES } else { SCOPES };
+    let scopes = scopes
+        .iter()
+        .map(|s| twitch_oauth2::Scope::parse(*s))
+        .collect();
+    let mut builder = twitch_oauth2::DeviceUserTokenBuilder::new(
+        ClientId::new(client_id.expose().into()),
+        scopes,
+    );
+    builder.set_secret(
+        secrets
+            .get("TWITCH_CLIENT_SECRET")
+            .map(|s| ClientSecret::new(s.expose().into())),
+    );
+    let code = builder
+        .start(&helix)
+        .await
+        .map_err(|e| anyhow::anyhow!(error_chain(&e)))
+        .context("starting the device login")?;
+    show_code(&code.verification_uri, &code.user_code);
+    let token = builder
+        .wait_for_code(&helix, tokio::time::sleep)
+        .await
+        .map_err(|e| anyhow::anyhow!(error_chain(&e)))
+        .context("waiting for the login to be approved")?;
+    let stored = StoredToken::from_user_token(&token);
+    let state = StateDir::new(&config.state_dir);
+    let file = if bot { BOT_TOKEN_FILE } else { TOKEN_FILE };
+    save(&state, file, &stored, &Redactor::default())
+        .with_context(|| format!("saving {}", state.path(file).display()))?;
+    Ok(stored)
+}
+
 /// The token task: load, validate, refresh before expiry and on demand, validate hourly.
 pub async fn run(
     ctx: std::sync::Arc<crate::app::Context>,

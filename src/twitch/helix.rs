@@ -218,6 +218,15 @@ pub enum RaidChoice {
     UnknownUser,
 }
 
+/// The user id of a login, if Twitch knows it.
+pub async fn user_id(twitch: &Twitch, login: &str) -> Result<Option<String>, TwitchError> {
+    let user = with_token(twitch, |token| async move {
+        twitch.helix.get_user_from_login(login, &token).await
+    })
+    .await?;
+    Ok(user.map(|u| u.id.to_string()))
+}
+
 /// Look up `login` and start a raid to it.
 pub async fn raid(twitch: &Twitch, login: &str) -> Result<RaidChoice, TwitchError> {
     let user = with_token(twitch, |token| async move {
@@ -297,29 +306,90 @@ pub async fn send_chat(
             let parent = parent.clone();
             async move {
                 let me = token.user_id.clone();
-                match parent {
-                    Some(parent) => twitch
-                        .helix
-                        .send_chat_message_reply(
-                            me.clone(),
-                            me,
-                            parent.as_str(),
-                            part.as_str(),
-                            &token,
-                        )
-                        .await
-                        .map(|_| ()),
-                    None => twitch
-                        .helix
-                        .send_chat_message(me.clone(), me, part.as_str(), &token)
-                        .await
-                        .map(|_| ()),
+                let sent = match parent {
+                    Some(parent) => {
+                        twitch
+                            .helix
+                            .send_chat_message_reply(
+                                me.clone(),
+                                me,
+                                parent.as_str(),
+                                part.as_str(),
+                                &token,
+                            )
+                            .await
+                    }
+                    None => {
+                        twitch
+                            .helix
+                            .send_chat_message(me.clone(), me, part.as_str(), &token)
+                            .await
+                    }
+                }?;
+                // Our own messages come back over EventSub: remember them to ignore them.
+                if let Some(id) = &sent.message_id {
+                    twitch.remember_sent(id.as_str());
                 }
+                if !sent.is_sent {
+                    tracing::warn!(reason = ?sent.drop_reason, "Twitch dropped a chat message");
+                }
+                Ok(())
             }
         })
         .await?;
     }
     Ok(())
+}
+
+/// Subscribe `session` to one EventSub type for the broadcaster (`409 Conflict`, already
+/// subscribed, counts as success).
+pub async fn subscribe(twitch: &Twitch, kind: &str, session: &str) -> Result<(), TwitchError> {
+    use twitch_api::eventsub::{Transport, channel, stream};
+    let result = with_token(twitch, |token| async move {
+        let me = token.user_id.clone();
+        let transport = Transport::websocket(session.to_string());
+        let helix = &twitch.helix;
+        match kind {
+            "channel.chat.message" => helix
+                .create_eventsub_subscription(
+                    channel::ChannelChatMessageV1::new(me.clone(), me),
+                    transport,
+                    &token,
+                )
+                .await
+                .map(|_| ()),
+            "channel.raid" => helix
+                .create_eventsub_subscription(
+                    channel::ChannelRaidV1::from_broadcaster_user_id(me),
+                    transport,
+                    &token,
+                )
+                .await
+                .map(|_| ()),
+            "stream.online" => helix
+                .create_eventsub_subscription(
+                    stream::StreamOnlineV1::broadcaster_user_id(me),
+                    transport,
+                    &token,
+                )
+                .await
+                .map(|_| ()),
+            "stream.offline" => helix
+                .create_eventsub_subscription(
+                    stream::StreamOfflineV1::broadcaster_user_id(me),
+                    transport,
+                    &token,
+                )
+                .await
+                .map(|_| ()),
+            _ => Ok(()),
+        }
+    })
+    .await;
+    match result {
+        Err(TwitchError::Api { status: 409, .. }) => Ok(()),
+        other => other,
+    }
 }
 
 /// Live state, viewers, title and category of the broadcaster's stream.

@@ -15,7 +15,8 @@
 //!   Errors are `{"status":N,"message":"..."}`.
 //! * Helix: `GET /helix/users`, `GET|PATCH /helix/channels`, `GET /helix/search/categories`,
 //!   `GET /helix/games`, `POST|DELETE /helix/raids`, `POST /helix/chat/messages`,
-//!   `GET /helix/streams`, `POST|GET /helix/eventsub/subscriptions`. Every call checks the
+//!   `GET /helix/streams`, `POST|GET|DELETE /helix/eventsub/subscriptions` (through the
+//!   EventSub fake, which owns the subscriptions). Every call checks the
 //!   `Authorization: Bearer <token>` header (a token issued by this fake, not expired or
 //!   revoked) and the `Client-Id` header (must be [`CLIENT_ID`]); scopes are checked where Twitch
 //!   requires one. Errors are `{"error":"<reason phrase>","status":N,"message":"..."}`, and every
@@ -206,11 +207,6 @@ struct Live {
     started_at: String,
 }
 
-struct Subscription {
-    owner_user_id: String,
-    object: Value,
-}
-
 struct State {
     users: BTreeMap<String, User>,
     tokens: HashMap<String, Token>,
@@ -227,7 +223,9 @@ struct State {
     rate_limited_calls: usize,
     rate_limit_reset: SystemTime,
     requests: Vec<Recorded>,
-    subscriptions: Vec<Subscription>,
+    /// Subscription id -> user id of the token that created it.
+    subscription_owners: HashMap<String, String>,
+    created_subscriptions: Vec<Value>,
 }
 
 fn lock(shared: &Shared) -> MutexGuard<'_, State> {
@@ -258,7 +256,8 @@ impl FakeTwitch {
             rate_limited_calls: 0,
             rate_limit_reset: SystemTime::now(),
             requests: Vec::new(),
-            subscriptions: Vec::new(),
+            subscription_owners: HashMap::new(),
+            created_subscriptions: Vec::new(),
         };
         insert_user(
             &mut state,
@@ -358,9 +357,11 @@ impl FakeTwitch {
         }
         let now = Instant::now();
         let wanted = user_code.trim().to_ascii_uppercase();
-        match state.devices.values_mut().find(|d| {
-            d.user_code == wanted && d.approved.is_none() && d.expires_at > now
-        }) {
+        match state
+            .devices
+            .values_mut()
+            .find(|d| d.user_code == wanted && d.approved.is_none() && d.expires_at > now)
+        {
             Some(device) => {
                 device.approved = Some((
                     user_id.to_string(),
@@ -395,7 +396,10 @@ impl FakeTwitch {
             stream.viewers = viewers;
             return;
         }
-        let stream_id = format!("4{:010}", self.shared.counter.fetch_add(1, Ordering::Relaxed));
+        let stream_id = format!(
+            "4{:010}",
+            self.shared.counter.fetch_add(1, Ordering::Relaxed)
+        );
         state.live.insert(
             user_id.to_string(),
             Live {
@@ -460,13 +464,10 @@ impl FakeTwitch {
         state.rate_limit_reset = SystemTime::now() + reset_in;
     }
 
-    /// The subscription objects created through `POST /helix/eventsub/subscriptions`.
+    /// The subscription objects answered to `POST /helix/eventsub/subscriptions` so far, in
+    /// order, as created (the EventSub fake holds their current state).
     pub fn eventsub_subscriptions(&self) -> Vec<Value> {
-        lock(&self.shared)
-            .subscriptions
-            .iter()
-            .map(|s| s.object.clone())
-            .collect()
+        lock(&self.shared).created_subscriptions.clone()
     }
 
     /// Every request answered so far, in order.
@@ -864,8 +865,13 @@ fn token(shared: &Shared, req: &Incoming<'_>) -> Reply {
                 return Reply::oauth_error(StatusCode::BAD_REQUEST, "Invalid refresh token");
             };
             let lifetime = state.refresh_expires_in;
-            let (access, refresh) =
-                mint_pair(shared, &mut state, &old.user_id, old.scopes.clone(), lifetime);
+            let (access, refresh) = mint_pair(
+                shared,
+                &mut state,
+                &old.user_id,
+                old.scopes.clone(),
+                lifetime,
+            );
             Reply::json(
                 StatusCode::OK,
                 token_json(&access, &refresh, &old.scopes, lifetime),
@@ -886,7 +892,8 @@ fn token(shared: &Shared, req: &Incoming<'_>) -> Reply {
             };
             state.devices.remove(code);
             let lifetime = state.refresh_expires_in;
-            let (access, refresh) = mint_pair(shared, &mut state, &user_id, scopes.clone(), lifetime);
+            let (access, refresh) =
+                mint_pair(shared, &mut state, &user_id, scopes.clone(), lifetime);
             Reply::json(
                 StatusCode::OK,
                 token_json(&access, &refresh, &scopes, lifetime),
@@ -1057,6 +1064,7 @@ fn helix_route(
         ("GET", "streams") => get_streams(shared, req),
         ("POST", "eventsub/subscriptions") => create_subscription(shared, req, caller),
         ("GET", "eventsub/subscriptions") => list_subscriptions(shared, req, caller),
+        ("DELETE", "eventsub/subscriptions") => delete_subscription(shared, req, caller),
         _ => Err(Reply::helix_error(StatusCode::NOT_FOUND, "")),
     }
 }
@@ -1110,7 +1118,12 @@ fn get_users(shared: &Shared, req: &Incoming<'_>, caller: &Caller) -> Result<Rep
     }
     let state = lock(shared);
     let data: Vec<Value> = if ids.is_empty() && logins.is_empty() {
-        state.users.get(&caller.user_id).map(user_json).into_iter().collect()
+        state
+            .users
+            .get(&caller.user_id)
+            .map(user_json)
+            .into_iter()
+            .collect()
     } else {
         state
             .users
@@ -1333,7 +1346,9 @@ fn start_raid(shared: &Shared, req: &Incoming<'_>, caller: &Caller) -> Result<Re
         ));
     }
     if from == to {
-        return Err(Reply::bad_request("The broadcaster may not raid themselves."));
+        return Err(Reply::bad_request(
+            "The broadcaster may not raid themselves.",
+        ));
     }
     let mut state = lock(shared);
     if !state.users.contains_key(to) {
@@ -1495,20 +1510,37 @@ fn subscription_scope(sub_type: &str) -> Option<&'static str> {
             Some("channel:read:subscriptions")
         }
         "channel.cheer" => Some("bits:read"),
-        "channel.channel_points_custom_reward_redemption.add" => {
-            Some("channel:read:redemptions")
-        }
+        "channel.channel_points_custom_reward_redemption.add" => Some("channel:read:redemptions"),
         _ => None,
     }
 }
 
-fn subscription_totals(subs: &[&Value]) -> (usize, u64) {
+/// The caller's subscriptions as the EventSub fake currently reports them (revoked and
+/// deleted ones are gone; those of ended sessions carry their `websocket_*` status).
+fn my_subscriptions(shared: &Shared, eventsub: &FakeEventSub, caller: &Caller) -> Vec<Value> {
+    let owners = lock(shared).subscription_owners.clone();
+    eventsub
+        .all_subscriptions()
+        .into_iter()
+        .filter(|s| {
+            s.get("id")
+                .and_then(Value::as_str)
+                .and_then(|id| owners.get(id))
+                .is_some_and(|owner| *owner == caller.user_id)
+        })
+        .collect()
+}
+
+/// `(total, total_cost)` of a list of subscription objects.
+fn subscription_totals(subs: &[Value]) -> (usize, u64) {
     let cost = subs
         .iter()
         .map(|s| s.get("cost").and_then(Value::as_u64).unwrap_or(0))
         .sum();
     (subs.len(), cost)
 }
+
+const NO_SESSION: &str = "websocket transport session does not exist or has already disconnected";
 
 fn create_subscription(
     shared: &Shared,
@@ -1528,7 +1560,10 @@ fn create_subscription(
     let Some(transport) = body.get("transport").and_then(Value::as_object) else {
         return Err(missing("transport"));
     };
-    let method = transport.get("method").and_then(Value::as_str).unwrap_or("");
+    let method = transport
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     match method {
         "websocket" => {}
         "webhook" | "conduit" => {
@@ -1558,24 +1593,21 @@ fn create_subscription(
         }
     }
     let Some(eventsub) = &shared.eventsub else {
-        return Err(Reply::bad_request(
-            "websocket transport session does not exist or has already disconnected",
-        ));
+        return Err(Reply::bad_request(NO_SESSION));
     };
     match eventsub.register_subscription(sub_type, version, condition, session_id) {
         Ok(object) => {
-            let mut state = lock(shared);
-            state.subscriptions.push(Subscription {
-                owner_user_id: caller.user_id.clone(),
-                object: object.clone(),
-            });
-            let mine: Vec<&Value> = state
-                .subscriptions
-                .iter()
-                .filter(|s| s.owner_user_id == caller.user_id)
-                .map(|s| &s.object)
-                .collect();
-            let (total, total_cost) = subscription_totals(&mine);
+            {
+                let mut state = lock(shared);
+                if let Some(id) = object.get("id").and_then(Value::as_str) {
+                    state
+                        .subscription_owners
+                        .insert(id.to_string(), caller.user_id.clone());
+                }
+                state.created_subscriptions.push(object.clone());
+            }
+            let (total, total_cost) =
+                subscription_totals(&my_subscriptions(shared, eventsub, caller));
             Ok(Reply::json(
                 StatusCode::ACCEPTED,
                 json!({
@@ -1589,10 +1621,10 @@ fn create_subscription(
         Err(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
             let message = match code {
-                400 => "websocket transport session does not exist or has already disconnected",
+                400 => "The request is malformed or the websocket session does not exist.",
                 403 => "subscription missing proper authorization",
                 409 => "subscription already exists",
-                429 => "number of websocket transports limit exceeded",
+                429 => "The number of subscriptions exceeds the limit.",
                 _ => "",
             };
             Err(Reply::helix_error(status, message))
@@ -1610,16 +1642,13 @@ fn list_subscriptions(
     let user_id = param(&req.query, "user_id");
     let sub_id = param(&req.query, "subscription_id");
     let field = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
-    let state = lock(shared);
-    let mine: Vec<&Value> = state
-        .subscriptions
-        .iter()
-        .filter(|s| s.owner_user_id == caller.user_id)
-        .map(|s| &s.object)
-        .collect();
+    let mine = match &shared.eventsub {
+        Some(eventsub) => my_subscriptions(shared, eventsub, caller),
+        None => Vec::new(),
+    };
     let (total, total_cost) = subscription_totals(&mine);
     let data: Vec<Value> = mine
-        .iter()
+        .into_iter()
         .filter(|s| status.is_none_or(|w| field(s, "status").as_deref() == Some(w)))
         .filter(|s| sub_type.is_none_or(|w| field(s, "type").as_deref() == Some(w)))
         .filter(|s| sub_id.is_none_or(|w| field(s, "id").as_deref() == Some(w)))
@@ -1630,7 +1659,6 @@ fn list_subscriptions(
                     .is_some_and(|c| c.values().any(|v| v.as_str() == Some(w)))
             })
         })
-        .map(|s| (*s).clone())
         .collect();
     Ok(Reply::json(
         StatusCode::OK,
@@ -1642,4 +1670,29 @@ fn list_subscriptions(
             "pagination": {},
         }),
     ))
+}
+
+fn delete_subscription(
+    shared: &Shared,
+    req: &Incoming<'_>,
+    caller: &Caller,
+) -> Result<Reply, Reply> {
+    let Some(id) = param(&req.query, "id").filter(|v| !v.is_empty()) else {
+        return Err(missing("id"));
+    };
+    let not_found = || Reply::helix_error(StatusCode::NOT_FOUND, "subscription not found");
+    let owned = lock(shared)
+        .subscription_owners
+        .get(id)
+        .is_some_and(|owner| *owner == caller.user_id);
+    let Some(eventsub) = shared.eventsub.as_ref().filter(|_| owned) else {
+        return Err(not_found());
+    };
+    match eventsub.delete_subscription(id) {
+        Ok(()) => {
+            lock(shared).subscription_owners.remove(id);
+            Ok(Reply::empty(StatusCode::NO_CONTENT))
+        }
+        Err(_) => Err(not_found()),
+    }
 }

@@ -1,0 +1,444 @@
+//! EventSub over WebSocket: one socket carrying chat messages, outgoing raids and stream
+//! online/offline.
+//!
+//! twitch_api provides the message types (`Event::parse_websocket`); this is the connection:
+//! `session_welcome` → subscribe within its window; no message within the keepalive timeout
+//! (plus a margin) → reconnect; `session_reconnect` → connect to the new URL, wait for its
+//! welcome, then close the old socket (make-before-break: subscriptions carry over);
+//! `revocation` → mark it, refresh the token if that is the cause, resubscribe with backoff; a
+//! close frame (4000–4007) → log Twitch's meaning and reconnect. Notifications are
+//! deduplicated by `message_id` (bounded memory) and dropped when older than 10 minutes.
+
+use super::Twitch;
+use crate::app::Context;
+use crate::status::{Event, EventSubStatus};
+use futures_util::StreamExt;
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+use twitch_api::eventsub::{self, Event as TwitchEvent, EventsubWebsocketData};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long a new socket has to say welcome.
+const WELCOME_TIMEOUT: Duration = Duration::from_secs(10);
+/// Added to Twitch's keepalive timeout before a silent socket counts as dead.
+const KEEPALIVE_MARGIN: Duration = Duration::from_secs(3);
+/// Notifications older than this are dropped (Twitch's replay-protection advice).
+const MAX_AGE: Duration = Duration::from_secs(10 * 60);
+/// How many message ids are remembered for deduplication.
+const DEDUPE: usize = 2048;
+/// The subscription types, in the order they are created.
+pub const TYPES: &[&str] = &[
+    "channel.chat.message",
+    "channel.raid",
+    "stream.online",
+    "stream.offline",
+];
+
+/// Remembers the last [`DEDUPE`] message ids.
+#[derive(Debug, Default)]
+pub struct Seen {
+    order: VecDeque<String>,
+    ids: HashSet<String>,
+}
+
+impl Seen {
+    /// `true` the first time an id is seen.
+    pub fn first_time(&mut self, id: &str) -> bool {
+        if self.ids.contains(id) {
+            return false;
+        }
+        if self.order.len() >= DEDUPE
+            && let Some(old) = self.order.pop_front()
+        {
+            self.ids.remove(&old);
+        }
+        self.order.push_back(id.to_string());
+        self.ids.insert(id.to_string());
+        true
+    }
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC timestamp (`2026-11-24T13:30:41.6458Z`).
+pub fn parse_timestamp(text: &str) -> Option<u64> {
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let time = time.trim_end_matches('Z');
+    let time = time.split(['+', '-']).next()?;
+    let mut t = time.split(':');
+    let (h, min) = (
+        t.next()?.parse::<i64>().ok()?,
+        t.next()?.parse::<i64>().ok()?,
+    );
+    let s = t.next()?.split('.').next()?.parse::<i64>().ok()?;
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + h * 3600 + min * 60 + s).ok()
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Why a session ended.
+enum End {
+    Shutdown,
+    /// Reconnect to the default URL with a fresh session.
+    Lost(String),
+}
+
+/// The supervised EventSub task.
+pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<()> {
+    let Some(twitch) = ctx.twitch.clone() else {
+        return Ok(());
+    };
+    let mut seen = Seen::default();
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        // Nothing to subscribe without a token.
+        let mut generation = twitch.generation.subscribe();
+        while twitch.token().is_none() {
+            set_state(&ctx, |e| e.state = "waiting_for_token");
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(()),
+                _ = generation.changed() => {}
+            }
+        }
+        // Admin logins become ids once there is a token to ask with.
+        twitch.resolve_admins().await;
+        set_state(&ctx, |e| e.state = "connecting");
+        let url = twitch.config.eventsub_url.clone();
+        let end = match connect(&url).await {
+            Ok((socket, session, keepalive)) => {
+                backoff = Duration::from_secs(1);
+                session_loop(
+                    &ctx, &twitch, socket, session, keepalive, &mut seen, &cancel,
+                )
+                .await
+            }
+            Err(error) => End::Lost(error),
+        };
+        match end {
+            End::Shutdown => return Ok(()),
+            End::Lost(reason) => {
+                tracing::warn!(%reason, retry_in = ?backoff, "EventSub connection lost; reconnecting");
+                set_state(&ctx, |e| {
+                    e.state = "reconnecting";
+                    e.session_id = None;
+                    for state in e.subscriptions.values_mut() {
+                        *state = "waiting".into();
+                    }
+                });
+                tokio::select! {
+                    _ = cancel.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+}
+
+/// Connect and wait for the welcome: the socket, the session id and the keepalive timeout.
+async fn connect(url: &str) -> Result<(Socket, String, Duration), String> {
+    let (mut socket, _) =
+        tokio::time::timeout(WELCOME_TIMEOUT, tokio_tungstenite::connect_async(url))
+            .await
+            .map_err(|_| format!("no connection to {url} within {WELCOME_TIMEOUT:?}"))?
+            .map_err(|e| format!("cannot connect to {url}: {e}"))?;
+    let welcome = tokio::time::timeout(WELCOME_TIMEOUT, async {
+        while let Some(message) = socket.next().await {
+            let Ok(Message::Text(text)) = message else {
+                continue;
+            };
+            if let Ok(EventsubWebsocketData::Welcome { payload, .. }) =
+                TwitchEvent::parse_websocket(&text)
+            {
+                let keepalive = payload.session.keepalive_timeout_seconds.unwrap_or(10);
+                return Some((
+                    payload.session.id.to_string(),
+                    Duration::from_secs(keepalive as u64),
+                ));
+            }
+        }
+        None
+    })
+    .await;
+    match welcome {
+        Ok(Some((session, keepalive))) => Ok((socket, session, keepalive)),
+        _ => Err(format!("{url} sent no session_welcome")),
+    }
+}
+
+/// One session: subscribe, then read until it ends. Follows `session_reconnect` in place.
+async fn session_loop(
+    ctx: &Arc<Context>,
+    twitch: &Arc<Twitch>,
+    mut socket: Socket,
+    session: String,
+    mut keepalive: Duration,
+    seen: &mut Seen,
+    cancel: &CancellationToken,
+) -> End {
+    set_state(ctx, |e| {
+        e.state = "connected";
+        e.session_id = Some(session.clone());
+    });
+    tracing::info!(%session, "EventSub connected");
+    let mut missing: Vec<&'static str> = subscribe(ctx, twitch, &session, TYPES).await;
+    let mut resubscribe_in = Duration::from_secs(2);
+    let mut resubscribe_at =
+        (!missing.is_empty()).then(|| tokio::time::Instant::now() + resubscribe_in);
+    loop {
+        let silence = keepalive + KEEPALIVE_MARGIN;
+        let next = tokio::select! {
+            _ = cancel.cancelled() => {
+                let _ = socket.close(None).await;
+                return End::Shutdown;
+            }
+            _ = async {
+                match resubscribe_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                missing = subscribe(ctx, twitch, &session, &missing).await;
+                resubscribe_in = (resubscribe_in * 2).min(Duration::from_secs(120));
+                resubscribe_at = (!missing.is_empty()).then(|| tokio::time::Instant::now() + resubscribe_in);
+                continue;
+            }
+            next = tokio::time::timeout(silence, socket.next()) => next,
+        };
+        let message = match next {
+            Err(_) => return End::Lost(format!("no message within {silence:?} (keepalive)")),
+            Ok(None) => return End::Lost("the socket closed".into()),
+            Ok(Some(Err(error))) => return End::Lost(format!("socket error: {error}")),
+            Ok(Some(Ok(message))) => message,
+        };
+        set_state(ctx, |e| e.last_message_unix = Some(now_unix()));
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Close(frame) => {
+                let code = frame.as_ref().map(|f| u16::from(f.code));
+                return End::Lost(close_reason(code));
+            }
+            // Pings are answered by tungstenite; binary frames are not EventSub.
+            _ => continue,
+        };
+        let data = match TwitchEvent::parse_websocket(&text) {
+            Ok(data) => data,
+            Err(error) => {
+                tracing::warn!(%error, length = text.len(), "skipping an EventSub frame that does not parse");
+                continue;
+            }
+        };
+        match data {
+            EventsubWebsocketData::Keepalive { .. } | EventsubWebsocketData::Welcome { .. } => {}
+            EventsubWebsocketData::Notification { metadata, payload } => {
+                let id = metadata.message_id.to_string();
+                let age = parse_timestamp(metadata.message_timestamp.as_str())
+                    .map(|at| Duration::from_secs(now_unix().saturating_sub(at)));
+                if age.is_some_and(|a| a > MAX_AGE) {
+                    tracing::warn!(%id, "dropping an EventSub notification older than 10 minutes");
+                    continue;
+                }
+                if !seen.first_time(&id) {
+                    tracing::debug!(%id, "duplicate EventSub notification");
+                    continue;
+                }
+                notify(ctx, twitch, payload);
+            }
+            EventsubWebsocketData::Revocation { metadata, payload } => {
+                let kind = metadata.subscription_type.to_string();
+                let status = revocation_status(&payload);
+                tracing::warn!(%kind, %status, "Twitch revoked an EventSub subscription");
+                set_state(ctx, |e| {
+                    e.subscriptions
+                        .insert(kind.clone(), format!("revoked: {status}"));
+                });
+                if status.contains("authorization_revoked") {
+                    twitch.refresh_wanted.notify_one();
+                }
+                if let Some(kind) = TYPES.iter().find(|t| **t == kind) {
+                    if !missing.contains(kind) {
+                        missing.push(kind);
+                    }
+                    resubscribe_in = Duration::from_secs(2);
+                    resubscribe_at = Some(tokio::time::Instant::now() + resubscribe_in);
+                }
+            }
+            EventsubWebsocketData::Reconnect { payload, .. } => {
+                let Some(url) = payload.session.reconnect_url.as_deref().map(str::to_string) else {
+                    return End::Lost("session_reconnect without a URL".into());
+                };
+                // Make before break: the new socket must welcome us before the old one goes.
+                match connect(&url).await {
+                    Ok((new, _, new_keepalive)) => {
+                        let mut old = std::mem::replace(&mut socket, new);
+                        keepalive = new_keepalive;
+                        tokio::spawn(async move {
+                            let _ = old.close(None).await;
+                        });
+                        tracing::info!("EventSub session moved to a new connection");
+                    }
+                    Err(error) => return End::Lost(format!("reconnect failed: {error}")),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn revocation_status(payload: &TwitchEvent) -> String {
+    // Every event type carries the subscription with its status.
+    serde_json::to_value(payload)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/subscription/status")
+                .and_then(|s| s.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Twitch's close codes, as its documentation describes them.
+fn close_reason(code: Option<u16>) -> String {
+    let meaning = match code {
+        Some(4000) => "Twitch had an internal error",
+        Some(4001) => "Twitch saw traffic from the client (only pongs are allowed)",
+        Some(4002) => "the client missed a ping",
+        Some(4003) => "connection unused: no subscription in time",
+        Some(4004) => "reconnect grace time expired",
+        Some(4005) => "network timeout",
+        Some(4006) => "network error",
+        Some(4007) => "invalid reconnect URL",
+        _ => "closed",
+    };
+    match code {
+        Some(code) => format!("Twitch closed the socket ({code}: {meaning})"),
+        None => format!("Twitch closed the socket ({meaning})"),
+    }
+}
+
+/// Create the subscriptions of `types` for `session`; returns those that failed.
+async fn subscribe(
+    ctx: &Arc<Context>,
+    twitch: &Twitch,
+    session: &str,
+    types: &[&'static str],
+) -> Vec<&'static str> {
+    let mut failed = Vec::new();
+    for kind in types {
+        let result = super::helix::subscribe(twitch, kind, session).await;
+        let state = match &result {
+            Ok(()) => "enabled".to_string(),
+            Err(error) => {
+                tracing::warn!(kind, %error, "EventSub subscription failed");
+                failed.push(*kind);
+                format!("failed: {error}")
+            }
+        };
+        set_state(ctx, |e| {
+            e.subscriptions.insert(kind.to_string(), state);
+        });
+    }
+    failed
+}
+
+/// Hand one notification to where it belongs.
+fn notify(ctx: &Arc<Context>, twitch: &Arc<Twitch>, event: TwitchEvent) {
+    match event {
+        TwitchEvent::ChannelChatMessageV1(eventsub::Payload {
+            message: eventsub::Message::Notification(message),
+            ..
+        }) => {
+            let ctx = ctx.clone();
+            tokio::spawn(
+                async move { crate::surfaces::twitch_chat::on_message(ctx, message).await },
+            );
+        }
+        TwitchEvent::ChannelRaidV1(eventsub::Payload {
+            message: eventsub::Message::Notification(raid),
+            ..
+        }) => {
+            let ours = twitch
+                .token()
+                .is_some_and(|t| t.user_id == raid.from_broadcaster_user_id);
+            if !ours {
+                return;
+            }
+            let channel = raid.to_broadcaster_user_login.to_string();
+            tracing::info!(%channel, viewers = raid.viewers, "outgoing raid");
+            if let Some(obs) = ctx.obs.clone() {
+                tokio::spawn(async move { obs.stop_after_raid(&channel).await });
+            }
+        }
+        TwitchEvent::StreamOnlineV1(_) | TwitchEvent::StreamOfflineV1(_) => {
+            let live = matches!(event, TwitchEvent::StreamOnlineV1(_));
+            ctx.status.send_modify(|s| {
+                let t = s.twitch.get_or_insert_with(Default::default);
+                t.live = Some(live);
+                if !live {
+                    t.viewers = None;
+                }
+            });
+            let _ = ctx.events.send(Event::TwitchLive { live });
+        }
+        _ => {}
+    }
+}
+
+fn set_state(ctx: &Context, change: impl FnOnce(&mut EventSubStatus)) {
+    ctx.status
+        .send_modify(|s| change(&mut s.twitch.get_or_insert_with(Default::default).eventsub));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_parse_to_epoch_seconds() {
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_timestamp("2023-07-19T14:56:51.634234626Z"),
+            Some(1_689_778_611)
+        );
+        assert_eq!(
+            parse_timestamp("2026-11-24T13:30:41.645800+00:00"),
+            Some(1_795_527_041)
+        );
+        assert_eq!(parse_timestamp("garbage"), None);
+    }
+
+    #[test]
+    fn dedupe_remembers_a_bounded_number_of_ids() {
+        let mut seen = Seen::default();
+        assert!(seen.first_time("a"));
+        assert!(!seen.first_time("a"));
+        for i in 0..DEDUPE {
+            seen.first_time(&i.to_string());
+        }
+        assert!(seen.first_time("a"), "forgotten after DEDUPE newer ids");
+        assert!(seen.order.len() <= DEDUPE && seen.ids.len() <= DEDUPE);
+    }
+
+    #[test]
+    fn close_codes_are_explained() {
+        assert!(close_reason(Some(4003)).contains("no subscription in time"));
+        assert!(close_reason(None).contains("closed"));
+    }
+}
