@@ -134,6 +134,11 @@ pub struct App {
 impl App {
     /// Build the context and start every enabled task.
     pub fn start(ctx: Arc<Context>, options: RunOptions) -> App {
+        let stale =
+            crate::state_store::StateDir::new(&ctx.config.state_dir).remove_stale_temporaries();
+        if stale > 0 {
+            tracing::info!(stale, "removed temporary files of interrupted state writes");
+        }
         let app = App {
             ctx,
             tracker: TaskTracker::new(),

@@ -59,6 +59,22 @@ impl StateDir {
             .create(&self.root)
     }
 
+    /// Remove temporary files left by writes that were interrupted (a crash, a kill). Only at
+    /// start: one process owns the directory, so nothing else is writing then. Returns how many.
+    pub fn remove_stale_temporaries(&self) -> usize {
+        let Ok(entries) = fs::read_dir(&self.root) else {
+            return 0;
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                name.starts_with('.') && name.ends_with(".tmp")
+            })
+            .filter(|e| fs::remove_file(e.path()).is_ok())
+            .count()
+    }
+
     /// Write `value` as pretty JSON to `name`, atomically.
     pub fn write_json<T: Serialize>(
         &self,
@@ -165,6 +181,17 @@ mod tests {
         );
         let mode = fs::metadata(state.root()).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_and_real_files_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        state.write_json("a.json", &1, Sensitivity::Public).unwrap();
+        fs::write(dir.path().join(".a.json.123.4.tmp"), b"{").unwrap();
+        fs::write(dir.path().join("notes.tmp"), b"x").unwrap();
+        assert_eq!(state.remove_stale_temporaries(), 1);
+        assert!(dir.path().join("a.json").exists() && dir.path().join("notes.tmp").exists());
     }
 
     #[test]
