@@ -126,7 +126,10 @@ async fn welcome(ws: &mut Ws) -> (String, Option<i64>) {
 /// The metadata message id and timestamp of a frame.
 fn id_and_timestamp(text: &str) -> (String, String) {
     let d = parse(text);
-    (d.message_id().to_string(), d.message_timestamp().as_str().to_string())
+    (
+        d.message_id().to_string(),
+        d.message_timestamp().as_str().to_string(),
+    )
 }
 
 /// Connects a client, reads its welcome; returns (socket, session id).
@@ -142,14 +145,24 @@ async fn welcome_carries_session_id_and_default_keepalive() {
     assert!(fake.url().starts_with("ws://127.0.0.1:") && fake.url().ends_with("/ws"));
     let mark = fake.session_mark();
     let mut ws = connect(&fake.url()).await;
-    let (id, keepalive) = welcome(&mut ws).await;
-    assert_eq!(keepalive, Some(10));
+    let t = next_text(&mut ws).await;
+    let EventsubWebsocketData::Welcome { payload, .. } = parse(&t) else {
+        panic!("{t}")
+    };
+    let s = payload.session;
+    let id = s.id.to_string();
+    assert_eq!(s.status, "connected");
+    assert_eq!(s.keepalive_timeout_seconds, Some(10));
+    assert_eq!(s.reconnect_url, None);
+    assert_eq!(s.recovery_url, None);
+    assert_timestamp_shape(s.connected_at.as_str());
+    assert_timestamp_shape(&id_and_timestamp(&t).1);
     assert!(id.starts_with("AgoQ"), "{id}");
 
-    let t = timestamp_of_welcome(&fake).await;
-    assert_timestamp_shape(&t);
-
-    assert_eq!(fake.wait_for_session(WAIT).await.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        fake.wait_for_session(WAIT).await.as_deref(),
+        Some(id.as_str())
+    );
     assert_eq!(
         fake.wait_for_session_after(mark, WAIT).await.as_deref(),
         Some(id.as_str())
@@ -165,17 +178,13 @@ async fn welcome_carries_session_id_and_default_keepalive() {
     assert_eq!(fake.connections(), 1);
 }
 
-/// A second client's welcome timestamp (RFC 3339 with nanoseconds, as Twitch).
-async fn timestamp_of_welcome(fake: &FakeEventSub) -> String {
-    let mut ws = connect(&fake.url()).await;
-    let t = next_text(&mut ws).await;
-    id_and_timestamp(&t).1
-}
-
 fn assert_timestamp_shape(t: &str) {
     // 2024-05-01T12:34:56.123456789Z
     assert_eq!(t.len(), 30, "{t}");
-    assert!(t.ends_with('Z') && &t[10..11] == "T" && &t[19..20] == ".", "{t}");
+    assert!(
+        t.ends_with('Z') && &t[10..11] == "T" && &t[19..20] == ".",
+        "{t}"
+    );
     assert!(t[20..29].chars().all(|c| c.is_ascii_digit()), "{t}");
 }
 
@@ -189,16 +198,27 @@ async fn keepalives_follow_the_configured_cadence_and_any_message_resets_it() {
         assert_eq!(keepalive, Some(1));
         (ws, id)
     };
-    fake.register_subscription("channel.chat.message", "1", chat_condition(&streamer()), &id)
-        .expect("subscribe");
+    fake.register_subscription(
+        "channel.chat.message",
+        "1",
+        chat_condition(&streamer()),
+        &id,
+    )
+    .expect("subscribe");
 
     let mut last = Instant::now();
     for _ in 0..3 {
         let t = next_text(&mut ws).await;
-        assert!(matches!(parse(&t), EventsubWebsocketData::Keepalive { .. }), "{t}");
+        assert!(
+            matches!(parse(&t), EventsubWebsocketData::Keepalive { .. }),
+            "{t}"
+        );
         let gap = last.elapsed();
         assert!(gap >= Duration::from_millis(800), "keepalive after {gap:?}");
-        assert!(gap <= Duration::from_millis(1800), "keepalive after {gap:?}");
+        assert!(
+            gap <= Duration::from_millis(1800),
+            "keepalive after {gap:?}"
+        );
         last = Instant::now();
     }
 
@@ -207,7 +227,10 @@ async fn keepalives_follow_the_configured_cadence_and_any_message_resets_it() {
         .expect("delivered");
     let sent = Instant::now();
     let t = next_text(&mut ws).await;
-    assert!(matches!(parse(&t), EventsubWebsocketData::Notification { .. }));
+    assert!(matches!(
+        parse(&t),
+        EventsubWebsocketData::Notification { .. }
+    ));
     let t = next_text(&mut ws).await;
     assert!(matches!(parse(&t), EventsubWebsocketData::Keepalive { .. }));
     assert!(sent.elapsed() >= Duration::from_millis(800));
@@ -235,7 +258,12 @@ async fn chat_raid_online_offline_notifications_parse_with_their_fields() {
     let other = User::new("3003", "raider", "Raider");
 
     let chat_sub = fake
-        .register_subscription("channel.chat.message", "1", chat_condition(&streamer()), &id)
+        .register_subscription(
+            "channel.chat.message",
+            "1",
+            chat_condition(&streamer()),
+            &id,
+        )
         .expect("chat");
     assert_eq!(chat_sub["status"], "enabled");
     assert_eq!(chat_sub["type"], "channel.chat.message");
@@ -285,7 +313,10 @@ async fn chat_raid_online_offline_notifications_parse_with_their_fields() {
     assert_eq!(ev.chatter_user_id.as_str(), "2002");
     assert_eq!(ev.chatter_user_login.as_str(), "viewer32");
     assert_eq!(ev.chatter_user_name.as_str(), "Viewer32");
-    assert_eq!(ev.message_id.as_str(), "c0ffee00-0000-4000-8000-000000000001");
+    assert_eq!(
+        ev.message_id.as_str(),
+        "c0ffee00-0000-4000-8000-000000000001"
+    );
     assert_eq!(ev.message.text, "!scene brb");
     assert_eq!(ev.message.fragments.len(), 1);
     assert_eq!(ev.message.fragments[0].text(), "!scene brb");
@@ -315,10 +346,16 @@ async fn chat_raid_online_offline_notifications_parse_with_their_fields() {
         panic!("{t}")
     };
     let r = ev.reply.expect("reply object");
-    assert_eq!(r.parent_message_id.as_str(), "c0ffee00-0000-4000-8000-000000000001");
+    assert_eq!(
+        r.parent_message_id.as_str(),
+        "c0ffee00-0000-4000-8000-000000000001"
+    );
     assert_eq!(r.parent_message_body, "!scene brb");
     assert_eq!(r.parent_user_login.as_str(), "viewer32");
-    assert_eq!(r.thread_message_id.as_str(), "c0ffee00-0000-4000-8000-000000000001");
+    assert_eq!(
+        r.thread_message_id.as_str(),
+        "c0ffee00-0000-4000-8000-000000000001"
+    );
 
     // Raid into the channel.
     let raid_id = fake.send_raid(&other, &streamer(), 42).expect("delivered");
@@ -379,8 +416,13 @@ async fn only_matching_subscriptions_get_notifications() {
     let (mut chat_ws, chat_sid) = session(&fake).await;
     let (mut raid_ws, raid_sid) = session(&fake).await;
     assert_ne!(chat_sid, raid_sid);
-    fake.register_subscription("channel.chat.message", "1", chat_condition(&streamer()), &chat_sid)
-        .unwrap();
+    fake.register_subscription(
+        "channel.chat.message",
+        "1",
+        chat_condition(&streamer()),
+        &chat_sid,
+    )
+    .unwrap();
     fake.register_subscription(
         "channel.raid",
         "1",
@@ -497,16 +539,29 @@ async fn unused_session_is_closed_with_4003() {
     fake.set_keepalive_secs(1);
     let (mut idle, idle_id) = session(&fake).await;
     let (mut used, used_id) = session(&fake).await;
-    fake.register_subscription("stream.online", "1", json!({"broadcaster_user_id": "1001"}), &used_id)
-        .unwrap();
+    fake.register_subscription(
+        "stream.online",
+        "1",
+        json!({"broadcaster_user_id": "1001"}),
+        &used_id,
+    )
+    .unwrap();
 
-    assert_eq!(next_close(&mut idle).await, Some(close_code::CONNECTION_UNUSED));
+    assert_eq!(
+        next_close(&mut idle).await,
+        Some(close_code::CONNECTION_UNUSED)
+    );
     let info = fake.sessions();
     let idle_info = info.iter().find(|s| s.id == idle_id).unwrap();
     assert!(!idle_info.connected);
     assert_eq!(idle_info.status, "websocket_connection_unused");
     assert_eq!(
-        fake.register_subscription("stream.online", "1", json!({"broadcaster_user_id": "1001"}), &idle_id),
+        fake.register_subscription(
+            "stream.online",
+            "1",
+            json!({"broadcaster_user_id": "1001"}),
+            &idle_id
+        ),
         Err(400)
     );
     // The used session is still served after the deadline: a keepalive arrives.
@@ -519,8 +574,13 @@ async fn unused_session_is_closed_with_4003() {
 async fn reconnect_continues_the_session_on_the_new_socket() {
     let fake = FakeEventSub::start().await;
     let (mut old, id) = session(&fake).await;
-    fake.register_subscription("channel.chat.message", "1", chat_condition(&streamer()), &id)
-        .unwrap();
+    fake.register_subscription(
+        "channel.chat.message",
+        "1",
+        chat_condition(&streamer()),
+        &id,
+    )
+    .unwrap();
 
     let handle = fake.clone();
     let reconnecting = tokio::spawn(async move { handle.reconnect().await });
@@ -532,7 +592,11 @@ async fn reconnect_continues_the_session_on_the_new_socket() {
     assert_eq!(payload.session.id, id.as_str());
     assert_eq!(payload.session.status, "reconnecting");
     assert_eq!(payload.session.keepalive_timeout_seconds, None);
-    let url = payload.session.reconnect_url.expect("reconnect_url").to_string();
+    let url = payload
+        .session
+        .reconnect_url
+        .expect("reconnect_url")
+        .to_string();
     assert_eq!(url, format!("{}?reconnect=1", fake.url()));
 
     // Until the client moved, notifications still go to the old socket.
@@ -554,7 +618,10 @@ async fn reconnect_continues_the_session_on_the_new_socket() {
     assert_eq!(subs[0]["transport"]["session_id"], id.as_str());
     let info = &fake.sessions()[0];
     assert!(info.connected);
-    assert_eq!(info.paths, vec!["/ws".to_string(), "/ws?reconnect=1".to_string()]);
+    assert_eq!(
+        info.paths,
+        vec!["/ws".to_string(), "/ws?reconnect=1".to_string()]
+    );
     assert_eq!(fake.sessions().len(), 1);
 
     fake.send_chat(&ChatMessage::new(&streamer(), &viewer(), "on new"))
@@ -572,7 +639,10 @@ async fn reconnect_continues_the_session_on_the_new_socket() {
 
     // A reconnect URL works once.
     let mut again = connect(&url).await;
-    assert_eq!(next_close(&mut again).await, Some(close_code::INVALID_RECONNECT));
+    assert_eq!(
+        next_close(&mut again).await,
+        Some(close_code::INVALID_RECONNECT)
+    );
     assert!(fake.sessions()[0].connected);
 }
 
@@ -581,8 +651,13 @@ async fn reconnect_grace_expiry_closes_with_4004() {
     let fake = FakeEventSub::start().await;
     fake.set_reconnect_grace(Duration::from_millis(300));
     let (mut old, id) = session(&fake).await;
-    fake.register_subscription("channel.chat.message", "1", chat_condition(&streamer()), &id)
-        .unwrap();
+    fake.register_subscription(
+        "channel.chat.message",
+        "1",
+        chat_condition(&streamer()),
+        &id,
+    )
+    .unwrap();
     let handle = fake.clone();
     let reconnecting = tokio::spawn(async move { handle.reconnect().await });
     let t = next_message(&mut old).await;
@@ -598,7 +673,10 @@ async fn reconnect_grace_expiry_closes_with_4004() {
     assert_eq!(fake.sessions()[0].status, "websocket_failed_to_reconnect");
     assert!(fake.subscriptions().is_empty());
     let mut late = connect(&url).await;
-    assert_eq!(next_close(&mut late).await, Some(close_code::INVALID_RECONNECT));
+    assert_eq!(
+        next_close(&mut late).await,
+        Some(close_code::INVALID_RECONNECT)
+    );
     // No live session: nothing to reconnect.
     assert_eq!(fake.reconnect().await, None);
 }
@@ -608,10 +686,20 @@ async fn revocation_parses_and_removes_the_subscription() {
     let fake = FakeEventSub::start().await;
     let (mut ws, id) = session(&fake).await;
     let sub = fake
-        .register_subscription("channel.raid", "1", json!({"to_broadcaster_user_id": "1001"}), &id)
+        .register_subscription(
+            "channel.raid",
+            "1",
+            json!({"to_broadcaster_user_id": "1001"}),
+            &id,
+        )
         .unwrap();
-    fake.register_subscription("channel.chat.message", "1", chat_condition(&streamer()), &id)
-        .unwrap();
+    fake.register_subscription(
+        "channel.chat.message",
+        "1",
+        chat_condition(&streamer()),
+        &id,
+    )
+    .unwrap();
     fake.revoke("channel.raid", "authorization_revoked");
     let t = next_message(&mut ws).await;
     let EventsubWebsocketData::Revocation { metadata, payload } = parse(&t) else {
@@ -640,8 +728,13 @@ async fn revocation_parses_and_removes_the_subscription() {
 async fn resend_duplicates_keep_the_message_id_and_old_messages_are_old() {
     let fake = FakeEventSub::start().await;
     let (mut ws, id) = session(&fake).await;
-    fake.register_subscription("channel.chat.message", "1", chat_condition(&streamer()), &id)
-        .unwrap();
+    fake.register_subscription(
+        "channel.chat.message",
+        "1",
+        chat_condition(&streamer()),
+        &id,
+    )
+    .unwrap();
     let chat = ChatMessage::new(&streamer(), &viewer(), "dup");
     let msg_id = fake.send_chat(&chat).unwrap();
     let first = next_message(&mut ws).await;
@@ -666,13 +759,20 @@ async fn inbound_traffic_is_closed_with_4001() {
     let fake = FakeEventSub::start().await;
     let (mut ws, _id) = session(&fake).await;
     // Pings are fine (answered); text is not.
-    ws.send(WsMessage::Ping(vec![1, 2, 3].into())).await.unwrap();
-    ws.send(WsMessage::text(r#"{"type":"LISTEN"}"#)).await.unwrap();
+    ws.send(WsMessage::Ping(vec![1, 2, 3].into()))
+        .await
+        .unwrap();
+    ws.send(WsMessage::text(r#"{"type":"LISTEN"}"#))
+        .await
+        .unwrap();
     assert_eq!(
         next_close(&mut ws).await,
         Some(close_code::CLIENT_SENT_INBOUND_TRAFFIC)
     );
-    assert_eq!(fake.received_frames(), vec![r#"{"type":"LISTEN"}"#.to_string()]);
+    assert_eq!(
+        fake.received_frames(),
+        vec![r#"{"type":"LISTEN"}"#.to_string()]
+    );
     let info = &fake.sessions()[0];
     assert!(!info.connected);
     assert_eq!(info.status, "websocket_received_inbound_traffic");
@@ -684,8 +784,13 @@ async fn silent_socket_sends_nothing_until_revived() {
     let fake = FakeEventSub::start().await;
     fake.set_keepalive_secs(1);
     let (mut ws, id) = session(&fake).await;
-    fake.register_subscription("channel.chat.message", "1", chat_condition(&streamer()), &id)
-        .unwrap();
+    fake.register_subscription(
+        "channel.chat.message",
+        "1",
+        chat_condition(&streamer()),
+        &id,
+    )
+    .unwrap();
     fake.go_silent(true);
     let lost = fake
         .send_chat(&ChatMessage::new(&streamer(), &viewer(), "lost"))
@@ -713,8 +818,13 @@ async fn close_all_sends_the_close_code_and_ends_sessions_at_once() {
     let fake = FakeEventSub::start().await;
     let (mut a, a_id) = session(&fake).await;
     let (mut b, _) = session(&fake).await;
-    fake.register_subscription("channel.chat.message", "1", chat_condition(&streamer()), &a_id)
-        .unwrap();
+    fake.register_subscription(
+        "channel.chat.message",
+        "1",
+        chat_condition(&streamer()),
+        &a_id,
+    )
+    .unwrap();
     fake.close_all(close_code::INTERNAL_SERVER_ERROR, "internal server error");
     assert!(fake.sessions().iter().all(|s| !s.connected));
     assert!(fake.subscriptions().is_empty());
@@ -723,12 +833,18 @@ async fn close_all_sends_the_close_code_and_ends_sessions_at_once() {
     assert_eq!(all[0]["status"], "websocket_internal_error");
     assert!(all[0]["transport"]["disconnected_at"].is_string());
     for ws in [&mut a, &mut b] {
-        assert_eq!(next_close(ws).await, Some(close_code::INTERNAL_SERVER_ERROR));
+        assert_eq!(
+            next_close(ws).await,
+            Some(close_code::INTERNAL_SERVER_ERROR)
+        );
     }
     assert!(fake.wait_for_connections(0, WAIT).await);
 
     // No live session now; the next one is the client's new session.
-    assert_eq!(fake.wait_for_session(Duration::from_millis(200)).await, None);
+    assert_eq!(
+        fake.wait_for_session(Duration::from_millis(200)).await,
+        None
+    );
     let (_c, c_id) = session(&fake).await;
     assert_eq!(fake.wait_for_session(WAIT).await, Some(c_id));
 }
@@ -737,8 +853,13 @@ async fn close_all_sends_the_close_code_and_ends_sessions_at_once() {
 async fn raw_frames_are_sent_verbatim() {
     let fake = FakeEventSub::start().await;
     let (mut ws, id) = session(&fake).await;
-    fake.register_subscription("stream.offline", "1", json!({"broadcaster_user_id": "1001"}), &id)
-        .unwrap();
+    fake.register_subscription(
+        "stream.offline",
+        "1",
+        json!({"broadcaster_user_id": "1001"}),
+        &id,
+    )
+    .unwrap();
     fake.send_raw("{not json");
     match next_frame(&mut ws, WAIT).await {
         Some(Frame::Text(t)) => {
@@ -781,6 +902,8 @@ async fn wrong_path_is_refused_and_dropping_the_fake_closes_sockets() {
     for ws in [&mut ws, &mut ws2] {
         loop {
             match next_frame(ws, WAIT).await {
+                // ws2 also got the raw frame.
+                Some(Frame::Text(t)) if t == "still here" => {}
                 Some(Frame::Text(t)) => {
                     parse(&t);
                 }

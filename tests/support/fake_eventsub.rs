@@ -651,11 +651,7 @@ impl FakeEventSub {
             let mut st = self.shared().lock();
             let reply = chat.reply_to.as_ref().map(|parent_id| {
                 let (body, parent_user, thread) = match st.chats.get(parent_id) {
-                    Some(rec) => (
-                        rec.text.clone(),
-                        rec.chatter.clone(),
-                        rec.thread.clone(),
-                    ),
+                    Some(rec) => (rec.text.clone(), rec.chatter.clone(), rec.thread.clone()),
                     None => (String::new(), chat.broadcaster.clone(), None),
                 };
                 let (thread_id, thread_user) =
@@ -910,7 +906,10 @@ impl FakeEventSub {
                 let mut st = shared.lock();
                 st.pending.remove(&n);
                 if !ok {
-                    st.end_session(&session_id, status_for_close(close_code::RECONNECT_GRACE_TIME_EXPIRED));
+                    st.end_session(
+                        &session_id,
+                        status_for_close(close_code::RECONNECT_GRACE_TIME_EXPIRED),
+                    );
                 }
                 if let Some(conn) = st.conns.get(&old_conn) {
                     let _ = conn.tx.send(if ok {
@@ -1259,7 +1258,11 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream) {
             _ => return,
         },
     };
-    let query = uri.split_once('?').map(|(_, q)| q).unwrap_or("").to_string();
+    let query = uri
+        .split_once('?')
+        .map(|(_, q)| q)
+        .unwrap_or("")
+        .to_string();
     let (tx, mut rx) = mpsc::unbounded_channel();
 
     // Register the socket and queue its welcome first, under the lock, so that nothing can be
@@ -1329,7 +1332,11 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream) {
                     active_conn: Some(conn_id),
                 });
                 st.new_sessions.push(session_id.clone());
-                let _ = tx.send(Cmd::Text(welcome_frame(&session_id, keepalive, &connected_at)));
+                let _ = tx.send(Cmd::Text(welcome_frame(
+                    &session_id,
+                    keepalive,
+                    &connected_at,
+                )));
                 let unused = st.unused_timeout.map(|d| Instant::now() + d);
                 Some((conn_id, session_id, keepalive, unused))
             }
@@ -1345,7 +1352,8 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream) {
     let keepalive = Duration::from_secs(u64::from(keepalive));
     let mut last_sent = Instant::now();
     loop {
-        let unused_at = unused_deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        let unused_at =
+            unused_deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             () = shared.cancel.cancelled() => break,
             cmd = rx.recv() => match cmd {

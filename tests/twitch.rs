@@ -1,0 +1,355 @@
+//! Twitch end to end: the real twitch_api/twitch_oauth2 clients and the EventSub session against
+//! fakes of Twitch (OAuth + Helix over HTTP, EventSub over WebSocket) and of OBS, all on
+//! 127.0.0.1. Real sockets, real time; every wait is bounded and event-driven.
+
+#[path = "support/fake_eventsub.rs"]
+mod fake_eventsub;
+#[path = "support/fake_obs.rs"]
+mod fake_obs;
+#[path = "support/fake_twitch.rs"]
+mod fake_twitch;
+
+use fake_eventsub::{ChatMessage, FakeEventSub, User};
+use fake_obs::{FakeObs, FakeObsOptions};
+use fake_twitch::{BROADCASTER_ID, BROADCASTER_LOGIN, FakeTwitch};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use stream_control::app::{App, Context, RunOptions};
+use stream_control::config::Config;
+use stream_control::secrets::{Redactor, Secrets};
+use stream_control::state_store::StateDir;
+use stream_control::status::{Event, TokenState};
+use stream_control::twitch::auth::{self, StoredToken, TOKEN_FILE};
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+struct Rig {
+    eventsub: FakeEventSub,
+    twitch: FakeTwitch,
+    obs: FakeObs,
+    app: App,
+    ctx: Arc<Context>,
+    state: tempfile::TempDir,
+    broadcaster: User,
+}
+
+fn user(id: &str, login: &str) -> User {
+    User::new(id, login, login)
+}
+
+/// Token `expires_in` for the stored token; `obs_extra` goes in the `obs` section.
+async fn rig_with(expires_in: Duration, obs_extra: &str, obs_options: FakeObsOptions, before_start: impl FnOnce(&FakeEventSub, &FakeTwitch)) -> Rig {
+    let eventsub = FakeEventSub::start().await;
+    let twitch = FakeTwitch::start(Some(eventsub.clone())).await;
+    twitch.add_user("2002", "someone", "Someone");
+    twitch.add_user("3003", "amod", "AMod");
+    twitch.add_user("4004", "aviewer", "AViewer");
+    twitch.add_user("5005", "theadmin", "TheAdmin");
+    before_start(&eventsub, &twitch);
+    let (access, refresh) = twitch.issue_token(BROADCASTER_ID, auth::SCOPES, expires_in);
+    let state = tempfile::tempdir().unwrap();
+    let stored = StoredToken {
+        access_token: access,
+        refresh_token: Some(refresh),
+        expires_at: None,
+        scopes: Vec::new(),
+        user_id: None,
+        login: None,
+    };
+    auth::save(&StateDir::new(state.path()), TOKEN_FILE, &stored, &Redactor::default()).unwrap();
+    let obs = FakeObs::start(FakeObsOptions {
+        password: None,
+        ..obs_options
+    })
+    .await;
+    let config = format!(
+        r#"(state_dir: "{}",
+            obs: (port: {}, reconnect_min: "100ms", stop: (ending_delay: "50ms", confirm_timeout: "3s"), {obs_extra}),
+            twitch: (helix_url: "{}", oauth_url: "{}", eventsub_url: "{}", admins: ["theadmin"]),
+            commands: (cooldowns: (command: "0s", user: "0s")))"#,
+        state.path().display(),
+        obs.port(),
+        twitch.helix_url(),
+        twitch.oauth_url(),
+        eventsub.url()
+    );
+    let config = Config::parse(&config).unwrap_or_else(|p| panic!("{p:#?}"));
+    let values = BTreeMap::from([
+        ("TWITCH_CLIENT_ID", fake_twitch::CLIENT_ID),
+        ("TWITCH_CLIENT_SECRET", fake_twitch::CLIENT_SECRET),
+    ]);
+    let secrets = Secrets::from_lookup(|name| values.get(name).map(|v| v.to_string()));
+    let redactor = Redactor::new(&secrets);
+    let ctx = Context::new(config, secrets, redactor).unwrap();
+    let app = App::start(ctx.clone(), RunOptions::default());
+    let rig = Rig {
+        eventsub,
+        twitch,
+        obs,
+        app,
+        ctx,
+        state,
+        broadcaster: user(BROADCASTER_ID, BROADCASTER_LOGIN),
+    };
+    rig.wait_subscribed().await;
+    rig
+}
+
+async fn rig() -> Rig {
+    rig_with(Duration::from_secs(4 * 3600), "", FakeObsOptions::default(), |_, _| {}).await
+}
+
+impl Rig {
+    async fn wait_subscribed(&self) {
+        let mut status = self.ctx.status.subscribe();
+        let ok = timeout(
+            WAIT,
+            status.wait_for(|s| {
+                s.twitch.as_ref().is_some_and(|t| {
+                    t.eventsub.state == "connected"
+                        && t.eventsub.subscriptions.len() == 4
+                        && t.eventsub.subscriptions.values().all(|v| v == "enabled")
+                })
+            }),
+        )
+        .await;
+        assert!(ok.is_ok(), "not subscribed: {:?}", self.ctx.status.borrow().twitch);
+    }
+
+    fn chat(&self, chatter: &User, text: &str, badge: Option<&str>) {
+        let mut message = ChatMessage::new(&self.broadcaster, chatter, text);
+        if let Some(badge) = badge {
+            message = message.with_badge(badge, "1");
+        }
+        self.eventsub.send_chat(&message).expect("someone subscribed to chat");
+    }
+
+    /// The next chat message the bot sends (index `since`).
+    async fn reply(&self, since: usize) -> fake_twitch::SentChat {
+        self.twitch.wait_for_chat(since, WAIT).await.expect("a chat reply")
+    }
+
+    async fn stop(self) {
+        assert!(self.app.shutdown(Duration::from_secs(5)).await);
+    }
+}
+
+#[tokio::test]
+async fn a_moderator_switches_to_brb_from_chat_and_gets_a_reply() {
+    let rig = rig().await;
+    let moderator = user("3003", "amod");
+    let mark = rig.obs.request_mark();
+    let chat = ChatMessage::new(&rig.broadcaster, &moderator, "!brb").with_badge("moderator", "1").with_message_id("msg-1");
+    rig.eventsub.send_chat(&chat).unwrap();
+    rig.obs.wait_for_request_since(mark, "SetCurrentProgramScene", WAIT).await.expect("a switch");
+    assert_eq!(rig.obs.current_scene(), "BRB");
+    let reply = rig.reply(0).await;
+    assert_eq!(reply.message, "Switched to BRB.");
+    assert_eq!(reply.reply_parent_message_id.as_deref(), Some("msg-1"));
+    assert_eq!((reply.broadcaster_id.as_str(), reply.sender_id.as_str()), (BROADCASTER_ID, BROADCASTER_ID));
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn a_viewer_is_refused_and_nothing_happens() {
+    let rig = rig().await;
+    let mark = rig.obs.request_mark();
+    rig.chat(&user("4004", "aviewer"), "!brb", None);
+    let reply = rig.reply(0).await;
+    assert_eq!(reply.message, "!brb needs moderator or higher.");
+    assert!(rig.obs.wait_for_request_since(mark, "SetCurrentProgramScene", Duration::from_millis(300)).await.is_none());
+    assert_eq!(rig.obs.current_scene(), "LIVE");
+    // Unknown words: silence. An admin listed by login may use admin commands.
+    rig.chat(&user("4004", "aviewer"), "!hello there", None);
+    rig.chat(&user("5005", "theadmin"), "!raid someone", None);
+    let reply = rig.reply(1).await;
+    assert_eq!(reply.message, "Raiding Someone!");
+    assert_eq!(rig.twitch.chat_messages().len(), 2, "no answer to an unknown word");
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn raid_title_and_category_go_through_helix() {
+    let rig = rig().await;
+    let me = rig.broadcaster.clone();
+    rig.chat(&me, "!raid @Someone", Some("broadcaster"));
+    assert_eq!(rig.reply(0).await.message, "Raiding Someone!");
+    assert_eq!(rig.twitch.raids(), [(BROADCASTER_ID.to_string(), "2002".to_string())]);
+    rig.chat(&me, "!raid nobodyatall", Some("broadcaster"));
+    assert_eq!(rig.reply(1).await.message, "There is no Twitch channel “nobodyatall”.");
+    rig.chat(&me, "!title IRL in Oslo — day 3", Some("broadcaster"));
+    assert_eq!(rig.reply(2).await.message, "Title set: IRL in Oslo — day 3");
+    assert_eq!(rig.twitch.channel().title, "IRL in Oslo — day 3");
+    rig.chat(&me, "!category just chatting", Some("broadcaster"));
+    assert_eq!(rig.reply(3).await.message, "Category set: Just Chatting");
+    assert_eq!(rig.twitch.channel().game_name, "Just Chatting");
+    rig.chat(&me, "!category zzzzzz", Some("broadcaster"));
+    assert_eq!(rig.reply(4).await.message, "No category matches “zzzzzz”.");
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn our_raid_stops_the_stream_confirmed_then_offline_and_posts_the_message() {
+    let rig = rig_with(
+        Duration::from_secs(4 * 3600),
+        r#"raid_stop: (delay: "0s", min_live: "0s", message: Some("Raided {channel}! Thanks for watching."))"#,
+        FakeObsOptions {
+            streaming: true,
+            ..FakeObsOptions::default()
+        },
+        |_, _| {},
+    )
+    .await;
+    let mut events = rig.ctx.events.subscribe();
+    rig.eventsub.send_raid(&rig.broadcaster, &user("2002", "someone"), 42).unwrap();
+    let outcome = timeout(WAIT, async {
+        loop {
+            if let Ok(Event::RaidHandled { outcome, .. }) = events.recv().await {
+                return outcome;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(outcome, stream_control::status::RaidOutcome::Stopped);
+    assert!(!rig.obs.is_streaming());
+    assert_eq!(rig.obs.current_scene(), "OFFLINE");
+    assert_eq!(rig.reply(0).await.message, "Raided someone! Thanks for watching.");
+    // An incoming raid is not even delivered: the subscription is for raids *from* us.
+    assert!(rig.eventsub.send_raid(&user("2002", "someone"), &rig.broadcaster, 5).is_none());
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn a_hundred_session_reconnects_lose_and_double_nothing() {
+    let rig = rig().await;
+    let moderator = user("3003", "amod");
+    let mut sent = Vec::new();
+    for round in 0..100 {
+        let before = format!("before-{round}");
+        let chat = ChatMessage::new(&rig.broadcaster, &moderator, "!ping").with_badge("moderator", "1").with_message_id(&before);
+        let id = rig.eventsub.send_chat(&chat).expect("subscribed");
+        sent.push(before);
+        assert!(rig.eventsub.reconnect().await.is_some(), "round {round}: the bot followed the reconnect");
+        // Twitch may deliver a message twice around a reconnect.
+        rig.eventsub.resend(&id);
+        let after = format!("after-{round}");
+        let chat = ChatMessage::new(&rig.broadcaster, &moderator, "!ping").with_badge("moderator", "1").with_message_id(&after);
+        rig.eventsub.send_chat(&chat).expect("still subscribed");
+        sent.push(after);
+    }
+    rig.twitch.wait_for_chat(sent.len() - 1, WAIT).await.expect("every ping answered");
+    // Nothing more arrives once all are answered.
+    assert!(rig.twitch.wait_for_chat(sent.len(), Duration::from_millis(500)).await.is_none());
+    let mut parents: Vec<String> = rig.twitch.chat_messages().into_iter().filter_map(|c| c.reply_parent_message_id).collect();
+    parents.sort();
+    sent.sort();
+    assert_eq!(parents, sent, "each chat message answered exactly once");
+    assert_eq!(rig.eventsub.subscriptions().len(), 4, "subscriptions carried over, none added");
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn a_silent_socket_is_replaced_and_subscriptions_are_made_again() {
+    let rig = rig_with(Duration::from_secs(4 * 3600), "", FakeObsOptions::default(), |eventsub, _| {
+        eventsub.set_keepalive_secs(1);
+    })
+    .await;
+    let mark = rig.eventsub.session_mark();
+    rig.eventsub.go_silent(true);
+    let mut status = rig.ctx.status.subscribe();
+    timeout(WAIT, status.wait_for(|s| s.twitch.as_ref().unwrap().eventsub.state != "connected")).await.unwrap().unwrap();
+    rig.eventsub.go_silent(false);
+    rig.eventsub.wait_for_session_after(mark, WAIT).await.expect("a new session");
+    rig.wait_subscribed().await;
+    rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
+    assert_eq!(rig.reply(0).await.message, "Pong!");
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn an_expiring_token_is_refreshed_and_stored() {
+    let rig = rig_with(Duration::from_secs(600), "", FakeObsOptions::default(), |_, _| {}).await;
+    // Ten minutes left is under the 15-minute margin: refreshed right away, stored 0600.
+    let state = StateDir::new(rig.state.path());
+    let mut status = rig.ctx.status.subscribe();
+    timeout(
+        WAIT,
+        status.wait_for(|s| {
+            s.twitch.as_ref().is_some_and(|t| t.token == TokenState::Valid && t.token_expires_in_secs.is_some_and(|e| e > 3600))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let stored = auth::load(&state, TOKEN_FILE).unwrap().unwrap();
+    assert_eq!(stored.login.as_deref(), Some(BROADCASTER_LOGIN));
+    assert!(stored.expires_in().unwrap() > Duration::from_secs(3600));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(state.path(TOKEN_FILE)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_refresh_is_an_event_and_a_health_state_and_the_bot_keeps_running() {
+    let rig = rig().await;
+    let mut events = rig.ctx.events.subscribe();
+    rig.twitch.fail_refresh(true);
+    let token = rig.ctx.twitch.as_ref().unwrap().token().unwrap();
+    rig.twitch.expire(token.access_token.secret());
+    // A call now gets 401, asks for a refresh, which fails.
+    rig.chat(&rig.broadcaster.clone(), "!title will fail", Some("broadcaster"));
+    let reason = timeout(WAIT, async {
+        loop {
+            if let Ok(Event::TwitchTokenFailing { reason }) = events.recv().await {
+                return reason;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(reason.contains("refresh"), "{reason}");
+    let status = rig.ctx.status.borrow().twitch.clone().unwrap();
+    assert_eq!(status.token, TokenState::Failing);
+    assert!(!format!("{status:?}").contains(token.access_token.secret()));
+    // Other features keep working.
+    assert!(rig.ctx.obs.as_ref().unwrap().is_connected());
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn bad_frames_and_odd_chat_never_crash_and_never_act() {
+    let rig = rig().await;
+    let moderator = user("3003", "amod");
+    for raw in ["garbage", "{}", r#"{"metadata":{"message_type":"notification"}}"#, &"x".repeat(100_000)] {
+        rig.eventsub.send_raw(raw);
+    }
+    let mark = rig.obs.request_mark();
+    // A command inside an emote-laden message is not a command; a zero-width space inside the
+    // word and a client's invisible tag after it are removed: both are `!brb`.
+    rig.chat(&moderator, "PogChamp !brb PogChamp", Some("moderator"));
+    rig.chat(&moderator, "!b\u{200B}rb", Some("moderator"));
+    assert_eq!(rig.reply(0).await.message, "Switched to BRB.");
+    rig.obs.set_scene("LIVE");
+    rig.chat(&moderator, "!brb \u{E0000}", Some("moderator"));
+    assert_eq!(rig.reply(1).await.message, "Switched to BRB.");
+    let scenes: Vec<String> = rig
+        .obs
+        .requests()
+        .into_iter()
+        .skip(mark)
+        .filter(|r| r.request_type == "SetCurrentProgramScene")
+        .map(|r| r.data["sceneName"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(scenes, ["BRB", "BRB"], "nothing but the two intended switches");
+    let long = format!("!ping {}", "x".repeat(2000));
+    rig.chat(&moderator, &long, Some("moderator"));
+    let usage = rig.reply(2).await;
+    assert!(usage.message.starts_with("Usage: !ping (unexpected"), "{}", usage.message);
+    assert!(usage.message.chars().count() <= 500);
+    assert_eq!(rig.ctx.status.borrow().twitch.as_ref().unwrap().eventsub.state, "connected");
+    rig.stop().await;
+}
