@@ -153,6 +153,7 @@ impl App {
                 "twitch-chat-announce",
                 crate::surfaces::twitch_chat::announce,
             );
+            app.supervise("twitch-stream-info", crate::twitch::helix::run_stream_info);
         }
         if app.ctx.guard.is_some() {
             app.supervise("guard", crate::guard::run);

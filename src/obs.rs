@@ -389,7 +389,13 @@ impl ObsHandle {
             return Err(ObsError::NotConnected);
         }
         if from.as_deref() == Some(scene) {
-            return Ok(false);
+            // The cached scene may lag behind OBS: ask before skipping the switch.
+            let now = self
+                .call(|c| async move { c.scenes().current_program_scene().await })
+                .await?;
+            if now.id.name == scene {
+                return Ok(false);
+            }
         }
         self.set_scene(scene).await?;
         self.emit(Event::SceneSwitched {

@@ -74,8 +74,14 @@ fn the_documented_example_sections_are_valid_and_show_the_defaults() {
     let default_obs = defaults.obs.unwrap();
     assert_eq!(obs, default_obs);
     assert_eq!(guard.policy, defaults.guard.as_ref().unwrap().policy);
-    assert_eq!(guard.poll_interval, defaults.guard.as_ref().unwrap().poll_interval);
-    assert_eq!(guard.only_when_streaming, defaults.guard.as_ref().unwrap().only_when_streaming);
+    assert_eq!(
+        guard.poll_interval,
+        defaults.guard.as_ref().unwrap().poll_interval
+    );
+    assert_eq!(
+        guard.only_when_streaming,
+        defaults.guard.as_ref().unwrap().only_when_streaming
+    );
     // The reference RON implementation agrees.
     let reference: Config = ron::Options::default()
         .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)

@@ -103,7 +103,11 @@ async fn next_close(ws: &mut Ws) -> Option<u16> {
                 EventsubWebsocketData::Keepalive { .. } => continue,
                 _ => panic!("expected a close, got {t}"),
             },
-            Some(Frame::Close(code)) => return code,
+            Some(Frame::Close(code)) => {
+                // Keep reading so tungstenite sends the close reply and the socket ends.
+                let _ = timeout(WAIT, async { while let Some(Ok(_)) = ws.next().await {} }).await;
+                return code;
+            }
             other => panic!("expected a close, got {other:?}"),
         }
     }
@@ -270,6 +274,17 @@ async fn chat_raid_online_offline_notifications_parse_with_their_fields() {
     assert_eq!(chat_sub["transport"]["method"], "websocket");
     assert_eq!(chat_sub["transport"]["session_id"], id.as_str());
     assert_eq!(chat_sub["cost"], 0);
+    // The Helix shape deserializes as twitch_api's subscription type.
+    let typed: twitch_api::eventsub::EventSubSubscription =
+        serde_json::from_value(chat_sub.clone()).expect("Helix subscription shape");
+    assert_eq!(typed.status, Status::Enabled);
+    assert_eq!(
+        typed
+            .transport
+            .as_websocket()
+            .map(|t| t.session_id.as_str()),
+        Some(id.as_str())
+    );
     fake.register_subscription(
         "channel.raid",
         "1",
@@ -682,6 +697,46 @@ async fn reconnect_grace_expiry_closes_with_4004() {
 }
 
 #[tokio::test]
+async fn closing_the_old_socket_first_loses_the_session() {
+    let fake = FakeEventSub::start().await;
+    let (mut first, first_id) = session(&fake).await;
+    let (mut old, id) = session(&fake).await;
+    fake.register_subscription(
+        "channel.chat.message",
+        "1",
+        chat_condition(&streamer()),
+        &id,
+    )
+    .unwrap();
+    let handle = fake.clone();
+    let target = id.clone();
+    let reconnecting = tokio::spawn(async move { handle.reconnect_session(&target).await });
+    let t = next_message(&mut old).await;
+    let EventsubWebsocketData::Reconnect { payload, .. } = parse(&t) else {
+        panic!("{t}")
+    };
+    let url = payload.session.reconnect_url.unwrap().to_string();
+    old.close(None).await.unwrap();
+    assert_eq!(timeout(WAIT, reconnecting).await.unwrap().unwrap(), None);
+    let mut late = connect(&url).await;
+    assert_eq!(
+        next_close(&mut late).await,
+        Some(close_code::INVALID_RECONNECT)
+    );
+    let info = fake.sessions();
+    let lost = info.iter().find(|s| s.id == id).unwrap();
+    assert_eq!(lost.status, "websocket_disconnected");
+    assert!(fake.subscriptions().is_empty());
+    // The other session was not asked to reconnect and is still live.
+    assert_eq!(fake.wait_for_session(WAIT).await, Some(first_id));
+    fake.send_raw(r#"{"still":"live"}"#);
+    assert!(matches!(
+        next_frame(&mut first, WAIT).await,
+        Some(Frame::Text(_))
+    ));
+}
+
+#[tokio::test]
 async fn revocation_parses_and_removes_the_subscription() {
     let fake = FakeEventSub::start().await;
     let (mut ws, id) = session(&fake).await;
@@ -832,6 +887,17 @@ async fn close_all_sends_the_close_code_and_ends_sessions_at_once() {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0]["status"], "websocket_internal_error");
     assert!(all[0]["transport"]["disconnected_at"].is_string());
+    let typed: twitch_api::eventsub::EventSubSubscription =
+        serde_json::from_value(all[0].clone()).expect("Helix subscription shape");
+    assert_eq!(typed.status, Status::WebsocketInternalError);
+    assert!(
+        typed
+            .transport
+            .as_websocket()
+            .unwrap()
+            .disconnected_at
+            .is_some()
+    );
     for ws in [&mut a, &mut b] {
         assert_eq!(
             next_close(ws).await,

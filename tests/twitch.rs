@@ -40,7 +40,12 @@ fn user(id: &str, login: &str) -> User {
 }
 
 /// Token `expires_in` for the stored token; `obs_extra` goes in the `obs` section.
-async fn rig_with(expires_in: Duration, obs_extra: &str, obs_options: FakeObsOptions, before_start: impl FnOnce(&FakeEventSub, &FakeTwitch)) -> Rig {
+async fn rig_with(
+    expires_in: Duration,
+    obs_extra: &str,
+    obs_options: FakeObsOptions,
+    before_start: impl FnOnce(&FakeEventSub, &FakeTwitch),
+) -> Rig {
     let eventsub = FakeEventSub::start().await;
     let twitch = FakeTwitch::start(Some(eventsub.clone())).await;
     twitch.add_user("2002", "someone", "Someone");
@@ -58,7 +63,13 @@ async fn rig_with(expires_in: Duration, obs_extra: &str, obs_options: FakeObsOpt
         user_id: None,
         login: None,
     };
-    auth::save(&StateDir::new(state.path()), TOKEN_FILE, &stored, &Redactor::default()).unwrap();
+    auth::save(
+        &StateDir::new(state.path()),
+        TOKEN_FILE,
+        &stored,
+        &Redactor::default(),
+    )
+    .unwrap();
     let obs = FakeObs::start(FakeObsOptions {
         password: None,
         ..obs_options
@@ -98,7 +109,13 @@ async fn rig_with(expires_in: Duration, obs_extra: &str, obs_options: FakeObsOpt
 }
 
 async fn rig() -> Rig {
-    rig_with(Duration::from_secs(4 * 3600), "", FakeObsOptions::default(), |_, _| {}).await
+    rig_with(
+        Duration::from_secs(4 * 3600),
+        "",
+        FakeObsOptions::default(),
+        |_, _| {},
+    )
+    .await
 }
 
 impl Rig {
@@ -115,7 +132,11 @@ impl Rig {
             }),
         )
         .await;
-        assert!(ok.is_ok(), "not subscribed: {:?}", self.ctx.status.borrow().twitch);
+        assert!(
+            ok.is_ok(),
+            "not subscribed: {:?}",
+            self.ctx.status.borrow().twitch
+        );
     }
 
     fn chat(&self, chatter: &User, text: &str, badge: Option<&str>) {
@@ -123,12 +144,17 @@ impl Rig {
         if let Some(badge) = badge {
             message = message.with_badge(badge, "1");
         }
-        self.eventsub.send_chat(&message).expect("someone subscribed to chat");
+        self.eventsub
+            .send_chat(&message)
+            .expect("someone subscribed to chat");
     }
 
     /// The next chat message the bot sends (index `since`).
     async fn reply(&self, since: usize) -> fake_twitch::SentChat {
-        self.twitch.wait_for_chat(since, WAIT).await.expect("a chat reply")
+        self.twitch
+            .wait_for_chat(since, WAIT)
+            .await
+            .expect("a chat reply")
     }
 
     async fn stop(self) {
@@ -141,14 +167,22 @@ async fn a_moderator_switches_to_brb_from_chat_and_gets_a_reply() {
     let rig = rig().await;
     let moderator = user("3003", "amod");
     let mark = rig.obs.request_mark();
-    let chat = ChatMessage::new(&rig.broadcaster, &moderator, "!brb").with_badge("moderator", "1").with_message_id("msg-1");
+    let chat = ChatMessage::new(&rig.broadcaster, &moderator, "!brb")
+        .with_badge("moderator", "1")
+        .with_message_id("msg-1");
     rig.eventsub.send_chat(&chat).unwrap();
-    rig.obs.wait_for_request_since(mark, "SetCurrentProgramScene", WAIT).await.expect("a switch");
+    rig.obs
+        .wait_for_request_since(mark, "SetCurrentProgramScene", WAIT)
+        .await
+        .expect("a switch");
     assert_eq!(rig.obs.current_scene(), "BRB");
     let reply = rig.reply(0).await;
     assert_eq!(reply.message, "Switched to BRB.");
     assert_eq!(reply.reply_parent_message_id.as_deref(), Some("msg-1"));
-    assert_eq!((reply.broadcaster_id.as_str(), reply.sender_id.as_str()), (BROADCASTER_ID, BROADCASTER_ID));
+    assert_eq!(
+        (reply.broadcaster_id.as_str(), reply.sender_id.as_str()),
+        (BROADCASTER_ID, BROADCASTER_ID)
+    );
     rig.stop().await;
 }
 
@@ -159,14 +193,23 @@ async fn a_viewer_is_refused_and_nothing_happens() {
     rig.chat(&user("4004", "aviewer"), "!brb", None);
     let reply = rig.reply(0).await;
     assert_eq!(reply.message, "!brb needs moderator or higher.");
-    assert!(rig.obs.wait_for_request_since(mark, "SetCurrentProgramScene", Duration::from_millis(300)).await.is_none());
+    assert!(
+        rig.obs
+            .wait_for_request_since(mark, "SetCurrentProgramScene", Duration::from_millis(300))
+            .await
+            .is_none()
+    );
     assert_eq!(rig.obs.current_scene(), "LIVE");
     // Unknown words: silence. An admin listed by login may use admin commands.
     rig.chat(&user("4004", "aviewer"), "!hello there", None);
     rig.chat(&user("5005", "theadmin"), "!raid someone", None);
     let reply = rig.reply(1).await;
     assert_eq!(reply.message, "Raiding Someone!");
-    assert_eq!(rig.twitch.chat_messages().len(), 2, "no answer to an unknown word");
+    assert_eq!(
+        rig.twitch.chat_messages().len(),
+        2,
+        "no answer to an unknown word"
+    );
     rig.stop().await;
 }
 
@@ -176,9 +219,15 @@ async fn raid_title_and_category_go_through_helix() {
     let me = rig.broadcaster.clone();
     rig.chat(&me, "!raid @Someone", Some("broadcaster"));
     assert_eq!(rig.reply(0).await.message, "Raiding Someone!");
-    assert_eq!(rig.twitch.raids(), [(BROADCASTER_ID.to_string(), "2002".to_string())]);
+    assert_eq!(
+        rig.twitch.raids(),
+        [(BROADCASTER_ID.to_string(), "2002".to_string())]
+    );
     rig.chat(&me, "!raid nobodyatall", Some("broadcaster"));
-    assert_eq!(rig.reply(1).await.message, "There is no Twitch channel “nobodyatall”.");
+    assert_eq!(
+        rig.reply(1).await.message,
+        "There is no Twitch channel “nobodyatall”."
+    );
     rig.chat(&me, "!title IRL in Oslo — day 3", Some("broadcaster"));
     assert_eq!(rig.reply(2).await.message, "Title set: IRL in Oslo — day 3");
     assert_eq!(rig.twitch.channel().title, "IRL in Oslo — day 3");
@@ -203,7 +252,9 @@ async fn our_raid_stops_the_stream_confirmed_then_offline_and_posts_the_message(
     )
     .await;
     let mut events = rig.ctx.events.subscribe();
-    rig.eventsub.send_raid(&rig.broadcaster, &user("2002", "someone"), 42).unwrap();
+    rig.eventsub
+        .send_raid(&rig.broadcaster, &user("2002", "someone"), 42)
+        .unwrap();
     let outcome = timeout(WAIT, async {
         loop {
             if let Ok(Event::RaidHandled { outcome, .. }) = events.recv().await {
@@ -216,9 +267,16 @@ async fn our_raid_stops_the_stream_confirmed_then_offline_and_posts_the_message(
     assert_eq!(outcome, stream_control::status::RaidOutcome::Stopped);
     assert!(!rig.obs.is_streaming());
     assert_eq!(rig.obs.current_scene(), "OFFLINE");
-    assert_eq!(rig.reply(0).await.message, "Raided someone! Thanks for watching.");
+    assert_eq!(
+        rig.reply(0).await.message,
+        "Raided someone! Thanks for watching."
+    );
     // An incoming raid is not even delivered: the subscription is for raids *from* us.
-    assert!(rig.eventsub.send_raid(&user("2002", "someone"), &rig.broadcaster, 5).is_none());
+    assert!(
+        rig.eventsub
+            .send_raid(&user("2002", "someone"), &rig.broadcaster, 5)
+            .is_none()
+    );
     rig.stop().await;
 }
 
@@ -229,40 +287,78 @@ async fn a_hundred_session_reconnects_lose_and_double_nothing() {
     let mut sent = Vec::new();
     for round in 0..100 {
         let before = format!("before-{round}");
-        let chat = ChatMessage::new(&rig.broadcaster, &moderator, "!ping").with_badge("moderator", "1").with_message_id(&before);
+        let chat = ChatMessage::new(&rig.broadcaster, &moderator, "!ping")
+            .with_badge("moderator", "1")
+            .with_message_id(&before);
         let id = rig.eventsub.send_chat(&chat).expect("subscribed");
         sent.push(before);
-        assert!(rig.eventsub.reconnect().await.is_some(), "round {round}: the bot followed the reconnect");
+        assert!(
+            rig.eventsub.reconnect().await.is_some(),
+            "round {round}: the bot followed the reconnect"
+        );
         // Twitch may deliver a message twice around a reconnect.
         rig.eventsub.resend(&id);
         let after = format!("after-{round}");
-        let chat = ChatMessage::new(&rig.broadcaster, &moderator, "!ping").with_badge("moderator", "1").with_message_id(&after);
+        let chat = ChatMessage::new(&rig.broadcaster, &moderator, "!ping")
+            .with_badge("moderator", "1")
+            .with_message_id(&after);
         rig.eventsub.send_chat(&chat).expect("still subscribed");
         sent.push(after);
     }
-    rig.twitch.wait_for_chat(sent.len() - 1, WAIT).await.expect("every ping answered");
+    rig.twitch
+        .wait_for_chat(sent.len() - 1, WAIT)
+        .await
+        .expect("every ping answered");
     // Nothing more arrives once all are answered.
-    assert!(rig.twitch.wait_for_chat(sent.len(), Duration::from_millis(500)).await.is_none());
-    let mut parents: Vec<String> = rig.twitch.chat_messages().into_iter().filter_map(|c| c.reply_parent_message_id).collect();
+    assert!(
+        rig.twitch
+            .wait_for_chat(sent.len(), Duration::from_millis(500))
+            .await
+            .is_none()
+    );
+    let mut parents: Vec<String> = rig
+        .twitch
+        .chat_messages()
+        .into_iter()
+        .filter_map(|c| c.reply_parent_message_id)
+        .collect();
     parents.sort();
     sent.sort();
     assert_eq!(parents, sent, "each chat message answered exactly once");
-    assert_eq!(rig.eventsub.subscriptions().len(), 4, "subscriptions carried over, none added");
+    assert_eq!(
+        rig.eventsub.subscriptions().len(),
+        4,
+        "subscriptions carried over, none added"
+    );
     rig.stop().await;
 }
 
 #[tokio::test]
 async fn a_silent_socket_is_replaced_and_subscriptions_are_made_again() {
-    let rig = rig_with(Duration::from_secs(4 * 3600), "", FakeObsOptions::default(), |eventsub, _| {
-        eventsub.set_keepalive_secs(1);
-    })
+    let rig = rig_with(
+        Duration::from_secs(4 * 3600),
+        "",
+        FakeObsOptions::default(),
+        |eventsub, _| {
+            eventsub.set_keepalive_secs(1);
+        },
+    )
     .await;
     let mark = rig.eventsub.session_mark();
     rig.eventsub.go_silent(true);
     let mut status = rig.ctx.status.subscribe();
-    timeout(WAIT, status.wait_for(|s| s.twitch.as_ref().unwrap().eventsub.state != "connected")).await.unwrap().unwrap();
+    timeout(
+        WAIT,
+        status.wait_for(|s| s.twitch.as_ref().unwrap().eventsub.state != "connected"),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     rig.eventsub.go_silent(false);
-    rig.eventsub.wait_for_session_after(mark, WAIT).await.expect("a new session");
+    rig.eventsub
+        .wait_for_session_after(mark, WAIT)
+        .await
+        .expect("a new session");
     rig.wait_subscribed().await;
     rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
     assert_eq!(rig.reply(0).await.message, "Pong!");
@@ -271,14 +367,22 @@ async fn a_silent_socket_is_replaced_and_subscriptions_are_made_again() {
 
 #[tokio::test]
 async fn an_expiring_token_is_refreshed_and_stored() {
-    let rig = rig_with(Duration::from_secs(600), "", FakeObsOptions::default(), |_, _| {}).await;
+    let rig = rig_with(
+        Duration::from_secs(600),
+        "",
+        FakeObsOptions::default(),
+        |_, _| {},
+    )
+    .await;
     // Ten minutes left is under the 15-minute margin: refreshed right away, stored 0600.
     let state = StateDir::new(rig.state.path());
     let mut status = rig.ctx.status.subscribe();
     timeout(
         WAIT,
         status.wait_for(|s| {
-            s.twitch.as_ref().is_some_and(|t| t.token == TokenState::Valid && t.token_expires_in_secs.is_some_and(|e| e > 3600))
+            s.twitch.as_ref().is_some_and(|t| {
+                t.token == TokenState::Valid && t.token_expires_in_secs.is_some_and(|e| e > 3600)
+            })
         }),
     )
     .await
@@ -288,7 +392,11 @@ async fn an_expiring_token_is_refreshed_and_stored() {
     assert_eq!(stored.login.as_deref(), Some(BROADCASTER_LOGIN));
     assert!(stored.expires_in().unwrap() > Duration::from_secs(3600));
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(state.path(TOKEN_FILE)).unwrap().permissions().mode() & 0o777;
+    let mode = std::fs::metadata(state.path(TOKEN_FILE))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600);
     rig.stop().await;
 }
@@ -301,7 +409,11 @@ async fn a_failing_refresh_is_an_event_and_a_health_state_and_the_bot_keeps_runn
     let token = rig.ctx.twitch.as_ref().unwrap().token().unwrap();
     rig.twitch.expire(token.access_token.secret());
     // A call now gets 401, asks for a refresh, which fails.
-    rig.chat(&rig.broadcaster.clone(), "!title will fail", Some("broadcaster"));
+    rig.chat(
+        &rig.broadcaster.clone(),
+        "!title will fail",
+        Some("broadcaster"),
+    );
     let reason = timeout(WAIT, async {
         loop {
             if let Ok(Event::TwitchTokenFailing { reason }) = events.recv().await {
@@ -324,7 +436,12 @@ async fn a_failing_refresh_is_an_event_and_a_health_state_and_the_bot_keeps_runn
 async fn bad_frames_and_odd_chat_never_crash_and_never_act() {
     let rig = rig().await;
     let moderator = user("3003", "amod");
-    for raw in ["garbage", "{}", r#"{"metadata":{"message_type":"notification"}}"#, &"x".repeat(100_000)] {
+    for raw in [
+        "garbage",
+        "{}",
+        r#"{"metadata":{"message_type":"notification"}}"#,
+        &"x".repeat(100_000),
+    ] {
         rig.eventsub.send_raw(raw);
     }
     let mark = rig.obs.request_mark();
@@ -344,12 +461,104 @@ async fn bad_frames_and_odd_chat_never_crash_and_never_act() {
         .filter(|r| r.request_type == "SetCurrentProgramScene")
         .map(|r| r.data["sceneName"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(scenes, ["BRB", "BRB"], "nothing but the two intended switches");
+    assert_eq!(
+        scenes,
+        ["BRB", "BRB"],
+        "nothing but the two intended switches"
+    );
     let long = format!("!ping {}", "x".repeat(2000));
     rig.chat(&moderator, &long, Some("moderator"));
     let usage = rig.reply(2).await;
-    assert!(usage.message.starts_with("Usage: !ping (unexpected"), "{}", usage.message);
+    assert!(
+        usage.message.starts_with("Usage: !ping (unexpected"),
+        "{}",
+        usage.message
+    );
     assert!(usage.message.chars().count() <= 500);
-    assert_eq!(rig.ctx.status.borrow().twitch.as_ref().unwrap().eventsub.state, "connected");
+    assert_eq!(
+        rig.ctx
+            .status
+            .borrow()
+            .twitch
+            .as_ref()
+            .unwrap()
+            .eventsub
+            .state,
+        "connected"
+    );
     rig.stop().await;
+}
+
+#[tokio::test]
+async fn stream_info_reaches_status_and_rate_limits_wait_for_the_reset() {
+    let rig = rig_with(
+        Duration::from_secs(4 * 3600),
+        "",
+        FakeObsOptions::default(),
+        |_, twitch| {
+            twitch.set_live(BROADCASTER_ID, true, 1234);
+        },
+    )
+    .await;
+    let mut status = rig.ctx.status.subscribe();
+    timeout(
+        WAIT,
+        status.wait_for(|s| {
+            s.twitch
+                .as_ref()
+                .is_some_and(|t| t.live == Some(true) && t.viewers == Some(1234))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    // A 429 waits for Ratelimit-Reset and is tried once more.
+    rig.twitch.rate_limit_next(1, Duration::from_secs(1));
+    rig.chat(
+        &rig.broadcaster.clone(),
+        "!title after the limit",
+        Some("broadcaster"),
+    );
+    assert_eq!(rig.reply(0).await.message, "Title set: after the limit");
+    assert_eq!(rig.twitch.channel().title, "after the limit");
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn device_login_stores_the_token() {
+    let eventsub = FakeEventSub::start().await;
+    let twitch = FakeTwitch::start(Some(eventsub)).await;
+    let state = tempfile::tempdir().unwrap();
+    let config = Config::parse(&format!(
+        r#"(state_dir: "{}", twitch: (helix_url: "{}", oauth_url: "{}"))"#,
+        state.path().display(),
+        twitch.helix_url(),
+        twitch.oauth_url()
+    ))
+    .unwrap();
+    let secrets = Secrets::from_lookup(|name| {
+        (name == "TWITCH_CLIENT_ID").then(|| fake_twitch::CLIENT_ID.to_string())
+    });
+    let (code_tx, code_rx) = tokio::sync::oneshot::channel();
+    let login = tokio::spawn(async move {
+        auth::device_login(&config, &secrets, false, |uri, code| {
+            let _ = code_tx.send((uri.to_string(), code.to_string()));
+        })
+        .await
+    });
+    let (uri, code) = timeout(WAIT, code_rx).await.unwrap().unwrap();
+    assert!(uri.starts_with("http"), "{uri}");
+    assert!(twitch.approve_device(&code, BROADCASTER_ID, auth::SCOPES));
+    // The client polls every `interval` (5 s at the fake, as at Twitch).
+    let stored = timeout(Duration::from_secs(20), login)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.login.as_deref(), Some(BROADCASTER_LOGIN));
+    assert!(stored.missing_scopes(auth::SCOPES).is_empty());
+    assert_eq!(
+        auth::load(&StateDir::new(state.path()), TOKEN_FILE).unwrap(),
+        Some(stored)
+    );
 }

@@ -175,9 +175,28 @@ async fn session(
     tracing::info!(%version, "connected to OBS");
     obs.emit(Event::ObsConnected { version });
 
-    let mut stats = tokio::time::interval(STATS_INTERVAL);
-    stats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_bytes: Option<(u64, Instant)> = None;
+    // Statistics are read by their own task, so events are never held up behind those requests
+    // (a stale scene in Status would make a command believe OBS is already where it should go).
+    let stats_stop = token.child_token();
+    let _stop_stats_with_session = stats_stop.clone().drop_guard();
+    tokio::spawn({
+        let (ctx, obs, client) = (ctx.clone(), obs.clone(), client.clone());
+        async move {
+            let mut stats = tokio::time::interval(STATS_INTERVAL);
+            stats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last_bytes: Option<(u64, Instant)> = None;
+            loop {
+                tokio::select! {
+                    _ = stats_stop.cancelled() => return,
+                    _ = stats.tick() => {}
+                }
+                if let Err(error) = read_stats(&ctx, &obs, &client, &mut last_bytes).await {
+                    tracing::debug!(%error, "reading OBS stats failed");
+                    obs.inner.suspect.notify_one();
+                }
+            }
+        }
+    });
     loop {
         tokio::select! {
             _ = token.cancelled() => {
@@ -206,14 +225,6 @@ async fn session(
             _ = obs.inner.suspect.notified() => {
                 if !confirm(obs, &client).await {
                     return "OBS stopped answering".into();
-                }
-            }
-            _ = stats.tick() => {
-                if let Err(error) = read_stats(ctx, obs, &client, &mut last_bytes).await {
-                    tracing::debug!(%error, "reading OBS stats failed");
-                    if !confirm(obs, &client).await {
-                        return "OBS stopped answering".into();
-                    }
                 }
             }
         }

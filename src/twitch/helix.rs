@@ -430,6 +430,51 @@ pub async fn stream_info(twitch: &Twitch) -> Result<StreamInfo, TwitchError> {
     })
 }
 
+/// Reads live state, viewers, title and category into Status every `stream_info_interval`.
+pub async fn run_stream_info(
+    ctx: std::sync::Arc<crate::app::Context>,
+    cancel: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    let Some(twitch) = ctx.twitch.clone() else {
+        return Ok(());
+    };
+    // Start as soon as there is a token.
+    let mut generation = twitch.generation.subscribe();
+    while twitch.token().is_none() {
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            changed = generation.changed() => if changed.is_err() { return Ok(()) },
+        }
+    }
+    let mut tick = tokio::time::interval(twitch.config.stream_info_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            _ = tick.tick() => {}
+        }
+        if twitch.token().is_none() {
+            continue;
+        }
+        match stream_info(&twitch).await {
+            Ok(info) => ctx.status.send_modify(|s| {
+                let t = s.twitch.get_or_insert_with(Default::default);
+                t.live = Some(info.live);
+                t.viewers = info.viewers;
+                if info.live {
+                    t.title = info.title;
+                    t.category = info.category;
+                }
+                t.live_since_unix = info
+                    .started_at
+                    .as_deref()
+                    .and_then(super::eventsub::parse_timestamp);
+            }),
+            Err(error) => tracing::debug!(%error, "reading the stream info failed"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -848,8 +848,17 @@ impl FakeEventSub {
     /// `None` if there is no live session, or if the grace time (30 s, see
     /// [`set_reconnect_grace`](FakeEventSub::set_reconnect_grace)) expires: the old socket is
     /// then closed with 4004 and the session ends. A reconnect URL works once; afterwards (or
-    /// after expiry) connecting to it gets a 4007 close without welcome.
+    /// after expiry) connecting to it gets a 4007 close without welcome. A client that closes
+    /// the old socket before it got the welcome on the new one loses the session (its
+    /// subscriptions end with `websocket_disconnected`) and the reconnect URL answers 4007.
     pub async fn reconnect(&self) -> Option<String> {
+        let latest = self.shared().lock().latest_live().map(|s| s.id.clone())?;
+        self.reconnect_session(&latest).await
+    }
+
+    /// [`reconnect`](FakeEventSub::reconnect) for a given live session (when several are
+    /// live). `None` at once if that session is not live.
+    pub async fn reconnect_session(&self, session_id: &str) -> Option<String> {
         let shared = Arc::clone(self.shared());
         if shared.cancel.is_cancelled() {
             return None;
@@ -859,7 +868,7 @@ impl FakeEventSub {
         let (n, session_id, old_conn, grace) = {
             let mut st = shared.lock();
             let (session_id, old_conn, connected_at) = {
-                let s = st.latest_live()?;
+                let s = st.session(session_id).filter(|s| s.connected)?;
                 (s.id.clone(), s.active_conn?, s.connected_at.clone())
             };
             let n = st.next_reconnect;
@@ -905,21 +914,29 @@ impl FakeEventSub {
             {
                 let mut st = shared.lock();
                 st.pending.remove(&n);
-                if !ok {
+                // On failure, end the session only if it is still on the old socket (it may
+                // have ended, or moved on through another reconnect URL).
+                let still_old = st
+                    .session(&session_id)
+                    .is_some_and(|s| s.connected && s.active_conn == Some(old_conn));
+                let close = if ok {
+                    Some((close_code::NORMAL, "reconnected"))
+                } else if still_old {
                     st.end_session(
                         &session_id,
                         status_for_close(close_code::RECONNECT_GRACE_TIME_EXPIRED),
                     );
-                }
-                if let Some(conn) = st.conns.get(&old_conn) {
-                    let _ = conn.tx.send(if ok {
-                        Cmd::Close(close_code::NORMAL, "reconnected".to_string())
-                    } else {
-                        Cmd::Close(
-                            close_code::RECONNECT_GRACE_TIME_EXPIRED,
-                            "reconnect grace time expired".to_string(),
-                        )
-                    });
+                    Some((
+                        close_code::RECONNECT_GRACE_TIME_EXPIRED,
+                        "reconnect grace time expired",
+                    ))
+                } else {
+                    None
+                };
+                if let Some((code, reason)) = close
+                    && let Some(conn) = st.conns.get(&old_conn)
+                {
+                    let _ = conn.tx.send(Cmd::Close(code, reason.to_string()));
                 }
             }
             shared.changed.notify_waiters();
@@ -1159,6 +1176,8 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
             () = shared.cancel.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _)) => {
+                    // Small frames one way: without this, Nagle waits for delayed ACKs (~40 ms).
+                    let _ = tcp.set_nodelay(true);
                     tokio::spawn(serve(Arc::clone(&shared), tcp));
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
@@ -1238,6 +1257,8 @@ async fn close_ws(ws: &mut WebSocketStream<TcpStream>, code: u16, reason: &str) 
 /// One socket: handshake, welcome (or 4007), then the send / keepalive / inbound loop.
 async fn serve(shared: Arc<Shared>, tcp: TcpStream) {
     let mut uri = String::new();
+    // The error type is tungstenite's `Callback` contract.
+    #[allow(clippy::result_large_err)]
     let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
         uri = req.uri().to_string();
         if req.uri().path() != "/ws" {
