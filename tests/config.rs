@@ -63,9 +63,18 @@ fn shipped_with_examples() -> String {
 fn the_documented_example_sections_are_valid_and_show_the_defaults() {
     let text = shipped_with_examples();
     let config = Config::parse(&text).unwrap_or_else(|p| panic!("{p:#?}"));
-    let obs = config.obs.expect("obs example");
-    let guard = config.guard.expect("guard example");
+    let obs = config.obs.clone().expect("obs example");
+    let guard = config.guard.clone().expect("guard example");
     assert_eq!(guard.servers.len(), 2);
+    let twitch = config.twitch.expect("twitch example");
+    assert_eq!(twitch.admins, ["mod_friend"]);
+    let default_twitch = Config::parse("(twitch: ())").unwrap().twitch.unwrap();
+    assert_eq!(twitch.announce, default_twitch.announce);
+    assert_eq!(
+        twitch.stream_info_interval,
+        default_twitch.stream_info_interval
+    );
+    assert_eq!(twitch.helix_url, default_twitch.helix_url);
     // Every value the examples show (except those marked "example") is the default.
     let defaults = Config::parse(
         r#"(obs: (host: "127.0.0.1", raid_stop: ()), guard: (servers: [(name: "x", kind: Obs)]))"#,
