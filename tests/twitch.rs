@@ -562,3 +562,70 @@ async fn device_login_stores_the_token() {
         Some(stored)
     );
 }
+
+#[tokio::test]
+async fn a_close_code_from_twitch_means_a_new_session_with_new_subscriptions() {
+    let rig = rig().await;
+    let mark = rig.eventsub.session_mark();
+    rig.eventsub.close_all(4000, "internal server error");
+    rig.eventsub
+        .wait_for_session_after(mark, WAIT)
+        .await
+        .expect("a new session");
+    rig.wait_subscribed().await;
+    rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
+    assert_eq!(rig.reply(0).await.message, "Pong!");
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn a_revoked_subscription_is_made_again() {
+    let rig = rig().await;
+    rig.eventsub
+        .revoke("channel.chat.message", "authorization_revoked");
+    let mut status = rig.ctx.status.subscribe();
+    timeout(
+        WAIT,
+        status.wait_for(|s| {
+            s.twitch
+                .as_ref()
+                .unwrap()
+                .eventsub
+                .subscriptions
+                .get("channel.chat.message")
+                .is_some_and(|v| v.starts_with("revoked"))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    rig.wait_subscribed().await;
+    rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
+    assert_eq!(rig.reply(0).await.message, "Pong!");
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn notifications_older_than_ten_minutes_are_dropped() {
+    let rig = rig().await;
+    let mark = rig.obs.request_mark();
+    let old = ChatMessage::new(&rig.broadcaster, &user("3003", "amod"), "!brb")
+        .with_badge("moderator", "1");
+    rig.eventsub
+        .send_old(&old, Duration::from_secs(11 * 60))
+        .unwrap();
+    rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
+    assert_eq!(
+        rig.reply(0).await.message,
+        "Pong!",
+        "only the fresh message is answered"
+    );
+    assert!(
+        rig.obs
+            .wait_for_request_since(mark, "SetCurrentProgramScene", Duration::from_millis(200))
+            .await
+            .is_none()
+    );
+    assert_eq!(rig.twitch.chat_messages().len(), 1);
+    rig.stop().await;
+}
