@@ -51,6 +51,9 @@ pub struct TwitchStatus {
     pub title: Option<String>,
     pub category: Option<String>,
     pub live_since_unix: Option<u64>,
+    /// The separate bot account chat is sent as, when one is logged in.
+    pub bot_login: Option<String>,
+    pub bot_token: Option<TokenState>,
     pub eventsub: EventSubStatus,
 }
 

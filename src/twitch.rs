@@ -18,6 +18,31 @@ use tokio::sync::{Notify, watch};
 use twitch_api::HelixClient;
 use twitch_oauth2::{ClientId, ClientSecret, UserToken};
 
+/// Whose token: the broadcaster's (required) or a separate bot account's (optional, for chat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Account {
+    Broadcaster,
+    Bot,
+}
+
+impl Account {
+    /// The token file in the state directory.
+    pub fn file(self) -> &'static str {
+        match self {
+            Account::Broadcaster => auth::TOKEN_FILE,
+            Account::Bot => auth::BOT_TOKEN_FILE,
+        }
+    }
+
+    /// The scopes the account needs.
+    pub fn scopes(self) -> &'static [&'static str] {
+        match self {
+            Account::Broadcaster => auth::SCOPES,
+            Account::Bot => auth::BOT_SCOPES,
+        }
+    }
+}
+
 /// Twitch as the rest of the bot uses it.
 pub struct Twitch {
     pub config: TwitchConfig,
@@ -28,6 +53,9 @@ pub struct Twitch {
     redactor: Redactor,
     /// The broadcaster's usable token, published by the token task.
     token: RwLock<Option<UserToken>>,
+    /// The optional bot account's token (chat is sent as the bot when there is one).
+    bot_token: RwLock<Option<UserToken>>,
+    bot_refresh_wanted: Notify,
     /// Raised when a call got 401: the token task refreshes at once.
     refresh_wanted: Notify,
     /// Bumped whenever a new token is published.
@@ -64,6 +92,8 @@ impl Twitch {
             state,
             redactor,
             token: RwLock::new(None),
+            bot_token: RwLock::new(None),
+            bot_refresh_wanted: Notify::new(),
             refresh_wanted: Notify::new(),
             generation: watch::channel(0).0,
             sent: std::sync::Mutex::new(std::collections::VecDeque::new()),
@@ -76,12 +106,31 @@ impl Twitch {
         self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Ask the token task to refresh now (after a 401), and wait (at most `timeout`) for a new
-    /// token. Returns whether one arrived.
-    pub async fn refresh_after_unauthorized(&self, timeout: std::time::Duration) -> bool {
+    /// The bot account's token, if one is logged in and valid.
+    pub fn bot_token(&self) -> Option<UserToken> {
+        self.bot_token
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn slot(&self, account: Account) -> (&RwLock<Option<UserToken>>, &Notify) {
+        match account {
+            Account::Broadcaster => (&self.token, &self.refresh_wanted),
+            Account::Bot => (&self.bot_token, &self.bot_refresh_wanted),
+        }
+    }
+
+    /// Ask the token task to refresh an account's token now (after a 401), and wait (at most
+    /// `timeout`) for a new token. Returns whether one arrived.
+    pub async fn refresh_after_unauthorized(
+        &self,
+        account: Account,
+        timeout: std::time::Duration,
+    ) -> bool {
         let mut generation = self.generation.subscribe();
         generation.mark_unchanged();
-        self.refresh_wanted.notify_one();
+        self.slot(account).1.notify_one();
         matches!(
             tokio::time::timeout(timeout, generation.changed()).await,
             Ok(Ok(()))
@@ -105,16 +154,14 @@ impl Twitch {
             .any(|m| m == message_id)
     }
 
-    /// Whether a chatter is a configured admin: by resolved id, or by the configured id or login.
-    pub fn is_admin(&self, user_id: &str, login: &str) -> bool {
+    /// Whether a chatter is a configured admin. By user id only: logins are resolved to ids
+    /// when the EventSub session starts, so a renamed account keeps its rights and whoever takes
+    /// over an old login does not get them.
+    pub fn is_admin(&self, user_id: &str) -> bool {
         self.admin_ids
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .contains(user_id)
-            || self.config.admins.iter().any(|a| {
-                let a = a.trim_start_matches('@');
-                a == user_id || a.eq_ignore_ascii_case(login)
-            })
     }
 
     /// Resolve the configured admin logins to ids (matching by id survives a rename).
@@ -141,8 +188,12 @@ impl Twitch {
         *self.admin_ids.write().unwrap_or_else(|e| e.into_inner()) = ids;
     }
 
-    fn publish(&self, token: Option<UserToken>) {
-        *self.token.write().unwrap_or_else(|e| e.into_inner()) = token;
+    fn publish(&self, account: Account, token: Option<UserToken>) {
+        *self
+            .slot(account)
+            .0
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = token;
         self.generation.send_modify(|g| *g += 1);
     }
 }

@@ -44,7 +44,7 @@ async fn rig_with(
     expires_in: Duration,
     obs_extra: &str,
     obs_options: FakeObsOptions,
-    before_start: impl FnOnce(&FakeEventSub, &FakeTwitch),
+    before_start: impl FnOnce(&FakeEventSub, &FakeTwitch, &std::path::Path),
 ) -> Rig {
     let eventsub = FakeEventSub::start().await;
     let twitch = FakeTwitch::start(Some(eventsub.clone())).await;
@@ -52,9 +52,9 @@ async fn rig_with(
     twitch.add_user("3003", "amod", "AMod");
     twitch.add_user("4004", "aviewer", "AViewer");
     twitch.add_user("5005", "theadmin", "TheAdmin");
-    before_start(&eventsub, &twitch);
-    let (access, refresh) = twitch.issue_token(BROADCASTER_ID, auth::SCOPES, expires_in);
     let state = tempfile::tempdir().unwrap();
+    before_start(&eventsub, &twitch, state.path());
+    let (access, refresh) = twitch.issue_token(BROADCASTER_ID, auth::SCOPES, expires_in);
     let stored = StoredToken {
         access_token: access,
         refresh_token: Some(refresh),
@@ -113,7 +113,7 @@ async fn rig() -> Rig {
         Duration::from_secs(4 * 3600),
         "",
         FakeObsOptions::default(),
-        |_, _| {},
+        |_, _, _| {},
     )
     .await
 }
@@ -248,7 +248,7 @@ async fn our_raid_stops_the_stream_confirmed_then_offline_and_posts_the_message(
             streaming: true,
             ..FakeObsOptions::default()
         },
-        |_, _| {},
+        |_, _, _| {},
     )
     .await;
     let mut events = rig.ctx.events.subscribe();
@@ -339,7 +339,7 @@ async fn a_silent_socket_is_replaced_and_subscriptions_are_made_again() {
         Duration::from_secs(4 * 3600),
         "",
         FakeObsOptions::default(),
-        |eventsub, _| {
+        |eventsub, _, _| {
             eventsub.set_keepalive_secs(1);
         },
     )
@@ -371,7 +371,7 @@ async fn an_expiring_token_is_refreshed_and_stored() {
         Duration::from_secs(600),
         "",
         FakeObsOptions::default(),
-        |_, _| {},
+        |_, _, _| {},
     )
     .await;
     // Ten minutes left is under the 15-minute margin: refreshed right away, stored 0600.
@@ -495,7 +495,7 @@ async fn stream_info_reaches_status_and_rate_limits_wait_for_the_reset() {
         Duration::from_secs(4 * 3600),
         "",
         FakeObsOptions::default(),
-        |_, twitch| {
+        |_, twitch, _| {
             twitch.set_live(BROADCASTER_ID, true, 1234);
         },
     )
@@ -627,5 +627,61 @@ async fn notifications_older_than_ten_minutes_are_dropped() {
             .is_none()
     );
     assert_eq!(rig.twitch.chat_messages().len(), 1);
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn with_a_bot_account_chat_goes_out_as_the_bot_and_its_messages_are_ignored() {
+    let rig = rig_with(
+        Duration::from_secs(4 * 3600),
+        "",
+        FakeObsOptions::default(),
+        |_, twitch, state| {
+            twitch.add_user("6006", "streambot", "StreamBot");
+            let (access, refresh) =
+                twitch.issue_token("6006", auth::BOT_SCOPES, Duration::from_secs(4 * 3600));
+            let stored = StoredToken {
+                access_token: access,
+                refresh_token: Some(refresh),
+                expires_at: None,
+                scopes: Vec::new(),
+                user_id: None,
+                login: None,
+            };
+            auth::save(
+                &StateDir::new(state),
+                auth::BOT_TOKEN_FILE,
+                &stored,
+                &Redactor::default(),
+            )
+            .unwrap();
+        },
+    )
+    .await;
+    let mut status = rig.ctx.status.subscribe();
+    timeout(
+        WAIT,
+        status.wait_for(|s| {
+            s.twitch
+                .as_ref()
+                .is_some_and(|t| t.bot_login.as_deref() == Some("streambot"))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
+    let reply = rig.reply(0).await;
+    assert_eq!(reply.message, "Pong!");
+    assert_eq!(
+        (reply.broadcaster_id.as_str(), reply.sender_id.as_str()),
+        (BROADCASTER_ID, "6006")
+    );
+    assert_eq!(reply.token_user_id, "6006");
+    // The bot account typing a command (or echoing one) is never answered.
+    rig.chat(&user("6006", "streambot"), "!ping", Some("moderator"));
+    rig.chat(&user("3003", "amod"), "!version", Some("moderator"));
+    assert!(rig.reply(1).await.message.starts_with("stream-control "));
+    assert_eq!(rig.twitch.chat_messages().len(), 2);
     rig.stop().await;
 }

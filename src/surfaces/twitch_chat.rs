@@ -52,7 +52,10 @@ pub async fn on_message(ctx: Arc<Context>, message: ChannelChatMessageV1Payload)
         return;
     };
     let message_id = message.message_id.to_string();
-    if twitch.sent_by_us(&message_id) {
+    let from_bot_account = twitch
+        .bot_token()
+        .is_some_and(|bot| bot.user_id == message.chatter_user_id);
+    if twitch.sent_by_us(&message_id) || from_bot_account {
         return;
     }
     let text = clean(&message.message.text);
@@ -72,10 +75,7 @@ pub async fn on_message(ctx: Arc<Context>, message: ChannelChatMessageV1Payload)
             let user_id = message.chatter_user_id.to_string();
             let invoker = Invoker {
                 surface: Surface::Twitch,
-                permission: permission(
-                    &badges,
-                    twitch.is_admin(&user_id, message.chatter_user_login.as_str()),
-                ),
+                permission: permission(&badges, twitch.is_admin(&user_id)),
                 user_id,
                 display_name: message.chatter_user_name.to_string(),
             };

@@ -242,25 +242,52 @@ pub async fn device_login(
     Ok(stored)
 }
 
-/// The token task: load, validate, refresh before expiry and on demand, validate hourly.
+/// The token task: for the broadcaster and (when logged in) the bot account, load, validate,
+/// refresh before expiry and on demand, validate hourly.
 pub async fn run(
     ctx: std::sync::Arc<crate::app::Context>,
     cancel: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
-    use crate::status::{Event, TokenState};
+    use super::Account;
     let Some(twitch) = ctx.twitch.clone() else {
         return Ok(());
     };
+    let (broadcaster, bot) = tokio::join!(
+        maintain(&ctx, &twitch, Account::Broadcaster, &cancel),
+        maintain(&ctx, &twitch, Account::Bot, &cancel),
+    );
+    broadcaster.and(bot)
+}
+
+async fn maintain(
+    ctx: &crate::app::Context,
+    twitch: &super::Twitch,
+    account: super::Account,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    use crate::status::{Event, TokenState};
+    let bot = account == super::Account::Bot;
+    let file = account.file();
+    let (_, refresh_wanted) = twitch.slot(account);
     let set = |state: TokenState, stored: Option<&StoredToken>, error: Option<String>| {
         ctx.status.send_modify(|s| {
             let t = s.twitch.get_or_insert_with(Default::default);
+            if bot {
+                t.bot_token = Some(state);
+                t.bot_login = stored.and_then(|s| s.login.clone());
+                if state == TokenState::Failing {
+                    t.token_error =
+                        error.map(|e| ctx.redactor.redact(&format!("bot account: {e}")));
+                }
+                return;
+            }
             t.token = state;
             t.token_error = error.map(|e| ctx.redactor.redact(&e));
             if let Some(stored) = stored {
                 t.login = stored.login.clone();
                 t.user_id = stored.user_id.clone();
                 t.token_expires_in_secs = stored.expires_in().map(|d| d.as_secs());
-                t.missing_scopes = stored.missing_scopes(SCOPES);
+                t.missing_scopes = stored.missing_scopes(account.scopes());
             }
         });
     };
@@ -278,8 +305,13 @@ pub async fn run(
         cancel.cancelled().await;
         return Ok(());
     };
-    let mut stored = match load(&twitch.state, TOKEN_FILE) {
+    let mut stored = match load(&twitch.state, file) {
         Ok(Some(stored)) => stored,
+        Ok(None) if bot => {
+            // A bot account is optional: chat goes out as the broadcaster.
+            cancel.cancelled().await;
+            return Ok(());
+        }
         Ok(None) => {
             tracing::warn!(
                 "Twitch is configured but not logged in: run `stream-control twitch login`"
@@ -296,7 +328,7 @@ pub async fn run(
             set(
                 TokenState::Failing,
                 None,
-                Some(format!("cannot read {TOKEN_FILE}: {error}")),
+                Some(format!("cannot read {file}: {error}")),
             );
             cancel.cancelled().await;
             return Ok(());
@@ -312,12 +344,12 @@ pub async fn run(
     let usable = |token: UserToken, stored: &mut StoredToken| {
         let fresh = StoredToken::from_user_token(&token);
         if fresh != *stored
-            && let Err(error) = save(&twitch.state, TOKEN_FILE, &fresh, &twitch.redactor)
+            && let Err(error) = save(&twitch.state, file, &fresh, &twitch.redactor)
         {
             tracing::error!(%error, "cannot save the Twitch token");
         }
         *stored = fresh;
-        let missing = stored.missing_scopes(SCOPES);
+        let missing = stored.missing_scopes(account.scopes());
         if !missing.is_empty() {
             tracing::error!(
                 ?missing,
@@ -325,7 +357,7 @@ pub async fn run(
             );
         }
         set(TokenState::Valid, Some(stored), None);
-        twitch.publish(Some(token));
+        twitch.publish(account, Some(token));
     };
     let mut need_refresh = false;
     loop {
@@ -341,17 +373,22 @@ pub async fn run(
             }
             Err(error) => {
                 // Keep a token that still works while the refresh is retried.
-                let still_valid =
-                    twitch.token().is_some() && stored.expires_in().is_some_and(|d| !d.is_zero());
+                let still_valid = twitch
+                    .slot(account)
+                    .0
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_some()
+                    && stored.expires_in().is_some_and(|d| !d.is_zero());
                 if !still_valid {
-                    twitch.publish(None);
+                    twitch.publish(account, None);
                 }
                 set(TokenState::Failing, Some(&stored), Some(error.to_string()));
                 failing(error.to_string());
                 tokio::select! {
                     _ = cancel.cancelled() => return Ok(()),
                     _ = tokio::time::sleep(backoff) => {}
-                    _ = twitch.refresh_wanted.notified() => {}
+                    _ = refresh_wanted.notified() => {}
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(300));
                 need_refresh = matches!(error, TokenError::Refresh(_)) || need_refresh;
@@ -366,7 +403,7 @@ pub async fn run(
             .saturating_sub(REFRESH_BEFORE);
         tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
-            _ = twitch.refresh_wanted.notified() => need_refresh = true,
+            _ = refresh_wanted.notified() => need_refresh = true,
             _ = tokio::time::sleep(refresh_in.min(VALIDATE_EVERY)) => need_refresh = refresh_in <= VALIDATE_EVERY,
         }
     }

@@ -2,7 +2,7 @@
 //! info. Every call has a timeout (the HTTP client's) and honours rate limits (see `http`); a
 //! 401 asks the token task for a fresh token and is tried once more.
 
-use super::Twitch;
+use super::{Account, Twitch};
 use crate::reply::{Reply, keys};
 use futures_util::{StreamExt, TryStreamExt};
 use std::future::Future;
@@ -100,18 +100,38 @@ where
     F: Fn(UserToken) -> Fut,
     Fut: Future<Output = Result<T, ClientError>>,
 {
-    let token = twitch.token().ok_or(TwitchError::NotLoggedIn)?;
+    with_account(twitch, Account::Broadcaster, call).await
+}
+
+fn account_token(twitch: &Twitch, account: Account) -> Option<UserToken> {
+    match account {
+        Account::Broadcaster => twitch.token(),
+        Account::Bot => twitch.bot_token(),
+    }
+}
+
+/// [`with_token`] for either account.
+async fn with_account<T, F, Fut>(
+    twitch: &Twitch,
+    account: Account,
+    call: F,
+) -> Result<T, TwitchError>
+where
+    F: Fn(UserToken) -> Fut,
+    Fut: Future<Output = Result<T, ClientError>>,
+{
+    let token = account_token(twitch, account).ok_or(TwitchError::NotLoggedIn)?;
     match call(token).await {
         Ok(value) => Ok(value),
         Err(error) => match classify(&error) {
             TwitchError::Unauthorized => {
                 if !twitch
-                    .refresh_after_unauthorized(Duration::from_secs(15))
+                    .refresh_after_unauthorized(account, Duration::from_secs(15))
                     .await
                 {
                     return Err(TwitchError::Unauthorized);
                 }
-                let token = twitch.token().ok_or(TwitchError::NotLoggedIn)?;
+                let token = account_token(twitch, account).ok_or(TwitchError::NotLoggedIn)?;
                 call(token).await.map_err(|e| classify(&e))
             }
             other => Err(other),
@@ -301,9 +321,18 @@ pub async fn send_chat(
         } else {
             None
         };
-        with_token(twitch, |token| {
+        // As the bot account when one is logged in, else as the broadcaster; always into the
+        // broadcaster's chat.
+        let channel = twitch.token().ok_or(TwitchError::NotLoggedIn)?.user_id;
+        let account = if twitch.bot_token().is_some() {
+            Account::Bot
+        } else {
+            Account::Broadcaster
+        };
+        with_account(twitch, account, |token| {
             let part = part.clone();
             let parent = parent.clone();
+            let channel = channel.clone();
             async move {
                 let me = token.user_id.clone();
                 let sent = match parent {
@@ -311,7 +340,7 @@ pub async fn send_chat(
                         twitch
                             .helix
                             .send_chat_message_reply(
-                                me.clone(),
+                                channel,
                                 me,
                                 parent.as_str(),
                                 part.as_str(),
@@ -322,7 +351,7 @@ pub async fn send_chat(
                     None => {
                         twitch
                             .helix
-                            .send_chat_message(me.clone(), me, part.as_str(), &token)
+                            .send_chat_message(channel, me, part.as_str(), &token)
                             .await
                     }
                 }?;
