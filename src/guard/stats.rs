@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 pub mod belabox;
+mod json;
 pub mod mediamtx;
 pub mod nginx;
 pub mod nimble;

@@ -35,7 +35,8 @@
 //! a public BELABOX Prometheus exporter (`connected`, `latency`, `network`, `bitrate`, `rtt`,
 //! `dropped_pkts`); NOALBS issue #170 (the SLS body users feed to this type).
 
-use super::sls::{common, publishers};
+use super::json as common;
+use super::sls::publishers;
 use super::{Reading, ServerKind, StatsError};
 use std::time::Duration;
 
@@ -61,7 +62,7 @@ pub async fn fetch(
 
 #[cfg(test)]
 mod tests {
-    use super::super::sls::testing::{
+    use super::super::json::testing::{
         Expect, GARBAGE, HTML, NGINX, assert_expected, field_value, object_with, truncated,
     };
     use super::*;

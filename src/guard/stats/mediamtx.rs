@@ -29,7 +29,7 @@
 //! `PathSourceType` includes `srtConn`; `SRTConn.msRTT`); NOALBS `src/stream_servers/mediamtx.rs`
 //! (the two requests, 404/500 handling).
 
-use super::sls::common::{self, error};
+use super::json::{self as common, error};
 use super::{Body, Reading, ServerKind, StatsError};
 use commands::Millis;
 use serde_json::{Map, Value};
@@ -185,7 +185,7 @@ fn as_object(root: &Value) -> Result<&Map<String, Value>, StatsError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sls::testing::{
+    use super::super::json::testing::{
         Expect, GARBAGE, HTML, NGINX, any_json, assert_expected, field_value, object_with,
         truncated,
     };

@@ -27,7 +27,7 @@
 //! `src/stream_servers/nginx.rs` (paths, and its test body with an idle-style stream);
 //! nginx-rtmp-module `stat.xsl` (element names).
 
-use super::sls::common::{self, error};
+use super::json::{self as common, error};
 use super::{Reading, ServerKind, StatsError};
 use roxmltree::{Document, Node, ParsingOptions};
 use std::time::Duration;
@@ -254,7 +254,7 @@ fn bits_per_second(node: Node, name: &'static str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sls::testing::{Expect, GARBAGE, HTML, NGINX, assert_expected, truncated};
+    use super::super::json::testing::{Expect, GARBAGE, HTML, NGINX, assert_expected, truncated};
     use super::*;
     use commands::Kbps;
     use proptest::prelude::*;

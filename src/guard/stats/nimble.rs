@@ -35,7 +35,7 @@
 //! `bandwidth` as a string of bits per second). Softvelum's own API page was not available to
 //! confirm against.
 
-use super::sls::common::{self, error};
+use super::json::{self as common, error};
 use super::{Reading, ServerKind, StatsError};
 use commands::{Kbps, Millis};
 use serde_json::Value;
@@ -228,7 +228,7 @@ fn receiver(body: &[u8], id: &str) -> Result<Receiver, StatsError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sls::testing::{
+    use super::super::json::testing::{
         Expect, GARBAGE, HTML, NGINX, any_json, assert_expected, field_value, object_with,
         truncated,
     };

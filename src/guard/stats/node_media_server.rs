@@ -24,7 +24,7 @@
 //! `viewers`, `duration`, `bitrate`, `startTime`, `arguments`) and `node_rtmp_session.js`
 //! (`bitrate = round(bytes * 8 / diff_ms)`); NOALBS `src/stream_servers/nms.rs` (the URL shape).
 
-use super::sls::common::{self, error};
+use super::json::{self as common, error};
 use super::{Reading, ServerKind, StatsError};
 use serde_json::Value;
 use std::time::Duration;
@@ -109,7 +109,7 @@ fn stream_url(base: &str, application: &str, stream: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sls::testing::{
+    use super::super::json::testing::{
         Expect, GARBAGE, HTML, NGINX, assert_expected, field_value, object_with, truncated,
     };
     use super::*;

@@ -33,7 +33,7 @@
 //! NOALBS `src/stream_servers/openirl.rs` (PR #189: `peers[].rtt`, the weighted mean, 0/1
 //! semantics, RTMP ingest without `latency`).
 
-use super::sls::common::{self, error};
+use super::json::{self as common, error};
 use super::sls::publishers;
 use super::{Reading, ServerKind, StatsError};
 use commands::{Kbps, Millis};
@@ -141,7 +141,7 @@ fn with_advice(error: StatsError, advice: &str) -> StatsError {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sls::testing::{
+    use super::super::json::testing::{
         Expect, GARBAGE, HTML, NGINX, assert_expected, field_value, object_with, truncated,
     };
     use super::*;

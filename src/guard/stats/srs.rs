@@ -26,7 +26,7 @@
 //! `"kbps": {"recv_30s", "send_30s"}`, `"publish": {"active", "cid"}`); several public SRS
 //! clients with the same struct. NOALBS has no SRS support (peers.md §1.2).
 
-use super::sls::common::{self, error};
+use super::json::{self as common, error};
 use super::{Reading, ServerKind, StatsError};
 use serde_json::Value;
 use std::time::Duration;
@@ -145,7 +145,7 @@ pub async fn fetch(
 
 #[cfg(test)]
 mod tests {
-    use super::super::sls::testing::{
+    use super::super::json::testing::{
         Expect, GARBAGE, HTML, NGINX, any_json, assert_expected, field_value, object_with,
         truncated,
     };
