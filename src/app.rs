@@ -13,7 +13,7 @@ use crate::secrets::{Redactor, Secrets};
 use crate::status::{Event, Status, TaskState, TaskStatus};
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -61,10 +61,7 @@ impl Context {
         redactor: Redactor,
     ) -> anyhow::Result<Arc<Context>> {
         let i18n = I18n::new(&config.locale, &config.messages)?;
-        let started_at_unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let (status, _) = watch::channel(Status::new(config.features(), started_at_unix));
+        let (status, _) = watch::channel(Status::new(config.features(), crate::status::now_unix()));
         let (events, _) = broadcast::channel(1024);
         let guard = config.guard.clone().map(crate::guard::GuardHandle::new);
         let twitch = config.twitch.clone().map(|twitch| {

@@ -8,6 +8,29 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// Now, in seconds since the Unix epoch: the unit of every `*_unix` field.
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// An error with its causes on one line (a cause its parent already quotes is not repeated), as
+/// Status fields and log lines show errors.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Version of the `/api/status` JSON schema. Bumped on any incompatible change.
 pub const STATUS_SCHEMA: u32 = 1;
 

@@ -16,7 +16,7 @@ use include_dir::{Dir, include_dir};
 use serde::Serialize;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 static ASSETS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/overlay");
@@ -73,9 +73,7 @@ struct StatusResponse<'a> {
 }
 
 fn status_json(status: &Status) -> String {
-    let now_unix = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now_unix = crate::status::now_unix();
     serde_json::to_string(&StatusResponse { status, now_unix }).unwrap_or_else(|_| "{}".into())
 }
 

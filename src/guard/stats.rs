@@ -318,23 +318,12 @@ pub async fn http_get(
 }
 
 fn unreachable_error(url: &str, error: &reqwest::Error) -> StatsError {
-    // reqwest's Display includes the URL; keep only the cause chain.
-    let mut reason = String::new();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if !reason.is_empty() {
-            reason.push_str(": ");
-        }
-        reason.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    if reason.is_empty() {
-        reason = if error.is_timeout() {
-            "timed out".into()
-        } else {
-            "request failed".into()
-        };
-    }
+    // reqwest's Display includes the URL; keep only the causes.
+    let reason = match std::error::Error::source(error) {
+        Some(cause) => crate::status::error_chain(cause),
+        None if error.is_timeout() => "timed out".into(),
+        None => "request failed".into(),
+    };
     StatsError::Unreachable {
         url: url.to_string(),
         reason,

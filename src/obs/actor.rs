@@ -3,7 +3,7 @@
 
 use super::{ObsHandle, probe};
 use crate::app::Context;
-use crate::status::{Event, ObsConnection, ObsStatus, StreamState};
+use crate::status::{Event, ObsConnection, ObsStatus, StreamState, error_chain};
 use futures_util::StreamExt;
 use obws::events::{Event as ObsEvent, OutputState};
 use std::sync::Arc;
@@ -131,17 +131,6 @@ async fn connect(obs: &ObsHandle) -> Result<obws::Client, ObsConnection> {
             }
         }
     })
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Whether a `major.minor.patch` version is below `(major, minor)`.

@@ -10,7 +10,7 @@
 use crate::secrets::Redactor;
 use crate::state_store::{Sensitivity, StateDir};
 use serde::{Deserialize, Serialize};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use twitch_oauth2::{AccessToken, ClientId, ClientSecret, RefreshToken, TwitchToken, UserToken};
 
 /// The broadcaster's token file in the state directory.
@@ -59,11 +59,7 @@ impl std::fmt::Debug for StoredToken {
     }
 }
 
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+use crate::status::{error_chain, now_unix};
 
 impl StoredToken {
     /// What to store for a validated token.
@@ -173,21 +169,6 @@ pub async fn refresh_from<C: twitch_oauth2::client::Client>(
 fn is_unauthorized(error: &(dyn std::error::Error + 'static)) -> bool {
     let text = error_chain(error).to_lowercase();
     text.contains("401") || text.contains("unauthorized") || text.contains("invalid access token")
-}
-
-/// An error with its causes, one line.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// `stream-control twitch login [--bot]`: Twitch's device-code flow. `show_code` gets the

@@ -77,7 +77,7 @@ fn classify(error: &ClientError) -> TwitchError {
         | ClientRequestError::HelixRequestDeleteError(D::Error {
             status, message, ..
         }) => (status.as_u16(), message.clone()),
-        other => return TwitchError::Unreachable(super::auth::error_chain(other)),
+        other => return TwitchError::Unreachable(crate::status::error_chain(other)),
     };
     match status {
         401 if message.to_lowercase().contains("scope") => TwitchError::MissingScope(

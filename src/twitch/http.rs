@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Twitch's own base URLs, as twitch_api builds them.
 pub const HELIX_URL: &str = "https://api.twitch.tv/helix/";
@@ -69,9 +69,7 @@ fn rate_limit_wait(response: &http::Response<Bytes>) -> Option<Duration> {
         .get("ratelimit-reset")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = crate::status::now_unix();
     let wait = reset.map_or(Duration::from_secs(1), |reset| {
         Duration::from_secs(reset.saturating_sub(now))
     });
@@ -145,10 +143,7 @@ mod tests {
             }
             builder.body(Bytes::new()).unwrap()
         };
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        let now = crate::status::now_unix();
         assert_eq!(rate_limit_wait(&response(200, Some(now + 5))), None);
         let wait = rate_limit_wait(&response(429, Some(now + 3))).unwrap();
         assert!(wait >= Duration::from_secs(2) && wait <= Duration::from_secs(3));
