@@ -128,13 +128,28 @@ impl Twitch {
         account: Account,
         timeout: std::time::Duration,
     ) -> bool {
+        let (slot, refresh_wanted) = self.slot(account);
+        let access = |slot: &RwLock<Option<UserToken>>| {
+            slot.read()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .map(|t| t.access_token.secret().to_string())
+        };
+        let refused = access(slot);
         let mut generation = self.generation.subscribe();
         generation.mark_unchanged();
-        self.slot(account).1.notify_one();
-        matches!(
-            tokio::time::timeout(timeout, generation.changed()).await,
-            Ok(Ok(()))
-        )
+        refresh_wanted.notify_one();
+        // Both accounts publish through one counter: wait for *this* account's new token.
+        let fresh = async {
+            while generation.changed().await.is_ok() {
+                let now = access(slot);
+                if now.is_some() && now != refused {
+                    return true;
+                }
+            }
+            false
+        };
+        tokio::time::timeout(timeout, fresh).await.unwrap_or(false)
     }
 
     fn remember_sent(&self, message_id: &str) {
