@@ -63,7 +63,10 @@ impl Context {
         let i18n = I18n::new(&config.locale, &config.messages)?;
         let (status, _) = watch::channel(Status::new(config.features(), crate::status::now_unix()));
         let (events, _) = broadcast::channel(1024);
-        let guard = config.guard.clone().map(crate::guard::GuardHandle::new);
+        let guard = config
+            .guard
+            .clone()
+            .map(|guard| crate::guard::GuardHandle::new(guard, status.clone()));
         let twitch = config.twitch.clone().map(|twitch| {
             Arc::new(crate::twitch::Twitch::new(
                 twitch,

@@ -38,6 +38,8 @@ struct Shared {
     config: GuardConfig,
     controls: Mutex<Controls>,
     changed: Notify,
+    /// Where a control change shows at once (the loop publishes the rest).
+    status: tokio::sync::watch::Sender<crate::status::Status>,
 }
 
 impl std::fmt::Debug for GuardHandle {
@@ -61,7 +63,10 @@ pub enum TriggerRefusal {
 }
 
 impl GuardHandle {
-    pub fn new(config: GuardConfig) -> GuardHandle {
+    pub fn new(
+        config: GuardConfig,
+        status: tokio::sync::watch::Sender<crate::status::Status>,
+    ) -> GuardHandle {
         let controls = Controls {
             enabled: config.enabled,
             dry_run: false,
@@ -72,6 +77,7 @@ impl GuardHandle {
                 config,
                 controls: Mutex::new(controls),
                 changed: Notify::new(),
+                status,
             }),
         }
     }
@@ -81,14 +87,21 @@ impl GuardHandle {
     }
 
     fn with_controls<T>(&self, change: impl FnOnce(&mut Controls) -> T) -> T {
-        let result = {
+        let (result, now) = {
             let mut controls = self
                 .inner
                 .controls
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            change(&mut controls)
+            let result = change(&mut controls);
+            (result, controls.clone())
         };
+        self.inner.status.send_modify(|s| {
+            let guard = s.guard.get_or_insert_with(Default::default);
+            guard.enabled = now.enabled;
+            guard.dry_run = now.dry_run;
+            guard.triggers = triggers(&now.policy);
+        });
         self.inner.changed.notify_one();
         result
     }
@@ -109,21 +122,6 @@ impl GuardHandle {
     /// Turn dry-run on or off; returns whether it was on.
     pub fn set_dry_run(&self, on: bool) -> bool {
         self.with_controls(|c| std::mem::replace(&mut c.dry_run, on))
-    }
-
-    /// Whether the guard switches scenes (`guard on`).
-    pub fn is_enabled(&self) -> bool {
-        self.controls().enabled
-    }
-
-    /// Whether the guard only decides and announces.
-    pub fn is_dry_run(&self) -> bool {
-        self.controls().dry_run
-    }
-
-    /// The thresholds in force.
-    pub fn triggers(&self) -> Triggers {
-        triggers(&self.controls().policy)
     }
 
     /// Show or change a trigger; returns the value in force afterwards (`None`: disabled).

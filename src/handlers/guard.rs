@@ -21,11 +21,6 @@ pub(crate) async fn handle_command(
     Ok(match cmd {
         GuardCommand::Bitrate => bitrate(&status),
         GuardCommand::Status => {
-            // The handle is the authority on what the operator changed; Status shows the rest.
-            let mut status = status;
-            status.enabled = guard.is_enabled();
-            status.dry_run = guard.is_dry_run();
-            status.triggers = guard.triggers();
             guard_status(&status, ctx.obs.as_ref().is_some_and(|o| o.is_connected()))
         }
         GuardCommand::Switching(Toggle::On) => {
