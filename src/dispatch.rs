@@ -92,6 +92,41 @@ pub struct Invocation {
     pub locale: String,
     /// The platform message to answer to (Twitch reply threading), if any.
     pub reply_to: Option<String>,
+    /// Where a long action reports how far it got (a surface that can edit its answer shows
+    /// these; others ignore them).
+    pub progress: Progress,
+}
+
+/// Intermediate replies of a long action (waking the stream PC, applying restream endpoints).
+/// Discord edits its answer with each; chat surfaces pass [`Progress::none`].
+#[derive(Debug, Clone, Default)]
+pub struct Progress(Option<tokio::sync::mpsc::UnboundedSender<Reply>>);
+
+impl Progress {
+    /// Nobody shows progress.
+    pub fn none() -> Progress {
+        Progress(None)
+    }
+
+    /// A progress sink and the receiver the surface reads.
+    pub fn channel() -> (Progress, tokio::sync::mpsc::UnboundedReceiver<Reply>) {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        (Progress(Some(sender)), receiver)
+    }
+
+    /// Report a step. Never blocks; a surface that went away is ignored.
+    pub fn send(&self, reply: Reply) {
+        if let Some(sender) = &self.0 {
+            let _ = sender.send(reply);
+        }
+    }
+}
+
+/// Progress carries no identity: two invocations are equal whatever their sinks.
+impl PartialEq for Progress {
+    fn eq(&self, _: &Progress) -> bool {
+        true
+    }
 }
 
 /// Parse a chat line, expanding configured aliases (`!b` → `!brb`). Same three outcomes as
@@ -195,7 +230,10 @@ impl Cooldowns {
 /// Run one invocation to its reply. Never fails: errors become localised replies.
 pub async fn dispatch(ctx: &Context, invocation: Invocation) -> Reply {
     let Invocation {
-        command, invoker, ..
+        command,
+        invoker,
+        progress,
+        ..
     } = invocation;
     let name = command.name();
     let config = &ctx.config.commands;
@@ -211,7 +249,7 @@ pub async fn dispatch(ctx: &Context, invocation: Invocation) -> Reply {
             .number("seconds", wait.as_secs_f64().ceil())
             .with_outcome(Outcome::Cooldown)
     } else {
-        match run(ctx, &invoker, command).await {
+        match run(ctx, &invoker, command, &progress).await {
             Ok(reply) => reply,
             Err(error) => match error.downcast::<UserError>() {
                 Ok(user) => user.reply,
@@ -260,14 +298,21 @@ pub async fn dispatch_isolated(ctx: Arc<Context>, invocation: Invocation) -> Rep
 }
 
 /// The one exhaustive match: every command variant reaches its feature's handler.
-async fn run(ctx: &Context, invoker: &Invoker, command: Command) -> anyhow::Result<Reply> {
+async fn run(
+    ctx: &Context,
+    invoker: &Invoker,
+    command: Command,
+    progress: &Progress,
+) -> anyhow::Result<Reply> {
     match command {
         Command::Stream(cmd) => handlers::stream::handle_command(ctx, invoker, cmd).await,
         Command::Scene(cmd) => handlers::scene::handle_command(ctx, invoker, cmd).await,
         Command::Guard(cmd) => handlers::guard::handle_command(ctx, invoker, cmd).await,
         Command::Twitch(cmd) => handlers::twitch::handle_command(ctx, invoker, cmd).await,
-        Command::Restream(cmd) => handlers::restream::handle_command(ctx, invoker, cmd).await,
-        Command::Power(cmd) => handlers::power::handle_command(ctx, invoker, cmd).await,
+        Command::Restream(cmd) => {
+            handlers::restream::handle_command(ctx, invoker, cmd, progress).await
+        }
+        Command::Power(cmd) => handlers::power::handle_command(ctx, invoker, cmd, progress).await,
         Command::Service(cmd) => handlers::service::handle_command(ctx, invoker, cmd).await,
         Command::Alert(cmd) => handlers::alert::handle_command(ctx, invoker, cmd).await,
         Command::Web(cmd) => handlers::web::handle_command(ctx, invoker, cmd).await,

@@ -141,6 +141,7 @@ fn invocation(command: Command, invoker: Invoker) -> Invocation {
         invoker,
         locale: "en-US".into(),
         reply_to: None,
+        progress: stream_control::dispatch::Progress::none(),
     }
 }
 

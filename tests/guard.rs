@@ -212,6 +212,7 @@ impl Rig {
             },
             locale: "en-US".into(),
             reply_to: None,
+            progress: stream_control::dispatch::Progress::none(),
         };
         let reply = dispatch::dispatch(&self.ctx, invocation).await;
         self.ctx.render("en-US", &reply)

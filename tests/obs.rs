@@ -72,6 +72,7 @@ async fn say(ctx: &Arc<Context>, line: &str) -> String {
         },
         locale: "en-US".into(),
         reply_to: None,
+        progress: stream_control::dispatch::Progress::none(),
     };
     let reply = timeout(WAIT, dispatch::dispatch(ctx, invocation))
         .await

@@ -5,7 +5,7 @@
 //! answers "not enabled" (localised), as it will whenever the section is absent.
 
 use crate::app::Context;
-use crate::dispatch::Invoker;
+use crate::dispatch::{Invoker, Progress};
 use crate::reply::{Reply, keys};
 use commands::restream::RestreamCommand;
 
@@ -13,6 +13,7 @@ pub(crate) async fn handle_command(
     _ctx: &Context,
     _invoker: &Invoker,
     _cmd: RestreamCommand,
+    _progress: &Progress,
 ) -> anyhow::Result<Reply> {
     Ok(Reply::not_enabled(keys::FEATURE_RESTREAM))
 }

@@ -56,6 +56,7 @@ pub async fn answer(ctx: &Arc<Context>, line: &str) -> Option<String> {
                 invoker: Invoker::console(),
                 locale: locale.to_string(),
                 reply_to: None,
+                progress: crate::dispatch::Progress::none(),
             };
             dispatch::dispatch_isolated(ctx.clone(), invocation).await
         }

@@ -84,6 +84,7 @@ pub async fn on_message(ctx: Arc<Context>, message: ChannelChatMessageV1Payload)
                 invoker,
                 locale: locale.clone(),
                 reply_to: Some(message_id.clone()),
+                progress: crate::dispatch::Progress::none(),
             };
             dispatch::dispatch_isolated(ctx.clone(), invocation).await
         }
