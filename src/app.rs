@@ -155,6 +155,15 @@ impl App {
             );
             app.supervise("twitch-stream-info", crate::twitch::helix::run_stream_info);
         }
+        if let Some(discord) = &app.ctx.config.discord {
+            app.supervise("discord", crate::surfaces::discord::run);
+            if discord.status_channel.is_some() || discord.panel_channel.is_some() {
+                app.supervise("discord-status", crate::surfaces::discord::embed::run);
+            }
+            if discord.alerts.is_some() || discord.chat_mirror_channel.is_some() {
+                app.supervise("discord-feed", crate::surfaces::discord::feed::run);
+            }
+        }
         if app.ctx.guard.is_some() {
             app.supervise("guard", crate::guard::run);
         }

@@ -225,12 +225,17 @@ impl I18n {
             .unwrap_or_else(|| reply.key.id().to_string())
     }
 
+    /// A message's value (or one of its attributes) without arguments, falling back to en-US;
+    /// `None` when neither has it.
+    pub fn message_text(&self, locale: &str, id: &str, attribute: Option<&str>) -> Option<String> {
+        let args = FluentArgs::new();
+        self.format(locale, id, attribute, &args)
+            .or_else(|| self.format(FALLBACK, id, attribute, &args))
+    }
+
     /// A command's metadata attribute (`description`, `arg-<name>`), if present.
     pub fn command_text(&self, locale: &str, command: &str, attribute: &str) -> Option<String> {
-        let id = format!("cmd-{command}");
-        let args = FluentArgs::new();
-        self.format(locale, &id, Some(attribute), &args)
-            .or_else(|| self.format(FALLBACK, &id, Some(attribute), &args))
+        self.message_text(locale, &format!("cmd-{command}"), Some(attribute))
     }
 
     fn format(

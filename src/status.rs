@@ -55,6 +55,22 @@ pub struct Status {
     pub guard: Option<GuardStatus>,
     /// Twitch, when the `twitch` section is configured.
     pub twitch: Option<TwitchStatus>,
+    /// Discord, when the `discord` section is configured.
+    pub discord: Option<DiscordStatus>,
+}
+
+/// The Discord bot's connection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DiscordStatus {
+    /// `connecting`, `connected`, `resuming` or `failed`.
+    pub state: &'static str,
+    /// Why it is not connected (redacted).
+    pub reason: Option<String>,
+    /// The bot's user name, once connected.
+    pub bot_user: Option<String>,
+    /// Slash commands in the server: `registered` (changed and sent), `unchanged`, or
+    /// `failed: …`.
+    pub commands: Option<String>,
 }
 
 /// Twitch as the bot sees it. Never a token.
@@ -240,6 +256,7 @@ impl Status {
             obs: None,
             guard: None,
             twitch: None,
+            discord: None,
         }
     }
 }
@@ -279,6 +296,12 @@ pub enum Event {
         channel: String,
         outcome: RaidOutcome,
         message: Option<String>,
+    },
+    /// A Twitch chat message (any chatter, commands included), for the Discord chat mirror.
+    TwitchChatMessage {
+        user_id: String,
+        display_name: String,
+        text: String,
     },
     /// The stream went live or offline on Twitch.
     TwitchLive { live: bool },

@@ -2,4 +2,5 @@
 //! back. No business logic lives here.
 
 pub mod console;
+pub mod discord;
 pub mod twitch_chat;

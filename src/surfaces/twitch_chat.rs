@@ -52,6 +52,12 @@ pub async fn on_message(ctx: Arc<Context>, message: ChannelChatMessageV1Payload)
         return;
     };
     let message_id = message.message_id.to_string();
+    // Nobody listening is fine.
+    let _ = ctx.events.send(Event::TwitchChatMessage {
+        user_id: message.chatter_user_id.to_string(),
+        display_name: message.chatter_user_name.to_string(),
+        text: message.message.text.clone(),
+    });
     let from_bot_account = twitch
         .bot_token()
         .is_some_and(|bot| bot.user_id == message.chatter_user_id);

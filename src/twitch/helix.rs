@@ -192,9 +192,12 @@ pub fn choose_category(
     ))
 }
 
-/// Search categories and set the best unambiguous match.
-pub async fn set_category(twitch: &Twitch, query: &str) -> Result<CategoryChoice, TwitchError> {
-    let found: Vec<(String, String)> = with_token(twitch, |token| async move {
+/// Categories matching `query` (Twitch's search order), as `(id, name)`, at most 20.
+pub async fn search_categories(
+    twitch: &Twitch,
+    query: &str,
+) -> Result<Vec<(String, String)>, TwitchError> {
+    with_token(twitch, |token| async move {
         let categories: Vec<helix::search::Category> = twitch
             .helix
             .search_categories(query, &token)
@@ -206,7 +209,12 @@ pub async fn set_category(twitch: &Twitch, query: &str) -> Result<CategoryChoice
             .map(|c| (c.id.to_string(), c.name))
             .collect())
     })
-    .await?;
+    .await
+}
+
+/// Search categories and set the best unambiguous match.
+pub async fn set_category(twitch: &Twitch, query: &str) -> Result<CategoryChoice, TwitchError> {
+    let found = search_categories(twitch, query).await?;
     let (id, name) = match choose_category(query, &found) {
         Ok(choice) => choice,
         Err(other) => return Ok(other),

@@ -1,0 +1,107 @@
+# Discord: slash command metadata (dc-<path>; a leaf without one uses cmd-<word>) and what the
+# bot posts there (panel, status message, alerts, chat mirror).
+
+dc-stream = Start, stop or record the stream
+dc-stream-start = Start streaming (then the starting scene, if configured)
+dc-stream-stop = Stop streaming (ending scene, confirmed stop, offline scene)
+dc-guard = The bitrate guard: status, on, off, triggers, dry-run
+dc-guard-status = Show the bitrate guard
+dc-guard-on = Let the guard switch scenes
+dc-guard-off = Stop the guard from switching scenes
+dc-twitch = Twitch: title, category, raid
+dc-restream = Restream targets
+dc-restream-list = List the restream targets (keys masked)
+dc-restream-on = Enable a restream target
+dc-restream-off = Disable a restream target
+dc-restream-add = Add a restream target (only you see the answer)
+dc-restream-remove = Remove a restream target
+dc-pc = The stream PC's power
+dc-pc-status = Is the stream PC up?
+dc-pc-wake = Wake the stream PC (Wake-on-LAN) and wait for it
+dc-pc-restart = Restart the stream PC
+    .force = Also while streaming
+dc-pc-shutdown = Shut the stream PC down
+    .force = Also while streaming
+dc-service = Services on the bot's machine
+dc-service-status = Show the services' states
+dc-service-restart = Restart a service
+dc-service-repair = Run the repair sequence
+dc-logs = Show the last lines of a service's log
+    .lines = How many lines (10–1000)
+    .follow = Keep showing new lines for a while
+dc-alert = Overlay alerts
+dc-alert-test = Send a test alert to the overlay
+dc-panel = Post a control panel with buttons in this channel
+
+discord-wrong-guild = This bot only takes commands in its own server.
+discord-bad-interaction = I don't know this command or its options (Discord may still show an old version; try again in a minute).
+discord-panel-title = **Control panel** · scene: { $scene }
+discord-panel-start = Start stream
+discord-panel-stop = Stop stream
+discord-panel-fix = Fix ingest
+discord-panel-guard-on = Guard on
+discord-panel-guard-off = Guard off
+discord-confirm = Really run `{ $command }`?
+discord-confirm-yes = Yes, do it
+discord-confirm-force = Yes, even while live
+discord-alert-low = ⚠️ Low bitrate: { $bitrate ->
+        [-1] no number
+       *[other] { $bitrate } kbps
+    } ({ $cause }, { $server }) → { $to }{ $dryrun ->
+        [yes] {" "}(dry-run: not switched)
+       *[no] {""}
+    }
+discord-alert-restored = ✅ Bitrate restored: { $bitrate ->
+        [-1] no number
+       *[other] { $bitrate } kbps
+    } ({ $server }) → { $to }{ $dryrun ->
+        [yes] {" "}(dry-run: not switched)
+       *[no] {""}
+    }
+discord-alert-offline = 🛑 Ingest offline ({ $cause }{ $rtt ->
+        [-1] {""}
+       *[other] , RTT { $rtt } ms
+    }) → { $to }{ $dryrun ->
+        [yes] {" "}(dry-run: not switched)
+       *[no] {""}
+    }
+discord-alert-raid = 🚀 Raid to { $channel }: { $outcome ->
+        [stopped] stream stopped
+        [disabled] raid stop is off
+        [not_streaming] was not streaming
+        [too_short] live too briefly to stop
+       *[failed] stopping the stream failed
+    }
+discord-alert-obs-lost = 🔌 Lost OBS: { $reason }
+discord-alert-obs-back = 🔌 OBS is back (OBS { $version })
+discord-alert-token-failing = 🔑 The Twitch token is failing: { $reason }
+discord-alerts-suppressed = ({ $count } more { $count ->
+        [one] alert was
+       *[other] alerts were
+    } not posted: flood control)
+discord-mirror-dropped = ({ $count } chat { $count ->
+        [one] line
+       *[other] lines
+    } skipped while Discord was slow)
+discord-embed-title = Stream status
+discord-embed-none = –
+discord-embed-obs = Scene: **{ $scene }** · { $streaming ->
+        [yes] streaming for { $uptime }
+       *[no] not streaming
+    }
+discord-embed-obs-down = Not connected: { $reason }
+discord-embed-ingest-name = Ingest
+discord-embed-ingest = **{ $bitrate } kbps** · RTT { $rtt } ms · { $server } · guard: { $level }
+discord-embed-ingest-none = No bitrate:
+    { $reason }
+discord-embed-token-missing = not logged in
+discord-embed-token-failing = failing
+discord-embed-twitch = { $live ->
+        [yes] **Live** · { $viewers } viewers
+        [no] Offline
+       *[unknown] Live state unknown
+    }
+    Title: { $title }
+    Category: { $category }
+    Token valid for { $token } · EventSub: { $eventsub }
+discord-embed-chart = Last 30 minutes · bitrate 0–{ $kbps } kbps (green) · RTT 0–{ $ms } ms (orange) · dashed: low and recover thresholds · blue: scene switches

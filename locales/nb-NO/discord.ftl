@@ -1,0 +1,107 @@
+# Discord: metadata for skråstrekkommandoer (dc-<sti>; en kommando uten bruker cmd-<ord>) og
+# det boten legger ut der (panel, statusmelding, varsler, chatspeil).
+
+dc-stream = Start, stopp eller ta opp strømmen
+dc-stream-start = Start strømmen (deretter startscenen, om den er satt opp)
+dc-stream-stop = Stopp strømmen (avslutningsscene, bekreftet stopp, offline-scene)
+dc-guard = Bitratevakten: status, på, av, terskler, prøvemodus
+dc-guard-status = Vis bitratevakten
+dc-guard-on = La vakten bytte scener
+dc-guard-off = Hindre vakten i å bytte scener
+dc-twitch = Twitch: tittel, kategori, raid
+dc-restream = Restream-mål
+dc-restream-list = List restream-målene (nøkler skjult)
+dc-restream-on = Slå på et restream-mål
+dc-restream-off = Slå av et restream-mål
+dc-restream-add = Legg til et restream-mål (bare du ser svaret)
+dc-restream-remove = Fjern et restream-mål
+dc-pc = Strømme-PC-ens strøm
+dc-pc-status = Er strømme-PC-en oppe?
+dc-pc-wake = Vekk strømme-PC-en (Wake-on-LAN) og vent på den
+dc-pc-restart = Start strømme-PC-en på nytt
+    .force = Også mens du strømmer
+dc-pc-shutdown = Slå av strømme-PC-en
+    .force = Også mens du strømmer
+dc-service = Tjenester på botens maskin
+dc-service-status = Vis tjenestenes tilstand
+dc-service-restart = Start en tjeneste på nytt
+dc-service-repair = Kjør reparasjonsrekkefølgen
+dc-logs = Vis de siste linjene i en tjenestes logg
+    .lines = Hvor mange linjer (10–1000)
+    .follow = Fortsett å vise nye linjer en stund
+dc-alert = Overlay-varsler
+dc-alert-test = Send et testvarsel til overlayet
+dc-panel = Legg ut et kontrollpanel med knapper i denne kanalen
+
+discord-wrong-guild = Denne boten tar bare imot kommandoer i sin egen server.
+discord-bad-interaction = Jeg kjenner ikke denne kommandoen eller valgene dens (Discord kan fortsatt vise en gammel versjon; prøv igjen om et minutt).
+discord-panel-title = **Kontrollpanel** · scene: { $scene }
+discord-panel-start = Start strømmen
+discord-panel-stop = Stopp strømmen
+discord-panel-fix = Reparer inngangen
+discord-panel-guard-on = Vakt på
+discord-panel-guard-off = Vakt av
+discord-confirm = Vil du virkelig kjøre `{ $command }`?
+discord-confirm-yes = Ja, gjør det
+discord-confirm-force = Ja, selv mens du er live
+discord-alert-low = ⚠️ Lav bitrate: { $bitrate ->
+        [-1] ingen verdi
+       *[other] { $bitrate } kbps
+    } ({ $cause }, { $server }) → { $to }{ $dryrun ->
+        [yes] {" "}(prøvemodus: ikke byttet)
+       *[no] {""}
+    }
+discord-alert-restored = ✅ Bitraten er tilbake: { $bitrate ->
+        [-1] ingen verdi
+       *[other] { $bitrate } kbps
+    } ({ $server }) → { $to }{ $dryrun ->
+        [yes] {" "}(prøvemodus: ikke byttet)
+       *[no] {""}
+    }
+discord-alert-offline = 🛑 Inngangen er borte ({ $cause }{ $rtt ->
+        [-1] {""}
+       *[other] , RTT { $rtt } ms
+    }) → { $to }{ $dryrun ->
+        [yes] {" "}(prøvemodus: ikke byttet)
+       *[no] {""}
+    }
+discord-alert-raid = 🚀 Raid til { $channel }: { $outcome ->
+        [stopped] strømmen er stoppet
+        [disabled] raid-stopp er av
+        [not_streaming] strømmet ikke
+        [too_short] var live for kort til å stoppe
+       *[failed] klarte ikke å stoppe strømmen
+    }
+discord-alert-obs-lost = 🔌 Mistet OBS: { $reason }
+discord-alert-obs-back = 🔌 OBS er tilbake (OBS { $version })
+discord-alert-token-failing = 🔑 Twitch-tokenet svikter: { $reason }
+discord-alerts-suppressed = ({ $count } { $count ->
+        [one] varsel til ble
+       *[other] varsler til ble
+    } ikke lagt ut: flomkontroll)
+discord-mirror-dropped = ({ $count } { $count ->
+        [one] chatlinje
+       *[other] chatlinjer
+    } hoppet over mens Discord var treg)
+discord-embed-title = Strømmestatus
+discord-embed-none = –
+discord-embed-obs = Scene: **{ $scene }** · { $streaming ->
+        [yes] strømmer i { $uptime }
+       *[no] strømmer ikke
+    }
+discord-embed-obs-down = Ikke tilkoblet: { $reason }
+discord-embed-ingest-name = Inngang
+discord-embed-ingest = **{ $bitrate } kbps** · RTT { $rtt } ms · { $server } · vakt: { $level }
+discord-embed-ingest-none = Ingen bitrate:
+    { $reason }
+discord-embed-token-missing = ikke logget inn
+discord-embed-token-failing = svikter
+discord-embed-twitch = { $live ->
+        [yes] **Live** · { $viewers } seere
+        [no] Offline
+       *[unknown] Ukjent om live
+    }
+    Tittel: { $title }
+    Kategori: { $category }
+    Tokenet gjelder i { $token } · EventSub: { $eventsub }
+discord-embed-chart = Siste 30 minutter · bitrate 0–{ $kbps } kbps (grønn) · RTT 0–{ $ms } ms (oransje) · stiplet: terskler for lav og tilbake · blå: scenebytter

@@ -1,0 +1,259 @@
+//! The Discord surface: the private control room (poise 0.7 on serenity 0.12).
+//!
+//! - `tree`: the slash command tree, a typed front end for the chat vocabulary.
+//! - `interact`: slash commands, autocomplete and buttons → `Invocation` → dispatch → answer.
+//! - `register`: the guild's commands, sent only when they changed.
+//! - `panel`: the control panel (buttons whose custom ids are command lines).
+//! - `embed`: the status message kept in a channel, with `chart`'s bitrate image.
+//! - `feed`: the alerts channel and the Twitch chat mirror.
+//!
+//! Only the configured server is served; permission is the highest level of the member's
+//! configured roles and user id, checked by dispatch like every other surface.
+
+pub mod chart;
+pub mod embed;
+pub mod feed;
+pub mod interact;
+pub mod panel;
+pub mod register;
+pub mod tree;
+
+use crate::app::Context;
+use crate::config::DiscordConfig;
+use crate::status::DiscordStatus;
+use anyhow::Context as _;
+use poise::serenity_prelude as serenity;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// poise user data: the whole application context.
+pub type Data = Arc<Context>;
+/// poise error type.
+pub type Error = anyhow::Error;
+
+/// Discord's message length limit.
+pub const MESSAGE_LIMIT: usize = 2000;
+
+/// The Discord REST client of this process, built from `DISCORD_TOKEN` (and `api_url` for a
+/// test double).
+pub fn http(ctx: &Context) -> anyhow::Result<Arc<serenity::Http>> {
+    build_http(ctx).map(Arc::new)
+}
+
+fn build_http(ctx: &Context) -> anyhow::Result<serenity::Http> {
+    let config = discord_config(ctx)?;
+    let token = ctx
+        .secrets
+        .get("DISCORD_TOKEN")
+        .context("DISCORD_TOKEN is not set (the bot token from the Discord developer portal)")?;
+    let mut builder = serenity::HttpBuilder::new(token.expose());
+    if let Some(url) = &config.api_url {
+        // serenity ignores the proxy while its rate limiter is on (a double has no limits).
+        builder = builder
+            .proxy(url.trim_end_matches('/'))
+            .ratelimiter_disabled(true);
+    }
+    Ok(builder.build())
+}
+
+pub(crate) fn discord_config(ctx: &Context) -> anyhow::Result<&DiscordConfig> {
+    ctx.config
+        .discord
+        .as_ref()
+        .context("the discord section is not configured")
+}
+
+/// The locale of what the bot posts by itself.
+pub(crate) fn post_locale(ctx: &Context) -> String {
+    ctx.config
+        .discord
+        .as_ref()
+        .and_then(|d| d.locale.clone())
+        .unwrap_or_else(|| ctx.config.locale.clone())
+}
+
+fn set_status(ctx: &Context, update: impl FnOnce(&mut DiscordStatus)) {
+    ctx.status.send_modify(|status| {
+        let discord = status.discord.get_or_insert_with(DiscordStatus::default);
+        update(discord);
+    });
+}
+
+/// The gateway task: connect, register the commands, serve interactions until shut down.
+/// serenity resumes and reconnects the session by itself; this returns an error (and is
+/// restarted by the supervisor) only when the client stops.
+pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<()> {
+    set_status(&ctx, |d| {
+        d.state = "connecting";
+        d.reason = None;
+    });
+    let result = serve(ctx.clone(), cancel).await;
+    if let Err(error) = &result {
+        let reason = ctx.redactor.redact(&format!("{error:#}"));
+        set_status(&ctx, |d| {
+            d.state = "failed";
+            d.reason = Some(reason);
+        });
+    }
+    result
+}
+
+async fn serve(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<()> {
+    let http = build_http(&ctx)?;
+    let config = discord_config(&ctx)?;
+    let guild = serenity::GuildId::new(config.guild_id);
+    let default_locale = ctx.i18n.negotiate(&post_locale(&ctx));
+    let commands = tree::commands(&ctx.i18n, default_locale);
+    let data = ctx.clone();
+    let framework = poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands,
+            event_handler: |framework, event| Box::pin(on_event(framework, event)),
+            on_error: |error| Box::pin(interact::on_error(error)),
+            allowed_mentions: Some(serenity::CreateAllowedMentions::new()),
+            ..Default::default()
+        })
+        .initialize_owners(false)
+        .setup(move |serenity_ctx, ready, framework| {
+            Box::pin(async move {
+                set_status(&data, |d| {
+                    d.state = "connected";
+                    d.reason = None;
+                    d.bot_user = Some(ready.user.name.clone());
+                });
+                let outcome =
+                    register::sync(&serenity_ctx.http, guild, &framework.options().commands).await;
+                let text = match outcome {
+                    Ok(true) => "registered".to_string(),
+                    Ok(false) => "unchanged".to_string(),
+                    Err(error) => {
+                        tracing::error!(
+                            error = format!("{error:#}"),
+                            "registering Discord commands failed"
+                        );
+                        format!("failed: {}", data.redactor.redact(&format!("{error:#}")))
+                    }
+                };
+                set_status(&data, |d| d.commands = Some(text));
+                Ok(data)
+            })
+        })
+        .build();
+    let mut client = serenity::ClientBuilder::new_with_http(http, serenity::GatewayIntents::GUILDS)
+        .framework(framework)
+        .await
+        .context("building the Discord client")?;
+    let shards = client.shard_manager.clone();
+    tokio::select! {
+        result = client.start() => {
+            result.context("the Discord gateway connection ended")?;
+            anyhow::bail!("the Discord gateway connection ended")
+        }
+        _ = cancel.cancelled() => {
+            shards.shutdown_all().await;
+            Ok(())
+        }
+    }
+}
+
+async fn on_event(
+    framework: poise::FrameworkContext<'_, Data, Error>,
+    event: &serenity::FullEvent,
+) -> Result<(), Error> {
+    let ctx = framework.user_data;
+    match event {
+        serenity::FullEvent::Resume { .. } => set_status(ctx, |d| {
+            d.state = "connected";
+            d.reason = None;
+        }),
+        serenity::FullEvent::ShardStageUpdate { event } => {
+            let state = match event.new {
+                serenity::ConnectionStage::Connected => "connected",
+                serenity::ConnectionStage::Resuming => "resuming",
+                _ => "connecting",
+            };
+            set_status(ctx, |d| d.state = state);
+        }
+        serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Component(component),
+        } => {
+            // Buttons are served here, not by a short-lived collector, so a panel keeps
+            // working after a restart.
+            let ctx = ctx.clone();
+            let http = framework.serenity_context.http.clone();
+            let component = component.clone();
+            tokio::spawn(async move { interact::on_component(ctx, http, component).await });
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Split a reply into Discord messages under the length limit, at line ends where possible.
+pub fn split_lines(text: &str, limit: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    for line in text.split_inclusive('\n') {
+        let mut line = line.to_string();
+        loop {
+            let free = limit - current.chars().count();
+            if line.chars().count() <= free {
+                current.push_str(&line);
+                break;
+            }
+            if !current.is_empty() {
+                parts.push(std::mem::take(&mut current));
+                continue;
+            }
+            // One line longer than the limit: cut it.
+            let head: String = line.chars().take(limit).collect();
+            line = line.chars().skip(limit).collect();
+            parts.push(head);
+            if line.is_empty() {
+                break;
+            }
+        }
+    }
+    if !current.trim().is_empty() {
+        parts.push(current);
+    }
+    parts.retain(|p| !p.trim().is_empty());
+    if parts.is_empty() {
+        parts.push("\u{200b}".into());
+    }
+    parts
+}
+
+/// Escape Discord markdown in text from outside (chat, stream titles), so it shows as typed.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '(' | ')' | '-'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_at_lines_under_the_limit() {
+        let text = "a".repeat(1500) + "\n" + &"b".repeat(1500) + "\n" + &"c".repeat(4500);
+        let parts = split_lines(&text, 2000);
+        assert!(parts.iter().all(|p| p.chars().count() <= 2000));
+        assert_eq!(parts.concat(), text);
+        assert!(parts[0].ends_with('\n'));
+    }
+
+    #[test]
+    fn escapes_markdown() {
+        assert_eq!(escape_markdown("**hi** `x`"), "\\*\\*hi\\*\\* \\`x\\`");
+    }
+}

@@ -1,0 +1,301 @@
+//! The alerts channel and the Twitch chat mirror.
+//!
+//! - Alerts: guard transitions, raids, OBS lost and back, a failing Twitch token, a failed
+//!   restream apply; each kind optional, with an optional role mention. Flood control: at most
+//!   `per_minute` messages in any minute; the rest are counted and reported in one line when
+//!   there is room again.
+//! - Mirror: Twitch chat lines are batched, at most one Discord message every
+//!   [`MIRROR_INTERVAL`], markdown escaped, no mentions.
+
+use super::{MESSAGE_LIMIT, escape_markdown, split_lines};
+use crate::app::Context;
+use crate::config::DiscordAlertsConfig;
+use crate::reply::{Reply, keys};
+use crate::status::{Event, GuardTransition, RaidOutcome};
+use poise::serenity_prelude as serenity;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// The mirror posts at most once per this.
+pub const MIRROR_INTERVAL: Duration = Duration::from_secs(2);
+/// Mirror lines kept while Discord is slow; older ones are dropped (and counted).
+const MIRROR_BACKLOG: usize = 200;
+
+/// An alert for the channel: its kind and text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub kind: &'static str,
+    pub reply: Reply,
+}
+
+fn transition(key: crate::reply::Key, t: &GuardTransition) -> Reply {
+    Reply::new(key)
+        .arg("from", t.from)
+        .arg("to", t.to)
+        .arg("cause", t.cause)
+        .number("bitrate", t.bitrate_kbps.map_or(-1.0, f64::from))
+        .number("rtt", t.rtt_ms.map_or(-1.0, f64::from))
+        .arg("server", t.server.clone().unwrap_or_default())
+        .arg("dryrun", if t.dry_run { "yes" } else { "no" })
+}
+
+/// Which alert an event is, if any. `obs_lost` remembers whether OBS was lost, so "back" is
+/// only said after a loss.
+pub fn alert_of(event: &Event, obs_lost: &mut bool) -> Option<Alert> {
+    let (kind, reply) = match event {
+        Event::BitrateLow(t) => ("low", transition(keys::DISCORD_ALERT_LOW, t)),
+        Event::BitrateRestored(t) => ("restored", transition(keys::DISCORD_ALERT_RESTORED, t)),
+        Event::IngestOffline(t) => ("offline", transition(keys::DISCORD_ALERT_OFFLINE, t)),
+        Event::RaidHandled {
+            channel, outcome, ..
+        } => {
+            let outcome = match outcome {
+                RaidOutcome::Stopped => "stopped",
+                RaidOutcome::Disabled => "disabled",
+                RaidOutcome::Duplicate => return None,
+                RaidOutcome::NotStreaming => "not_streaming",
+                RaidOutcome::TooShort => "too_short",
+                RaidOutcome::Failed(_) => "failed",
+            };
+            (
+                "raid",
+                Reply::new(keys::DISCORD_ALERT_RAID)
+                    .arg("channel", channel.clone())
+                    .arg("outcome", outcome),
+            )
+        }
+        Event::ObsLost { reason } => {
+            if std::mem::replace(obs_lost, true) {
+                return None;
+            }
+            (
+                "obs_lost",
+                Reply::new(keys::DISCORD_ALERT_OBS_LOST).arg("reason", reason.clone()),
+            )
+        }
+        Event::ObsConnected { version } => {
+            if !std::mem::replace(obs_lost, false) {
+                return None;
+            }
+            (
+                "obs_back",
+                Reply::new(keys::DISCORD_ALERT_OBS_BACK).arg("version", version.clone()),
+            )
+        }
+        Event::TwitchTokenFailing { reason } => (
+            "token_failing",
+            Reply::new(keys::DISCORD_ALERT_TOKEN_FAILING).arg("reason", reason.clone()),
+        ),
+        _ => return None,
+    };
+    Some(Alert { kind, reply })
+}
+
+/// At most `per_minute` posts in any 60 s; the rest are counted.
+#[derive(Debug)]
+pub struct FloodGate {
+    per_minute: usize,
+    sent: VecDeque<Instant>,
+    /// Alerts not posted since the last post.
+    pub suppressed: u32,
+}
+
+impl FloodGate {
+    pub fn new(per_minute: u32) -> FloodGate {
+        FloodGate {
+            per_minute: per_minute.max(1) as usize,
+            sent: VecDeque::new(),
+            suppressed: 0,
+        }
+    }
+
+    fn prune(&mut self, now: Instant) {
+        while self
+            .sent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+        {
+            self.sent.pop_front();
+        }
+    }
+
+    /// Whether a post may go out now (and record it); otherwise count it as suppressed.
+    pub fn admit(&mut self, now: Instant) -> bool {
+        self.prune(now);
+        if self.sent.len() < self.per_minute {
+            self.sent.push_back(now);
+            true
+        } else {
+            self.suppressed += 1;
+            false
+        }
+    }
+
+    /// Whether there is room for a post now (without recording one).
+    pub fn has_room(&mut self, now: Instant) -> bool {
+        self.prune(now);
+        self.sent.len() < self.per_minute
+    }
+}
+
+/// The alerts and mirror task.
+pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<()> {
+    let http = super::http(&ctx)?;
+    let config = super::discord_config(&ctx)?.clone();
+    let locale = super::post_locale(&ctx);
+    let mut events = ctx.events.subscribe();
+    let mut gate = config.alerts.as_ref().map(|a| FloodGate::new(a.per_minute));
+    let mut obs_lost = false;
+    let mut mirror: VecDeque<String> = VecDeque::new();
+    let mut mirror_dropped = 0u32;
+    let mut tick = tokio::time::interval(MIRROR_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            event = events.recv() => match event {
+                Ok(Event::TwitchChatMessage { display_name, text, .. }) => {
+                    if config.chat_mirror_channel.is_some() {
+                        mirror.push_back(format!(
+                            "**{}**: {}",
+                            escape_markdown(&display_name),
+                            escape_markdown(&text.replace('\n', " "))
+                        ));
+                        while mirror.len() > MIRROR_BACKLOG {
+                            mirror.pop_front();
+                            mirror_dropped += 1;
+                        }
+                    }
+                }
+                Ok(event) => {
+                    let (Some(alerts), Some(gate)) = (&config.alerts, gate.as_mut()) else {
+                        continue;
+                    };
+                    let Some(alert) = alert_of(&event, &mut obs_lost) else { continue };
+                    if !alerts.kinds.iter().any(|k| k == alert.kind) {
+                        continue;
+                    }
+                    if gate.admit(Instant::now()) {
+                        let suppressed = std::mem::take(&mut gate.suppressed);
+                        post_alert(&ctx, &http, alerts, &locale, &alert, suppressed).await;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "Discord feed fell behind the event bus");
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            },
+            _ = tick.tick() => {
+                if let (Some(channel), false) = (config.chat_mirror_channel, mirror.is_empty()) {
+                    let mut text = String::new();
+                    if mirror_dropped > 0 {
+                        let note = Reply::new(keys::DISCORD_MIRROR_DROPPED)
+                            .number("count", mirror_dropped);
+                        text.push_str(&ctx.render(&locale, &note));
+                        text.push('\n');
+                        mirror_dropped = 0;
+                    }
+                    while let Some(line) = mirror.front() {
+                        if text.chars().count() + line.chars().count() + 1 > MESSAGE_LIMIT
+                            && !text.is_empty()
+                        {
+                            break;
+                        }
+                        let line = mirror.pop_front().unwrap_or_default();
+                        text.push_str(&line);
+                        text.push('\n');
+                    }
+                    for part in split_lines(&text, MESSAGE_LIMIT) {
+                        send(&http, channel, &part, serenity::CreateAllowedMentions::new()).await;
+                    }
+                }
+                if let (Some(alerts), Some(gate)) = (&config.alerts, gate.as_mut())
+                    && gate.suppressed > 0
+                    && gate.has_room(Instant::now())
+                {
+                    gate.admit(Instant::now());
+                    let note = Reply::new(keys::DISCORD_ALERTS_SUPPRESSED)
+                        .number("count", std::mem::take(&mut gate.suppressed));
+                    let text = ctx.render(&locale, &note);
+                    send(&http, alerts.channel, &text, serenity::CreateAllowedMentions::new()).await;
+                }
+            }
+        }
+    }
+}
+
+async fn post_alert(
+    ctx: &Context,
+    http: &serenity::Http,
+    alerts: &DiscordAlertsConfig,
+    locale: &str,
+    alert: &Alert,
+    suppressed: u32,
+) {
+    let mut text = String::new();
+    let mut mentions = serenity::CreateAllowedMentions::new();
+    if let Some(role) = alerts.mention.get(alert.kind)
+        && let Ok(id) = role.parse::<u64>()
+    {
+        text.push_str(&format!("<@&{id}> "));
+        mentions = mentions.roles(vec![serenity::RoleId::new(id)]);
+    }
+    text.push_str(&ctx.render(locale, &alert.reply));
+    if suppressed > 0 {
+        let note = Reply::new(keys::DISCORD_ALERTS_SUPPRESSED).number("count", suppressed);
+        text.push('\n');
+        text.push_str(&ctx.render(locale, &note));
+    }
+    send(http, alerts.channel, &text, mentions).await;
+}
+
+async fn send(
+    http: &serenity::Http,
+    channel: u64,
+    text: &str,
+    mentions: serenity::CreateAllowedMentions,
+) {
+    let message = serenity::CreateMessage::new()
+        .content(text)
+        .allowed_mentions(mentions);
+    if let Err(error) = serenity::ChannelId::new(channel)
+        .send_message(http, message)
+        .await
+    {
+        tracing::warn!(%error, channel, "posting to Discord failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flood_gate_admits_per_minute_and_counts_the_rest() {
+        let start = Instant::now();
+        let mut gate = FloodGate::new(3);
+        let admitted = (0..10).filter(|_| gate.admit(start)).count();
+        assert_eq!((admitted, gate.suppressed), (3, 7));
+        assert!(!gate.has_room(start + Duration::from_secs(59)));
+        assert!(gate.has_room(start + Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn obs_back_only_after_lost() {
+        let mut lost = false;
+        let back = Event::ObsConnected {
+            version: "31.0".into(),
+        };
+        assert_eq!(alert_of(&back, &mut lost), None);
+        let lost_event = Event::ObsLost {
+            reason: "refused".into(),
+        };
+        assert_eq!(alert_of(&lost_event, &mut lost).unwrap().kind, "obs_lost");
+        assert_eq!(alert_of(&lost_event, &mut lost), None, "said once");
+        assert_eq!(alert_of(&back, &mut lost).unwrap().kind, "obs_back");
+    }
+}

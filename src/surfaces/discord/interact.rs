@@ -1,0 +1,482 @@
+//! Interactions → invocations → answers.
+//!
+//! A slash command or a button becomes a command line (`tree` / `panel` say which), parsed by the
+//! vocabulary and run through dispatch with the member's level. The answer is sent at once when
+//! dispatch is quick; otherwise the interaction is deferred (Discord allows 3 s) and the answer,
+//! and any progress of a long action, edits it. Refusals, usage errors and private commands are
+//! ephemeral; buttons always answer ephemerally (the panel itself shows the result).
+
+use super::tree::{Completion, Leaf, OptKind};
+use super::{Data, Error, MESSAGE_LIMIT, split_lines};
+use crate::app::Context;
+use crate::dispatch::{self, Invocation, Invoker, Progress, Surface};
+use crate::reply::{self, Outcome, Reply, keys};
+use commands::Permission;
+use poise::serenity_prelude as serenity;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Answer within this, or defer (Discord's limit is 3 s).
+pub const DEFER_AFTER: Duration = Duration::from_millis(1500);
+
+/// The prefix `/` usage lines are shown with.
+const SLASH: &str = "/";
+
+/// Where an interaction came from.
+pub struct Origin<'a> {
+    pub guild_id: Option<serenity::GuildId>,
+    pub user: &'a serenity::User,
+    pub member: Option<&'a serenity::Member>,
+    pub locale: &'a str,
+}
+
+impl<'a> Origin<'a> {
+    fn of_command(interaction: &'a serenity::CommandInteraction) -> Origin<'a> {
+        Origin {
+            guild_id: interaction.guild_id,
+            user: &interaction.user,
+            member: interaction.member.as_deref(),
+            locale: &interaction.locale,
+        }
+    }
+
+    fn of_component(interaction: &'a serenity::ComponentInteraction) -> Origin<'a> {
+        Origin {
+            guild_id: interaction.guild_id,
+            user: &interaction.user,
+            member: interaction.member.as_ref(),
+            locale: &interaction.locale,
+        }
+    }
+}
+
+/// The invoker, or the refusal for an interaction from another server or a DM.
+pub fn invoker(ctx: &Context, origin: &Origin<'_>) -> Result<Invoker, Reply> {
+    let Some(config) = &ctx.config.discord else {
+        return Err(Reply::not_enabled(keys::FEATURE_DISCORD));
+    };
+    if origin.guild_id.map(|g| g.get()) != Some(config.guild_id) {
+        return Err(Reply::new(keys::DISCORD_WRONG_GUILD).with_outcome(Outcome::Refused));
+    }
+    let user_id = origin.user.id.to_string();
+    let by_user = config.users.get(&user_id).copied().map(Permission::from);
+    let by_role = origin
+        .member
+        .into_iter()
+        .flat_map(|m| m.roles.iter())
+        .filter_map(|role| config.roles.get(&role.to_string()))
+        .map(|level| Permission::from(*level))
+        .max();
+    let permission = by_user
+        .into_iter()
+        .chain(by_role)
+        .max()
+        .unwrap_or(Permission::Viewer);
+    let display_name = origin
+        .member
+        .and_then(|m| m.nick.clone())
+        .or_else(|| origin.user.global_name.clone())
+        .unwrap_or_else(|| origin.user.name.clone());
+    Ok(Invoker {
+        surface: Surface::Discord,
+        user_id,
+        display_name,
+        permission,
+    })
+}
+
+/// Options a leaf does not have, or values of the wrong type (a stale or forged interaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadOptions;
+
+/// The command line of a leaf with the given options, and whether `follow` was asked.
+pub fn line_of(
+    leaf: &Leaf,
+    args: &[serenity::ResolvedOption<'_>],
+) -> Result<(String, bool), BadOptions> {
+    for arg in args {
+        if !leaf.options.iter().any(|o| o.name == arg.name) {
+            return Err(BadOptions);
+        }
+    }
+    let mut line = leaf.line.to_string();
+    let mut follow = false;
+    for opt in leaf.options {
+        let Some(arg) = args.iter().find(|a| a.name == opt.name) else {
+            continue;
+        };
+        let value = match (opt.kind, &arg.value) {
+            (OptKind::Text(_) | OptKind::Complete(..), serenity::ResolvedValue::String(text)) => {
+                text.trim().to_string()
+            }
+            (OptKind::LineCount, serenity::ResolvedValue::Integer(n)) => n.to_string(),
+            (OptKind::Choice(words), serenity::ResolvedValue::Integer(i)) => {
+                let word = usize::try_from(*i)
+                    .ok()
+                    .and_then(|i| words.get(i))
+                    .ok_or(BadOptions)?;
+                (*word).to_string()
+            }
+            (OptKind::Flag(""), serenity::ResolvedValue::Boolean(on)) => {
+                follow = *on;
+                continue;
+            }
+            (OptKind::Flag(word), serenity::ResolvedValue::Boolean(on)) => {
+                if !on {
+                    continue;
+                }
+                word.to_string()
+            }
+            _ => return Err(BadOptions),
+        };
+        if !value.is_empty() {
+            line.push(' ');
+            line.push_str(&value);
+        }
+    }
+    Ok((line, follow))
+}
+
+/// The slash action of every leaf.
+pub fn slash_action(
+    actx: poise::ApplicationContext<'_, Data, Error>,
+) -> poise::BoxFuture<'_, Result<(), poise::FrameworkError<'_, Data, Error>>> {
+    Box::pin(async move {
+        run_slash(actx).await;
+        Ok(())
+    })
+}
+
+async fn run_slash(actx: poise::ApplicationContext<'_, Data, Error>) {
+    let ctx: &Arc<Context> = actx.data();
+    let http = actx.serenity_context().http.clone();
+    let interaction = actx.interaction;
+    let target = Target::Command(interaction);
+    let origin = Origin::of_command(interaction);
+    let locale = origin.locale.to_string();
+    let qualified = &actx.command().qualified_name;
+    let invoker = match invoker(ctx, &origin) {
+        Ok(invoker) => invoker,
+        Err(refusal) => return target.refuse(ctx, &http, &locale, &refusal).await,
+    };
+    let Some(leaf) = super::tree::leaf_at(qualified) else {
+        return target.refuse(ctx, &http, &locale, &bad_interaction()).await;
+    };
+    let Some(_) = leaf.word else {
+        // `/panel`: Discord only, not a vocabulary command.
+        return super::panel::post_here(ctx, &http, target, &invoker, &locale).await;
+    };
+    let (line, _follow) = match line_of(leaf, actx.args) {
+        Ok(line) => line,
+        Err(BadOptions) => return target.refuse(ctx, &http, &locale, &bad_interaction()).await,
+    };
+    run_line(ctx, &http, target, invoker, &locale, &line, leaf.private).await;
+}
+
+fn bad_interaction() -> Reply {
+    Reply::new(keys::DISCORD_BAD_INTERACTION).with_outcome(Outcome::Usage)
+}
+
+/// Parse `line` and run it for `invoker`, answering on `target`. Returns the final reply when
+/// the line was a command.
+pub async fn run_line(
+    ctx: &Arc<Context>,
+    http: &serenity::Http,
+    target: Target<'_>,
+    invoker: Invoker,
+    locale: &str,
+    line: &str,
+    private: bool,
+) -> Option<Reply> {
+    let command = match commands::parse(line, "") {
+        Some(Ok(command)) => command,
+        Some(Err(error)) => {
+            let usage = reply::usage(&error, SLASH);
+            target.refuse(ctx, http, locale, &usage).await;
+            return Some(usage);
+        }
+        None => {
+            target.refuse(ctx, http, locale, &bad_interaction()).await;
+            return None;
+        }
+    };
+    let (progress, mut steps) = Progress::channel();
+    let invocation = Invocation {
+        command,
+        invoker,
+        locale: locale.to_string(),
+        reply_to: None,
+        progress,
+    };
+    let run = dispatch::dispatch_isolated(ctx.clone(), invocation);
+    tokio::pin!(run);
+    let deadline = tokio::time::sleep(DEFER_AFTER);
+    tokio::pin!(deadline);
+    let mut responded = false;
+    let reply = loop {
+        tokio::select! {
+            reply = &mut run => break reply,
+            Some(step) = steps.recv() => {
+                let text = ctx.render(locale, &step);
+                let first = split_lines(&text, MESSAGE_LIMIT).swap_remove(0);
+                if responded {
+                    target.edit(http, &first).await;
+                } else {
+                    target.respond(http, &first, private).await;
+                    responded = true;
+                }
+            }
+            _ = &mut deadline, if !responded => {
+                target.defer(http, private).await;
+                responded = true;
+            }
+        }
+    };
+    let ephemeral = private || is_refusal(reply.outcome);
+    let text = ctx.render(locale, &reply);
+    target.answer(http, &text, responded, ephemeral).await;
+    Some(reply)
+}
+
+fn is_refusal(outcome: Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Refused | Outcome::Cooldown | Outcome::Usage | Outcome::NotEnabled
+    )
+}
+
+/// Something that can be answered: a slash command or a button click.
+#[derive(Clone, Copy)]
+pub enum Target<'a> {
+    Command(&'a serenity::CommandInteraction),
+    Component(&'a serenity::ComponentInteraction),
+}
+
+fn message(text: &str, ephemeral: bool) -> serenity::CreateInteractionResponseMessage {
+    serenity::CreateInteractionResponseMessage::new()
+        .content(text)
+        .ephemeral(ephemeral)
+        .allowed_mentions(serenity::CreateAllowedMentions::new())
+}
+
+impl Target<'_> {
+    async fn create(&self, http: &serenity::Http, response: serenity::CreateInteractionResponse) {
+        let result = match self {
+            Target::Command(i) => i.create_response(http, response).await,
+            Target::Component(i) => i.create_response(http, response).await,
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "answering a Discord interaction failed");
+        }
+    }
+
+    /// The first answer.
+    pub async fn respond(&self, http: &serenity::Http, text: &str, ephemeral: bool) {
+        self.create(
+            http,
+            serenity::CreateInteractionResponse::Message(message(text, ephemeral)),
+        )
+        .await;
+    }
+
+    /// The first answer, with components (the panel, a confirmation).
+    pub async fn respond_with(
+        &self,
+        http: &serenity::Http,
+        text: &str,
+        ephemeral: bool,
+        components: Vec<serenity::CreateActionRow>,
+    ) {
+        self.create(
+            http,
+            serenity::CreateInteractionResponse::Message(
+                message(text, ephemeral).components(components),
+            ),
+        )
+        .await;
+    }
+
+    /// "Thinking…": the answer follows by [`Target::edit`].
+    pub async fn defer(&self, http: &serenity::Http, ephemeral: bool) {
+        self.create(
+            http,
+            serenity::CreateInteractionResponse::Defer(
+                serenity::CreateInteractionResponseMessage::new().ephemeral(ephemeral),
+            ),
+        )
+        .await;
+    }
+
+    /// Replace the answer's text.
+    pub async fn edit(&self, http: &serenity::Http, text: &str) {
+        let edit = serenity::EditInteractionResponse::new()
+            .content(text)
+            .allowed_mentions(serenity::CreateAllowedMentions::new());
+        let result = match self {
+            Target::Command(i) => i.edit_response(http, edit).await,
+            Target::Component(i) => i.edit_response(http, edit).await,
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "editing a Discord answer failed");
+        }
+    }
+
+    /// Another message after the answer.
+    pub async fn followup(&self, http: &serenity::Http, text: &str, ephemeral: bool) {
+        let followup = serenity::CreateInteractionResponseFollowup::new()
+            .content(text)
+            .ephemeral(ephemeral)
+            .allowed_mentions(serenity::CreateAllowedMentions::new());
+        let result = match self {
+            Target::Command(i) => i.create_followup(http, followup).await,
+            Target::Component(i) => i.create_followup(http, followup).await,
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "a Discord follow-up failed");
+        }
+    }
+
+    /// The final answer, split under Discord's limit: the first part answers (or edits the
+    /// deferred answer), the rest follow.
+    pub async fn answer(
+        &self,
+        http: &serenity::Http,
+        text: &str,
+        responded: bool,
+        ephemeral: bool,
+    ) {
+        let mut parts = split_lines(text, MESSAGE_LIMIT).into_iter();
+        let first = parts.next().unwrap_or_default();
+        if responded {
+            self.edit(http, &first).await;
+        } else {
+            self.respond(http, &first, ephemeral).await;
+        }
+        for part in parts {
+            self.followup(http, &part, ephemeral).await;
+        }
+    }
+
+    /// An ephemeral refusal.
+    pub async fn refuse(&self, ctx: &Context, http: &serenity::Http, locale: &str, reply: &Reply) {
+        self.respond(http, &ctx.render(locale, reply), true).await;
+    }
+}
+
+/// Suggestions for a focused option. Nothing for other servers; junk input finds nothing.
+pub async fn autocomplete(
+    actx: poise::ApplicationContext<'_, Data, Error>,
+    partial: &str,
+    source: Completion,
+) -> serenity::CreateAutocompleteResponse {
+    let ctx: &Arc<Context> = actx.data();
+    let origin = Origin::of_command(actx.interaction);
+    let mut response = serenity::CreateAutocompleteResponse::new();
+    if invoker(ctx, &origin).is_err() {
+        return response;
+    }
+    for name in suggestions(ctx, partial, source).await {
+        response = response.add_string_choice(name.clone(), name);
+    }
+    response
+}
+
+/// Up to 25 names containing `partial` (case-insensitive), each at most 100 characters.
+pub async fn suggestions(ctx: &Context, partial: &str, source: Completion) -> Vec<String> {
+    let partial: String = partial.trim().chars().take(100).collect();
+    let wanted = partial.to_lowercase();
+    let candidates: Vec<String> = match source {
+        Completion::Scene => ctx
+            .status
+            .borrow()
+            .obs
+            .as_ref()
+            .map(|obs| obs.scenes.clone())
+            .unwrap_or_default(),
+        Completion::CommandWord => commands::Command::NAMES
+            .iter()
+            .map(|n| n.to_string())
+            .collect(),
+        Completion::Category => {
+            let Some(twitch) = &ctx.twitch else {
+                return Vec::new();
+            };
+            if partial.chars().count() < 2 {
+                return Vec::new();
+            }
+            // Discord waits 3 s for suggestions.
+            let search = crate::twitch::helix::search_categories(twitch, &partial);
+            match tokio::time::timeout(Duration::from_secs(2), search).await {
+                Ok(Ok(found)) => found.into_iter().map(|(_, name)| name).collect(),
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, "category search for autocomplete failed");
+                    Vec::new()
+                }
+                Err(_) => Vec::new(),
+            }
+        }
+    };
+    candidates
+        .into_iter()
+        .filter(|name| source == Completion::Category || name.to_lowercase().contains(&wanted))
+        .filter(|name| !name.is_empty() && name.chars().count() <= 100)
+        .take(25)
+        .collect()
+}
+
+/// A button click (from the panel or a confirmation).
+pub async fn on_component(
+    ctx: Arc<Context>,
+    http: Arc<serenity::Http>,
+    component: serenity::ComponentInteraction,
+) {
+    let target = Target::Component(&component);
+    let origin = Origin::of_component(&component);
+    let locale = origin.locale.to_string();
+    let invoker = match invoker(&ctx, &origin) {
+        Ok(invoker) => invoker,
+        Err(refusal) => return target.refuse(&ctx, &http, &locale, &refusal).await,
+    };
+    match super::panel::Action::parse(&component.data.custom_id) {
+        Some(super::panel::Action::Run(line)) => {
+            run_line(&ctx, &http, target, invoker, &locale, line, true).await;
+        }
+        Some(super::panel::Action::Confirm(line)) => {
+            super::panel::confirm(&ctx, &http, target, &locale, line).await;
+        }
+        None => {
+            target
+                .refuse(&ctx, &http, &locale, &bad_interaction())
+                .await
+        }
+    }
+}
+
+/// Errors poise reports instead of running the action (a command Discord knows and we do not,
+/// arguments of the wrong shape): an ephemeral answer, never a crash.
+pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
+    match error {
+        poise::FrameworkError::UnknownInteraction {
+            framework,
+            interaction,
+            ..
+        } => {
+            let ctx = framework.user_data;
+            let text = ctx.render(&interaction.locale, &bad_interaction());
+            let http = &framework.serenity_context.http;
+            Target::Command(interaction)
+                .respond(http, &text, true)
+                .await;
+        }
+        other => {
+            tracing::warn!(error = %other, "Discord interaction failed");
+            if let Some(pctx) = other.ctx() {
+                let ctx: &Arc<Context> = pctx.data();
+                let text = ctx.render(pctx.locale().unwrap_or("en-US"), &bad_interaction());
+                let _ = pctx
+                    .send(poise::CreateReply::default().content(text).ephemeral(true))
+                    .await;
+            }
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The control panel: buttons whose custom ids are command lines (`run:brb`,
+//! `ask:pc restart`), so a panel posted before a restart keeps working. A click runs the line
+//! through dispatch with the clicking member's level, like a typed command. Dangerous actions
+//! (`ask:`) first show an ephemeral confirmation.
+
+use super::interact::Target;
+use crate::app::Context;
+use crate::dispatch::Invoker;
+use crate::reply::{Outcome, Reply, keys};
+use crate::status::Status;
+use commands::Permission;
+use poise::serenity_prelude as serenity;
+
+/// Discord's custom id limit.
+const CUSTOM_ID_LIMIT: usize = 100;
+
+/// What a button does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// Run this command line.
+    Run(&'a str),
+    /// Ask first, then run this command line.
+    Confirm(&'a str),
+}
+
+impl<'a> Action<'a> {
+    pub fn parse(custom_id: &'a str) -> Option<Action<'a>> {
+        if let Some(line) = custom_id.strip_prefix("run:") {
+            Some(Action::Run(line))
+        } else {
+            custom_id.strip_prefix("ask:").map(Action::Confirm)
+        }
+    }
+
+    pub fn custom_id(self) -> String {
+        match self {
+            Action::Run(line) => format!("run:{line}"),
+            Action::Confirm(line) => format!("ask:{line}"),
+        }
+    }
+}
+
+fn button(
+    action: Action<'_>,
+    label: &str,
+    style: serenity::ButtonStyle,
+) -> Option<serenity::CreateButton> {
+    let id = action.custom_id();
+    if id.len() > CUSTOM_ID_LIMIT {
+        return None;
+    }
+    let label: String = label.chars().take(80).collect();
+    Some(serenity::CreateButton::new(id).label(label).style(style))
+}
+
+fn rows(buttons: Vec<serenity::CreateButton>) -> Vec<serenity::CreateActionRow> {
+    buttons
+        .chunks(5)
+        .map(|chunk| serenity::CreateActionRow::Buttons(chunk.to_vec()))
+        .collect()
+}
+
+/// The panel's text and buttons for the current status, in `locale`.
+pub fn render(
+    ctx: &Context,
+    status: &Status,
+    locale: &str,
+) -> (String, Vec<serenity::CreateActionRow>) {
+    let text = |key| ctx.render(locale, &Reply::new(key));
+    let mut rows_out = Vec::new();
+    let obs = status.obs.as_ref();
+    let current = obs.and_then(|o| o.scene.clone());
+    if let Some(obs_config) = &ctx.config.obs {
+        let scenes = &obs_config.scenes;
+        let mut owned = vec![
+            (scenes.live.clone(), "live".to_string()),
+            (scenes.low.clone(), format!("scene {}", scenes.low)),
+            (scenes.brb.clone(), "brb".to_string()),
+        ];
+        if let Some(starting) = &scenes.starting {
+            owned.push((starting.clone(), "starting".into()));
+        }
+        owned.push((scenes.offline.clone(), format!("scene {}", scenes.offline)));
+        let scene_buttons = owned
+            .iter()
+            .filter_map(|(name, line)| {
+                let style = if current.as_deref() == Some(name.as_str()) {
+                    serenity::ButtonStyle::Success
+                } else {
+                    serenity::ButtonStyle::Secondary
+                };
+                button(Action::Run(line), name, style)
+            })
+            .collect();
+        rows_out.extend(rows(scene_buttons));
+
+        let streaming = obs.is_some_and(|o| o.streaming);
+        let mut stream_buttons = Vec::new();
+        stream_buttons.extend(if streaming {
+            button(
+                Action::Confirm("stop"),
+                &text(keys::DISCORD_PANEL_STOP),
+                serenity::ButtonStyle::Danger,
+            )
+        } else {
+            button(
+                Action::Run("start"),
+                &text(keys::DISCORD_PANEL_START),
+                serenity::ButtonStyle::Primary,
+            )
+        });
+        stream_buttons.extend(button(
+            Action::Run("fix"),
+            &text(keys::DISCORD_PANEL_FIX),
+            serenity::ButtonStyle::Secondary,
+        ));
+        if let Some(guard) = &status.guard {
+            let (action, key) = if guard.enabled {
+                ("guard off", keys::DISCORD_PANEL_GUARD_OFF)
+            } else {
+                ("guard on", keys::DISCORD_PANEL_GUARD_ON)
+            };
+            stream_buttons.extend(button(
+                Action::Run(action),
+                &text(key),
+                serenity::ButtonStyle::Secondary,
+            ));
+        }
+        rows_out.extend(rows(stream_buttons));
+    }
+    rows_out.extend(extra_rows(ctx, status, locale));
+    let scene = current.unwrap_or_else(|| "—".into());
+    let header = ctx.render(
+        locale,
+        &Reply::new(keys::DISCORD_PANEL_TITLE).arg("scene", scene),
+    );
+    rows_out.truncate(5);
+    (header, rows_out)
+}
+
+/// Rows for the restream targets and the stream PC, when those features report a status.
+fn extra_rows(ctx: &Context, status: &Status, locale: &str) -> Vec<serenity::CreateActionRow> {
+    let _ = (ctx, status, locale);
+    Vec::new()
+}
+
+/// Status message fields for the restream targets, the stream PC and the services, when
+/// those features report a status.
+pub fn feature_fields(ctx: &Context, status: &Status, locale: &str) -> Vec<(String, String)> {
+    let _ = (ctx, status, locale);
+    Vec::new()
+}
+
+/// `/panel`: post a panel in this channel. Moderators and up (a panel is an invitation to
+/// press buttons; each button is still checked by dispatch).
+pub async fn post_here(
+    ctx: &Context,
+    http: &serenity::Http,
+    target: Target<'_>,
+    invoker: &Invoker,
+    locale: &str,
+) {
+    if invoker.permission < Permission::Moderator {
+        let refusal = Reply::new(keys::ERROR_PERMISSION)
+            .arg("command", "/panel")
+            .message("level", crate::reply::level(Permission::Moderator))
+            .with_outcome(Outcome::Refused);
+        return target.refuse(ctx, http, locale, &refusal).await;
+    }
+    let status = ctx.status.borrow().clone();
+    let (text, components) = render(ctx, &status, locale);
+    target.respond_with(http, &text, false, components).await;
+}
+
+/// The ephemeral "are you sure?" for a dangerous button.
+pub async fn confirm(
+    ctx: &Context,
+    http: &serenity::Http,
+    target: Target<'_>,
+    locale: &str,
+    line: &str,
+) {
+    let question = ctx.render(
+        locale,
+        &Reply::new(keys::DISCORD_CONFIRM).arg("command", format!("/{line}")),
+    );
+    let mut buttons = Vec::new();
+    buttons.extend(button(
+        Action::Run(line),
+        &ctx.render(locale, &Reply::new(keys::DISCORD_CONFIRM_YES)),
+        serenity::ButtonStyle::Danger,
+    ));
+    let forced = format!("{line} force");
+    if line.starts_with("pc ") {
+        buttons.extend(button(
+            Action::Run(&forced),
+            &ctx.render(locale, &Reply::new(keys::DISCORD_CONFIRM_FORCE)),
+            serenity::ButtonStyle::Danger,
+        ));
+    }
+    target
+        .respond_with(http, &question, true, rows(buttons))
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_ids_round_trip() {
+        for action in [
+            Action::Run("scene Just Chatting"),
+            Action::Confirm("pc restart"),
+        ] {
+            assert_eq!(Action::parse(&action.custom_id()), Some(action));
+        }
+        assert_eq!(Action::parse("boop-1"), None);
+    }
+}

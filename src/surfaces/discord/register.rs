@@ -1,0 +1,144 @@
+//! The server's slash commands, sent only when they changed.
+//!
+//! At every start the registered commands are read (with their localisations) and compared with
+//! the tree in a normal form (only the fields both sides carry, defaults dropped). Equal: nothing
+//! is sent, so a restart does not make Discord clients reload the command list.
+
+use super::{Data, Error};
+use anyhow::Context as _;
+use poise::serenity_prelude as serenity;
+use serde_json::{Map, Value};
+
+/// Register `commands` in `guild` if they differ from what Discord has. Returns whether they
+/// were sent.
+pub async fn sync(
+    http: &serenity::Http,
+    guild: serenity::GuildId,
+    commands: &[poise::Command<Data, Error>],
+) -> anyhow::Result<bool> {
+    let wanted = poise::builtins::create_application_commands(commands);
+    let wanted_json = serde_json::to_value(&wanted).context("serialising the commands")?;
+    let existing = http
+        .get_guild_commands_with_localizations(guild)
+        .await
+        .context("reading the server's commands")?;
+    let existing_json = serde_json::to_value(&existing).context("reading the server's commands")?;
+    if normal_form(&wanted_json) == normal_form(&existing_json) {
+        tracing::info!(commands = wanted.len(), "Discord commands unchanged");
+        return Ok(false);
+    }
+    guild
+        .set_commands(http, wanted)
+        .await
+        .context("registering the commands in the server")?;
+    tracing::info!("Discord commands registered");
+    Ok(true)
+}
+
+/// Fields that describe a command or option (the rest are ids and versions).
+const COMMAND_FIELDS: &[&str] = &[
+    "name",
+    "name_localizations",
+    "description",
+    "description_localizations",
+    "options",
+    "default_member_permissions",
+    "type",
+    "nsfw",
+    "contexts",
+];
+const OPTION_FIELDS: &[&str] = &[
+    "type",
+    "name",
+    "name_localizations",
+    "description",
+    "description_localizations",
+    "required",
+    "choices",
+    "options",
+    "channel_types",
+    "min_value",
+    "max_value",
+    "min_length",
+    "max_length",
+    "autocomplete",
+];
+const CHOICE_FIELDS: &[&str] = &["name", "name_localizations", "value"];
+
+/// A list of commands, sorted by name, each reduced to [`COMMAND_FIELDS`].
+pub fn normal_form(commands: &Value) -> Value {
+    let mut list: Vec<Value> = commands
+        .as_array()
+        .map(|a| a.iter().map(|c| reduce(c, COMMAND_FIELDS)).collect())
+        .unwrap_or_default();
+    list.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    Value::Array(list)
+}
+
+fn reduce(value: &Value, fields: &[&str]) -> Value {
+    let Some(object) = value.as_object() else {
+        return value.clone();
+    };
+    let mut out = Map::new();
+    for field in fields {
+        let Some(v) = object.get(*field) else {
+            continue;
+        };
+        let v = match *field {
+            "options" => Value::Array(
+                v.as_array()
+                    .map(|a| a.iter().map(|o| reduce(o, OPTION_FIELDS)).collect())
+                    .unwrap_or_default(),
+            ),
+            "choices" => Value::Array(
+                v.as_array()
+                    .map(|a| a.iter().map(|o| reduce(o, CHOICE_FIELDS)).collect())
+                    .unwrap_or_default(),
+            ),
+            // Discord sends integers as numbers and permissions as strings; both sides agree.
+            _ => v.clone(),
+        };
+        if is_default(field, &v) {
+            continue;
+        }
+        out.insert((*field).to_string(), v);
+    }
+    Value::Object(out)
+}
+
+/// Absent, empty or the default value: the same as not sent.
+fn is_default(field: &str, value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        // A chat-input command is type 1 whether sent or not (options always carry theirs,
+        // on both sides).
+        Value::Number(n) => field == "type" && n.as_u64() == Some(1),
+        Value::String(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_versions_and_defaults_do_not_count() {
+        let wanted = json!([{"name": "b", "description": "B", "options": [],
+            "name_localizations": {}, "nsfw": false},
+            {"name": "a", "description": "A", "options": [{"type": 3, "name": "x",
+             "description": "X", "required": false, "autocomplete": true}]}]);
+        let existing = json!([{"id": "1", "application_id": "2", "version": "3", "name": "a",
+            "description": "A", "options": [{"type": 3, "name": "x", "description": "X",
+            "autocomplete": true}], "type": 1},
+            {"id": "4", "name": "b", "description": "B", "type": 1,
+             "name_localizations": null}]);
+        assert_eq!(normal_form(&wanted), normal_form(&existing));
+        let changed = json!([{"name": "a", "description": "A2", "type": 1}, {"name": "b",
+            "description": "B", "type": 1}]);
+        assert_ne!(normal_form(&changed), normal_form(&existing));
+    }
+}

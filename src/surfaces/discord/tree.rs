@@ -1,0 +1,581 @@
+//! The slash command tree: a table that mirrors the vocabulary (`commands::SPECS`), turned into
+//! poise commands with Discord localisations from `locales/*/discord.ftl` and `commands.ftl`.
+//!
+//! Every leaf is a typed front end for one chat line: `/guard trigger kind:low value:800` becomes
+//! the line `trigger low 800`, parsed by the same `commands::parse` as Twitch chat. Nothing is
+//! implemented twice, and the slash options only add what Discord can do better (choices,
+//! autocomplete, integer ranges).
+
+use super::{Data, Error};
+use crate::i18n::I18n;
+use poise::serenity_prelude as serenity;
+
+/// One node of the tree: a group of subcommands or a leaf that runs a command line.
+#[derive(Debug)]
+pub struct Node {
+    /// The Discord name (lowercase; the command word where there is one).
+    pub name: &'static str,
+    pub kind: NodeKind,
+}
+
+#[derive(Debug)]
+pub enum NodeKind {
+    Group(&'static [Node]),
+    Leaf(Leaf),
+}
+
+/// A slash command that runs one command line.
+#[derive(Debug)]
+pub struct Leaf {
+    /// The vocabulary word it runs (its `cmd-<word>` metadata is the fallback description).
+    /// `None`: Discord-only (`/panel`).
+    pub word: Option<&'static str>,
+    /// The start of the command line, e.g. `guard on`; option values are appended in order.
+    pub line: &'static str,
+    pub options: &'static [Opt],
+    /// Answer only to the invoker (and so never show the options to the channel): replies that
+    /// may carry private data, such as restream URLs.
+    pub private: bool,
+}
+
+/// One option of a leaf.
+#[derive(Debug)]
+pub struct Opt {
+    pub name: &'static str,
+    /// The argument of the command word that describes it (`cmd-<word>.arg-<arg>`).
+    pub arg: &'static str,
+    pub kind: OptKind,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum OptKind {
+    /// Free text, at most this many characters.
+    Text(u16),
+    /// Free text completed from a list.
+    Complete(Completion, u16),
+    /// A log line count (10 to 1000, as `logs` clamps it).
+    LineCount,
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    /// A yes/no option that appends this word when true.
+    Flag(&'static str),
+}
+
+/// Where autocomplete suggestions come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// OBS's scene list.
+    Scene,
+    /// Twitch's category search.
+    Category,
+    /// The command words.
+    CommandWord,
+}
+
+const fn leaf(word: &'static str, line: &'static str, options: &'static [Opt]) -> NodeKind {
+    NodeKind::Leaf(Leaf {
+        word: Some(word),
+        line,
+        options,
+        private: false,
+    })
+}
+
+const fn private_leaf(word: &'static str, line: &'static str, options: &'static [Opt]) -> NodeKind {
+    NodeKind::Leaf(Leaf {
+        word: Some(word),
+        line,
+        options,
+        private: true,
+    })
+}
+
+const fn opt(name: &'static str, kind: OptKind, required: bool) -> Opt {
+    Opt {
+        name,
+        arg: name,
+        kind,
+        required,
+    }
+}
+
+const fn node(name: &'static str, kind: NodeKind) -> Node {
+    Node { name, kind }
+}
+
+/// Same word for the node and its command.
+const fn simple(word: &'static str) -> Node {
+    node(word, leaf(word, word, &[]))
+}
+
+const NAME: Opt = opt("name", OptKind::Text(100), true);
+const FORCE: Opt = opt("force", OptKind::Flag("force"), false);
+const IP: Opt = opt("ip", OptKind::Text(45), true);
+
+/// The whole tree, in the order Discord shows it.
+pub static TREE: &[Node] = &[
+    node(
+        "stream",
+        NodeKind::Group(&[
+            node("start", leaf("start", "start", &[])),
+            node("stop", leaf("stop", "stop", &[])),
+            node(
+                "record",
+                leaf(
+                    "record",
+                    "record",
+                    &[opt("action", OptKind::Choice(&["start", "stop"]), true)],
+                ),
+            ),
+        ]),
+    ),
+    node(
+        "scene",
+        leaf(
+            "scene",
+            "scene",
+            &[opt("name", OptKind::Complete(Completion::Scene, 100), true)],
+        ),
+    ),
+    simple("live"),
+    simple("brb"),
+    simple("starting"),
+    simple("fix"),
+    simple("refresh"),
+    simple("bitrate"),
+    node(
+        "guard",
+        NodeKind::Group(&[
+            node("status", leaf("guard", "guard status", &[])),
+            node("on", leaf("guard", "guard on", &[])),
+            node("off", leaf("guard", "guard off", &[])),
+            node(
+                "trigger",
+                leaf(
+                    "trigger",
+                    "trigger",
+                    &[
+                        opt(
+                            "kind",
+                            OptKind::Choice(&["low", "offline", "rtt", "rtt-offline"]),
+                            true,
+                        ),
+                        opt("value", OptKind::Text(12), false),
+                    ],
+                ),
+            ),
+            node(
+                "dryrun",
+                leaf(
+                    "dryrun",
+                    "dryrun",
+                    &[opt("state", OptKind::Choice(&["on", "off"]), true)],
+                ),
+            ),
+        ]),
+    ),
+    node(
+        "twitch",
+        NodeKind::Group(&[
+            node(
+                "title",
+                leaf("title", "title", &[opt("text", OptKind::Text(140), true)]),
+            ),
+            node(
+                "category",
+                leaf(
+                    "category",
+                    "category",
+                    &[opt(
+                        "query",
+                        OptKind::Complete(Completion::Category, 100),
+                        true,
+                    )],
+                ),
+            ),
+            node(
+                "raid",
+                leaf("raid", "raid", &[opt("channel", OptKind::Text(25), true)]),
+            ),
+        ]),
+    ),
+    node(
+        "restream",
+        NodeKind::Group(&[
+            node("list", private_leaf("restream", "restream list", &[])),
+            node("on", leaf("restream", "restream on", &[NAME])),
+            node("off", leaf("restream", "restream off", &[NAME])),
+            node(
+                "add",
+                private_leaf(
+                    "restream",
+                    "restream add",
+                    &[NAME, opt("url", OptKind::Text(400), true)],
+                ),
+            ),
+            node("remove", leaf("restream", "restream remove", &[NAME])),
+        ]),
+    ),
+    node(
+        "pc",
+        NodeKind::Group(&[
+            node("status", leaf("pc", "pc status", &[])),
+            node("wake", leaf("pc", "pc wake", &[])),
+            node("restart", leaf("pc", "pc restart", &[FORCE])),
+            node("shutdown", leaf("pc", "pc shutdown", &[FORCE])),
+        ]),
+    ),
+    node(
+        "service",
+        NodeKind::Group(&[
+            node(
+                "status",
+                leaf(
+                    "service",
+                    "service status",
+                    &[opt("name", OptKind::Text(64), false)],
+                ),
+            ),
+            node(
+                "restart",
+                leaf(
+                    "service",
+                    "service restart",
+                    &[opt("name", OptKind::Text(64), true)],
+                ),
+            ),
+            node("repair", leaf("service", "service repair", &[])),
+        ]),
+    ),
+    node(
+        "logs",
+        leaf(
+            "logs",
+            "logs",
+            &[
+                opt("service", OptKind::Text(64), true),
+                opt("lines", OptKind::LineCount, false),
+                Opt {
+                    name: "follow",
+                    arg: "follow",
+                    kind: OptKind::Flag(""),
+                    required: false,
+                },
+            ],
+        ),
+    ),
+    node(
+        "alert",
+        NodeKind::Group(&[node(
+            "test",
+            leaf(
+                "alert",
+                "alert test",
+                &[opt(
+                    "kind",
+                    OptKind::Choice(&["low", "restored", "offline", "raid", "custom"]),
+                    true,
+                )],
+            ),
+        )]),
+    ),
+    node("ban-ip", leaf("ban-ip", "ban-ip", &[IP])),
+    node("unban-ip", leaf("unban-ip", "unban-ip", &[IP])),
+    simple("bans"),
+    node(
+        "help",
+        leaf(
+            "help",
+            "help",
+            &[opt(
+                "command",
+                OptKind::Complete(Completion::CommandWord, 32),
+                false,
+            )],
+        ),
+    ),
+    simple("status"),
+    simple("ping"),
+    simple("version"),
+    node(
+        "panel",
+        NodeKind::Leaf(Leaf {
+            word: None,
+            line: "",
+            options: &[],
+            private: false,
+        }),
+    ),
+];
+
+/// Discord's locale codes for ours (descriptions are sent in each).
+const DISCORD_LOCALES: &[(&str, &str)] = &[("en-US", "en-US"), ("en-US", "en-GB"), ("nb-NO", "no")];
+
+/// Every leaf with its path (`["guard", "trigger"]`), depth first.
+pub fn leaves() -> Vec<(Vec<&'static str>, &'static Leaf)> {
+    fn walk(
+        nodes: &'static [Node],
+        path: &mut Vec<&'static str>,
+        out: &mut Vec<(Vec<&'static str>, &'static Leaf)>,
+    ) {
+        for node in nodes {
+            path.push(node.name);
+            match &node.kind {
+                NodeKind::Group(children) => walk(children, path, out),
+                NodeKind::Leaf(leaf) => out.push((path.clone(), leaf)),
+            }
+            path.pop();
+        }
+    }
+    let mut out = Vec::new();
+    walk(TREE, &mut Vec::new(), &mut out);
+    out
+}
+
+/// The leaf at a qualified name (`guard trigger`).
+pub fn leaf_at(qualified_name: &str) -> Option<&'static Leaf> {
+    leaves()
+        .into_iter()
+        .find(|(path, _)| path.join(" ") == qualified_name)
+        .map(|(_, leaf)| leaf)
+}
+
+/// The FTL id of a node's Discord metadata: `dc-guard-trigger`.
+fn metadata_id(path: &[&str]) -> String {
+    format!("dc-{}", path.join("-"))
+}
+
+/// A node's description in `locale`: `dc-<path>` if the locale has it, else the word's
+/// `cmd-<word>.description`. Cut to Discord's 100 characters.
+pub fn description(i18n: &I18n, locale: &str, path: &[&str], word: Option<&str>) -> String {
+    let text = i18n
+        .message_text(locale, &metadata_id(path), None)
+        .or_else(|| word.and_then(|w| i18n.command_text(locale, w, "description")))
+        .unwrap_or_else(|| path.join(" "));
+    clip(&text, 100)
+}
+
+/// An option's description: `dc-<path>.<option>`, else `cmd-<word>.arg-<arg>`.
+pub fn option_description(
+    i18n: &I18n,
+    locale: &str,
+    path: &[&str],
+    word: Option<&str>,
+    opt: &Opt,
+) -> String {
+    let text = i18n
+        .message_text(locale, &metadata_id(path), Some(opt.name))
+        .or_else(|| word.and_then(|w| i18n.command_text(locale, w, &format!("arg-{}", opt.arg))))
+        .unwrap_or_else(|| opt.name.to_string());
+    clip(&text, 100)
+}
+
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+/// The poise commands for the whole tree, described in the default locale and localised in
+/// every other.
+pub fn commands(i18n: &I18n, default_locale: &str) -> Vec<poise::Command<Data, Error>> {
+    TREE.iter()
+        .map(|node| command(i18n, default_locale, node, &mut Vec::new()))
+        .collect()
+}
+
+fn localizations(
+    text: impl Fn(&str) -> String,
+) -> Vec<(
+    std::borrow::Cow<'static, str>,
+    std::borrow::Cow<'static, str>,
+)> {
+    DISCORD_LOCALES
+        .iter()
+        .map(|(ours, discord)| ((*discord).into(), text(ours).into()))
+        .collect()
+}
+
+fn command(
+    i18n: &I18n,
+    default_locale: &str,
+    node: &'static Node,
+    path: &mut Vec<&'static str>,
+) -> poise::Command<Data, Error> {
+    path.push(node.name);
+    let word = match &node.kind {
+        NodeKind::Leaf(leaf) => leaf.word,
+        NodeKind::Group(_) => None,
+    };
+    let mut built = poise::Command::<Data, Error> {
+        name: node.name.into(),
+        qualified_name: path.join(" ").into(),
+        identifying_name: path.join(" ").into(),
+        source_code_name: path.join(" ").into(),
+        description: Some(description(i18n, default_locale, path, word).into()),
+        description_localizations: localizations(|l| description(i18n, l, path, word)).into(),
+        slash_action: Some(super::interact::slash_action),
+        ..Default::default()
+    };
+    match &node.kind {
+        NodeKind::Group(children) => {
+            built.subcommand_required = true;
+            built.subcommands = children
+                .iter()
+                .map(|child| command(i18n, default_locale, child, path))
+                .collect();
+        }
+        NodeKind::Leaf(leaf) => {
+            built.ephemeral = leaf.private;
+            built.parameters = leaf
+                .options
+                .iter()
+                .map(|opt| parameter(i18n, default_locale, path, leaf.word, opt))
+                .collect();
+        }
+    }
+    path.pop();
+    built
+}
+
+fn parameter(
+    i18n: &I18n,
+    default_locale: &str,
+    path: &[&'static str],
+    word: Option<&'static str>,
+    opt: &'static Opt,
+) -> poise::CommandParameter<Data, Error> {
+    let description = option_description(i18n, default_locale, path, word, opt);
+    let description_localizations = localizations(|l| option_description(i18n, l, path, word, opt));
+    let (type_setter, choices, autocomplete): (TypeSetter, Vec<_>, Option<AutocompleteFn>) =
+        match opt.kind {
+            OptKind::Text(max) | OptKind::Complete(_, max) => {
+                let setter = text_setter(max);
+                let autocomplete = match opt.kind {
+                    OptKind::Complete(source, _) => Some(autocomplete_for(source)),
+                    _ => None,
+                };
+                (setter, Vec::new(), autocomplete)
+            }
+            OptKind::LineCount => (
+                |o| {
+                    o.kind(serenity::CommandOptionType::Integer)
+                        .min_int_value(10)
+                        .max_int_value(1000)
+                },
+                Vec::new(),
+                None,
+            ),
+            OptKind::Choice(words) => (
+                |o| o.kind(serenity::CommandOptionType::Integer),
+                words
+                    .iter()
+                    .map(|w| poise::CommandParameterChoice {
+                        name: (*w).into(),
+                        localizations: Vec::new().into(),
+                        __non_exhaustive: (),
+                    })
+                    .collect(),
+                None,
+            ),
+            OptKind::Flag(_) => (
+                |o| o.kind(serenity::CommandOptionType::Boolean),
+                Vec::new(),
+                None,
+            ),
+        };
+    poise::CommandParameter {
+        name: opt.name.into(),
+        name_localizations: Vec::new().into(),
+        description: Some(description.into()),
+        description_localizations: description_localizations.into(),
+        required: opt.required,
+        channel_types: None,
+        choices: choices.into(),
+        type_setter: Some(type_setter),
+        autocomplete_callback: autocomplete,
+        __non_exhaustive: (),
+    }
+}
+
+type TypeSetter = fn(serenity::CreateCommandOption) -> serenity::CreateCommandOption;
+
+type AutocompleteFn = for<'a> fn(
+    poise::ApplicationContext<'a, Data, Error>,
+    &'a str,
+) -> poise::BoxFuture<'a, serenity::CreateAutocompleteResponse>;
+
+fn autocomplete_for(source: Completion) -> AutocompleteFn {
+    match source {
+        Completion::Scene => |ctx, partial| {
+            Box::pin(super::interact::autocomplete(
+                ctx,
+                partial,
+                Completion::Scene,
+            ))
+        },
+        Completion::Category => |ctx, partial| {
+            Box::pin(super::interact::autocomplete(
+                ctx,
+                partial,
+                Completion::Category,
+            ))
+        },
+        Completion::CommandWord => |ctx, partial| {
+            Box::pin(super::interact::autocomplete(
+                ctx,
+                partial,
+                Completion::CommandWord,
+            ))
+        },
+    }
+}
+
+/// A string option with a length limit (Discord enforces it before the bot sees the text).
+fn text_setter(max: u16) -> TypeSetter {
+    macro_rules! limits {
+        ($($n:literal),*) => {
+            match max {
+                $($n => |o| o.kind(serenity::CommandOptionType::String).max_length($n),)*
+                _ => |o| o.kind(serenity::CommandOptionType::String).max_length(100),
+            }
+        };
+    }
+    limits!(12, 25, 32, 45, 64, 100, 140, 400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_text_limit_has_a_setter() {
+        for (path, leaf) in leaves() {
+            for opt in leaf.options {
+                if let OptKind::Text(max) | OptKind::Complete(_, max) = opt.kind {
+                    assert!(
+                        [12, 25, 32, 45, 64, 100, 140, 400].contains(&max),
+                        "{path:?} {}: add {max} to text_setter",
+                        opt.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn leaf_lines_parse_with_their_required_options() {
+        for (path, leaf) in leaves() {
+            let Some(word) = leaf.word else { continue };
+            assert!(
+                leaf.line.split_whitespace().next() == Some(word),
+                "{path:?}: line `{}` must start with its word `{word}`",
+                leaf.line
+            );
+        }
+    }
+}

@@ -1,0 +1,592 @@
+//! Discord end to end: the real poise/serenity bot against the fake Discord (REST + gateway) and
+//! the fake OBS. Slash commands, buttons, permissions, the status message, alerts, the chat
+//! mirror, gateway resume, and bad input. Real sockets on 127.0.0.1, so real time; every wait is
+//! bounded and driven by what the fakes record.
+
+#[path = "support/fake_discord.rs"]
+mod fake_discord;
+#[path = "support/fake_obs.rs"]
+mod fake_obs;
+mod support;
+
+use fake_discord::{CHANNEL_ID, FakeDiscord, GUILD_ID, Member, OTHER_GUILD_ID};
+use fake_obs::{FakeObs, FakeObsOptions};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use stream_control::app::{App, Context, RunOptions};
+use stream_control::status::{Event, GuardTransition};
+use stream_control::surfaces::discord::tree;
+
+const MOD_ROLE: u64 = 400_000_000_000_000_001;
+const STATUS_CHANNEL: u64 = 300_000_000_000_000_010;
+const ALERTS_CHANNEL: u64 = 300_000_000_000_000_011;
+const MIRROR_CHANNEL: u64 = 300_000_000_000_000_012;
+const ALERT_ROLE: u64 = 400_000_000_000_000_009;
+
+fn moderator() -> Member {
+    Member {
+        user_id: 800_000_000_000_000_001,
+        name: "modder".into(),
+        roles: vec![MOD_ROLE],
+    }
+}
+
+fn viewer() -> Member {
+    Member {
+        user_id: 800_000_000_000_000_002,
+        name: "lurker".into(),
+        roles: vec![],
+    }
+}
+
+struct Bot {
+    app: App,
+    ctx: Arc<Context>,
+    discord: FakeDiscord,
+    obs: FakeObs,
+    _state: tempfile::TempDir,
+}
+
+async fn start_with(
+    discord: FakeDiscord,
+    state: tempfile::TempDir,
+    extra: &str,
+    stop: &str,
+) -> Bot {
+    let obs = FakeObs::start(FakeObsOptions {
+        password: Some(support::fake_secret_values()["OBS_PASSWORD"].clone()),
+        ..FakeObsOptions::default()
+    })
+    .await;
+    let config = format!(
+        r#"(state_dir: "{state}",
+            obs: (port: {port}, reconnect_min: "100ms", reconnect_max: "500ms",
+                  request_timeout: "2s", {stop}),
+            discord: (guild_id: {GUILD_ID}, roles: {{"{MOD_ROLE}": Moderator}},
+                      api_url: Some("{api}"), {extra}),
+            commands: (cooldowns: (command: "0s", user: "0s")))"#,
+        state = state.path().display(),
+        port = obs.port(),
+        api = discord.api_url,
+    );
+    let ctx = support::context(&config);
+    let app = App::start(ctx.clone(), RunOptions::default());
+    let mut status = ctx.status.subscribe();
+    tokio::time::timeout(
+        Duration::from_secs(15),
+        status.wait_for(|s| {
+            s.discord.as_ref().is_some_and(|d| d.commands.is_some())
+                && s.obs.as_ref().is_some_and(|o| {
+                    o.connection == stream_control::status::ObsConnection::Connected
+                })
+        }),
+    )
+    .await
+    .ok()
+    .and_then(|r| r.ok())
+    .unwrap_or_else(|| panic!("bot not ready: {:?}", ctx.status.borrow().discord));
+    Bot {
+        app,
+        ctx,
+        discord,
+        obs,
+        _state: state,
+    }
+}
+
+async fn start(extra: &str) -> Bot {
+    start_with(
+        FakeDiscord::start().await,
+        tempfile::tempdir().unwrap(),
+        extra,
+        DEFAULT_STOP,
+    )
+    .await
+}
+
+const DEFAULT_STOP: &str = r#"stop: (ending_delay: "50ms", confirm_timeout: "2s")"#;
+
+fn content(answer: &fake_discord::Answer) -> String {
+    answer.text().unwrap_or_default()
+}
+
+#[test]
+fn the_slash_tree_covers_the_whole_vocabulary() {
+    let words: BTreeSet<&str> = tree::leaves().iter().filter_map(|(_, l)| l.word).collect();
+    let names: BTreeSet<&str> = commands::Command::NAMES.iter().copied().collect();
+    assert_eq!(words, names);
+}
+
+#[tokio::test]
+async fn commands_are_registered_once_with_localisations_and_again_only_when_changed() {
+    let bot = start("").await;
+    let registered = bot
+        .discord
+        .view(|v| (v.command_puts(), v.commands().to_vec()));
+    assert_eq!(registered.0, 1);
+    let names: BTreeSet<String> = registered
+        .1
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    for top in [
+        "stream", "scene", "brb", "guard", "twitch", "restream", "pc", "logs", "panel",
+    ] {
+        assert!(names.contains(top), "{top} registered: {names:?}");
+    }
+    let brb = registered.1.iter().find(|c| c["name"] == "brb").unwrap();
+    assert_eq!(brb["description"], "Switch to the BRB scene");
+    assert_eq!(
+        brb["description_localizations"]["no"], "Bytt til BRB-scenen",
+        "Norwegian from locales/nb-NO"
+    );
+    let guard = registered.1.iter().find(|c| c["name"] == "guard").unwrap();
+    let trigger = guard["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "trigger")
+        .unwrap();
+    assert_eq!(trigger["type"], 1, "subcommand");
+    assert_eq!(trigger["options"][0]["choices"][3]["name"], "rtt-offline");
+    assert_eq!(
+        bot.ctx
+            .status
+            .borrow()
+            .discord
+            .as_ref()
+            .unwrap()
+            .commands
+            .as_deref(),
+        Some("registered")
+    );
+
+    // A restart with the same tree: read, compared, not sent again.
+    let Bot {
+        app,
+        discord,
+        _state,
+        ..
+    } = bot;
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+    let bot = start_with(discord, _state, "", DEFAULT_STOP).await;
+    assert_eq!(bot.discord.view(|v| v.command_puts()), 1);
+    assert_eq!(
+        bot.ctx
+            .status
+            .borrow()
+            .discord
+            .as_ref()
+            .unwrap()
+            .commands
+            .as_deref(),
+        Some("unchanged")
+    );
+}
+
+#[tokio::test]
+async fn brb_by_a_moderator_switches_obs_and_answers_in_the_channel() {
+    let bot = start("").await;
+    let token = bot
+        .discord
+        .slash(&moderator(), Some(GUILD_ID), &["brb"], json!([]));
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert_eq!(bot.obs.current_scene(), "BRB");
+    assert!(!answer.ephemeral(), "actions are visible to the channel");
+    assert!(content(&answer).contains("BRB"), "{answer:?}");
+    assert_eq!(answer.callbacks[0]["type"], 4);
+    assert_eq!(
+        answer.callbacks[0]["data"]["allowed_mentions"]["parse"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn brb_without_the_role_is_refused_ephemerally_and_nothing_happens() {
+    let bot = start("").await;
+    let before = bot.obs.requests().len();
+    let token = bot
+        .discord
+        .slash(&viewer(), Some(GUILD_ID), &["brb"], json!([]));
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert!(answer.ephemeral());
+    assert!(content(&answer).contains("moderator"), "{answer:?}");
+    assert_eq!(bot.obs.current_scene(), "LIVE");
+    assert!(
+        bot.obs.requests()[before..]
+            .iter()
+            .all(|r| r.request_type != "SetCurrentProgramScene")
+    );
+}
+
+#[tokio::test]
+async fn other_servers_and_dms_are_refused() {
+    let bot = start("").await;
+    for guild in [Some(OTHER_GUILD_ID), None] {
+        let token = bot.discord.slash(&moderator(), guild, &["brb"], json!([]));
+        let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+        assert!(answer.ephemeral());
+        assert!(content(&answer).contains("own server"), "{answer:?}");
+    }
+    assert_eq!(bot.obs.current_scene(), "LIVE");
+}
+
+#[tokio::test]
+async fn subcommands_with_choices_and_text_become_command_lines() {
+    let bot = start("").await;
+    let token = bot.discord.slash(
+        &moderator(),
+        Some(GUILD_ID),
+        &["scene"],
+        json!([{"name": "name", "type": 3, "value": "starting"}]),
+    );
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert_eq!(bot.obs.current_scene(), "Starting soon", "{answer:?}");
+
+    // A usage error (a value the grammar refuses) is ephemeral and shows the usage.
+    let token = bot.discord.slash(
+        &moderator(),
+        Some(GUILD_ID),
+        &["guard", "trigger"],
+        json!([{"name": "kind", "type": 4, "value": 0}, {"name": "value", "type": 3,
+                "value": "lots"}]),
+    );
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert!(answer.ephemeral(), "{answer:?}");
+}
+
+#[tokio::test]
+async fn norwegian_users_get_norwegian_answers() {
+    let bot = start("").await;
+    use stream_control::reply::{Outcome, Reply, keys, level};
+    let token = bot.discord.slash_in(&viewer(), &["brb"], json!([]), "no");
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    let refusal = Reply::new(keys::ERROR_PERMISSION)
+        .arg("command", "!brb")
+        .message("level", level(commands::Permission::Moderator))
+        .with_outcome(Outcome::Refused);
+    assert_eq!(content(&answer), bot.ctx.render("nb-NO", &refusal));
+    assert_ne!(content(&answer), bot.ctx.render("en-US", &refusal));
+}
+
+#[tokio::test]
+async fn buttons_run_their_command_with_the_clickers_level() {
+    let bot = start("").await;
+    let token = bot.discord.click(&moderator(), "run:brb");
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert_eq!(bot.obs.current_scene(), "BRB");
+    assert!(answer.ephemeral(), "button answers go to the clicker only");
+
+    let token = bot.discord.click(&viewer(), "run:live");
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert!(content(&answer).contains("moderator"));
+    assert_eq!(bot.obs.current_scene(), "BRB", "refused: nothing happened");
+
+    // Stop asks first; the confirmation carries the real button.
+    let token = bot.discord.click(&moderator(), "ask:stop");
+    let answer = bot
+        .discord
+        .answer(&token, |a| !a.callbacks.is_empty())
+        .await;
+    let components = &answer.callbacks[0]["data"]["components"];
+    assert_eq!(components[0]["components"][0]["custom_id"], "run:stop");
+    assert!(answer.ephemeral());
+
+    // An id from nowhere.
+    let token = bot.discord.click(&moderator(), "boop-1");
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert!(answer.ephemeral());
+}
+
+#[tokio::test]
+async fn panel_shows_the_current_scene_and_its_buttons_work() {
+    let bot = start("").await;
+    let token = bot
+        .discord
+        .slash(&moderator(), Some(GUILD_ID), &["panel"], json!([]));
+    let answer = bot
+        .discord
+        .answer(&token, |a| !a.callbacks.is_empty())
+        .await;
+    let rows = answer.callbacks[0]["data"]["components"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let buttons: Vec<&Value> = rows
+        .iter()
+        .flat_map(|r| r["components"].as_array().unwrap())
+        .collect();
+    let live = buttons
+        .iter()
+        .find(|b| b["custom_id"] == "run:live")
+        .unwrap();
+    assert_eq!(live["style"], 3, "the current scene is highlighted");
+    assert!(buttons.iter().any(|b| b["custom_id"] == "run:brb"));
+    assert!(buttons.iter().any(|b| b["custom_id"] == "run:start"));
+    let token = bot.discord.click(&moderator(), "run:brb");
+    bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert_eq!(bot.obs.current_scene(), "BRB");
+
+    let token = bot
+        .discord
+        .slash(&viewer(), Some(GUILD_ID), &["panel"], json!([]));
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert!(answer.ephemeral());
+}
+
+#[tokio::test]
+async fn a_slow_command_is_deferred_then_edited() {
+    let admin = moderator().user_id;
+    let bot = start_with(
+        FakeDiscord::start().await,
+        tempfile::tempdir().unwrap(),
+        &format!(r#"users: {{"{admin}": Admin}}"#),
+        r#"stop: (ending_delay: "1800ms", confirm_timeout: "2s"),
+           scenes: (ending: Some("BRB"))"#,
+    )
+    .await;
+    bot.obs.set_streaming(true);
+    let mut status = bot.ctx.status.subscribe();
+    status
+        .wait_for(|s| s.obs.as_ref().is_some_and(|o| o.streaming))
+        .await
+        .unwrap();
+    // `stop` waits for the ending delay, then for OBS to confirm: longer than Discord waits.
+    let token = bot
+        .discord
+        .slash(&moderator(), Some(GUILD_ID), &["stream", "stop"], json!([]));
+    let answer = bot.discord.answer(&token, |a| !a.edits.is_empty()).await;
+    assert_eq!(answer.callbacks[0]["type"], 5, "deferred: {answer:?}");
+    assert!(!bot.obs.is_streaming());
+    assert!(!content(&answer).is_empty());
+}
+
+#[tokio::test]
+async fn the_status_message_is_kept_and_edited_after_a_scene_change() {
+    let bot = start(&format!("status_channel: Some({STATUS_CHANNEL})")).await;
+    let first = bot
+        .discord
+        .wait_for("the status message", |v| {
+            v.messages_in(STATUS_CHANNEL).into_iter().find(|m| {
+                m.embeds
+                    .first()
+                    .is_some_and(|e| e.to_string().contains("LIVE"))
+            })
+        })
+        .await;
+    bot.obs.set_scene("BRB");
+    let edited = bot
+        .discord
+        .wait_for("the status message edited", |v| {
+            v.messages_in(STATUS_CHANNEL).into_iter().find(|m| {
+                m.embeds
+                    .first()
+                    .is_some_and(|e| e.to_string().contains("BRB"))
+            })
+        })
+        .await;
+    assert_eq!(edited.id, first.id, "edited in place");
+    assert!(edited.edits >= 1);
+    assert_eq!(bot.discord.view(|v| v.messages_in(STATUS_CHANNEL).len()), 1);
+    let colour = edited.embeds[0]["color"].as_u64().unwrap();
+    assert_eq!(colour, 0x57f287, "green: OBS up, nothing failing");
+
+    // Deleted by someone: posted again, and the new id is kept.
+    bot.discord.delete_message(edited.id);
+    bot.obs.set_scene("LIVE");
+    let again = bot
+        .discord
+        .wait_for("a new status message", |v| {
+            v.messages_in(STATUS_CHANNEL).into_iter().next()
+        })
+        .await;
+    assert_ne!(again.id, edited.id);
+}
+
+#[tokio::test]
+async fn low_bitrate_is_alerted_with_the_role_mention_and_floods_are_counted() {
+    let bot = start(&format!(
+        r#"alerts: Some((channel: {ALERTS_CHANNEL}, mention: {{"low": "{ALERT_ROLE}"}}, per_minute: 2))"#
+    ))
+    .await;
+    let low = GuardTransition {
+        from: "live",
+        to: "low",
+        cause: "low_bitrate",
+        error: None,
+        bitrate_kbps: Some(420),
+        rtt_ms: Some(80),
+        server: Some("home".into()),
+        dry_run: false,
+    };
+    for _ in 0..5 {
+        bot.ctx.events.send(Event::BitrateLow(low.clone())).unwrap();
+    }
+    let messages = bot
+        .discord
+        .wait_for("two alerts", |v| {
+            let m = v.messages_in(ALERTS_CHANNEL);
+            (m.len() >= 2).then_some(m)
+        })
+        .await;
+    assert!(
+        messages[0]
+            .content
+            .starts_with(&format!("<@&{ALERT_ROLE}>"))
+    );
+    assert!(
+        messages[0].content.contains("420 kbps"),
+        "{}",
+        messages[0].content
+    );
+    assert_eq!(
+        messages[0].allowed_mentions["roles"],
+        json!([ALERT_ROLE.to_string()])
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        bot.discord.view(|v| v.messages_in(ALERTS_CHANNEL).len()),
+        2,
+        "flood control holds the rest"
+    );
+}
+
+#[tokio::test]
+async fn chat_is_mirrored_in_batches_without_mentions() {
+    let bot = start(&format!("chat_mirror_channel: Some({MIRROR_CHANNEL})")).await;
+    for i in 0..5 {
+        bot.ctx
+            .events
+            .send(Event::TwitchChatMessage {
+                user_id: "1".into(),
+                display_name: "viewer_1".into(),
+                text: format!("hello {i} @everyone **bold**"),
+            })
+            .unwrap();
+    }
+    let first = bot
+        .discord
+        .wait_for("a mirror message", |v| {
+            v.messages_in(MIRROR_CHANNEL).into_iter().next()
+        })
+        .await;
+    let batch = bot
+        .discord
+        .wait_for("all five lines", |v| {
+            let all: String = v
+                .messages_in(MIRROR_CHANNEL)
+                .iter()
+                .map(|m| m.content.clone())
+                .collect();
+            (all.matches("hello").count() == 5).then_some(v.messages_in(MIRROR_CHANNEL))
+        })
+        .await;
+    assert_eq!(batch.len(), 1, "one message for a burst: {batch:?}");
+    assert_eq!(first.allowed_mentions["parse"], json!([]));
+    assert!(
+        first.content.contains("\\*\\*bold\\*\\*"),
+        "markdown escaped"
+    );
+    assert!(first.content.contains("viewer\\_1"));
+}
+
+#[tokio::test]
+async fn a_dropped_gateway_is_resumed_and_commands_keep_working() {
+    let bot = start("").await;
+    bot.discord.drop_gateway();
+    let resume = bot
+        .discord
+        .wait_for("RESUME", |v| v.resumes().first().cloned())
+        .await;
+    assert_eq!(resume["session_id"], "fake-session-1");
+    assert!(resume["seq"].as_u64().unwrap() >= 1);
+    assert_eq!(
+        bot.discord.view(|v| v.identifies()),
+        1,
+        "resumed, not identified again"
+    );
+    let token = bot
+        .discord
+        .slash(&moderator(), Some(GUILD_ID), &["brb"], json!([]));
+    bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert_eq!(bot.obs.current_scene(), "BRB");
+}
+
+#[tokio::test]
+async fn junk_interactions_are_refused_without_action() {
+    let bot = start("").await;
+    let before = bot.obs.requests().len();
+    let cases = [
+        // An option the command does not have.
+        (
+            vec!["brb"],
+            json!([{"name": "evil", "type": 3, "value": "x"}]),
+        ),
+        // A choice index out of range.
+        (
+            vec!["guard", "dryrun"],
+            json!([{"name": "state", "type": 4, "value": 99}]),
+        ),
+        // A value of the wrong type.
+        (
+            vec!["scene"],
+            json!([{"name": "name", "type": 4, "value": 3}]),
+        ),
+        // Over-long text (Discord would stop it; a forged interaction does not).
+        (
+            vec!["scene"],
+            json!([{"name": "name", "type": 3, "value": "x".repeat(20_000)}]),
+        ),
+        // A command we never registered.
+        (vec!["format-disk"], json!([])),
+    ];
+    for (path, options) in cases {
+        let token = bot
+            .discord
+            .slash(&moderator(), Some(GUILD_ID), &path, options);
+        let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+        assert!(answer.ephemeral(), "{path:?}: {answer:?}");
+    }
+    assert!(
+        bot.obs.requests()[before..]
+            .iter()
+            .all(|r| r.request_type != "SetCurrentProgramScene"),
+        "no action"
+    );
+    // Junk autocomplete input: answered, with nothing or only real names.
+    for typed in ["\u{0}\u{202e}", &"ä".repeat(500), "LI"] {
+        let token = bot
+            .discord
+            .autocomplete(&moderator(), Some(GUILD_ID), "scene", "name", typed);
+        let answer = bot
+            .discord
+            .answer(&token, |a| !a.callbacks.is_empty())
+            .await;
+        assert_eq!(answer.callbacks[0]["type"], 8);
+        let choices = answer.callbacks[0]["data"]["choices"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if typed == "LI" {
+            assert_eq!(choices[0]["value"], "LIVE");
+        } else {
+            assert!(choices.is_empty(), "{choices:?}");
+        }
+    }
+    // Autocomplete from another server: nothing.
+    let token = bot
+        .discord
+        .autocomplete(&moderator(), Some(OTHER_GUILD_ID), "scene", "name", "L");
+    let answer = bot
+        .discord
+        .answer(&token, |a| !a.callbacks.is_empty())
+        .await;
+    assert!(
+        answer.callbacks[0]["data"]["choices"]
+            .as_array()
+            .is_none_or(|c| c.is_empty())
+    );
+    let _ = CHANNEL_ID;
+}
