@@ -590,3 +590,26 @@ async fn junk_interactions_are_refused_without_action() {
     );
     let _ = CHANNEL_ID;
 }
+
+#[tokio::test]
+async fn a_missing_token_is_reported_in_status_not_a_crash() {
+    let config =
+        format!(r#"(discord: (guild_id: {GUILD_ID}, api_url: Some("http://127.0.0.1:9")))"#);
+    let config = stream_control::config::Config::parse(&config).unwrap();
+    let secrets = stream_control::secrets::Secrets::from_lookup(|_| None);
+    let redactor = stream_control::secrets::Redactor::new(&secrets);
+    let ctx = Context::new(config, secrets, redactor).unwrap();
+    let app = App::start(ctx.clone(), RunOptions::default());
+    let mut status = ctx.status.subscribe();
+    let status = tokio::time::timeout(
+        Duration::from_secs(10),
+        status.wait_for(|s| s.discord.as_ref().is_some_and(|d| d.state == "failed")),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .clone();
+    let reason = status.discord.unwrap().reason.unwrap();
+    assert!(reason.contains("DISCORD_TOKEN"), "{reason}");
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}

@@ -162,6 +162,11 @@ async fn on_event(
 ) -> Result<(), Error> {
     let ctx = framework.user_data;
     match event {
+        serenity::FullEvent::Ready { data_about_bot } => set_status(ctx, |d| {
+            d.state = "connected";
+            d.reason = None;
+            d.bot_user = Some(data_about_bot.user.name.clone());
+        }),
         serenity::FullEvent::Resume { .. } => set_status(ctx, |d| {
             d.state = "connected";
             d.reason = None;

@@ -568,6 +568,51 @@ mod tests {
     }
 
     #[test]
+    fn names_are_valid_and_every_text_is_written_in_every_locale() {
+        let i18n = I18n::new("en-US", &Default::default()).unwrap();
+        fn walk(nodes: &[Node], path: &mut Vec<&'static str>, out: &mut Vec<Vec<&'static str>>) {
+            for node in nodes {
+                path.push(node.name);
+                out.push(path.clone());
+                if let NodeKind::Group(children) = &node.kind {
+                    walk(children, path, out);
+                }
+                path.pop();
+            }
+        }
+        let mut paths = Vec::new();
+        walk(TREE, &mut Vec::new(), &mut paths);
+        for path in &paths {
+            let name = path.last().unwrap();
+            assert!(
+                (1..=32).contains(&name.len())
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()),
+                "{path:?}: not a valid Discord name"
+            );
+        }
+        for locale in crate::i18n::LOCALES {
+            for (path, leaf) in leaves() {
+                let text = description(&i18n, locale, &path, leaf.word);
+                assert_ne!(text, path.join(" "), "{locale} {path:?}: no description");
+                for opt in leaf.options {
+                    let text = option_description(&i18n, locale, &path, leaf.word, opt);
+                    assert_ne!(
+                        text, opt.name,
+                        "{locale} {path:?} {}: no description",
+                        opt.name
+                    );
+                }
+            }
+            for path in &paths {
+                let text = description(&i18n, locale, path, None);
+                assert!(text.chars().count() <= 100);
+            }
+        }
+    }
+
+    #[test]
     fn leaf_lines_parse_with_their_required_options() {
         for (path, leaf) in leaves() {
             let Some(word) = leaf.word else { continue };
