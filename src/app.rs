@@ -48,6 +48,8 @@ pub struct Context {
     pub guard: Option<crate::guard::GuardHandle>,
     /// Twitch (Helix client, credentials, token), when configured.
     pub twitch: Option<Arc<crate::twitch::Twitch>>,
+    /// Restream endpoints (store, render, apply), when configured.
+    pub restream: Option<crate::restream::Restream>,
     /// When the app started (paused-time aware in tests).
     pub started: Instant,
     /// Cancelled when the whole process shuts down.
@@ -83,6 +85,24 @@ impl Context {
                 events.clone(),
             )
         });
+        let restream = config.restream.clone().map(|restream| {
+            crate::restream::Restream::new(
+                restream,
+                config.programs.clone(),
+                crate::state_store::StateDir::new(&config.state_dir),
+                redactor.clone(),
+                status.clone(),
+                events.clone(),
+            )
+        });
+        status.send_modify(|s| {
+            if config.power.is_some() {
+                s.power = Some(Default::default());
+            }
+            if let Some(services) = &config.services {
+                s.services = Some(crate::services::initial_status(services));
+            }
+        });
         Ok(Arc::new(Context {
             config: Arc::new(config),
             secrets: Arc::new(secrets),
@@ -94,6 +114,7 @@ impl Context {
             obs,
             guard,
             twitch,
+            restream,
             started: Instant::now(),
             shutdown: CancellationToken::new(),
         }))
@@ -157,6 +178,15 @@ impl App {
         }
         if app.ctx.guard.is_some() {
             app.supervise("guard", crate::guard::run);
+        }
+        if app.ctx.restream.is_some() {
+            app.supervise("restream", crate::restream::run);
+        }
+        if app.ctx.config.power.is_some() {
+            app.supervise("power", crate::power::run);
+        }
+        if app.ctx.config.services.is_some() {
+            app.supervise("services", crate::services::run);
         }
         if app.ctx.config.web.is_some() {
             app.supervise("web", crate::web::run);
