@@ -5,7 +5,8 @@
 //! Behaviour files, per program `<name>`: `<name>.stdout`, `<name>.stderr`, `<name>.exit` (the
 //! exit code) and `<name>.hang` (sleep instead of exiting). A variant named after the call's
 //! last argument wins (`nginx.exit.reload` for `nginx … -s reload`), so one fake can pass one
-//! call and fail another. The script writes its pid to `<name>.pid`.
+//! call and fail another; `<name>.once.<last argument>` fails the next such call only. The
+//! script writes its pid to `<name>.pid`.
 
 #![allow(dead_code)]
 
@@ -27,12 +28,19 @@ pick() {
   esac
   if [ -e "$d/$n.$1" ]; then echo "$d/$n.$1"; fi
 }
+case "$last" in
+  */*|"") ;;
+  *) if [ -e "$d/$n.once.$last" ]; then cat "$d/$n.once.$last" >&2; rm -f "$d/$n.once.$last"; exit 1; fi ;;
+esac
 f=$(pick stdout); [ -n "$f" ] && cat "$f"
 f=$(pick stderr); [ -n "$f" ] && cat "$f" >&2
 f=$(pick hang); [ -n "$f" ] && exec sleep 60
 f=$(pick exit); [ -n "$f" ] && exit "$(cat "$f")"
 exit 0
 "#;
+
+// `<name>.once.<last argument>`: the next such call prints the file to stderr, exits 1 and
+// removes it (one failure, then the usual answer).
 
 /// One fake program.
 pub struct FakeProgram {
@@ -84,6 +92,15 @@ impl FakeProgram {
         std::fs::write(self.file("exit", variant), exit.to_string()).unwrap();
         std::fs::write(self.file("stdout", variant), stdout).unwrap();
         std::fs::write(self.file("stderr", variant), stderr).unwrap();
+    }
+
+    /// The next call whose last argument is `variant` fails once (exit 1) with `stderr`.
+    pub fn fail_once(&self, variant: &str, stderr: &str) {
+        std::fs::write(
+            self.dir.join(format!("{}.once.{variant}", self.name)),
+            stderr,
+        )
+        .unwrap();
     }
 
     /// Sleep instead of exiting (after printing stdout/stderr).
