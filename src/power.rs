@@ -240,15 +240,11 @@ pub async fn run(ctx: Arc<crate::app::Context>, cancel: CancellationToken) -> an
     let Some(config) = ctx.config.power.clone() else {
         return Ok(());
     };
-    let mut tick = tokio::time::interval(POLL_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return Ok(()),
-            _ = tick.tick() => {}
-        }
+    crate::app::poll_every(POLL_INTERVAL, &cancel, || async {
         let _ = check(&ctx, &config).await;
-    }
+    })
+    .await;
+    Ok(())
 }
 
 #[cfg(test)]

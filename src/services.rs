@@ -445,18 +445,11 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
         return Ok(());
     };
     let all = units(&config);
-    let mut tick = tokio::time::interval(POLL_INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return Ok(()),
-            _ = tick.tick() => {}
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => return Ok(()),
-            _ = states(&ctx, &all) => {}
-        }
-    }
+    crate::app::poll_every(POLL_INTERVAL, &cancel, || async {
+        states(&ctx, &all).await;
+    })
+    .await;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -71,6 +71,11 @@ async fn say(setup: &Setup, line: &str) -> (Reply, Vec<Reply>, String) {
     (reply, steps, text)
 }
 
+/// `Status.power.reachable`.
+fn reachable(setup: &Setup) -> Option<bool> {
+    setup.ctx.status.borrow().power.as_ref()?.reachable
+}
+
 async fn receive_packet(socket: &UdpSocket) -> Vec<u8> {
     let mut buffer = [0u8; 512];
     let (n, _) = tokio::time::timeout(Duration::from_secs(5), socket.recv_from(&mut buffer))
@@ -106,10 +111,7 @@ async fn wake_sends_the_magic_packet_and_reports_a_pc_that_answers() {
         steps,
         ["Magic packet sent to AA:BB:CC:01:02:FE; waiting up to 120 s for the stream PC…"]
     );
-    assert_eq!(
-        s.ctx.status.borrow().power.as_ref().unwrap().reachable,
-        Some(true)
-    );
+    assert_eq!(reachable(&s), Some(true));
 }
 
 #[tokio::test]
@@ -168,10 +170,7 @@ async fn wake_gives_up_after_the_timeout_with_progress_every_5_s() {
             "Waiting for the stream PC… 25 s",
         ]
     );
-    assert_eq!(
-        s.ctx.status.borrow().power.as_ref().unwrap().reachable,
-        Some(false)
-    );
+    assert_eq!(reachable(&s), Some(false));
 }
 
 #[tokio::test]

@@ -354,15 +354,7 @@ async fn a_refused_nginx_test_restores_the_include_and_keeps_the_store() {
     // The backup of the include is kept beside it.
     let backup = s.dir.path().join("nginx/restream.conf.bak");
     assert_eq!(read(&backup), include_before);
-    let last = s
-        .ctx
-        .status
-        .borrow()
-        .restream
-        .clone()
-        .unwrap()
-        .last_apply
-        .unwrap();
+    let last = support::last_apply(&s.ctx);
     assert!(!last.ok);
     assert!(last.error.as_ref().unwrap().contains("[emerg]"));
     assert!(!last.error.unwrap().contains(other_key));

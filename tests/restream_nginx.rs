@@ -183,14 +183,7 @@ async fn apply_rollback_and_drop_on_a_real_nginx_rtmp() {
         "nginx's own error text: {text}"
     );
     assert_eq!(std::fs::read_to_string(&include).unwrap(), include_before);
-    let last = ctx
-        .status
-        .borrow()
-        .restream
-        .clone()
-        .unwrap()
-        .last_apply
-        .unwrap();
+    let last = support::last_apply(&ctx);
     assert!(!last.ok);
     // nginx still serves the old list, also to a new publisher.
     let _ = publisher.kill();

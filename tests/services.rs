@@ -174,29 +174,41 @@ async fn restart_goes_through_sudo_n_and_reports_each_exit_code() {
     assert!(text.contains("a password is required"), "{text}");
 
     // The unit fails to start (exit 1) or does not exist (exit 5): systemctl's own words.
-    s.sudo.answer(
-        None,
+    let job = "Job for nginx.service failed because the control process exited with error code.";
+    fails_with(
+        &s,
+        &s.sudo,
         1,
-        "",
-        "Job for nginx.service failed because the control process exited with error code.\n",
-    );
-    let (reply, text) = say(&s, "!service restart nginx").await;
-    assert_eq!(reply.key, keys::COMMAND_FAILED);
-    assert_eq!(
-        text,
-        "systemctl failed (exit code 1): Job for nginx.service failed because the control process exited with error code."
-    );
-    s.sudo.answer(
-        None,
+        job,
+        "!service restart nginx",
+        &format!("systemctl failed (exit code 1): {job}"),
+    )
+    .await;
+    let missing = "Failed to restart x.service: Unit x.service not found.";
+    fails_with(
+        &s,
+        &s.sudo,
         5,
-        "",
-        "Failed to restart x.service: Unit x.service not found.\n",
-    );
-    let (_, text) = say(&s, "!service restart nginx").await;
-    assert_eq!(
-        text,
-        "systemctl failed (exit code 5): Failed to restart x.service: Unit x.service not found."
-    );
+        missing,
+        "!service restart nginx",
+        &format!("systemctl failed (exit code 5): {missing}"),
+    )
+    .await;
+}
+
+/// `fake` exits with `code` and `stderr`; `line` is answered exactly `expected`, as a failure.
+async fn fails_with(
+    s: &Setup,
+    fake: &FakeProgram,
+    code: i32,
+    stderr: &str,
+    line: &str,
+    expected: &str,
+) {
+    fake.answer(None, code, "", &format!("{stderr}\n"));
+    let (reply, text) = say(s, line).await;
+    assert_eq!(reply.outcome, Outcome::Failed, "{line}: {text}");
+    assert_eq!(text, expected, "{line}");
 }
 
 #[tokio::test]
@@ -324,18 +336,16 @@ async fn logs_run_journalctl_with_clamped_lines_and_cut_long_lines() {
     let (_, text) = say(&s, "!logs bot").await;
     assert_eq!(text, "stream-control.service has no log lines.");
 
-    s.sudo.answer(
-        None,
+    let denied = "No journal files were opened due to insufficient permissions.";
+    fails_with(
+        &s,
+        &s.sudo,
         1,
-        "",
-        "No journal files were opened due to insufficient permissions.",
-    );
-    let (reply, text) = say(&s, "!logs bot").await;
-    assert_eq!(reply.outcome, Outcome::Failed);
-    assert_eq!(
-        text,
-        "journalctl failed (exit code 1): No journal files were opened due to insufficient permissions."
-    );
+        denied,
+        "!logs bot",
+        &format!("journalctl failed (exit code 1): {denied}"),
+    )
+    .await;
 }
 
 #[tokio::test]

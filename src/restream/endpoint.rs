@@ -669,36 +669,35 @@ mod tests {
 
     #[test]
     fn push_urls_split_into_base_and_key() {
-        let e = Endpoint::from_push_url(
-            "Twitch",
+        let check = |url: &str, base: &str, key: &str, platform: Platform| {
+            let e = Endpoint::from_push_url("n", url, None, true).unwrap();
+            assert_eq!(
+                (e.base().to_string().as_str(), e.key(), e.platform()),
+                (base, key, platform),
+                "{url}"
+            );
+        };
+        check(
             "rtmp://ingest.global-contribute.live-video.net/app/live_123_abc",
-            None,
-            true,
-        )
-        .unwrap();
-        assert_eq!(
-            e.base().to_string(),
-            "rtmp://ingest.global-contribute.live-video.net/app"
+            "rtmp://ingest.global-contribute.live-video.net/app",
+            "live_123_abc",
+            Platform::Twitch,
         );
-        assert_eq!(e.key(), "live_123_abc");
-        assert_eq!(e.platform(), Platform::Twitch);
-        let e = Endpoint::from_push_url(
-            "yt",
+        check(
             "RTMPS://A.rtmp.youtube.com:443/live2/x/abcd-efgh/",
-            None,
-            false,
-        )
-        .unwrap();
-        assert_eq!(
-            e.base().to_string(),
-            "rtmps://A.rtmp.youtube.com:443/live2/x"
+            "rtmps://A.rtmp.youtube.com:443/live2/x",
+            "abcd-efgh",
+            Platform::Youtube,
         );
-        assert_eq!(e.key(), "abcd-efgh");
-        assert_eq!(e.platform(), Platform::Youtube);
-        assert!(e.base().is_secure());
-        let v6 = Endpoint::from_push_url("v6", "rtmp://[::1]:1935/app/k", None, true).unwrap();
-        assert_eq!(v6.base().to_string(), "rtmp://[::1]:1935/app");
-        assert_eq!(v6.base().port_or_default(), 1935);
+        check(
+            "rtmp://[::1]:1935/app/k",
+            "rtmp://[::1]:1935/app",
+            "k",
+            Platform::Custom,
+        );
+        let secure = Endpoint::from_push_url("s", "rtmps://h.example/app/k", None, true).unwrap();
+        assert!(secure.base().is_secure());
+        assert_eq!(secure.base().port_or_default(), 443);
     }
 
     #[test]

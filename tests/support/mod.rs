@@ -76,3 +76,13 @@ pub async fn command(
     }
     (reply, seen)
 }
+
+/// `Status.restream.last_apply` (it must be there).
+pub fn last_apply(ctx: &Context) -> stream_control::status::ApplyStatus {
+    ctx.status
+        .borrow()
+        .restream
+        .as_ref()
+        .and_then(|r| r.last_apply.clone())
+        .expect("an apply was recorded")
+}
