@@ -1236,7 +1236,9 @@ fn validate_restream(restream: &RestreamConfig, problem: &mut impl FnMut(String,
                 "must be the path of a file other than `include_path`".into(),
             );
         }
-        if stunnel.ca_file.as_os_str().is_empty() {
+        // Written into the stunnel configuration: one line, nothing else.
+        let ca_file = stunnel.ca_file.to_string_lossy();
+        if ca_file.is_empty() || ca_file.chars().any(char::is_control) {
             problem(
                 "restream.stunnel.ca_file".into(),
                 "must be the path of a CA bundle".into(),
