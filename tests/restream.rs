@@ -427,6 +427,19 @@ async fn a_hanging_nginx_test_is_killed_and_rolled_back() {
 }
 
 #[tokio::test]
+async fn an_include_that_cannot_be_written_changes_nothing() {
+    let s = setup("", false);
+    std::fs::remove_dir_all(s.include().parent().unwrap()).unwrap();
+    let (reply, _, text) = s.say(&format!("!restream add Twitch {TWITCH}")).await;
+    assert_eq!(reply.key, keys::RESTREAM_WRITE_FAILED, "{text}");
+    assert!(
+        text.starts_with("Could not write nginx's push list, so nothing changed: "),
+        "{text}"
+    );
+    assert!(s.nginx.calls().is_empty() && !s.store().exists());
+}
+
+#[tokio::test]
 async fn a_failed_stunnel_restart_rolls_back_before_any_reload() {
     let s = setup("", false);
     s.systemctl.fail_once(

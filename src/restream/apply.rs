@@ -214,14 +214,19 @@ pub async fn apply(
         return Ok(Applied::default());
     }
     let files: Vec<&FileChange> = std::iter::once(&include).chain(stunnel.as_ref()).collect();
-    let restore = || {
-        let errors: Vec<String> = files.iter().filter_map(|f| f.restore().err()).collect();
+    let restore_first = |count: usize| {
+        let errors: Vec<String> = files[..count]
+            .iter()
+            .filter_map(|f| f.restore().err())
+            .collect();
         (!errors.is_empty()).then(|| errors.join("; "))
     };
-    for file in &files {
+    let restore = || restore_first(files.len());
+    for (written, file) in files.iter().enumerate() {
         if let Err(error) = file.write() {
+            // Only what was written before is put back (this one was not replaced).
             return Err(ApplyError {
-                rollback_error: restore(),
+                rollback_error: restore_first(written),
                 ..error
             });
         }
