@@ -85,16 +85,12 @@ impl Context {
                 events.clone(),
             )
         });
-        let restream = config.restream.clone().map(|restream| {
-            crate::restream::Restream::new(
-                restream,
-                config.programs.clone(),
-                crate::state_store::StateDir::new(&config.state_dir),
-                redactor.clone(),
-                status.clone(),
-                events.clone(),
-            )
-        });
+        let restream = crate::restream::Restream::new(
+            &config,
+            redactor.clone(),
+            status.clone(),
+            events.clone(),
+        );
         status.send_modify(|s| {
             if config.power.is_some() {
                 s.power = Some(Default::default());

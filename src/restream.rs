@@ -106,19 +106,17 @@ pub struct Restream {
 }
 
 impl Restream {
-    /// Set up the feature and teach the redactor every stored key.
+    /// Set up the feature (when configured) and teach the redactor every stored key.
     pub fn new(
-        config: RestreamConfig,
-        programs: ProgramsConfig,
-        state: StateDir,
+        config: &crate::config::Config,
         redactor: Redactor,
         status: watch::Sender<Status>,
         events: broadcast::Sender<Event>,
-    ) -> Restream {
+    ) -> Option<Restream> {
         let restream = Restream {
-            config,
-            programs,
-            state,
+            config: config.restream.clone()?,
+            programs: config.programs.clone(),
+            state: StateDir::new(&config.state_dir),
             redactor,
             status,
             events,
@@ -131,7 +129,7 @@ impl Restream {
             }
         }
         restream.publish(loaded.as_deref().unwrap_or_default(), None);
-        restream
+        Some(restream)
     }
 
     pub fn config(&self) -> &RestreamConfig {

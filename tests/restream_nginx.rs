@@ -143,15 +143,24 @@ async fn apply_rollback_and_drop_on_a_real_nginx_rtmp() {
         }
     };
     let target = |stream: &str| format!("rtmp://127.0.0.1:{}/out/{stream}", nginx.rtmp_port);
+    // A change that must apply: its reply's text.
+    let applied = |line: String| {
+        let say = &say;
+        let nginx = &nginx;
+        async move {
+            let (reply, text) = say(line).await;
+            assert_eq!(
+                reply.outcome,
+                Outcome::Done,
+                "{text}\n{}",
+                nginx.error_log()
+            );
+            text
+        }
+    };
 
     // 1. Render → apply: nginx -t passes, nginx reloads.
-    let (reply, text) = say(format!("!restream add Copy {}", target("copy"))).await;
-    assert_eq!(
-        reply.outcome,
-        Outcome::Done,
-        "{text}\n{}",
-        nginx.error_log()
-    );
+    applied(format!("!restream add Copy {}", target("copy"))).await;
     assert!(
         std::fs::read_to_string(&include)
             .unwrap()
@@ -197,13 +206,7 @@ async fn apply_rollback_and_drop_on_a_real_nginx_rtmp() {
     // 3. Without the fault the change applies, and the publisher is dropped so it takes
     // effect at once (a real encoder reconnects; ffmpeg ends, so it is started again).
     std::fs::remove_file(&marker).unwrap();
-    let (reply, text) = say(format!("!restream add Second {}", target("second"))).await;
-    assert_eq!(
-        reply.outcome,
-        Outcome::Done,
-        "{text}\n{}",
-        nginx.error_log()
-    );
+    let text = applied(format!("!restream add Second {}", target("second"))).await;
     assert!(
         text.ends_with(
             "The encoder was disconnected so the new list applies now; it reconnects by itself."
@@ -220,8 +223,7 @@ async fn apply_rollback_and_drop_on_a_real_nginx_rtmp() {
     wait_for_pushes(&nginx, &["copy", "second"]).await;
 
     // 4. Off: the next publish pushes only the remaining target.
-    let (reply, text) = say("!restream off Copy".into()).await;
-    assert_eq!(reply.outcome, Outcome::Done, "{text}");
+    applied("!restream off Copy".into()).await;
     let _ = publisher.wait();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut publisher = publish(&[&clip], &publish_url);
