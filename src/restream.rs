@@ -132,10 +132,6 @@ impl Restream {
         Some(restream)
     }
 
-    pub fn config(&self) -> &RestreamConfig {
-        &self.config
-    }
-
     /// The stored endpoints.
     pub fn list(&self) -> Result<Vec<Endpoint>, StoreError> {
         endpoint::load(&self.state)
@@ -157,7 +153,7 @@ impl Restream {
         let name = new[index].name().to_string();
         // Applied even when unchanged: a no-op unless the files are out of date.
         let applied = self.commit(&old, &new, progress).await?;
-        Ok(self.change(name, already, &new, applied))
+        Ok(change(name, already, &new, applied))
     }
 
     /// Add an endpoint (enabled) from its full push URL and apply.
@@ -182,7 +178,7 @@ impl Restream {
         let mut new = old.clone();
         new.push(endpoint);
         let applied = self.commit(&old, &new, progress).await?;
-        Ok(self.change(name, false, &new, applied))
+        Ok(change(name, false, &new, applied))
     }
 
     /// Remove an endpoint and apply.
@@ -192,7 +188,7 @@ impl Restream {
         let mut new = old.clone();
         let removed = new.remove(find(&new, name)?);
         let applied = self.commit(&old, &new, progress).await?;
-        Ok(self.change(removed.name().to_string(), false, &new, applied))
+        Ok(change(removed.name().to_string(), false, &new, applied))
     }
 
     /// Bring nginx's files in line with the store (at start: after an import, an upgrade or
@@ -212,15 +208,6 @@ impl Restream {
             _ => {}
         }
         result
-    }
-
-    fn change(&self, name: String, already: bool, new: &[Endpoint], applied: Applied) -> Change {
-        Change {
-            name,
-            already,
-            pushing: enabled_names(new),
-            applied,
-        }
     }
 
     /// Apply `new`, then save it; if saving fails, apply `old` again.
@@ -334,6 +321,15 @@ pub fn list(ctx: &crate::app::Context) -> Vec<EndpointStatus> {
         .as_ref()
         .map(|r| r.endpoints.clone())
         .unwrap_or_default()
+}
+
+fn change(name: String, already: bool, new: &[Endpoint], applied: Applied) -> Change {
+    Change {
+        name,
+        already,
+        pushing: enabled_names(new),
+        applied,
+    }
 }
 
 fn enabled_names(endpoints: &[Endpoint]) -> Vec<String> {
