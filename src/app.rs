@@ -48,6 +48,8 @@ pub struct Context {
     pub guard: Option<crate::guard::GuardHandle>,
     /// Twitch (Helix client, credentials, token), when configured.
     pub twitch: Option<Arc<crate::twitch::Twitch>>,
+    /// Restream endpoints (store, render, apply), when configured.
+    pub restream: Option<crate::restream::Restream>,
     /// When the app started (paused-time aware in tests).
     pub started: Instant,
     /// Cancelled when the whole process shuts down.
@@ -83,6 +85,20 @@ impl Context {
                 events.clone(),
             )
         });
+        let restream = crate::restream::Restream::new(
+            &config,
+            redactor.clone(),
+            status.clone(),
+            events.clone(),
+        );
+        status.send_modify(|s| {
+            if config.power.is_some() {
+                s.power = Some(Default::default());
+            }
+            if let Some(services) = &config.services {
+                s.services = Some(crate::services::initial_status(services));
+            }
+        });
         Ok(Arc::new(Context {
             config: Arc::new(config),
             secrets: Arc::new(secrets),
@@ -94,6 +110,7 @@ impl Context {
             obs,
             guard,
             twitch,
+            restream,
             started: Instant::now(),
             shutdown: CancellationToken::new(),
         }))
@@ -166,6 +183,15 @@ impl App {
         }
         if app.ctx.guard.is_some() {
             app.supervise("guard", crate::guard::run);
+        }
+        if app.ctx.restream.is_some() {
+            app.supervise("restream", crate::restream::run);
+        }
+        if app.ctx.config.power.is_some() {
+            app.supervise("power", crate::power::run);
+        }
+        if app.ctx.config.services.is_some() {
+            app.supervise("services", crate::services::run);
         }
         if app.ctx.config.web.is_some() {
             app.supervise("web", crate::web::run);
@@ -255,6 +281,27 @@ impl App {
             tracing::warn!(?stuck, "tasks did not stop in time");
         }
         finished
+    }
+}
+
+/// Run `poll` now and then every `period` until `cancel` (also cancelling a run in progress).
+/// For the tasks that keep a Status section current (stream PC, services).
+pub async fn poll_every<F, Fut>(period: Duration, cancel: &CancellationToken, mut poll: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = poll() => {}
+        }
     }
 }
 

@@ -6,7 +6,8 @@
 //! position of the value). Secrets never live here: see `secrets`.
 //!
 //! One section per feature; an absent section means the feature is off and its commands answer
-//! "not enabled". Sections for features that are not built yet do not exist.
+//! "not enabled". Sections for features that are not built yet do not exist. `programs` (paths
+//! of the system programs the bot runs) is not a feature: it always has its defaults.
 
 mod reader;
 
@@ -50,6 +51,18 @@ pub struct Config {
     /// Discord.
     #[serde(default)]
     pub discord: Option<DiscordConfig>,
+    /// Restream endpoints pushed by nginx-rtmp. Absent: `restream` answers "not enabled".
+    #[serde(default)]
+    pub restream: Option<RestreamConfig>,
+    /// The stream PC: Wake-on-LAN, reachability, restart and shutdown over ssh.
+    #[serde(default)]
+    pub power: Option<PowerConfig>,
+    /// systemd units the bot shows, restarts and reads the journal of.
+    #[serde(default)]
+    pub services: Option<ServicesConfig>,
+    /// Where the system programs the bot runs live (nginx, systemctl, journalctl, ssh, sudo).
+    #[serde(default)]
+    pub programs: ProgramsConfig,
     #[serde(default)]
     pub commands: CommandsConfig,
     /// Reply overrides: locale → message id → Fluent pattern.
@@ -451,6 +464,152 @@ pub enum StatsServerKind {
     Obs,
 }
 
+/// The system programs the bot runs, never through a shell. Absolute paths by default, so a
+/// sudoers rule can name them exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProgramsConfig {
+    pub sudo: PathBuf,
+    /// Prefix privileged commands (nginx, `systemctl restart`, journalctl) with `sudo -n`.
+    /// `None`: only when the bot does not run as root.
+    pub use_sudo: Option<bool>,
+    pub nginx: PathBuf,
+    pub systemctl: PathBuf,
+    pub journalctl: PathBuf,
+    pub ssh: PathBuf,
+}
+
+impl Default for ProgramsConfig {
+    fn default() -> Self {
+        ProgramsConfig {
+            sudo: "/usr/bin/sudo".into(),
+            use_sudo: None,
+            nginx: "/usr/sbin/nginx".into(),
+            systemctl: "/usr/bin/systemctl".into(),
+            journalctl: "/usr/bin/journalctl".into(),
+            ssh: "/usr/bin/ssh".into(),
+        }
+    }
+}
+
+/// Restream: the endpoints live in the state directory; this says where nginx reads them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestreamConfig {
+    /// The nginx include file the bot writes (one `push` per enabled endpoint). The operator's
+    /// nginx.conf includes it inside the rtmp `application` that receives the stream.
+    #[serde(default = "default_include_path")]
+    pub include_path: PathBuf,
+    /// `nginx -c <this>` for the test and the reload. `None`: nginx's built-in default.
+    #[serde(default)]
+    pub nginx_config: Option<PathBuf>,
+    /// Extra nginx arguments before `-c`, e.g. `["-p", "/srv/nginx/"]`.
+    #[serde(default)]
+    pub nginx_args: Vec<String>,
+    /// `nginx -t`, the reload and the stunnel restart each give up after this long.
+    #[serde(default = "default_restream_timeout", deserialize_with = "duration")]
+    pub command_timeout: Duration,
+    /// RTMPS endpoints go through local stunnel clients (nginx-rtmp cannot push RTMPS).
+    /// `None`: RTMPS endpoints are refused.
+    #[serde(default)]
+    pub stunnel: Option<StunnelConfig>,
+    /// Drop the current publisher through the rtmp control module after a change, so the
+    /// new push list applies at once (the encoder reconnects). `None`: it applies at the
+    /// next publish.
+    #[serde(default)]
+    pub drop_publisher: Option<DropPublisherConfig>,
+}
+
+/// The stunnel client configuration rendered beside the nginx include.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StunnelConfig {
+    /// The stunnel configuration file the bot writes.
+    pub config_path: PathBuf,
+    /// The first local port; each enabled RTMPS endpoint takes the next one.
+    pub first_port: u16,
+    /// The systemd unit restarted when the stunnel configuration changes. `None`: not restarted.
+    pub unit: Option<String>,
+    /// CA bundle the stunnel clients verify the ingest's certificate against.
+    pub ca_file: PathBuf,
+}
+
+impl Default for StunnelConfig {
+    fn default() -> Self {
+        StunnelConfig {
+            config_path: "/etc/stunnel/restream.conf".into(),
+            first_port: 19350,
+            unit: Some("stunnel@restream.service".into()),
+            ca_file: "/etc/ssl/certs/ca-certificates.crt".into(),
+        }
+    }
+}
+
+/// Where the rtmp control module answers, and which application's publisher to drop.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DropPublisherConfig {
+    /// The `rtmp_control` location, e.g. `http://127.0.0.1:8080/control`.
+    pub control_url: String,
+    /// The rtmp application that includes the push list.
+    pub application: String,
+}
+
+impl Default for DropPublisherConfig {
+    fn default() -> Self {
+        DropPublisherConfig {
+            control_url: "http://127.0.0.1:8080/control".into(),
+            application: "live".into(),
+        }
+    }
+}
+
+/// The stream PC.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowerConfig {
+    /// Its network card's MAC address, `AA:BB:CC:DD:EE:FF` (or with `-`).
+    pub mac: String,
+    /// Its host name or IP address (probe and ssh).
+    pub host: String,
+    /// Where the magic packet goes: the broadcast address and port.
+    #[serde(default = "default_wol_target", deserialize_with = "socket_addr")]
+    pub broadcast: SocketAddr,
+    /// A TCP port that answers once the PC is up (ssh, obs-websocket…).
+    #[serde(default = "default_probe_port")]
+    pub probe_port: u16,
+    /// How long `pc wake` waits for the PC to answer.
+    #[serde(default = "default_wake_timeout", deserialize_with = "duration")]
+    pub wake_timeout: Duration,
+    /// The ssh login; `None`: ssh's default (the bot's user or `~/.ssh/config`).
+    #[serde(default)]
+    pub ssh_user: Option<String>,
+    /// What `pc restart` runs on the PC, split into words (no shell on this side).
+    #[serde(default = "default_restart_command")]
+    pub restart_command: String,
+    /// What `pc shutdown` runs on the PC.
+    #[serde(default = "default_shutdown_command")]
+    pub shutdown_command: String,
+    /// The whole ssh call gives up after this long (connecting gives up after 5 s).
+    #[serde(default = "default_ssh_timeout", deserialize_with = "duration")]
+    pub ssh_timeout: Duration,
+}
+
+/// systemd units by a short key (`service status nginx`, `logs nginx`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicesConfig {
+    /// Key → unit, e.g. `"nginx": "nginx.service"`.
+    pub units: BTreeMap<String, String>,
+    /// `service repair`: keys restarted in this order. `None`: nginx, then the restream stunnel
+    /// unit when an enabled endpoint uses RTMPS.
+    #[serde(default)]
+    pub repair: Option<Vec<String>>,
+    /// `systemctl restart` and `journalctl` give up after this long.
+    #[serde(default = "default_services_timeout", deserialize_with = "duration")]
+    pub command_timeout: Duration,
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandsConfig {
@@ -587,6 +746,33 @@ fn default_poll_interval() -> Duration {
 }
 fn default_stats_timeout() -> Duration {
     Duration::from_secs(2)
+}
+fn default_include_path() -> PathBuf {
+    PathBuf::from("/etc/nginx/stream-control/restream.conf")
+}
+fn default_restream_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_wol_target() -> SocketAddr {
+    SocketAddr::from(([255, 255, 255, 255], 9))
+}
+fn default_probe_port() -> u16 {
+    22
+}
+fn default_wake_timeout() -> Duration {
+    Duration::from_secs(120)
+}
+fn default_restart_command() -> String {
+    "sudo -n reboot".into()
+}
+fn default_shutdown_command() -> String {
+    "sudo -n shutdown -h now".into()
+}
+fn default_ssh_timeout() -> Duration {
+    Duration::from_secs(20)
+}
+fn default_services_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 fn default_prefix() -> String {
     "!".into()
@@ -769,6 +955,16 @@ impl Config {
         if let Some(discord) = &self.discord {
             validate_discord(discord, &mut problem);
         }
+        validate_programs(&self.programs, &mut problem);
+        if let Some(restream) = &self.restream {
+            validate_restream(restream, &mut problem);
+        }
+        if let Some(power) = &self.power {
+            validate_power(power, &mut problem);
+        }
+        if let Some(services) = &self.services {
+            validate_services(services, &mut problem);
+        }
 
         let commands = &self.commands;
         let prefix = &commands.prefix;
@@ -851,6 +1047,9 @@ impl Config {
         features.insert("guard", self.guard.is_some());
         features.insert("twitch", self.twitch.is_some());
         features.insert("discord", self.discord.is_some());
+        features.insert("restream", self.restream.is_some());
+        features.insert("power", self.power.is_some());
+        features.insert("services", self.services.is_some());
         features
     }
 }
@@ -1119,6 +1318,248 @@ fn validate_discord(discord: &DiscordConfig, problem: &mut impl FnMut(String, St
             format!("`{url}` must start with http:// or https://"),
         );
     }
+}
+
+fn validate_programs(programs: &ProgramsConfig, problem: &mut impl FnMut(String, String)) {
+    for (key, path) in [
+        ("sudo", &programs.sudo),
+        ("nginx", &programs.nginx),
+        ("systemctl", &programs.systemctl),
+        ("journalctl", &programs.journalctl),
+        ("ssh", &programs.ssh),
+    ] {
+        if path.as_os_str().is_empty() {
+            problem(
+                format!("programs.{key}"),
+                "must be the path of the program".into(),
+            );
+        }
+    }
+}
+
+/// A systemd unit name: 1–256 of `A-Z a-z 0-9 : _ . @ -` and `\`-free, not starting with `-`
+/// or `.` (it is passed as an argument: it must never read as an option).
+pub fn valid_unit_name(unit: &str) -> bool {
+    !unit.is_empty()
+        && unit.len() <= 256
+        && !unit.starts_with(['-', '.'])
+        && unit
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '.' | '@' | '-'))
+}
+
+/// A host name or IP address that is safe as a program argument (never an option).
+pub fn valid_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && !host.starts_with(['-', '.'])
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']'))
+}
+
+fn validate_restream(restream: &RestreamConfig, problem: &mut impl FnMut(String, String)) {
+    if restream.include_path.file_name().is_none() {
+        problem(
+            "restream.include_path".into(),
+            "must be the path of a file".into(),
+        );
+    }
+    if restream
+        .nginx_config
+        .as_ref()
+        .is_some_and(|p| p.as_os_str().is_empty())
+    {
+        problem(
+            "restream.nginx_config".into(),
+            "must be a path, or None for nginx's default".into(),
+        );
+    }
+    for (i, arg) in restream.nginx_args.iter().enumerate() {
+        if arg.is_empty() || arg.chars().any(char::is_control) {
+            problem(
+                format!("restream.nginx_args[{i}]"),
+                "must be a non-empty argument without control characters".into(),
+            );
+        }
+    }
+    positive(
+        "restream.command_timeout",
+        restream.command_timeout,
+        problem,
+    );
+    if let Some(stunnel) = &restream.stunnel {
+        let last = u32::from(stunnel.first_port) + crate::restream::MAX_ENDPOINTS as u32;
+        if stunnel.first_port < 1024 || last > 65535 {
+            problem(
+                "restream.stunnel.first_port".into(),
+                format!(
+                    "must be 1024 to {} (one port per RTMPS endpoint follows it)",
+                    65535 - crate::restream::MAX_ENDPOINTS
+                ),
+            );
+        }
+        if stunnel.config_path.file_name().is_none() || stunnel.config_path == restream.include_path
+        {
+            problem(
+                "restream.stunnel.config_path".into(),
+                "must be the path of a file other than `include_path`".into(),
+            );
+        }
+        // Written into the stunnel configuration: one line, nothing else.
+        let ca_file = stunnel.ca_file.to_string_lossy();
+        if ca_file.is_empty() || ca_file.chars().any(char::is_control) {
+            problem(
+                "restream.stunnel.ca_file".into(),
+                "must be the path of a CA bundle".into(),
+            );
+        }
+        if let Some(unit) = &stunnel.unit
+            && !valid_unit_name(unit)
+        {
+            problem(
+                "restream.stunnel.unit".into(),
+                format!("`{unit}` is not a systemd unit name"),
+            );
+        }
+    }
+    if let Some(drop) = &restream.drop_publisher {
+        if !(drop.control_url.starts_with("http://") || drop.control_url.starts_with("https://")) {
+            problem(
+                "restream.drop_publisher.control_url".into(),
+                format!("`{}` must start with http:// or https://", drop.control_url),
+            );
+        }
+        let application_ok = !drop.application.is_empty()
+            && drop
+                .application
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !application_ok {
+            problem(
+                "restream.drop_publisher.application".into(),
+                "must be the rtmp application's name (letters, digits, `_`, `-`, `.`)".into(),
+            );
+        }
+    }
+}
+
+fn validate_power(power: &PowerConfig, problem: &mut impl FnMut(String, String)) {
+    if crate::power::parse_mac(&power.mac).is_none() {
+        problem(
+            "power.mac".into(),
+            format!(
+                "`{}` is not a MAC address like \"AA:BB:CC:DD:EE:FF\"",
+                power.mac
+            ),
+        );
+    }
+    if !valid_host(&power.host) {
+        problem(
+            "power.host".into(),
+            format!("`{}` is not a host name or IP address", power.host),
+        );
+    }
+    if power.probe_port == 0 {
+        problem(
+            "power.probe_port".into(),
+            "must be 1 to 65535 (e.g. 22 for ssh)".into(),
+        );
+    }
+    if power.broadcast.port() == 0 {
+        problem(
+            "power.broadcast".into(),
+            "needs a port (Wake-on-LAN uses 9)".into(),
+        );
+    }
+    if power.wake_timeout < Duration::from_secs(1) {
+        problem("power.wake_timeout".into(), "must be at least 1s".into());
+    }
+    positive("power.ssh_timeout", power.ssh_timeout, problem);
+    if let Some(user) = &power.ssh_user {
+        let valid = !user.is_empty()
+            && user.len() <= 32
+            && !user.starts_with('-')
+            && user
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !valid {
+            problem(
+                "power.ssh_user".into(),
+                format!("`{user}` is not a user name"),
+            );
+        }
+    }
+    for (key, command) in [
+        ("restart_command", &power.restart_command),
+        ("shutdown_command", &power.shutdown_command),
+    ] {
+        if command.split_whitespace().next().is_none() || command.chars().any(char::is_control) {
+            problem(
+                format!("power.{key}"),
+                "must be a command line, e.g. \"sudo -n reboot\"".into(),
+            );
+        }
+    }
+}
+
+fn validate_services(services: &ServicesConfig, problem: &mut impl FnMut(String, String)) {
+    if services.units.is_empty() {
+        problem(
+            "services.units".into(),
+            "name at least one unit, e.g. {\"nginx\": \"nginx.service\"}".into(),
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (key, unit) in &services.units {
+        let path = format!("services.units[{key:?}]");
+        if commands::ServiceName::parse(key).is_err() {
+            problem(
+                path,
+                "a key is 1 to 64 of letters, digits, `_`, `.`, `@` and `-`".into(),
+            );
+            continue;
+        }
+        if !seen.insert(key.to_lowercase()) {
+            problem(
+                path,
+                "duplicate key (keys are matched ignoring case)".into(),
+            );
+            continue;
+        }
+        if !valid_unit_name(unit) {
+            problem(path, format!("`{unit}` is not a systemd unit name"));
+        }
+    }
+    if let Some(repair) = &services.repair {
+        if repair.is_empty() {
+            problem(
+                "services.repair".into(),
+                "list at least one key, or None for the default".into(),
+            );
+        }
+        for (i, key) in repair.iter().enumerate() {
+            if !services.units.keys().any(|k| k.eq_ignore_ascii_case(key)) {
+                problem(
+                    format!("services.repair[{i}]"),
+                    format!(
+                        "`{key}` is not a key of `units` ({})",
+                        services
+                            .units
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    positive(
+        "services.command_timeout",
+        services.command_timeout,
+        problem,
+    );
 }
 
 impl StatsServerKind {

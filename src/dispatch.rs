@@ -97,7 +97,8 @@ pub struct Invocation {
     pub progress: Progress,
 }
 
-/// Intermediate replies of a long action (waking the stream PC, applying restream endpoints).
+/// Intermediate replies of a long action (waking the stream PC, applying restream endpoints,
+/// the service repair sequence).
 /// Discord edits its answer with each; chat surfaces pass [`Progress::none`].
 #[derive(Debug, Clone, Default)]
 pub struct Progress(Option<tokio::sync::mpsc::UnboundedSender<Reply>>);
@@ -313,7 +314,9 @@ async fn run(
             handlers::restream::handle_command(ctx, invoker, cmd, progress).await
         }
         Command::Power(cmd) => handlers::power::handle_command(ctx, invoker, cmd, progress).await,
-        Command::Service(cmd) => handlers::service::handle_command(ctx, invoker, cmd).await,
+        Command::Service(cmd) => {
+            handlers::service::handle_command(ctx, invoker, cmd, progress).await
+        }
         Command::Alert(cmd) => handlers::alert::handle_command(ctx, invoker, cmd).await,
         Command::Web(cmd) => handlers::web::handle_command(ctx, invoker, cmd).await,
         Command::Meta(cmd) => handlers::meta::handle_command(ctx, invoker, cmd).await,

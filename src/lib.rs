@@ -10,6 +10,9 @@
 //! - [`status`]: `watch<Status>` (current state) and `broadcast<Event>` (what happened).
 //! - [`dispatch`]: Invocation → permission → cooldown → the one exhaustive match → handler.
 //! - [`handlers`]: one file per feature; [`reply`]: keys + arguments; [`i18n`]: Fluent.
+//! - Features behind the handlers: [`obs`], [`guard`], [`twitch`], [`restream`] (nginx push
+//!   list), [`power`] (stream PC), [`services`] (systemd units, journal); [`exec`] runs the
+//!   system programs they need (no shell, timeouts).
 //! - [`surfaces`]: adapters that turn platform input into invocations (the console for now).
 //! - [`web`]: status page, `/api/status`, `/api/status/stream`, `/healthz`.
 //! - [`logging`]: tracing with redaction.
@@ -22,13 +25,17 @@ pub mod alerts;
 pub mod app;
 pub mod config;
 pub mod dispatch;
+pub mod exec;
 pub mod guard;
 pub mod handlers;
 pub mod i18n;
 pub mod logging;
 pub mod obs;
+pub mod power;
 pub mod reply;
+pub mod restream;
 pub mod secrets;
+pub mod services;
 pub mod state_store;
 pub mod status;
 pub mod surfaces;

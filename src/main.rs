@@ -31,6 +31,11 @@ enum Command {
         #[command(subcommand)]
         command: TwitchCli,
     },
+    /// Restream endpoints.
+    Restream {
+        #[command(subcommand)]
+        command: RestreamCli,
+    },
     /// Check a configuration: print every problem and exit 1, or what is enabled and exit 0.
     CheckConfig {
         /// The file to check.
@@ -47,6 +52,19 @@ enum TwitchCli {
         /// Log in the separate bot account for chat instead of the broadcaster.
         #[arg(long)]
         bot: bool,
+        /// The configuration file.
+        #[arg(long, short, default_value = config::DEFAULT_PATH)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum RestreamCli {
+    /// Import the old panel's rtmp_endpoints.json into the state directory (each entry
+    /// validated; refused ones are listed). The bot applies them when it starts.
+    Import {
+        /// The seed's rtmp_endpoints.json.
+        file: PathBuf,
         /// The configuration file.
         #[arg(long, short, default_value = config::DEFAULT_PATH)]
         config: PathBuf,
@@ -71,6 +89,9 @@ fn main() -> ExitCode {
         Some(Command::Twitch {
             command: TwitchCli::Login { bot, config },
         }) => twitch_login(&config, bot),
+        Some(Command::Restream {
+            command: RestreamCli::Import { file, config },
+        }) => restream_import(&config, &file),
         None => run(cli.run),
     }
 }
@@ -182,6 +203,56 @@ fn twitch_login(path: &std::path::Path, bot: bool) -> ExitCode {
             eprintln!("Twitch login failed: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn restream_import(config_path: &std::path::Path, file: &std::path::Path) -> ExitCode {
+    let Some(config) = load(config_path) else {
+        return ExitCode::FAILURE;
+    };
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("cannot read {}: {error}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let i18n = match stream_control::i18n::I18n::new(&config.locale, &config.messages) {
+        Ok(i18n) => i18n,
+        Err(error) => {
+            eprintln!("{}: {error:#}", config_path.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = match stream_control::restream::import(&config, &text) {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("{}: {error}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    for endpoint in &report.imported {
+        println!(
+            "imported {:?} ({}, {}): {}",
+            endpoint.name(),
+            endpoint.platform(),
+            if endpoint.enabled() { "on" } else { "off" },
+            endpoint.masked_url()
+        );
+    }
+    for (number, name, error) in &report.refused {
+        let reason = i18n.render(i18n.default_locale(), &error.reply());
+        println!("refused entry {number} ({name:?}): {reason}");
+    }
+    println!(
+        "{} imported, {} refused. The bot applies them to nginx when it starts (or at the next restream change).",
+        report.imported.len(),
+        report.refused.len()
+    );
+    if report.refused.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

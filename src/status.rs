@@ -57,6 +57,12 @@ pub struct Status {
     pub twitch: Option<TwitchStatus>,
     /// Discord, when the `discord` section is configured.
     pub discord: Option<DiscordStatus>,
+    /// Restream endpoints and the last apply, when the `restream` section is configured.
+    pub restream: Option<RestreamStatus>,
+    /// The stream PC's reachability, when the `power` section is configured.
+    pub power: Option<PowerStatus>,
+    /// systemd unit states, when the `services` section is configured.
+    pub services: Option<ServicesStatus>,
 }
 
 /// The Discord bot's connection.
@@ -71,6 +77,61 @@ pub struct DiscordStatus {
     /// Slash commands in the server: `registered` (changed and sent), `unchanged`, or
     /// `failed: …`.
     pub commands: Option<String>,
+}
+
+/// Restream endpoints (never a key) and how the last apply went.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RestreamStatus {
+    pub endpoints: Vec<EndpointStatus>,
+    /// `None` until the first apply (or check at start).
+    pub last_apply: Option<ApplyStatus>,
+}
+
+/// One restream endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointStatus {
+    pub name: String,
+    /// `twitch`, `youtube`, `kick` or `custom`.
+    pub platform: &'static str,
+    pub enabled: bool,
+    /// The base URL, without the key.
+    pub url_masked: String,
+}
+
+/// The last apply of the push list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApplyStatus {
+    pub ok: bool,
+    pub at_unix: u64,
+    /// nginx's (or stunnel's) error text, redacted.
+    pub error: Option<String>,
+}
+
+/// The stream PC, probed every 10 s.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PowerStatus {
+    /// Whether the probe port answered; `None` before the first probe.
+    pub reachable: Option<bool>,
+    pub checked_unix: Option<u64>,
+    /// Why the probe failed.
+    pub error: Option<String>,
+}
+
+/// systemd units by their configured key, polled every 10 s.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServicesStatus {
+    pub units: BTreeMap<String, ServiceUnitStatus>,
+}
+
+/// One unit's state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceUnitStatus {
+    pub unit: String,
+    /// `systemctl is-active`'s answer: `active`, `inactive`, `failed`, `activating`,
+    /// `deactivating`, `reloading`, or `unknown` (not asked yet, or systemctl failed).
+    pub state: String,
+    /// Why the state is unknown.
+    pub error: Option<String>,
 }
 
 /// Twitch as the bot sees it. Never a token.
@@ -257,6 +318,9 @@ impl Status {
             guard: None,
             twitch: None,
             discord: None,
+            restream: None,
+            power: None,
+            services: None,
         }
     }
 }
@@ -315,6 +379,21 @@ pub enum Event {
         from: Option<String>,
         to: String,
     },
+    /// nginx took a new push list: the enabled endpoints' names.
+    RestreamApplied { enabled: Vec<String> },
+    /// nginx refused a new push list (the previous one is back): its error text, redacted.
+    RestreamApplyFailed { error: String },
+    /// A polled systemd unit changed state (`from`/`to` as `systemctl is-active` says).
+    ServiceStateChanged {
+        key: String,
+        unit: String,
+        from: String,
+        to: String,
+    },
+    /// The stream PC started or stopped answering its probe.
+    PowerStateChanged { reachable: bool },
+    /// A journal line of a followed service (`services::follow`), redacted.
+    LogLine { key: String, line: String },
 }
 
 /// What the guard decided and why.

@@ -91,6 +91,31 @@ fn the_documented_example_sections_are_valid_and_show_the_defaults() {
         guard.only_when_streaming,
         defaults.guard.as_ref().unwrap().only_when_streaming
     );
+    // The restream, power and services examples.
+    let restream = config.restream.clone().expect("restream example");
+    let default_restream =
+        Config::parse(r#"(restream: (stunnel: Some(()), drop_publisher: Some(())))"#)
+            .unwrap()
+            .restream
+            .unwrap();
+    assert_eq!(restream, default_restream);
+    let power = config.power.clone().expect("power example");
+    let default_power = Config::parse(
+        r#"(power: (mac: "AA:BB:CC:DD:EE:FF", host: "192.168.1.50", ssh_user: Some("stream")))"#,
+    )
+    .unwrap()
+    .power
+    .unwrap();
+    assert_eq!(power, default_power);
+    let services = config.services.clone().expect("services example");
+    assert_eq!(services.units["nginx"], "nginx.service");
+    assert_eq!(services.repair, None);
+    let default_services = Config::parse(r#"(services: (units: {"a": "a.service"}))"#)
+        .unwrap()
+        .services
+        .unwrap();
+    assert_eq!(services.command_timeout, default_services.command_timeout);
+    assert_eq!(config.programs, Config::parse("()").unwrap().programs);
     // The reference RON implementation agrees.
     let reference: Config = ron::Options::default()
         .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
@@ -129,6 +154,64 @@ fn guard_and_obs_problems_are_reported() {
     let guard_only = problems(r#"(guard: (servers: [(name: "a", kind: Obs)]))"#);
     assert_eq!(guard_only.len(), 1);
     assert!(guard_only[0].message.contains("add an `obs` section"));
+}
+
+#[test]
+fn restream_power_services_and_programs_problems_are_reported_with_positions() {
+    let text = r#"(
+    restream: (include_path: "/", command_timeout: "0s", nginx_args: [""],
+        stunnel: Some((first_port: 80, unit: Some("-x"))),
+        drop_publisher: Some((control_url: "ftp://x", application: "a b"))),
+    power: (mac: "AA:BB", host: "-oProxyCommand=x", probe_port: 0, broadcast: "255.255.255.255:0",
+        ssh_user: Some("-l"), restart_command: "  "),
+    services: (units: {"NGINX": "nginx.service", "bad unit": "x", "nginx": "n", "x": "-evil"},
+        repair: ["nope"]),
+    programs: (ssh: ""),
+)"#;
+    let found = problems(text);
+    let paths: Vec<&str> = found.iter().map(|p| p.path.as_str()).collect();
+    let expected = [
+        "restream.include_path",
+        "restream.command_timeout",
+        "restream.nginx_args[0]",
+        "restream.stunnel.first_port",
+        "restream.stunnel.unit",
+        "restream.drop_publisher.control_url",
+        "restream.drop_publisher.application",
+        "power.mac",
+        "power.host",
+        "power.probe_port",
+        "power.broadcast",
+        "power.ssh_user",
+        "power.restart_command",
+        "services.units[\"bad unit\"]",
+        "services.units[\"nginx\"]",
+        "services.units[\"x\"]",
+        "services.repair[0]",
+        "programs.ssh",
+    ];
+    for path in expected {
+        assert!(paths.contains(&path), "missing {path}: {found:#?}");
+    }
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+    // Each is placed at its value.
+    let at = |path: &str| {
+        found
+            .iter()
+            .find(|p| p.path == path)
+            .map(|p| (p.line, p.col))
+    };
+    assert_eq!(at("power.mac"), Some((5, 18)));
+    assert_eq!(at("services.units[\"x\"]"), Some((7, 86)));
+    assert!(found.iter().all(|p| p.line > 1), "{found:#?}");
+}
+
+#[test]
+fn a_missing_power_mac_or_services_units_is_reported() {
+    let found = problems(r#"(power: (host: "pc"), services: ())"#);
+    let paths: Vec<&str> = found.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["power", "services"], "{found:#?}");
+    assert!(found[0].message.contains("mac"), "{found:#?}");
 }
 
 #[test]

@@ -163,3 +163,26 @@ fn readme_code_map_names_every_source_file() {
         );
     }
 }
+
+/// Programs (nginx, systemctl, journalctl, ssh) are started only by `src/exec.rs`: argv items,
+/// never a shell, a timeout, killed when dropped.
+#[test]
+fn only_exec_starts_programs_and_never_through_a_shell() {
+    for path in rust_files(&root().join("src")) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        if !path.ends_with("src/exec.rs") {
+            for forbidden in ["process::Command", "Command::new("] {
+                assert!(
+                    !text.contains(forbidden),
+                    "{} starts a program itself ({forbidden}): use exec::CommandLine",
+                    path.display()
+                );
+            }
+        }
+        for shell in ["\"sh\"", "\"/bin/sh\"", "\"bash\"", "\"/bin/bash\""] {
+            assert!(!text.contains(shell), "{} names a shell", path.display());
+        }
+    }
+    let exec = std::fs::read_to_string(root().join("src/exec.rs")).unwrap();
+    assert!(exec.contains(".kill_on_drop(true)"));
+}

@@ -134,3 +134,92 @@ announce-low = Low bitrate ({ $kbps } kbps): switched to { $scene }.
 announce-restored = Connection restored ({ $kbps } kbps): back to { $scene }.
 announce-offline = Stream connection lost: switched to { $scene }.
 announce-dry-run = [dry run] { $what }
+
+# programs run on this machine (nginx, systemctl, journalctl, ssh)
+command-start-failed = Could not run { $program }: { $error }
+command-timeout = { $program } did not finish within { $seconds } s and was stopped.
+command-failed = { $program } failed (exit code { $code }): { $error }
+command-needs-sudo = { $program } needs passwordless sudo for the bot's user (see README, “sudo”): { $error }
+
+# restream target refusals (inside restream-refused and restream-store-invalid)
+endpoint-name-empty = the name is empty
+endpoint-name-too-long = the name is longer than { $max } characters
+endpoint-name-characters = a name may only contain the letters A–Z, digits, spaces, _ and -
+endpoint-name-taken = a target named “{ $name }” exists already
+endpoint-url-too-long = the URL is longer than { $max } characters
+endpoint-url-characters = the URL contains characters that are not allowed (spaces, quotes, semicolons, #, dollar signs, braces or anything outside ASCII)
+endpoint-url-scheme = the URL must start with rtmp:// or rtmps://
+endpoint-url-host = the URL's host is not a host name or IP address
+endpoint-url-port = the URL's port must be 1 to 65535
+endpoint-url-path = the URL needs an application path (letters, digits, . _ ~ -), like rtmp://host/app/<key>
+endpoint-key-missing = the URL has no stream key: paste the whole URL, rtmp://host/app/<key>
+endpoint-key-too-long = the stream key is longer than { $max } characters
+endpoint-key-characters = the stream key contains characters that are not allowed
+endpoint-platform = “{ $platform }” is not a platform; use one of { $expected }
+endpoint-rtmps-needs-stunnel = RTMPS needs the restream.stunnel section in config.ron (nginx-rtmp cannot push RTMPS itself)
+endpoint-too-many = there are { $max } targets already
+endpoint-malformed = the entry is not a target object
+
+# restream
+restream-list = Restream targets: { $endpoints }
+restream-list-empty = No restream targets yet. Add one with { $command } (in Discord or on the console: the URL holds the stream key).
+restream-endpoint = { $name } ({ $platform }, { $state }): { $url }
+restream-state-on = on
+restream-state-off = off
+restream-names = { $names }
+restream-enabled = { $name } is on. Pushing to: { $pushing }.{ $note }
+restream-disabled = { $name } is off. Pushing to: { $pushing }.{ $note }
+restream-already-on = { $name } was already on. Pushing to: { $pushing }.{ $note }
+restream-already-off = { $name } was already off. Pushing to: { $pushing }.{ $note }
+restream-added = Added { $name }. Pushing to: { $pushing }.{ $note }
+restream-removed = Removed { $name }. Pushing to: { $pushing }.{ $note }
+restream-add-public = Not in public chat: the URL holds the stream key. Add targets in Discord (the answer is private) or on the bot's console; if you just posted a key here, reset it on the platform.
+restream-unknown = There is no restream target “{ $name }”. Targets: { $names }.
+restream-refused = Refused: { $reason }.
+restream-note-none = {""}
+restream-note-next-publish = {" "}A running stream keeps its old pushes until the encoder reconnects.
+restream-note-dropped = {" "}The encoder was disconnected so the new list applies now; it reconnects by itself.
+restream-note-drop-failed = {" "}Could not disconnect the encoder ({ $error }): the new list applies when it reconnects.
+restream-testing = Checking the new push list with nginx -t…
+restream-restarting-stunnel = nginx -t passed; restarting stunnel for the RTMPS targets…
+restream-dropping = nginx -t passed; disconnecting the encoder so the new list applies at once…
+restream-reloading = nginx -t passed; reloading nginx…
+restream-apply-failed = nginx refused the new push list, so nothing changed (the previous list is back): { $error }
+restream-write-failed = Could not write nginx's push list, so nothing changed: { $error }
+restream-stunnel-failed = stunnel did not restart with the new targets, so nothing changed (the previous list is back): { $error }
+restream-rollback-failed = nginx refused the new push list ({ $error }) and restoring the previous one failed too ({ $rollback }): check nginx now!
+restream-store-failed = Could not read or write the restream targets ({ $path }): { $error }
+restream-store-invalid = The stored restream targets are invalid ({ $path }, entry { $index }: { $reason }): fix or remove the file.
+
+# power (the stream PC)
+pc-on = The stream PC answers ({ $host }).
+pc-off = The stream PC does not answer ({ $host }: { $error }).
+pc-wake-sent = Magic packet sent to { $mac }; waiting up to { $seconds } s for the stream PC…
+pc-wake-waiting = Waiting for the stream PC… { $seconds } s
+pc-wake-up = The stream PC is up (it answered after { $seconds } s).
+pc-wake-timeout = Magic packet sent, but the stream PC did not answer within { $seconds } s. Is Wake-on-LAN on in its BIOS and network card settings?
+pc-wake-failed = Could not send the magic packet: { $error }
+pc-streaming = OBS is streaming: { $command } would end the stream. To do it anyway: { $forced }
+pc-restarting = The stream PC is restarting.
+pc-shutting-down = The stream PC is shutting down.
+pc-ssh-unreachable = Could not reach the stream PC over ssh: { $error }
+pc-command-failed = The stream PC refused (exit code { $code }): { $error }
+
+# services
+service-unknown = There is no service “{ $name }”. Services: { $names }.
+service-status = { $units }
+service-unit-state = { $key } ({ $unit }): { $state }
+service-state-active = running
+service-state-inactive = stopped
+service-state-failed = failed
+service-state-activating = starting
+service-state-deactivating = stopping
+service-state-reloading = reloading
+service-state-unknown = unknown ({ $error })
+service-state-other = { $state }
+service-restarted = Restarted: { $unit }.
+service-repair-step = { $unit }
+service-repair-step-failed = { $key }: { $error }
+service-repair-done = Repair finished: { $steps }
+logs-lines = The last { $count } lines of { $unit }:{ $lines }
+logs-empty = { $unit } has no log lines.

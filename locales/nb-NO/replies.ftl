@@ -133,3 +133,92 @@ announce-low = Lav bitrate ({ $kbps } kbps): byttet til { $scene }.
 announce-restored = Forbindelsen er tilbake ({ $kbps } kbps): tilbake til { $scene }.
 announce-offline = Forbindelsen til strømmen er borte: byttet til { $scene }.
 announce-dry-run = [prøvekjøring] { $what }
+
+# programs run on this machine (nginx, systemctl, journalctl, ssh)
+command-start-failed = Klarte ikke å kjøre { $program }: { $error }
+command-timeout = { $program } ble ikke ferdig innen { $seconds } s og ble stoppet.
+command-failed = { $program } feilet (avslutningskode { $code }): { $error }
+command-needs-sudo = { $program } trenger sudo uten passord for botens bruker (se README, «sudo»): { $error }
+
+# restream target refusals
+endpoint-name-empty = navnet er tomt
+endpoint-name-too-long = navnet er lengre enn { $max } tegn
+endpoint-name-characters = et navn kan bare inneholde bokstavene A–Z, sifre, mellomrom, _ og -
+endpoint-name-taken = det finnes allerede et mål som heter «{ $name }»
+endpoint-url-too-long = URL-en er lengre enn { $max } tegn
+endpoint-url-characters = URL-en inneholder tegn som ikke er tillatt (mellomrom, anførselstegn, semikolon, #, dollartegn, krøllparenteser eller tegn utenfor ASCII)
+endpoint-url-scheme = URL-en må begynne med rtmp:// eller rtmps://
+endpoint-url-host = vertsnavnet i URL-en er verken et vertsnavn eller en IP-adresse
+endpoint-url-port = porten i URL-en må være mellom 1 og 65535
+endpoint-url-path = URL-en trenger en applikasjonssti (bokstaver, sifre, . _ ~ -), som rtmp://vert/app/<nøkkel>
+endpoint-key-missing = URL-en mangler strømmenøkkel: lim inn hele URL-en, rtmp://vert/app/<nøkkel>
+endpoint-key-too-long = strømmenøkkelen er lengre enn { $max } tegn
+endpoint-key-characters = strømmenøkkelen inneholder tegn som ikke er tillatt
+endpoint-platform = «{ $platform }» er ikke en plattform; bruk en av { $expected }
+endpoint-rtmps-needs-stunnel = RTMPS krever seksjonen restream.stunnel i config.ron (nginx-rtmp kan ikke sende RTMPS selv)
+endpoint-too-many = det finnes allerede { $max } mål
+endpoint-malformed = oppføringen er ikke et mål
+
+# restream
+restream-list = Restrømmingsmål: { $endpoints }
+restream-list-empty = Ingen restrømmingsmål ennå. Legg til et med { $command } (i Discord eller på konsollen: URL-en inneholder strømmenøkkelen).
+restream-endpoint = { $name } ({ $platform }, { $state }): { $url }
+restream-state-on = på
+restream-state-off = av
+restream-names = { $names }
+restream-enabled = { $name } er slått på. Sender til: { $pushing }.{ $note }
+restream-disabled = { $name } er slått av. Sender til: { $pushing }.{ $note }
+restream-already-on = { $name } var allerede på. Sender til: { $pushing }.{ $note }
+restream-already-off = { $name } var allerede av. Sender til: { $pushing }.{ $note }
+restream-added = La til { $name }. Sender til: { $pushing }.{ $note }
+restream-removed = Fjernet { $name }. Sender til: { $pushing }.{ $note }
+restream-add-public = Ikke i åpen chat: URL-en inneholder strømmenøkkelen. Legg til mål i Discord (svaret er privat) eller på botens konsoll; har du nettopp lagt ut en nøkkel her, bør du tilbakestille den hos plattformen.
+restream-unknown = Det finnes ikke noe restrømmingsmål «{ $name }». Mål: { $names }.
+restream-refused = Avvist: { $reason }.
+restream-note-none = {""}
+restream-note-next-publish = {" "}En strøm som pågår, beholder de gamle målene til koderen kobler til på nytt.
+restream-note-dropped = {" "}Koderen ble koblet fra så den nye listen gjelder med en gang; den kobler seg til igjen av seg selv.
+restream-note-drop-failed = {" "}Klarte ikke å koble fra koderen ({ $error }): den nye listen gjelder når den kobler til på nytt.
+restream-testing = Sjekker den nye mållisten med nginx -t …
+restream-restarting-stunnel = nginx -t godtok den; starter stunnel på nytt for RTMPS-målene …
+restream-dropping = nginx -t godtok den; kobler fra koderen så den nye listen gjelder med en gang …
+restream-reloading = nginx -t godtok den; laster inn nginx på nytt …
+restream-apply-failed = nginx avviste den nye mållisten, så ingenting er endret (den forrige listen er tilbake): { $error }
+restream-write-failed = Klarte ikke å skrive mållisten til nginx, så ingenting er endret: { $error }
+restream-stunnel-failed = stunnel startet ikke med de nye målene, så ingenting er endret (den forrige listen er tilbake): { $error }
+restream-rollback-failed = nginx avviste den nye mållisten ({ $error }), og gjenopprettingen av den forrige feilet også ({ $rollback }): sjekk nginx nå!
+restream-store-failed = Klarte ikke å lese eller skrive restrømmingsmålene ({ $path }): { $error }
+restream-store-invalid = De lagrede restrømmingsmålene er ugyldige ({ $path }, oppføring { $index }: { $reason }): rett opp eller fjern filen.
+
+# power (the stream PC)
+pc-on = Strømme-PC-en svarer ({ $host }).
+pc-off = Strømme-PC-en svarer ikke ({ $host }: { $error }).
+pc-wake-sent = Magisk pakke sendt til { $mac }; venter i opptil { $seconds } s på strømme-PC-en …
+pc-wake-waiting = Venter på strømme-PC-en … { $seconds } s
+pc-wake-up = Strømme-PC-en er oppe (den svarte etter { $seconds } s).
+pc-wake-timeout = Magisk pakke sendt, men strømme-PC-en svarte ikke innen { $seconds } s. Er Wake-on-LAN slått på i BIOS og i innstillingene for nettverkskortet?
+pc-wake-failed = Klarte ikke å sende den magiske pakken: { $error }
+pc-streaming = OBS strømmer: { $command } ville avslutte strømmen. For å gjøre det likevel: { $forced }
+pc-restarting = Strømme-PC-en starter på nytt.
+pc-shutting-down = Strømme-PC-en slås av.
+pc-ssh-unreachable = Fikk ikke kontakt med strømme-PC-en over ssh: { $error }
+pc-command-failed = Strømme-PC-en avviste kommandoen (avslutningskode { $code }): { $error }
+
+# services
+service-unknown = Det finnes ingen tjeneste «{ $name }». Tjenester: { $names }.
+service-status = { $units }
+service-unit-state = { $key } ({ $unit }): { $state }
+service-state-active = kjører
+service-state-inactive = stoppet
+service-state-failed = feilet
+service-state-activating = starter
+service-state-deactivating = stopper
+service-state-reloading = laster inn på nytt
+service-state-unknown = ukjent ({ $error })
+service-state-other = { $state }
+service-restarted = Startet på nytt: { $unit }.
+service-repair-step = { $unit }
+service-repair-step-failed = { $key }: { $error }
+service-repair-done = Reparasjonen er ferdig: { $steps }
+logs-lines = De siste { $count } linjene fra { $unit }:{ $lines }
+logs-empty = { $unit } har ingen logglinjer.

@@ -43,3 +43,46 @@ pub fn http() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// Run a command line through dispatch as `invoker`: the final reply and every progress reply
+/// (in order).
+pub async fn command(
+    ctx: &Context,
+    line: &str,
+    invoker: stream_control::dispatch::Invoker,
+) -> (
+    stream_control::reply::Reply,
+    Vec<stream_control::reply::Reply>,
+) {
+    use stream_control::dispatch::{Invocation, Progress, dispatch, parse_line};
+    let command = parse_line(&ctx.config.commands, line)
+        .unwrap_or_else(|| panic!("not a command: {line}"))
+        .unwrap_or_else(|e| panic!("{line}: {e:?}"));
+    let (progress, mut steps) = Progress::channel();
+    let reply = dispatch(
+        ctx,
+        Invocation {
+            command,
+            invoker,
+            locale: "en-US".into(),
+            reply_to: None,
+            progress,
+        },
+    )
+    .await;
+    let mut seen = Vec::new();
+    while let Ok(step) = steps.try_recv() {
+        seen.push(step);
+    }
+    (reply, seen)
+}
+
+/// `Status.restream.last_apply` (it must be there).
+pub fn last_apply(ctx: &Context) -> stream_control::status::ApplyStatus {
+    ctx.status
+        .borrow()
+        .restream
+        .as_ref()
+        .and_then(|r| r.last_apply.clone())
+        .expect("an apply was recorded")
+}

@@ -37,13 +37,28 @@ pub fn free_port() -> u16 {
 pub struct Nginx {
     dir: tempfile::TempDir,
     child: Child,
+    program: PathBuf,
+    /// A master process with a worker (reloads work; stopped with `-s stop`).
+    master: bool,
     pub rtmp_port: u16,
     pub http_port: u16,
 }
 
 impl Nginx {
     /// Start nginx with the applications given as rtmp `application` blocks (name → body).
+    /// One process: fine for reading stats; it cannot reload the rtmp module.
     pub fn start(applications: &[(&str, &str)]) -> Nginx {
+        Nginx::launch(applications, false)
+    }
+
+    /// Like [`Nginx::start`], with a master process and one worker, so `nginx -s reload`
+    /// works as in production (the new worker takes new connections, the old one keeps its
+    /// publishers).
+    pub fn start_reloadable(applications: &[(&str, &str)]) -> Nginx {
+        Nginx::launch(applications, true)
+    }
+
+    fn launch(applications: &[(&str, &str)], master: bool) -> Nginx {
         let nginx = require("nginx");
         assert!(
             Path::new(RTMP_MODULE).is_file(),
@@ -61,7 +76,7 @@ impl Nginx {
         let config = format!(
             r#"load_module {RTMP_MODULE};
 daemon off;
-master_process off;
+master_process {master};
 worker_processes 1;
 pid {p}/nginx.pid;
 error_log {p}/error.log info;
@@ -86,11 +101,12 @@ http {{
     }}
 }}
 "#,
-            p = prefix.display()
+            p = prefix.display(),
+            master = if master { "on" } else { "off" },
         );
         let conf = prefix.join("nginx.conf");
         std::fs::write(&conf, config).unwrap();
-        let child = Command::new(nginx)
+        let child = Command::new(&nginx)
             .arg("-p")
             .arg(prefix)
             .arg("-e")
@@ -105,6 +121,8 @@ http {{
         let mut nginx = Nginx {
             dir,
             child,
+            program: nginx,
+            master,
             rtmp_port,
             http_port,
         };
@@ -143,10 +161,54 @@ http {{
     pub fn error_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
     }
+
+    /// The prefix directory (with a trailing `/`, as `nginx -p` takes it).
+    pub fn prefix(&self) -> String {
+        format!("{}/", self.dir.path().display())
+    }
+
+    pub fn conf_path(&self) -> PathBuf {
+        self.dir.path().join("nginx.conf")
+    }
+
+    pub fn error_log_path(&self) -> PathBuf {
+        self.dir.path().join("error.log")
+    }
+
+    /// The arguments that address this instance: `-p <prefix> -e <log> -c <conf>`.
+    pub fn instance_args(&self) -> Vec<String> {
+        vec![
+            "-p".into(),
+            self.prefix(),
+            "-e".into(),
+            self.error_log_path().display().to_string(),
+            "-c".into(),
+            self.conf_path().display().to_string(),
+        ]
+    }
+
+    pub fn control_url(&self) -> String {
+        format!("http://127.0.0.1:{}/control", self.http_port)
+    }
 }
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        if self.master {
+            // The master stops its workers; killing it would orphan them.
+            let _ = Command::new(&self.program)
+                .args(self.instance_args())
+                .args(["-s", "stop"])
+                .stderr(Stdio::null())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

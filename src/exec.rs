@@ -1,0 +1,258 @@
+//! Running system programs (nginx, systemctl, journalctl, ssh): never through a shell, always
+//! with a timeout, killed when the caller gives up.
+//!
+//! Every argument is passed to the program as its own argv item, so nothing in it is ever
+//! interpreted (`;`, `$(…)`, spaces). The paths come from `config.programs`, so tests point them
+//! at fake executables. Privileged commands go through `sudo -n` when the bot is not root (or
+//! as `programs.use_sudo` says); `-n` makes sudo fail at once instead of asking for a password.
+
+use crate::config::ProgramsConfig;
+use crate::reply::{Reply, keys};
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+/// Output kept per stream; anything beyond is cut (a runaway program cannot fill memory).
+const OUTPUT_LIMIT: usize = 4 << 20;
+
+/// One program call: the program and its arguments, not yet run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandLine {
+    /// The program's short name for messages (`systemctl`, not `/usr/bin/sudo`).
+    pub name: String,
+    pub argv: Vec<OsString>,
+}
+
+impl CommandLine {
+    /// `program args…`.
+    pub fn new<I, A>(program: &Path, args: I) -> CommandLine
+    where
+        I: IntoIterator<Item = A>,
+        A: Into<OsString>,
+    {
+        let mut argv = vec![program.as_os_str().to_owned()];
+        argv.extend(args.into_iter().map(Into::into));
+        CommandLine {
+            name: program.file_name().map_or_else(
+                || program.display().to_string(),
+                |n| n.to_string_lossy().into(),
+            ),
+            argv,
+        }
+    }
+
+    /// The same command through `sudo -n` when `programs` asks for it.
+    pub fn privileged(self, programs: &ProgramsConfig) -> CommandLine {
+        if !use_sudo(programs) {
+            return self;
+        }
+        let mut argv = vec![programs.sudo.as_os_str().to_owned(), "-n".into()];
+        argv.extend(self.argv);
+        CommandLine {
+            name: self.name,
+            argv,
+        }
+    }
+
+    /// A `tokio` command for this line: no shell, no stdin, killed when dropped.
+    pub fn command(&self) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(&self.argv[0]);
+        command
+            .args(&self.argv[1..])
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        command
+    }
+}
+
+/// Whether privileged commands go through sudo: as configured, or when not running as root.
+pub fn use_sudo(programs: &ProgramsConfig) -> bool {
+    programs.use_sudo.unwrap_or_else(|| !running_as_root())
+}
+
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the process's effective user.
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// What a finished program left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// The exit code; `None` when a signal ended it.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// The most useful error text: stderr, else stdout, trimmed, at most `max` characters
+    /// (the end is kept: programs put the cause last).
+    pub fn error_text(&self, max: usize) -> String {
+        let text = if self.stderr.trim().is_empty() {
+            self.stdout.trim()
+        } else {
+            self.stderr.trim()
+        };
+        let count = text.chars().count();
+        if count <= max {
+            return text.to_string();
+        }
+        let tail: String = text.chars().skip(count - max).collect();
+        format!("…{tail}")
+    }
+}
+
+/// Why a program gave no [`Output`].
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("{program} did not finish within {}", humantime::format_duration(*after))]
+    Timeout { program: String, after: Duration },
+}
+
+impl ExecError {
+    /// The localised answer.
+    pub fn reply(&self) -> Reply {
+        match self {
+            ExecError::Spawn { program, source } => Reply::new(keys::COMMAND_START_FAILED)
+                .arg("program", program.clone())
+                .arg("error", source.to_string()),
+            ExecError::Timeout { program, after } => Reply::new(keys::COMMAND_TIMEOUT)
+                .arg("program", program.clone())
+                .number("seconds", after.as_secs_f64().ceil()),
+        }
+        .with_outcome(crate::reply::Outcome::Failed)
+    }
+}
+
+/// Run `line` to its end, or kill it after `timeout`.
+pub async fn run(line: &CommandLine, timeout: Duration) -> Result<Output, ExecError> {
+    let mut child = line
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| ExecError::Spawn {
+            program: line.name.clone(),
+            source,
+        })?;
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let finished = async {
+        let (stdout, stderr, status) =
+            tokio::join!(read_limited(stdout), read_limited(stderr), child.wait());
+        (stdout, stderr, status)
+    };
+    match tokio::time::timeout(timeout, finished).await {
+        Ok((stdout, stderr, status)) => {
+            let status = status.map_err(|source| ExecError::Spawn {
+                program: line.name.clone(),
+                source,
+            })?;
+            Ok(Output {
+                code: status.code(),
+                stdout,
+                stderr,
+            })
+        }
+        Err(_) => {
+            // Dropping the child kills it (kill_on_drop); reap it now.
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            Err(ExecError::Timeout {
+                program: line.name.clone(),
+                after: timeout,
+            })
+        }
+    }
+}
+
+/// A pipe's text, at most [`OUTPUT_LIMIT`] bytes of it (lossy UTF-8).
+async fn read_limited<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut bytes = Vec::new();
+    if let Some(mut pipe) = pipe {
+        let _ = (&mut pipe)
+            .take(OUTPUT_LIMIT as u64)
+            .read_to_end(&mut bytes)
+            .await;
+        // Keep draining, or a chatty program would block on a full pipe.
+        let _ = tokio::io::copy(&mut pipe, &mut tokio::io::sink()).await;
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn programs(use_sudo: Option<bool>) -> ProgramsConfig {
+        ProgramsConfig {
+            use_sudo,
+            ..ProgramsConfig::default()
+        }
+    }
+
+    #[test]
+    fn privileged_adds_sudo_n_only_when_asked() {
+        let line = CommandLine::new(Path::new("/usr/bin/systemctl"), ["restart", "nginx"]);
+        assert_eq!(line.name, "systemctl");
+        let plain = line.clone().privileged(&programs(Some(false)));
+        assert_eq!(plain.argv, ["/usr/bin/systemctl", "restart", "nginx"]);
+        let sudo = line.privileged(&programs(Some(true)));
+        assert_eq!(
+            sudo.argv,
+            [
+                "/usr/bin/sudo",
+                "-n",
+                "/usr/bin/systemctl",
+                "restart",
+                "nginx"
+            ]
+        );
+        assert_eq!(sudo.name, "systemctl");
+    }
+
+    #[test]
+    fn error_text_prefers_stderr_and_keeps_the_end() {
+        let output = Output {
+            code: Some(1),
+            stdout: "out".into(),
+            stderr: "  first line\nthe cause  ".into(),
+        };
+        assert_eq!(output.error_text(100), "first line\nthe cause");
+        assert_eq!(output.error_text(5), "…cause");
+        let quiet = Output {
+            code: Some(1),
+            stdout: "only stdout\n".into(),
+            stderr: " \n".into(),
+        };
+        assert_eq!(quiet.error_text(100), "only stdout");
+    }
+
+    #[tokio::test]
+    async fn arguments_reach_the_program_verbatim_and_a_hang_is_killed() {
+        let echo = CommandLine::new(Path::new("/bin/echo"), ["a;b", "$(x)", "c d"]);
+        let output = run(&echo, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(output.stdout, "a;b $(x) c d\n");
+        assert!(output.success());
+        let sleep = CommandLine::new(Path::new("/bin/sleep"), ["30"]);
+        let started = std::time::Instant::now();
+        let error = run(&sleep, Duration::from_millis(200)).await.unwrap_err();
+        assert!(matches!(error, ExecError::Timeout { .. }), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let missing = CommandLine::new(Path::new("/nonexistent/program"), ["x"]);
+        let error = run(&missing, Duration::from_secs(1)).await.unwrap_err();
+        assert!(matches!(error, ExecError::Spawn { .. }), "{error}");
+    }
+}
