@@ -5,6 +5,8 @@
 
 #[path = "support/fake_discord.rs"]
 mod fake_discord;
+#[path = "support/fake_exec.rs"]
+mod fake_exec;
 #[path = "support/fake_obs.rs"]
 mod fake_obs;
 mod support;
@@ -54,6 +56,7 @@ async fn start_with(
     state: tempfile::TempDir,
     extra: &str,
     stop: &str,
+    top: &str,
 ) -> Bot {
     let obs = FakeObs::start(FakeObsOptions {
         password: Some(support::fake_secret_values()["OBS_PASSWORD"].clone()),
@@ -66,7 +69,7 @@ async fn start_with(
                   request_timeout: "2s", {stop}),
             discord: (guild_id: {GUILD_ID}, roles: {{"{MOD_ROLE}": Moderator}},
                       api_url: Some("{api}"), {extra}),
-            commands: (cooldowns: (command: "0s", user: "0s")))"#,
+            commands: (cooldowns: (command: "0s", user: "0s")), {top})"#,
         state = state.path().display(),
         port = obs.port(),
         api = discord.api_url,
@@ -102,6 +105,7 @@ async fn start(extra: &str) -> Bot {
         tempfile::tempdir().unwrap(),
         extra,
         DEFAULT_STOP,
+        "",
     )
     .await
 }
@@ -171,7 +175,7 @@ async fn commands_are_registered_once_with_localisations_and_again_only_when_cha
         ..
     } = bot;
     assert!(app.shutdown(Duration::from_secs(5)).await);
-    let bot = start_with(discord, _state, "", DEFAULT_STOP).await;
+    let bot = start_with(discord, _state, "", DEFAULT_STOP, "").await;
     assert_eq!(bot.discord.view(|v| v.command_puts()), 1);
     assert_eq!(
         bot.ctx
@@ -345,6 +349,7 @@ async fn a_slow_command_is_deferred_then_edited() {
         &format!(r#"users: {{"{admin}": Admin}}"#),
         r#"stop: (ending_delay: "1800ms", confirm_timeout: "2s"),
            scenes: (ending: Some("BRB"))"#,
+        "",
     )
     .await;
     bot.obs.set_streaming(true);
@@ -612,4 +617,164 @@ async fn a_missing_token_is_reported_in_status_not_a_crash() {
     let reason = status.discord.unwrap().reason.unwrap();
     assert!(reason.contains("DISCORD_TOKEN"), "{reason}");
     assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+/// The bot with fake systemctl and journalctl, and the stream PC configured (never answering).
+async fn start_with_operations() -> (Bot, fake_exec::FakeProgram, fake_exec::FakeProgram) {
+    let state = tempfile::tempdir().unwrap();
+    let systemctl = fake_exec::FakeProgram::new(state.path(), "systemctl");
+    let journalctl = fake_exec::FakeProgram::new(state.path(), "journalctl");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let top = format!(
+        r#"services: (units: {{"nginx": "nginx.service", "bot": "stream-control.service"}},
+                      repair: Some(["nginx", "bot"]), command_timeout: "1s"),
+           power: (mac: "AA:BB:CC:DD:EE:FF", host: "127.0.0.1", probe_port: {closed_port},
+                   broadcast: "127.0.0.1:9"),
+           programs: (use_sudo: Some(false), systemctl: "{systemctl}", journalctl: "{journalctl}")"#,
+        systemctl = systemctl.path.display(),
+        journalctl = journalctl.path.display(),
+    );
+    let bot = start_with(
+        FakeDiscord::start().await,
+        state,
+        &format!(
+            r#"users: {{"{}": Admin}}, logs_follow_max: "5s""#,
+            moderator().user_id
+        ),
+        DEFAULT_STOP,
+        &top,
+    )
+    .await;
+    (bot, systemctl, journalctl)
+}
+
+#[tokio::test]
+async fn a_long_action_shows_its_progress_by_editing_the_answer() {
+    let (bot, systemctl, _journalctl) = start_with_operations().await;
+    // The first step answers at once, the second hangs until the 1 s timeout.
+    systemctl.hang(Some("stream-control.service"));
+    let token = bot.discord.slash(
+        &moderator(),
+        Some(GUILD_ID),
+        &["service", "repair"],
+        json!([]),
+    );
+    let answer = bot.discord.answer(&token, |a| !a.edits.is_empty()).await;
+    assert_eq!(answer.callbacks[0]["type"], 4, "{answer:?}");
+    let first = answer.callbacks[0]["data"]["content"].as_str().unwrap();
+    assert!(
+        first.contains("nginx"),
+        "the first step is shown at once: {first}"
+    );
+    let last = answer.edits.last().unwrap();
+    assert!(
+        last != first && last.contains("bot") && last.contains("1 s"),
+        "the final answer replaces it: {last}"
+    );
+}
+
+#[tokio::test]
+async fn logs_come_as_code_blocks_and_follow_edits_one_message() {
+    let (bot, _systemctl, journalctl) = start_with_operations().await;
+    let lines: String = (0..120)
+        .map(|i| {
+            format!(
+                "2026-11-24T18:00:00+0000 host nginx[1]: line {i} {}\n",
+                "x".repeat(30)
+            )
+        })
+        .collect();
+    journalctl.answer(Some("--no-pager"), 0, &lines, "");
+    let follow_lines: String = (0..3)
+        .map(|i| format!("{{\"MESSAGE\": \"followed {i}\", \"__REALTIME_TIMESTAMP\": \"1\"}}\n"))
+        .collect();
+    journalctl.answer(Some("nginx.service"), 0, &follow_lines, "");
+    let token = bot.discord.slash(
+        &moderator(),
+        Some(GUILD_ID),
+        &["logs"],
+        json!([{"name": "service", "type": 3, "value": "nginx"},
+               {"name": "lines", "type": 4, "value": 120},
+               {"name": "follow", "type": 5, "value": true}]),
+    );
+    let answer = bot
+        .discord
+        .answer(&token, |a| {
+            a.followup_edits
+                .last()
+                .is_some_and(|c| c.contains("Stopped following"))
+        })
+        .await;
+    let first = answer.callbacks[0]["data"]["content"].as_str().unwrap();
+    assert!(
+        first.starts_with("The last 120 lines of nginx.service"),
+        "{first}"
+    );
+    let blocks: Vec<&str> = std::iter::once(first)
+        .chain(
+            answer
+                .followups
+                .iter()
+                .filter_map(|f| f["content"].as_str()),
+        )
+        .collect();
+    assert!(blocks.iter().all(|b| b.chars().count() <= 2000));
+    let all = blocks.concat();
+    assert!(all.contains("line 0 ") && all.contains("line 119 "));
+    assert!(
+        blocks[1..]
+            .iter()
+            .filter(|b| !b.starts_with("Following"))
+            .all(|b| b.starts_with("```\n") && b.ends_with("```"))
+    );
+    // The follow message: posted once ("Following nginx…"), then edited in place.
+    let follow_posts = answer
+        .followups
+        .iter()
+        .filter(|f| {
+            f["content"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("Following nginx"))
+        })
+        .count();
+    assert_eq!(follow_posts, 1);
+    let last = answer.followup_edits.last().unwrap();
+    assert!(
+        last.contains("followed 0") && last.contains("followed 2"),
+        "{last}"
+    );
+}
+
+#[tokio::test]
+async fn the_panel_has_stream_pc_buttons_and_the_status_message_shows_operations() {
+    let (bot, systemctl, _journalctl) = start_with_operations().await;
+    systemctl.answer(None, 3, "active\nfailed\n", "");
+    let token = bot
+        .discord
+        .slash(&moderator(), Some(GUILD_ID), &["panel"], json!([]));
+    let answer = bot
+        .discord
+        .answer(&token, |a| !a.callbacks.is_empty())
+        .await;
+    let ids: Vec<String> = answer.callbacks[0]["data"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["components"].as_array().unwrap().clone())
+        .map(|b| b["custom_id"].as_str().unwrap().to_string())
+        .collect();
+    for id in ["run:pc wake", "ask:pc restart", "ask:pc shutdown"] {
+        assert!(ids.iter().any(|i| i == id), "{id} in {ids:?}");
+    }
+    // Restart asks first, and offers the forced variant.
+    let token = bot.discord.click(&moderator(), "ask:pc restart");
+    let answer = bot
+        .discord
+        .answer(&token, |a| !a.callbacks.is_empty())
+        .await;
+    let buttons = &answer.callbacks[0]["data"]["components"][0]["components"];
+    assert_eq!(buttons[0]["custom_id"], "run:pc restart");
+    assert_eq!(buttons[1]["custom_id"], "run:pc restart force");
 }

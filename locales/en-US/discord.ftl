@@ -105,3 +105,25 @@ discord-embed-twitch = { $live ->
     Category: { $category }
     Token valid for { $token } · EventSub: { $eventsub }
 discord-embed-chart = Last 30 minutes · bitrate 0–{ $kbps } kbps (green) · RTT 0–{ $ms } ms (orange) · dashed: low and recover thresholds · blue: scene switches
+discord-logs-following = Following { $service } for { $minutes } { $minutes ->
+        [one] minute
+       *[other] minutes
+    }:
+discord-logs-follow-ended = Stopped following { $service }.
+discord-alert-restream-failed = 📡 Applying the restream targets failed (the previous ones are back): { $error }
+discord-embed-restream = Restream
+discord-embed-restream-target = { $enabled ->
+        [yes] 🟢
+       *[no] ⚪
+    } { $name } ({ $platform })
+discord-embed-restream-apply-failed = Last apply failed: { $error }
+discord-embed-pc = Stream PC
+discord-embed-pc-state = { $state ->
+        [up] 🟢 answering
+        [down] 🔴 not answering
+       *[unknown] not checked yet
+    }
+discord-embed-services = Services
+discord-panel-wake = Wake PC
+discord-panel-restart = Restart PC
+discord-panel-shutdown = Shut down PC

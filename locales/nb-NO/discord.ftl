@@ -105,3 +105,25 @@ discord-embed-twitch = { $live ->
     Kategori: { $category }
     Tokenet gjelder i { $token } · EventSub: { $eventsub }
 discord-embed-chart = Siste 30 minutter · bitrate 0–{ $kbps } kbps (grønn) · RTT 0–{ $ms } ms (oransje) · stiplet: terskler for lav og tilbake · blå: scenebytter
+discord-logs-following = Følger { $service } i { $minutes } { $minutes ->
+        [one] minutt
+       *[other] minutter
+    }:
+discord-logs-follow-ended = Sluttet å følge { $service }.
+discord-alert-restream-failed = 📡 Klarte ikke å ta i bruk restream-målene (de forrige er tilbake): { $error }
+discord-embed-restream = Restream
+discord-embed-restream-target = { $enabled ->
+        [yes] 🟢
+       *[no] ⚪
+    } { $name } ({ $platform })
+discord-embed-restream-apply-failed = Siste endring feilet: { $error }
+discord-embed-pc = Strømme-PC
+discord-embed-pc-state = { $state ->
+        [up] 🟢 svarer
+        [down] 🔴 svarer ikke
+       *[unknown] ikke sjekket ennå
+    }
+discord-embed-services = Tjenester
+discord-panel-wake = Vekk PC-en
+discord-panel-restart = Start PC-en på nytt
+discord-panel-shutdown = Slå av PC-en

@@ -6,6 +6,7 @@
 //! - `panel`: the control panel (buttons whose custom ids are command lines).
 //! - `embed`: the status message kept in a channel, with `chart`'s bitrate image.
 //! - `feed`: the alerts channel and the Twitch chat mirror.
+//! - `logs`: journal lines as code blocks, and `/logs … follow`.
 //!
 //! Only the configured server is served; permission is the highest level of the member's
 //! configured roles and user id, checked by dispatch like every other surface.
@@ -14,6 +15,7 @@ pub mod chart;
 pub mod embed;
 pub mod feed;
 pub mod interact;
+pub mod logs;
 pub mod panel;
 pub mod register;
 pub mod tree;

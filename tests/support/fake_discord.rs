@@ -61,6 +61,8 @@ pub struct Answer {
     /// The original response's content after every edit.
     pub edits: Vec<String>,
     pub followups: Vec<Value>,
+    /// Edits of follow-up messages (their new content), in order.
+    pub followup_edits: Vec<String>,
 }
 
 impl Answer {
@@ -490,13 +492,14 @@ fn handle_http(
                 .push(json_body.clone());
             StatusCode::NO_CONTENT.into_response()
         }
-        ("PATCH", ["webhooks", _, token, "messages", "@original"]) => {
+        ("PATCH", ["webhooks", _, token, "messages", which]) => {
             let content = json_body["content"].as_str().unwrap_or("").to_string();
-            s.answers
-                .entry(token.to_string())
-                .or_default()
-                .edits
-                .push(content.clone());
+            let answer = s.answers.entry(token.to_string()).or_default();
+            if *which == "@original" {
+                answer.edits.push(content.clone());
+            } else {
+                answer.followup_edits.push(content.clone());
+            }
             let id = next_id(&mut s);
             message_json(&FakeMessage {
                 id,

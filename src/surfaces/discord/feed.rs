@@ -86,6 +86,10 @@ pub fn alert_of(event: &Event, obs_lost: &mut bool) -> Option<Alert> {
                 Reply::new(keys::DISCORD_ALERT_OBS_BACK).arg("version", version.clone()),
             )
         }
+        Event::RestreamApplyFailed { error } => (
+            "restream_failed",
+            Reply::new(keys::DISCORD_ALERT_RESTREAM_FAILED).arg("error", error.clone()),
+        ),
         Event::TwitchTokenFailing { reason } => (
             "token_failing",
             Reply::new(keys::DISCORD_ALERT_TOKEN_FAILING).arg("reason", reason.clone()),

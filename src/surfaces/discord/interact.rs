@@ -166,11 +166,22 @@ async fn run_slash(actx: poise::ApplicationContext<'_, Data, Error>) {
         // `/panel`: Discord only, not a vocabulary command.
         return super::panel::post_here(ctx, &http, target, &invoker, &locale).await;
     };
-    let (line, _follow) = match line_of(leaf, actx.args) {
+    let (line, follow) = match line_of(leaf, actx.args) {
         Ok(line) => line,
         Err(BadOptions) => return target.refuse(ctx, &http, &locale, &bad_interaction()).await,
     };
-    run_line(ctx, &http, target, invoker, &locale, &line, leaf.private).await;
+    let reply = run_line(ctx, &http, target, invoker, &locale, &line, leaf.private).await;
+    let service = actx.args.iter().find_map(|a| match (a.name, &a.value) {
+        ("service", serenity::ResolvedValue::String(s)) => Some(s.trim().to_string()),
+        _ => None,
+    });
+    // Follow only what the user was allowed to read (the same dispatch said yes).
+    if follow
+        && let (Some(reply), Some(service)) = (reply, service)
+        && reply.outcome == Outcome::Done
+    {
+        super::logs::follow(ctx, &http, target, &locale, &service).await;
+    }
 }
 
 fn bad_interaction() -> Reply {
@@ -233,8 +244,8 @@ pub async fn run_line(
         }
     };
     let ephemeral = private || is_refusal(reply.outcome);
-    let text = ctx.render(locale, &reply);
-    target.answer(http, &text, responded, ephemeral).await;
+    let parts = super::logs::messages(ctx, locale, &reply);
+    target.answer(http, parts, responded, ephemeral).await;
     Some(reply)
 }
 
@@ -336,16 +347,53 @@ impl Target<'_> {
         }
     }
 
-    /// The final answer, split under Discord's limit: the first part answers (or edits the
+    /// A follow-up message whose id is kept for [`Target::edit_followup`].
+    pub async fn followup_message(
+        &self,
+        http: &serenity::Http,
+        text: &str,
+    ) -> Option<serenity::MessageId> {
+        let followup = serenity::CreateInteractionResponseFollowup::new()
+            .content(text)
+            .allowed_mentions(serenity::CreateAllowedMentions::new());
+        let result = match self {
+            Target::Command(i) => i.create_followup(http, followup).await,
+            Target::Component(i) => i.create_followup(http, followup).await,
+        };
+        result
+            .map_err(|error| tracing::warn!(%error, "a Discord follow-up failed"))
+            .ok()
+            .map(|m| m.id)
+    }
+
+    /// Replace a follow-up message's text.
+    pub async fn edit_followup(&self, http: &serenity::Http, id: serenity::MessageId, text: &str) {
+        let edit = serenity::CreateInteractionResponseFollowup::new()
+            .content(text)
+            .allowed_mentions(serenity::CreateAllowedMentions::new());
+        let result = match self {
+            Target::Command(i) => i.edit_followup(http, id, edit).await,
+            Target::Component(i) => i.edit_followup(http, id, edit).await,
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "editing a Discord follow-up failed");
+        }
+    }
+
+    /// The final answer, each part under Discord's limit: the first answers (or edits the
     /// deferred answer), the rest follow.
     pub async fn answer(
         &self,
         http: &serenity::Http,
-        text: &str,
+        parts: Vec<String>,
         responded: bool,
         ephemeral: bool,
     ) {
-        let mut parts = split_lines(text, MESSAGE_LIMIT).into_iter();
+        let mut parts = parts
+            .iter()
+            .flat_map(|part| split_lines(part, MESSAGE_LIMIT))
+            .collect::<Vec<_>>()
+            .into_iter();
         let first = parts.next().unwrap_or_default();
         if responded {
             self.edit(http, &first).await;

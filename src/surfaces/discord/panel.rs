@@ -140,15 +140,119 @@ pub fn render(
 
 /// Rows for the restream targets and the stream PC, when those features report a status.
 fn extra_rows(ctx: &Context, status: &Status, locale: &str) -> Vec<serenity::CreateActionRow> {
-    let _ = (ctx, status, locale);
-    Vec::new()
+    let mut out = Vec::new();
+    if let Some(restream) = &status.restream {
+        // A green target is on; a click turns it off (and the other way round).
+        let buttons = restream
+            .endpoints
+            .iter()
+            .filter_map(|e| {
+                let (verb, style) = if e.enabled {
+                    ("off", serenity::ButtonStyle::Success)
+                } else {
+                    ("on", serenity::ButtonStyle::Secondary)
+                };
+                let line = format!("restream {verb} {}", e.name);
+                button(Action::Run(&line), &format!("📡 {}", e.name), style)
+            })
+            .collect();
+        out.extend(rows(buttons));
+    }
+    if status.power.is_some() {
+        let text = |key| ctx.render(locale, &Reply::new(key));
+        let buttons = [
+            button(
+                Action::Run("pc wake"),
+                &text(keys::DISCORD_PANEL_WAKE),
+                serenity::ButtonStyle::Primary,
+            ),
+            button(
+                Action::Confirm("pc restart"),
+                &text(keys::DISCORD_PANEL_RESTART),
+                serenity::ButtonStyle::Danger,
+            ),
+            button(
+                Action::Confirm("pc shutdown"),
+                &text(keys::DISCORD_PANEL_SHUTDOWN),
+                serenity::ButtonStyle::Danger,
+            ),
+        ];
+        out.extend(rows(buttons.into_iter().flatten().collect()));
+    }
+    out
 }
 
 /// Status message fields for the restream targets, the stream PC and the services, when
 /// those features report a status.
 pub fn feature_fields(ctx: &Context, status: &Status, locale: &str) -> Vec<(String, String)> {
-    let _ = (ctx, status, locale);
-    Vec::new()
+    let text = |reply: Reply| ctx.render(locale, &reply);
+    let mut fields = Vec::new();
+    if let Some(restream) = &status.restream {
+        let mut lines: Vec<String> = restream
+            .endpoints
+            .iter()
+            .map(|e| {
+                text(
+                    Reply::new(keys::DISCORD_EMBED_RESTREAM_TARGET)
+                        .arg("enabled", if e.enabled { "yes" } else { "no" })
+                        .arg("name", super::escape_markdown(&e.name))
+                        .arg("platform", e.platform),
+                )
+            })
+            .collect();
+        if let Some(apply) = restream.last_apply.as_ref().filter(|a| !a.ok) {
+            lines.push(text(
+                Reply::new(keys::DISCORD_EMBED_RESTREAM_APPLY_FAILED)
+                    .arg("error", apply.error.clone().unwrap_or_default()),
+            ));
+        }
+        if lines.is_empty() {
+            lines.push(text(Reply::new(keys::DISCORD_EMBED_NONE)));
+        }
+        fields.push((
+            text(Reply::new(keys::DISCORD_EMBED_RESTREAM)),
+            lines.join("\n"),
+        ));
+    }
+    if let Some(power) = &status.power {
+        let state = match power.reachable {
+            Some(true) => "up",
+            Some(false) => "down",
+            None => "unknown",
+        };
+        fields.push((
+            text(Reply::new(keys::DISCORD_EMBED_PC)),
+            text(Reply::new(keys::DISCORD_EMBED_PC_STATE).arg("state", state)),
+        ));
+    }
+    if let Some(services) = &status.services {
+        let lines: Vec<String> = services
+            .units
+            .iter()
+            .map(|(key, unit)| {
+                let dot = match unit.state.as_str() {
+                    "active" => "🟢",
+                    "failed" => "🔴",
+                    "activating" | "deactivating" | "reloading" => "🟡",
+                    _ => "⚪",
+                };
+                format!("{dot} {key} ({})", unit.state)
+            })
+            .collect();
+        if !lines.is_empty() {
+            fields.push((
+                text(Reply::new(keys::DISCORD_EMBED_SERVICES)),
+                lines.join("\n"),
+            ));
+        }
+    }
+    // Discord's limit for a field's value.
+    for (_, value) in &mut fields {
+        if value.chars().count() > 1024 {
+            *value = value.chars().take(1023).collect::<String>() + "…";
+        }
+    }
+    fields
 }
 
 /// `/panel`: post a panel in this channel. Moderators and up (a panel is an invitation to
