@@ -11,7 +11,9 @@
 //! - [`dispatch`]: Invocation → permission → cooldown → the one exhaustive match → handler.
 //! - [`handlers`]: one file per feature; [`reply`]: keys + arguments; [`i18n`]: Fluent.
 //! - [`surfaces`]: adapters that turn platform input into invocations (the console for now).
-//! - [`web`]: status page, `/api/status`, `/api/status/stream`, `/healthz`.
+//! - [`history`]: the 30-minute ring buffer of bitrate, RTT and scene switches; [`metrics`]:
+//!   counters for `/metrics`; [`alerts`]: overlay alerts and their fan-out.
+//! - [`web`]: status page, overlay, alert API, metrics, bans, rate limits, security headers.
 //! - [`logging`]: tracing with redaction.
 //!
 //! README's `## Architecture` section is the code map and lists the invariants with their tests.
@@ -24,8 +26,10 @@ pub mod config;
 pub mod dispatch;
 pub mod guard;
 pub mod handlers;
+pub mod history;
 pub mod i18n;
 pub mod logging;
+pub mod metrics;
 pub mod obs;
 pub mod reply;
 pub mod secrets;

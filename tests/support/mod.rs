@@ -43,3 +43,33 @@ pub fn http() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// A context from config text with only the named fake secrets (the others unset).
+pub fn context_with_secrets(config: &str, names: &[&str]) -> Arc<Context> {
+    let config = Config::parse(config).unwrap_or_else(|p| panic!("test config: {p:#?}"));
+    let values = fake_secret_values();
+    let secrets = Secrets::from_lookup(|name| {
+        names
+            .contains(&name)
+            .then(|| values.get(name).cloned())
+            .flatten()
+    });
+    let redactor = Redactor::new(&secrets);
+    Context::new(config, secrets, redactor).unwrap()
+}
+
+/// The fake value of one secret.
+pub fn secret(name: &str) -> String {
+    fake_secret_values()[name].clone()
+}
+
+/// Start the app and wait until the web server listens; returns its base URL.
+pub async fn start_web(ctx: &Arc<Context>) -> (stream_control::app::App, String) {
+    let app =
+        stream_control::app::App::start(ctx.clone(), stream_control::app::RunOptions::default());
+    let mut status = ctx.status.subscribe();
+    let status = status.wait_for(|s| s.web.is_some()).await.unwrap();
+    let base = format!("http://{}", status.web.as_ref().unwrap().listening);
+    drop(status);
+    (app, base)
+}
