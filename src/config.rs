@@ -865,16 +865,7 @@ impl Config {
         let mut problems = Vec::new();
         let mut problem = |path: String, message: String| problems.push((path, message));
 
-        if !crate::i18n::LOCALES.contains(&self.locale.as_str()) {
-            problem(
-                "locale".into(),
-                format!(
-                    "unknown locale `{}`; available: {}",
-                    self.locale,
-                    crate::i18n::LOCALES.join(", ")
-                ),
-            );
-        }
+        check_locale("locale", Some(&self.locale), &mut problem);
         if self.state_dir.as_os_str().is_empty() {
             problem("state_dir".into(), "must not be empty".into());
         }
@@ -990,6 +981,21 @@ impl Config {
     }
 }
 
+/// A locale setting must name one of [`crate::i18n::LOCALES`].
+fn check_locale(path: &str, locale: Option<&String>, problem: &mut impl FnMut(String, String)) {
+    if let Some(locale) = locale
+        && !crate::i18n::LOCALES.contains(&locale.as_str())
+    {
+        problem(
+            path.into(),
+            format!(
+                "unknown locale `{locale}`; available: {}",
+                crate::i18n::LOCALES.join(", ")
+            ),
+        );
+    }
+}
+
 fn positive(path: &str, value: Duration, problem: &mut impl FnMut(String, String)) {
     if value.is_zero() {
         problem(path.into(), "must be longer than 0s".into());
@@ -1018,17 +1024,7 @@ fn validate_web(web: &WebConfig, problem: &mut impl FnMut(String, String)) {
     let Some(overlay) = &web.overlay else {
         return;
     };
-    if let Some(locale) = &overlay.locale
-        && !crate::i18n::LOCALES.contains(&locale.as_str())
-    {
-        problem(
-            "web.overlay.locale".into(),
-            format!(
-                "unknown locale `{locale}`; available: {}",
-                crate::i18n::LOCALES.join(", ")
-            ),
-        );
-    }
+    check_locale("web.overlay.locale", overlay.locale.as_ref(), problem);
     if overlay.banner < Duration::from_secs(1) || overlay.banner > Duration::from_secs(60) {
         problem(
             "web.overlay.banner".into(),
@@ -1202,17 +1198,7 @@ fn validate_guard(guard: &GuardConfig, problem: &mut impl FnMut(String, String))
 }
 
 fn validate_twitch(twitch: &TwitchConfig, problem: &mut impl FnMut(String, String)) {
-    if let Some(locale) = &twitch.locale
-        && !crate::i18n::LOCALES.contains(&locale.as_str())
-    {
-        problem(
-            "twitch.locale".into(),
-            format!(
-                "unknown locale `{locale}`; available: {}",
-                crate::i18n::LOCALES.join(", ")
-            ),
-        );
-    }
+    check_locale("twitch.locale", twitch.locale.as_ref(), problem);
     for (i, admin) in twitch.admins.iter().enumerate() {
         let valid = !admin.is_empty()
             && admin.len() <= 25

@@ -7,7 +7,7 @@
 //! touched only in synchronous code.
 
 use crate::app::Context;
-use crate::status::{Event, Status};
+use crate::status::{Event, ServerStatus, Status};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -82,16 +82,17 @@ fn escape(value: &str) -> String {
 /// Writes one metric family: `# HELP`, `# TYPE`, then its samples.
 struct Family<'a> {
     out: &'a mut String,
+    name: &'static str,
 }
 
 impl<'a> Family<'a> {
-    fn new(out: &'a mut String, name: &str, kind: &str, help: &str) -> Family<'a> {
+    fn new(out: &'a mut String, name: &'static str, kind: &str, help: &str) -> Family<'a> {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        Family { out }
+        Family { out, name }
     }
 
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
-        self.out.push_str(name);
+    fn sample(&mut self, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        self.out.push_str(self.name);
         if !labels.is_empty() {
             self.out.push('{');
             for (i, (label, text)) in labels.iter().enumerate() {
@@ -174,79 +175,59 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self, status: &Status, clients: Clients) -> String {
         let mut out = String::new();
-        let mut f = Family::new(
+        Family::new(
             &mut out,
             "stream_control_build_info",
             "gauge",
             "The running version.",
-        );
-        f.sample(
-            "stream_control_build_info",
-            &[("version", status.version)],
-            1,
-        );
-        let now = crate::status::now_unix();
-        let mut f = Family::new(
+        )
+        .sample(&[("version", status.version)], 1);
+        let uptime = crate::status::now_unix().saturating_sub(status.started_at_unix);
+        Family::new(
             &mut out,
             "stream_control_uptime_seconds",
             "gauge",
             "Seconds since the bot started.",
-        );
-        f.sample(
-            "stream_control_uptime_seconds",
-            &[],
-            now.saturating_sub(status.started_at_unix),
-        );
-
+        )
+        .sample(&[], uptime);
         let servers = status
             .guard
             .as_ref()
             .map(|g| g.servers.as_slice())
             .unwrap_or_default();
-        let mut f = Family::new(
-            &mut out,
-            "stream_control_ingest_bitrate_kbps",
-            "gauge",
-            "Ingest bitrate per stats server, kbps (absent while the server has no number).",
-        );
-        for server in servers {
-            if let Some(kbps) = server.bitrate_kbps {
-                f.sample(
-                    "stream_control_ingest_bitrate_kbps",
-                    &[("server", &server.name)],
-                    kbps,
-                );
+        for (name, help, value) in [
+            (
+                "stream_control_ingest_bitrate_kbps",
+                "Ingest bitrate per stats server, kbps (absent while the server has no number).",
+                (|s: &ServerStatus| s.bitrate_kbps) as fn(&ServerStatus) -> Option<u32>,
+            ),
+            (
+                "stream_control_ingest_rtt_ms",
+                "Ingest round-trip time per stats server, milliseconds.",
+                |s: &ServerStatus| s.rtt_ms,
+            ),
+        ] {
+            let mut f = Family::new(&mut out, name, "gauge", help);
+            for server in servers {
+                if let Some(v) = value(server) {
+                    f.sample(&[("server", &server.name)], v);
+                }
             }
         }
-        let mut f = Family::new(
-            &mut out,
-            "stream_control_ingest_rtt_ms",
-            "gauge",
-            "Ingest round-trip time per stats server, milliseconds.",
-        );
-        for server in servers {
-            if let Some(rtt) = server.rtt_ms {
-                f.sample(
-                    "stream_control_ingest_rtt_ms",
-                    &[("server", &server.name)],
-                    rtt,
-                );
-            }
-        }
-        let mut f = Family::new(
+        Family::new(
             &mut out,
             "stream_control_overlay_clients",
             "gauge",
             "Overlays connected to /ws/overlay.",
-        );
-        f.sample("stream_control_overlay_clients", &[], clients.overlay);
-        let mut f = Family::new(
+        )
+        .sample(&[], clients.overlay);
+        Family::new(
             &mut out,
             "stream_control_status_clients",
             "gauge",
             "Status pages connected to /api/status/stream.",
-        );
-        f.sample("stream_control_status_clients", &[], clients.status);
+        )
+        .sample(&[], clients.status);
 
         let c = self.lock();
         let mut f = Family::new(
@@ -257,7 +238,6 @@ impl Metrics {
         );
         for ((command, surface, outcome), n) in &c.commands {
             f.sample(
-                "stream_control_commands_total",
                 &[
                     ("command", command),
                     ("surface", surface),
@@ -273,7 +253,7 @@ impl Metrics {
             "Scene switches by the bot, by who switched (guard, command, raid).",
         );
         for (by, n) in &c.scene_switches {
-            f.sample("stream_control_scene_switches_total", &[("by", by)], n);
+            f.sample(&[("by", by)], n);
         }
         let mut f = Family::new(
             &mut out,
@@ -282,11 +262,7 @@ impl Metrics {
             "Guard decisions (not dry runs) by target level and reason.",
         );
         for ((to, cause), n) in &c.guard_transitions {
-            f.sample(
-                "stream_control_guard_transitions_total",
-                &[("to", to), ("cause", cause)],
-                n,
-            );
+            f.sample(&[("to", to), ("cause", cause)], n);
         }
         let mut f = Family::new(
             &mut out,
@@ -295,11 +271,7 @@ impl Metrics {
             "Reconnects by connection (obs, eventsub) and cause (lost, requested by Twitch).",
         );
         for ((connection, cause), n) in &c.reconnects {
-            f.sample(
-                "stream_control_reconnects_total",
-                &[("connection", connection), ("cause", cause)],
-                n,
-            );
+            f.sample(&[("connection", connection), ("cause", cause)], n);
         }
         let mut f = Family::new(
             &mut out,
@@ -308,7 +280,7 @@ impl Metrics {
             "Alerts sent to the overlays, by type.",
         );
         for (kind, n) in &c.overlay_alerts {
-            f.sample("stream_control_overlay_alerts_total", &[("type", kind)], n);
+            f.sample(&[("type", kind)], n);
         }
         let mut f = Family::new(
             &mut out,
@@ -317,19 +289,15 @@ impl Metrics {
             "Requests refused by the web server, by reason.",
         );
         for (why, n) in &c.http_refused {
-            f.sample(
-                "stream_control_http_refused_total",
-                &[("reason", why.as_str())],
-                n,
-            );
+            f.sample(&[("reason", why.as_str())], n);
         }
-        let mut f = Family::new(
+        Family::new(
             &mut out,
             "stream_control_events_missed_total",
             "counter",
             "Events the metrics task missed because it fell behind.",
-        );
-        f.sample("stream_control_events_missed_total", &[], c.events_missed);
+        )
+        .sample(&[], c.events_missed);
         drop(c);
         out
     }

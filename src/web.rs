@@ -82,14 +82,17 @@ pub fn router(ctx: Arc<Context>, token: CancellationToken) -> Router {
         token,
         status_clients: Arc::new(AtomicUsize::new(0)),
     };
-    let status = status_page::routes().route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        security::require_status_key,
-    ));
-    let overlay = overlay::page_routes().route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        security::require_overlay_key,
-    ));
+    let keyed = |variable| {
+        axum::middleware::from_fn_with_state(
+            security::KeyGuard {
+                state: state.clone(),
+                variable,
+            },
+            security::require_key,
+        )
+    };
+    let status = status_page::routes().route_layer(keyed("STATUS_KEY"));
+    let overlay = overlay::page_routes().route_layer(keyed("OVERLAY_KEY"));
     Router::new()
         .merge(status)
         .merge(overlay)

@@ -11,7 +11,7 @@ mod chromium;
 use chromium::Chromium;
 use std::time::Duration;
 use stream_control::history::{HistorySample, SwitchMark, now_unix_ms};
-use stream_control::status::{GuardStatus, ServerStatus, SwitchedBy, Triggers};
+use stream_control::status::SwitchedBy;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_overlay_shows_an_alert_posted_while_it_is_open() {
@@ -143,25 +143,9 @@ async fn the_status_page_draws_the_chart_from_served_history_and_fits_a_phone() 
     });
     ctx.history.set_thresholds(Some(800), Some(1200));
     ctx.status.send_modify(|s| {
-        s.guard = Some(GuardStatus {
-            enabled: true,
-            level: Some("low"),
-            active_server: Some("belabox".into()),
-            servers: vec![ServerStatus {
-                name: "belabox".into(),
-                kind: "belabox",
-                state: "live",
-                bitrate_kbps: Some(600),
-                rtt_ms: Some(45),
-                error: None,
-            }],
-            triggers: Triggers {
-                low_kbps: Some(800),
-                recover_kbps: 1200,
-                ..Default::default()
-            },
-            ..Default::default()
-        });
+        let mut guard = support::live_guard("belabox", 600, 45, 800, 1200);
+        guard.level = Some("low");
+        s.guard = Some(guard);
     });
     let (app, base) = support::start_web(&ctx).await;
     let mut browser = Chromium::launch().await;

@@ -12,9 +12,7 @@ use stream_control::app::{App, Context, RunOptions};
 use stream_control::dispatch::{Invocation, Invoker, Progress, Surface, dispatch};
 use stream_control::history::{HistorySample, SwitchMark};
 use stream_control::reply::{Outcome, keys};
-use stream_control::status::{
-    Event, GuardStatus, ServerStatus, SwitchedBy, TaskState, TaskStatus, Triggers,
-};
+use stream_control::status::{Event, SwitchedBy, TaskState, TaskStatus};
 
 /// Every GET route, and whether it is behind `STATUS_KEY`, `OVERLAY_KEY` or open.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -682,21 +680,8 @@ async fn metrics_count_commands_switches_reconnects_and_show_gauges() {
     let state = tempfile::tempdir().unwrap();
     let ctx = support::context_with_secrets(&config(&state, ""), &[]);
     let (app, base) = support::start_web(&ctx).await;
-    ctx.status.send_modify(|s| {
-        s.guard = Some(GuardStatus {
-            active_server: Some("belabox".into()),
-            servers: vec![ServerStatus {
-                name: "bela\"box".into(),
-                kind: "belabox",
-                state: "live",
-                bitrate_kbps: Some(2345),
-                rtt_ms: Some(61),
-                error: None,
-            }],
-            triggers: Triggers::default(),
-            ..Default::default()
-        })
-    });
+    ctx.status
+        .send_modify(|s| s.guard = Some(support::live_guard("bela\"box", 2345, 61, 800, 1200)));
     run(&ctx, "!ping", Invoker::console()).await;
     run(&ctx, "!ping", Invoker::console()).await;
     for event in [

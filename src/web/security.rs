@@ -199,8 +199,18 @@ pub fn bad_secret(state: &WebState, ip: IpAddr) {
     }
 }
 
-async fn require_key(state: &WebState, variable: &str, request: Request, next: Next) -> Response {
-    let Some(expected) = state.ctx.secrets.get(variable) else {
+/// Which key a route group needs (the state of its [`require_key`] layer).
+#[derive(Clone)]
+pub struct KeyGuard {
+    pub state: WebState,
+    /// `STATUS_KEY` (status page, its API, `/metrics`) or `OVERLAY_KEY` (overlay).
+    pub variable: &'static str,
+}
+
+/// A route group's access key, when its variable is set: `?key=` or `Authorization: Bearer`.
+pub async fn require_key(State(guard): State<KeyGuard>, request: Request, next: Next) -> Response {
+    let state = &guard.state;
+    let Some(expected) = state.ctx.secrets.get(guard.variable) else {
         return next.run(request).await;
     };
     let ip = request
@@ -227,24 +237,6 @@ async fn require_key(state: &WebState, variable: &str, request: Request, next: N
             unauthorized("wrong access key")
         }
     }
-}
-
-/// Routes of the status page, its API and `/metrics`: `STATUS_KEY` when set.
-pub async fn require_status_key(
-    State(state): State<WebState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    require_key(&state, "STATUS_KEY", request, next).await
-}
-
-/// Routes of the overlay: `OVERLAY_KEY` when set.
-pub async fn require_overlay_key(
-    State(state): State<WebState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    require_key(&state, "OVERLAY_KEY", request, next).await
 }
 
 /// Headers on every response: self-only CSP, no sniffing, no referrer, no framing (the overlay

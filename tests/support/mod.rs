@@ -73,3 +73,33 @@ pub async fn start_web(ctx: &Arc<Context>) -> (stream_control::app::App, String)
     drop(status);
     (app, base)
 }
+
+/// A guard whose one stats server `name` is live at `kbps` and `rtt_ms`, the active server, with
+/// LOW below `low_kbps` and LIVE again from `recover_kbps`.
+pub fn live_guard(
+    name: &str,
+    kbps: u32,
+    rtt_ms: u32,
+    low_kbps: u32,
+    recover_kbps: u32,
+) -> stream_control::status::GuardStatus {
+    use stream_control::status::{GuardStatus, ServerStatus, Triggers};
+    GuardStatus {
+        enabled: true,
+        active_server: Some(name.into()),
+        servers: vec![ServerStatus {
+            name: name.into(),
+            kind: "belabox",
+            state: "live",
+            bitrate_kbps: Some(kbps),
+            rtt_ms: Some(rtt_ms),
+            error: None,
+        }],
+        triggers: Triggers {
+            low_kbps: Some(low_kbps),
+            recover_kbps,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
