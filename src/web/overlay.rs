@@ -73,9 +73,12 @@ async fn serve(state: WebState, mut socket: WebSocket) {
     }
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.reset();
+    // Made once: every connection shares the token, and registering with it takes its lock.
+    let shutdown = state.token.cancelled();
+    tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            _ = state.token.cancelled() => {
+            _ = &mut shutdown => {
                 let _ = socket.send(Message::Close(None)).await;
                 break;
             }
