@@ -164,7 +164,7 @@ pub struct Subscription {
 }
 
 impl Alerts {
-    /// `locale` is the configured fallback; the overlay's own `locale` wins.
+    /// Alert texts are in the overlay's `locale`, else the bot's default locale.
     pub fn new(config: &OverlayConfig, i18n: &I18n, metrics: Arc<Metrics>) -> Alerts {
         let locale = match &config.locale {
             Some(locale) => i18n.negotiate(locale),
