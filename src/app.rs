@@ -10,7 +10,7 @@ use crate::dispatch::Cooldowns;
 use crate::i18n::I18n;
 use crate::reply::Reply;
 use crate::secrets::{Redactor, Secrets};
-use crate::status::{Event, Status, TaskState, TaskStatus};
+use crate::status::{EarlyReceiver, Event, Status, TaskState, TaskStatus};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +50,18 @@ pub struct Context {
     pub twitch: Option<Arc<crate::twitch::Twitch>>,
     /// Restream endpoints (store, render, apply), when configured.
     pub restream: Option<crate::restream::Restream>,
+    /// The last 30 minutes of ingest bitrate, RTT and scene switches.
+    pub history: Arc<crate::history::History>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The overlay fan-out, when `web.overlay` is configured.
+    pub alerts: Option<Arc<crate::alerts::Alerts>>,
+    /// IP bans of the web server (state file `bans.json`), when `web` is configured.
+    pub bans: Option<Arc<crate::web::bans::Bans>>,
+    /// The event bus as seen from start by the history, metrics and overlay tasks.
+    pub history_events: EarlyReceiver,
+    pub metrics_events: EarlyReceiver,
+    pub alert_events: EarlyReceiver,
     /// When the app started (paused-time aware in tests).
     pub started: Instant,
     /// Cancelled when the whole process shuts down.
@@ -99,7 +111,22 @@ impl Context {
                 s.services = Some(crate::services::initial_status(services));
             }
         });
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let alerts = config
+            .web
+            .as_ref()
+            .and_then(|web| web.overlay.as_ref())
+            .map(|overlay| Arc::new(crate::alerts::Alerts::new(overlay, &i18n, metrics.clone())));
+        let bans = config.web.as_ref().map(|web| {
+            Arc::new(crate::web::bans::Bans::load(
+                crate::state_store::StateDir::new(&config.state_dir),
+                web.auto_ban.clone(),
+            ))
+        });
         Ok(Arc::new(Context {
+            history_events: EarlyReceiver::new(&events),
+            metrics_events: EarlyReceiver::new(&events),
+            alert_events: EarlyReceiver::new(&events),
             config: Arc::new(config),
             secrets: Arc::new(secrets),
             redactor,
@@ -111,6 +138,10 @@ impl Context {
             guard,
             twitch,
             restream,
+            history: Arc::new(crate::history::History::new()),
+            metrics,
+            alerts,
+            bans,
             started: Instant::now(),
             shutdown: CancellationToken::new(),
         }))
@@ -193,7 +224,14 @@ impl App {
         if app.ctx.config.services.is_some() {
             app.supervise("services", crate::services::run);
         }
+        if app.ctx.obs.is_some() || app.ctx.guard.is_some() {
+            app.supervise("history", crate::history::run);
+        }
+        if app.ctx.alerts.is_some() {
+            app.supervise("overlay-alerts", crate::alerts::run);
+        }
         if app.ctx.config.web.is_some() {
+            app.supervise("metrics", crate::metrics::run);
             app.supervise("web", crate::web::run);
         }
         if options.console {

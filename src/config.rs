@@ -16,7 +16,7 @@ pub use reader::Problem;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -98,12 +98,217 @@ pub enum LogFormat {
     Json,
 }
 
+/// The web server: status page, overlay, metrics, and how it protects itself. Access keys and
+/// the alert token come from the environment (`STATUS_KEY`, `OVERLAY_KEY`, `ALERT_TOKEN`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebConfig {
     /// Address and port to listen on.
     #[serde(default = "default_bind", deserialize_with = "socket_addr")]
     pub bind: SocketAddr,
+    /// Reverse proxies (addresses or networks, e.g. "127.0.0.1", "10.0.0.0/8") whose
+    /// `CF-Connecting-IP` / `X-Forwarded-For` are believed. From anyone else those headers are
+    /// ignored: the client is the peer address.
+    #[serde(default, deserialize_with = "ip_nets")]
+    pub trusted_proxies: Vec<IpNet>,
+    /// Send `Strict-Transport-Security` (only when the bot is reached over HTTPS through a TLS
+    /// proxy).
+    #[serde(default)]
+    pub hsts: bool,
+    /// Requests per client IP, on every route.
+    #[serde(default)]
+    pub rate_limit: RateLimitConfig,
+    /// Ban a client IP after this many bad access keys or alert tokens. `None`: never
+    /// automatically.
+    #[serde(default = "default_auto_ban")]
+    pub auto_ban: Option<AutoBanConfig>,
+    /// The OBS overlay (`/overlay`, `/ws/overlay`, `POST /api/alert`). Absent: no overlay.
+    #[serde(default)]
+    pub overlay: Option<OverlayConfig>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            bind: default_bind(),
+            trusted_proxies: Vec::new(),
+            hsts: false,
+            rate_limit: RateLimitConfig::default(),
+            auto_ban: default_auto_ban(),
+            overlay: None,
+        }
+    }
+}
+
+/// A token bucket per client IP.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Sustained requests per second.
+    pub per_second: u32,
+    /// How many requests may come at once (a page load fetches several files).
+    pub burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            per_second: 10,
+            burst: 60,
+        }
+    }
+}
+
+/// Automatic bans: `after` bad keys or tokens from one IP `within` this long.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutoBanConfig {
+    pub after: u32,
+    #[serde(deserialize_with = "duration")]
+    pub within: Duration,
+}
+
+impl Default for AutoBanConfig {
+    fn default() -> Self {
+        AutoBanConfig {
+            after: 5,
+            within: Duration::from_secs(600),
+        }
+    }
+}
+
+fn default_auto_ban() -> Option<AutoBanConfig> {
+    Some(AutoBanConfig::default())
+}
+
+/// The overlay for the OBS browser source: banner, sound and speech per alert.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OverlayConfig {
+    /// Language of the alert texts. `None`: the top-level `locale`.
+    pub locale: Option<String>,
+    /// How long a banner shows.
+    #[serde(deserialize_with = "duration")]
+    pub banner: Duration,
+    /// Volume of the alert sounds, 0.0 to 1.0.
+    pub sound_volume: f32,
+    /// Speech voice by the name the browser gives it. `None`: the browser's voice for
+    /// `language`.
+    pub voice: Option<String>,
+    /// Speech language (BCP 47, e.g. "nb-NO"). `None`: the alert texts' locale.
+    pub language: Option<String>,
+    /// Speech rate, 0.1 to 10 (1 is normal).
+    pub rate: f32,
+    /// Speech volume, 0.0 to 1.0.
+    pub volume: f32,
+    /// Which alert kinds are also spoken.
+    pub speak: SpeakConfig,
+}
+
+impl Default for OverlayConfig {
+    fn default() -> Self {
+        OverlayConfig {
+            locale: None,
+            banner: Duration::from_secs(6),
+            sound_volume: 0.8,
+            voice: None,
+            language: None,
+            rate: 1.0,
+            volume: 1.0,
+            speak: SpeakConfig::default(),
+        }
+    }
+}
+
+/// Speech per alert kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpeakConfig {
+    pub low: bool,
+    pub restored: bool,
+    pub offline: bool,
+    pub raid: bool,
+    pub custom: bool,
+}
+
+impl Default for SpeakConfig {
+    fn default() -> Self {
+        SpeakConfig {
+            low: true,
+            restored: true,
+            offline: true,
+            raid: true,
+            custom: true,
+        }
+    }
+}
+
+impl SpeakConfig {
+    /// Whether alerts of `kind` are spoken.
+    pub fn speaks(&self, kind: commands::AlertKind) -> bool {
+        use commands::AlertKind as K;
+        match kind {
+            K::Low => self.low,
+            K::Restored => self.restored,
+            K::Offline => self.offline,
+            K::Raid => self.raid,
+            K::Custom => self.custom,
+        }
+    }
+}
+
+/// An address or a network (`10.0.0.0/8`, `fd00::/8`): a trusted proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    /// Whether `ip` is in this network (IPv4-mapped IPv6 addresses count as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<IpNet, String> {
+        let text = text.trim();
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (text, None),
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| {
+            format!("`{text}` is not an IP address or network, e.g. \"10.0.0.0/8\"")
+        })?;
+        let addr = addr.to_canonical();
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("`{text}`: the prefix length must be 0 to {max}"))?,
+        };
+        Ok(IpNet { addr, prefix })
+    }
 }
 
 /// OBS connection, scene names and how stream actions behave. The password comes from
@@ -796,6 +1001,13 @@ fn socket_addr<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> 
     })
 }
 
+fn ip_nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|text| text.parse().map_err(serde::de::Error::custom))
+        .collect()
+}
+
 fn parse_duration<E: serde::de::Error>(text: &str) -> Result<Duration, E> {
     humantime::parse_duration(text.trim()).map_err(|e| {
         E::custom(format!(
@@ -919,16 +1131,7 @@ impl Config {
         let mut problems = Vec::new();
         let mut problem = |path: String, message: String| problems.push((path, message));
 
-        if !crate::i18n::LOCALES.contains(&self.locale.as_str()) {
-            problem(
-                "locale".into(),
-                format!(
-                    "unknown locale `{}`; available: {}",
-                    self.locale,
-                    crate::i18n::LOCALES.join(", ")
-                ),
-            );
-        }
+        check_locale("locale", Some(&self.locale), &mut problem);
         if self.state_dir.as_os_str().is_empty() {
             problem("state_dir".into(), "must not be empty".into());
         }
@@ -936,6 +1139,9 @@ impl Config {
             problem("log.filter".into(), format!("not a valid log filter: {e}"));
         }
 
+        if let Some(web) = &self.web {
+            validate_web(web, &mut problem);
+        }
         if let Some(obs) = &self.obs {
             validate_obs(obs, &mut problem);
         }
@@ -1043,6 +1249,10 @@ impl Config {
             .map(|(name, _)| (*name, false))
             .collect();
         features.insert("web", self.web.is_some());
+        features.insert(
+            "overlay",
+            self.web.as_ref().is_some_and(|w| w.overlay.is_some()),
+        );
         features.insert("obs", self.obs.is_some());
         features.insert("guard", self.guard.is_some());
         features.insert("twitch", self.twitch.is_some());
@@ -1054,9 +1264,90 @@ impl Config {
     }
 }
 
+/// A locale setting must name one of [`crate::i18n::LOCALES`].
+fn check_locale(path: &str, locale: Option<&String>, problem: &mut impl FnMut(String, String)) {
+    if let Some(locale) = locale
+        && !crate::i18n::LOCALES.contains(&locale.as_str())
+    {
+        problem(
+            path.into(),
+            format!(
+                "unknown locale `{locale}`; available: {}",
+                crate::i18n::LOCALES.join(", ")
+            ),
+        );
+    }
+}
+
 fn positive(path: &str, value: Duration, problem: &mut impl FnMut(String, String)) {
     if value.is_zero() {
         problem(path.into(), "must be longer than 0s".into());
+    }
+}
+
+fn validate_web(web: &WebConfig, problem: &mut impl FnMut(String, String)) {
+    if web.rate_limit.per_second == 0 {
+        problem(
+            "web.rate_limit.per_second".into(),
+            "must be at least 1".into(),
+        );
+    }
+    if web.rate_limit.burst == 0 {
+        problem("web.rate_limit.burst".into(), "must be at least 1".into());
+    }
+    if let Some(ban) = &web.auto_ban {
+        if ban.after == 0 {
+            problem(
+                "web.auto_ban.after".into(),
+                "must be at least 1 (write `auto_ban: None` to never ban automatically)".into(),
+            );
+        }
+        positive("web.auto_ban.within", ban.within, problem);
+    }
+    let Some(overlay) = &web.overlay else {
+        return;
+    };
+    check_locale("web.overlay.locale", overlay.locale.as_ref(), problem);
+    if overlay.banner < Duration::from_secs(1) || overlay.banner > Duration::from_secs(60) {
+        problem(
+            "web.overlay.banner".into(),
+            "must be between 1s and 60s".into(),
+        );
+    }
+    for (key, value) in [
+        ("sound_volume", overlay.sound_volume),
+        ("volume", overlay.volume),
+    ] {
+        if !(0.0..=1.0).contains(&value) {
+            problem(
+                format!("web.overlay.{key}"),
+                "must be between 0.0 and 1.0".into(),
+            );
+        }
+    }
+    if !(0.1..=10.0).contains(&overlay.rate) {
+        problem(
+            "web.overlay.rate".into(),
+            "must be between 0.1 and 10.0 (1.0 is normal speed)".into(),
+        );
+    }
+    if let Some(language) = &overlay.language
+        && (language.is_empty()
+            || language.len() > 35
+            || !language
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    {
+        problem(
+            "web.overlay.language".into(),
+            format!("`{language}` is not a language tag, e.g. \"en-US\" or \"nb-NO\""),
+        );
+    }
+    if overlay.voice.as_ref().is_some_and(|v| v.trim().is_empty()) {
+        problem(
+            "web.overlay.voice".into(),
+            "must not be empty (write `None` for the default voice)".into(),
+        );
     }
 }
 
@@ -1190,17 +1481,7 @@ fn validate_guard(guard: &GuardConfig, problem: &mut impl FnMut(String, String))
 }
 
 fn validate_twitch(twitch: &TwitchConfig, problem: &mut impl FnMut(String, String)) {
-    if let Some(locale) = &twitch.locale
-        && !crate::i18n::LOCALES.contains(&locale.as_str())
-    {
-        problem(
-            "twitch.locale".into(),
-            format!(
-                "unknown locale `{locale}`; available: {}",
-                crate::i18n::LOCALES.join(", ")
-            ),
-        );
-    }
+    check_locale("twitch.locale", twitch.locale.as_ref(), problem);
     for (i, admin) in twitch.admins.iter().enumerate() {
         let valid = !admin.is_empty()
             && admin.len() <= 25

@@ -14,7 +14,9 @@
 //!   list), [`power`] (stream PC), [`services`] (systemd units, journal); [`exec`] runs the
 //!   system programs they need (no shell, timeouts).
 //! - [`surfaces`]: adapters that turn platform input into invocations (the console for now).
-//! - [`web`]: status page, `/api/status`, `/api/status/stream`, `/healthz`.
+//! - [`history`]: the 30-minute ring buffer of bitrate, RTT and scene switches; [`metrics`]:
+//!   counters for `/metrics`; [`alerts`]: overlay alerts and their fan-out.
+//! - [`web`]: status page, overlay, alert API, metrics, bans, rate limits, security headers.
 //! - [`logging`]: tracing with redaction.
 //!
 //! README's `## Architecture` section is the code map and lists the invariants with their tests.
@@ -28,8 +30,10 @@ pub mod dispatch;
 pub mod exec;
 pub mod guard;
 pub mod handlers;
+pub mod history;
 pub mod i18n;
 pub mod logging;
+pub mod metrics;
 pub mod obs;
 pub mod power;
 pub mod reply;

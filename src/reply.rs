@@ -162,6 +162,19 @@ keys! {
     ALERT_LOW = "alert-low",
     ALERT_RESTORED = "alert-restored",
     ALERT_OFFLINE = "alert-offline",
+    ALERT_RAID = "alert-raid",
+    ALERT_TEST_CUSTOM = "alert-test-custom",
+    ALERT_TEST_SENT = "alert-test-sent",
+    ALERT_TEST_NO_OVERLAY = "alert-test-no-overlay",
+    BANS_DISCORD_ONLY = "bans-discord-only",
+    BAN_ADDED = "ban-added",
+    BAN_ALREADY = "ban-already",
+    BAN_REMOVED = "ban-removed",
+    BAN_NOT_FOUND = "ban-not-found",
+    BANS_LIST = "bans-list",
+    BANS_NONE = "bans-none",
+    BAN_ENTRY_AUTO = "ban-entry-auto",
+    BAN_ENTRY_MANUAL = "ban-entry-manual",
     TWITCH_NOT_LOGGED_IN = "twitch-not-logged-in",
     TWITCH_UNAUTHORIZED = "twitch-unauthorized",
     TWITCH_MISSING_SCOPE = "twitch-missing-scope",
@@ -267,6 +280,49 @@ keys! {
     FEATURE_OVERLAY = "feature-overlay",
     FEATURE_WEB = "feature-web",
     FEATURE_BANS = "feature-bans",
+    WEB_TITLE = "web-title",
+    WEB_CONNECTING = "web-connecting",
+    WEB_LIVE_UPDATES = "web-live-updates",
+    WEB_RECONNECTING = "web-reconnecting",
+    WEB_UNREACHABLE = "web-unreachable",
+    WEB_HEALTH = "web-health",
+    WEB_STREAM = "web-stream",
+    WEB_CHART = "web-chart",
+    WEB_CHART_EMPTY = "web-chart-empty",
+    WEB_RESTREAM = "web-restream",
+    WEB_RESTREAM_NONE = "web-restream-none",
+    WEB_BOT = "web-bot",
+    WEB_TASKS = "web-tasks",
+    WEB_VERSION = "web-version",
+    WEB_UP = "web-up",
+    WEB_READ_ONLY = "web-read-only",
+    WEB_OBS = "web-obs",
+    WEB_INGEST = "web-ingest",
+    WEB_TWITCH_TOKEN = "web-twitch-token",
+    WEB_EVENTSUB = "web-eventsub",
+    WEB_DISCORD = "web-discord",
+    WEB_NGINX = "web-nginx",
+    WEB_SERVICES = "web-services",
+    WEB_POWER = "web-power",
+    WEB_NOT_CONFIGURED = "web-not-configured",
+    WEB_SCENE = "web-scene",
+    WEB_STREAMING = "web-streaming",
+    WEB_UPTIME = "web-uptime",
+    WEB_VIEWERS = "web-viewers",
+    WEB_STREAM_TITLE = "web-stream-title",
+    WEB_CATEGORY = "web-category",
+    WEB_YES = "web-yes",
+    WEB_NO = "web-no",
+    WEB_ON = "web-on",
+    WEB_OFF = "web-off",
+    WEB_BITRATE = "web-bitrate",
+    WEB_RTT = "web-rtt",
+    WEB_LOW_LINE = "web-low-line",
+    WEB_RECOVER_LINE = "web-recover-line",
+    WEB_ALL_RUNNING = "web-all-running",
+    WEB_NO_PUBLISHER = "web-no-publisher",
+    WEB_WAITING = "web-waiting",
+    WEB_MISSING_SCOPES = "web-missing-scopes",
 }
 
 /// How an invocation ended; logged, counted and used by surfaces (e.g. ephemeral refusals).
@@ -285,6 +341,20 @@ pub enum Outcome {
     NotEnabled,
     /// The handler failed; the user gets a generic message, the log gets the details.
     Failed,
+}
+
+impl Outcome {
+    /// The name as serialised (and as a metrics label).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Usage => "usage",
+            Outcome::Refused => "refused",
+            Outcome::Cooldown => "cooldown",
+            Outcome::NotEnabled => "not_enabled",
+            Outcome::Failed => "failed",
+        }
+    }
 }
 
 /// One argument of a reply.

@@ -19,6 +19,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "ALERT_TOKEN",
         "shared secret for POST /api/alert (header X-Alert-Token)",
     ),
+    (
+        "OVERLAY_KEY",
+        "access key for /overlay and /ws/overlay (?key=)",
+    ),
+    (
+        "STATUS_KEY",
+        "access key for the status page, its API and /metrics (?key=)",
+    ),
 ];
 
 /// A secret value. Its `Debug` and `Display` never show it.

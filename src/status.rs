@@ -394,6 +394,10 @@ pub enum Event {
     PowerStateChanged { reachable: bool },
     /// A journal line of a followed service (`services::follow`), redacted.
     LogLine { key: String, line: String },
+    /// The EventSub session is connected again: after the connection was lost
+    /// (`requested: false`), or moved to a new socket at Twitch's request (`session_reconnect`,
+    /// `requested: true`).
+    EventSubReconnected { requested: bool },
 }
 
 /// What the guard decided and why.
@@ -439,4 +443,38 @@ pub enum SwitchedBy {
     Command,
     /// The stop after an outgoing raid.
     Raid,
+}
+
+impl SwitchedBy {
+    /// The name as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SwitchedBy::Guard => "guard",
+            SwitchedBy::Command => "command",
+            SwitchedBy::Raid => "raid",
+        }
+    }
+}
+
+/// A receiver of the event bus subscribed when the [`crate::app::Context`] is built, so the task
+/// that takes it also sees events sent before it first ran. A restarted task subscribes anew.
+#[derive(Debug)]
+pub struct EarlyReceiver(std::sync::Mutex<Option<tokio::sync::broadcast::Receiver<Event>>>);
+
+impl EarlyReceiver {
+    pub fn new(events: &tokio::sync::broadcast::Sender<Event>) -> EarlyReceiver {
+        EarlyReceiver(std::sync::Mutex::new(Some(events.subscribe())))
+    }
+
+    /// The early receiver the first time, a fresh subscription afterwards.
+    pub fn take(
+        &self,
+        events: &tokio::sync::broadcast::Sender<Event>,
+    ) -> tokio::sync::broadcast::Receiver<Event> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_else(|| events.subscribe())
+    }
 }

@@ -1,22 +1,30 @@
-//! The web server (axum): the read-only status page, `/api/status` (JSON, versioned schema, no
-//! secrets), `/api/status/stream` (server-sent events of the same JSON on every change) and
-//! `/healthz`. Security headers on every response. No route changes state.
+//! The web server (axum): the read-only status page and its API (`status_page`), the OBS
+//! overlay and the alert API (`overlay`), `/metrics`, embedded assets and `/healthz`.
+//!
+//! Every request passes `security`: client IP (trusted proxies only), bans (403), per-IP rate
+//! limit (429), access keys per route group (401), security headers on every response.
+//!
+//! **Invariant:** the only route that changes state is `POST /api/alert`, and it needs the
+//! alert token (`tests/web.rs`).
+
+pub mod bans;
+pub mod overlay;
+pub mod security;
+pub mod status_page;
 
 use crate::app::Context;
-use crate::status::{Status, WebStatus};
+use crate::config::WebConfig;
+use crate::status::WebStatus;
 use anyhow::Context as _;
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures_util::StreamExt;
 use include_dir::{Dir, include_dir};
-use serde::Serialize;
-use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::AtomicUsize;
 use tokio_util::sync::CancellationToken;
 
 static ASSETS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/overlay");
@@ -37,122 +45,123 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
     });
     tracing::info!(%addr, "status page on http://{addr}/");
     let app = router(ctx.clone(), token.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(token.cancelled_owned())
-        .await
-        .context("web server")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(token.cancelled_owned())
+    .await
+    .context("web server")?;
     ctx.status.send_modify(|s| s.web = None);
     Ok(())
 }
 
+/// What every handler shares.
 #[derive(Clone)]
-struct AppState {
-    ctx: Arc<Context>,
-    token: CancellationToken,
+pub struct WebState {
+    pub ctx: Arc<Context>,
+    /// The `web` section.
+    pub web: Arc<WebConfig>,
+    /// Cancelled on shutdown: long-lived streams end.
+    pub token: CancellationToken,
+    pub limiter: Arc<security::RateLimiter>,
+    /// Status pages connected to the live stream now.
+    pub status_clients: Arc<AtomicUsize>,
 }
 
-/// All routes, with security headers.
+/// All routes, with the security layers.
 pub fn router(ctx: Arc<Context>, token: CancellationToken) -> Router {
+    let web = Arc::new(ctx.config.web.clone().unwrap_or_default());
+    let state = WebState {
+        ctx,
+        limiter: Arc::new(security::RateLimiter::new(
+            web.rate_limit.per_second,
+            web.rate_limit.burst,
+        )),
+        web,
+        token,
+        status_clients: Arc::new(AtomicUsize::new(0)),
+    };
+    let keyed = |variable| {
+        axum::middleware::from_fn_with_state(
+            security::KeyGuard {
+                state: state.clone(),
+                variable,
+            },
+            security::require_key,
+        )
+    };
+    let status = status_page::routes().route_layer(keyed("STATUS_KEY"));
+    let overlay = overlay::page_routes().route_layer(keyed("OVERLAY_KEY"));
     Router::new()
-        .route("/", get(index))
+        .merge(status)
+        .merge(overlay)
+        .merge(overlay::api_routes())
         .route("/assets/{file}", get(asset))
-        .route("/api/status", get(api_status))
-        .route("/api/status/stream", get(status_stream))
+        .route("/assets/sounds/{file}", get(sound))
         .route("/healthz", get(healthz))
         .fallback(not_found)
-        .layer(axum::middleware::map_response(security_headers))
-        .with_state(AppState { ctx, token })
-}
-
-/// `/api/status`: the Status plus the server's clock.
-#[derive(Serialize)]
-struct StatusResponse<'a> {
-    #[serde(flatten)]
-    status: &'a Status,
-    now_unix: u64,
-}
-
-fn status_json(status: &Status) -> String {
-    let now_unix = crate::status::now_unix();
-    serde_json::to_string(&StatusResponse { status, now_unix }).unwrap_or_else(|_| "{}".into())
-}
-
-async fn api_status(State(state): State<AppState>) -> Response {
-    let body = status_json(&state.ctx.status.borrow());
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-async fn status_stream(State(state): State<AppState>) -> impl IntoResponse {
-    let updates = tokio_stream::wrappers::WatchStream::new(state.ctx.status.subscribe())
-        .map(|status| {
-            Ok::<_, Infallible>(
-                SseEvent::default()
-                    .event("status")
-                    .data(status_json(&status)),
-            )
-        })
-        .take_until(state.token.cancelled_owned());
-    Sse::new(updates).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::guard_request,
+        ))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            security::security_headers,
+        ))
+        .with_state(state)
 }
 
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn index() -> Response {
-    asset_response("status.html")
-}
-
 async fn asset(Path(file): Path<String>) -> Response {
     asset_response(&file)
 }
 
-fn asset_response(file: &str) -> Response {
-    let content_type = match file.rsplit('.').next() {
+async fn sound(Path(file): Path<String>) -> Response {
+    if file.contains('/') {
+        return not_found_response();
+    }
+    asset_response(&format!("sounds/{file}"))
+}
+
+/// An embedded file by its path under `overlay/` (no `..`, no leading `/`).
+pub(crate) fn asset_response(path: &str) -> Response {
+    let content_type = match path.rsplit('.').next() {
         Some("html") => "text/html; charset=utf-8",
         Some("js") => "text/javascript; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
+        Some("wav") => "audio/wav",
         _ => "application/octet-stream",
     };
-    // Only plain file names from the embedded folder: no paths, so no traversal.
-    match ASSETS.get_file(file).filter(|_| !file.contains('/')) {
+    let safe = !path.split('/').any(|part| part.is_empty() || part == "..");
+    match ASSETS.get_file(path).filter(|_| safe) {
         Some(f) => ([(header::CONTENT_TYPE, content_type)], f.contents()).into_response(),
         None => not_found_response(),
     }
+}
+
+/// An embedded text file.
+pub(crate) fn asset_text(path: &str) -> &'static str {
+    ASSETS
+        .get_file(path)
+        .and_then(|f| f.contents_utf8())
+        .unwrap_or_default()
 }
 
 async fn not_found() -> Response {
     not_found_response()
 }
 
-fn not_found_response() -> Response {
+pub(crate) fn not_found_response() -> Response {
     (
         StatusCode::NOT_FOUND,
         [(header::CONTENT_TYPE, "application/json")],
         "{\"error\":\"not found\"}",
     )
         .into_response()
-}
-
-/// Headers on every response: self-only CSP, no sniffing, no referrer, no framing.
-async fn security_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    let set = |headers: &mut axum::http::HeaderMap, name: &'static str, value: &'static str| {
-        headers.insert(name, HeaderValue::from_static(value));
-    };
-    set(
-        headers,
-        "content-security-policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; \
-         frame-ancestors 'none'",
-    );
-    set(headers, "x-content-type-options", "nosniff");
-    set(headers, "referrer-policy", "no-referrer");
-    set(headers, "x-frame-options", "DENY");
-    set(headers, "cross-origin-opener-policy", "same-origin");
-    set(headers, "cache-control", "no-store");
-    response
 }

@@ -419,7 +419,10 @@ fn feature_of(name: &str) -> Option<(Key, &'static str)> {
 
 #[tokio::test]
 async fn every_feature_command_answers_not_enabled_naming_its_feature() {
-    let ctx = context(SHIPPED_LIKE);
+    // IP bans come with the web server: without it, no feature is on.
+    let web = r#"web: (bind: "127.0.0.1:8080"),"#;
+    assert!(SHIPPED_LIKE.contains(web));
+    let ctx = context(&SHIPPED_LIKE.replace(web, ""));
     for name in Command::NAMES {
         if META.contains(name) {
             assert_eq!(feature_of(name), None);

@@ -203,7 +203,7 @@ fn the_console_answers_help_ping_status_and_brb_then_quits_at_end_of_input() {
     );
     assert_eq!(lines[2], "Pong! The bot is here.");
     assert!(
-        lines[3].starts_with("Up ") && lines[3].contains("Enabled: the status page"),
+        lines[3].starts_with("Up ") && lines[3].contains("Enabled: the overlay, the status page"),
         "{out}"
     );
     assert_eq!(lines[4], "OBS control is not enabled on this bot.");

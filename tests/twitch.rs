@@ -283,6 +283,7 @@ async fn our_raid_stops_the_stream_confirmed_then_offline_and_posts_the_message(
 #[tokio::test]
 async fn a_hundred_session_reconnects_lose_and_double_nothing() {
     let rig = rig().await;
+    let mut events = rig.ctx.events.subscribe();
     let moderator = user("3003", "amod");
     let mut sent = Vec::new();
     for round in 0..100 {
@@ -330,6 +331,16 @@ async fn a_hundred_session_reconnects_lose_and_double_nothing() {
         4,
         "subscriptions carried over, none added"
     );
+    // Each move is announced once (metrics count them).
+    let mut moved = 0;
+    while let Ok(event) = events.try_recv() {
+        match event {
+            Event::EventSubReconnected { requested: true } => moved += 1,
+            Event::EventSubReconnected { requested: false } => panic!("never lost"),
+            _ => {}
+        }
+    }
+    assert_eq!(moved, 100);
     rig.stop().await;
 }
 
@@ -344,6 +355,7 @@ async fn a_silent_socket_is_replaced_and_subscriptions_are_made_again() {
         },
     )
     .await;
+    let mut events = rig.ctx.events.subscribe();
     let mark = rig.eventsub.session_mark();
     rig.eventsub.go_silent(true);
     let mut status = rig.ctx.status.subscribe();
@@ -360,6 +372,16 @@ async fn a_silent_socket_is_replaced_and_subscriptions_are_made_again() {
         .await
         .expect("a new session");
     rig.wait_subscribed().await;
+    timeout(WAIT, async {
+        loop {
+            if let Ok(Event::EventSubReconnected { requested }) = events.recv().await {
+                assert!(!requested, "lost, not moved");
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the reconnect is announced");
     rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
     assert_eq!(rig.reply(0).await.message, "Pong!");
     rig.stop().await;

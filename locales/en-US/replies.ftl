@@ -117,6 +117,26 @@ alert-low = LOW BITRATE!
 alert-restored = CONNECTION RESTORED!
 alert-offline = STREAM OFFLINE!
 
+# overlay alerts (shown and spoken on stream), alert test
+alert-raid = RAIDING { $channel }!
+alert-test-custom = This is a test alert.
+alert-test-sent = Test alert “{ $kind }” sent to { $clients ->
+        [one] one overlay
+       *[other] { $clients } overlays
+    }.
+alert-test-no-overlay = Test alert “{ $kind }” sent, but no overlay is connected.
+
+# bans (web server)
+bans-discord-only = IP bans are managed on Discord only.
+ban-added = { $ip } is banned from the web server.
+ban-already = { $ip } is already banned.
+ban-removed = { $ip } is no longer banned.
+ban-not-found = { $ip } is not banned.
+bans-list = Banned: { $bans }
+bans-none = No IP address is banned.
+ban-entry-auto = { $ip } (since { $since }, automatically: bad keys)
+ban-entry-manual = { $ip } (since { $since }, by { $by })
+
 # twitch
 twitch-not-logged-in = Twitch is not logged in: run “stream-control twitch login” on the bot's machine.
 twitch-unauthorized = Twitch refused the bot's token: log in again with “stream-control twitch login”.

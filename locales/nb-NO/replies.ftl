@@ -116,6 +116,26 @@ alert-low = LAV BITRATE!
 alert-restored = FORBINDELSEN ER TILBAKE!
 alert-offline = STRØMMEN ER NEDE!
 
+# overlay alerts (shown and spoken on stream), alert test
+alert-raid = RAIDER { $channel }!
+alert-test-custom = Dette er et testvarsel.
+alert-test-sent = Testvarselet «{ $kind }» er sendt til { $clients ->
+        [one] ett overlegg
+       *[other] { $clients } overlegg
+    }.
+alert-test-no-overlay = Testvarselet «{ $kind }» er sendt, men ingen overlegg er tilkoblet.
+
+# bans (web server)
+bans-discord-only = IP-utestengelser styres bare fra Discord.
+ban-added = { $ip } er utestengt fra webserveren.
+ban-already = { $ip } er allerede utestengt.
+ban-removed = { $ip } er ikke lenger utestengt.
+ban-not-found = { $ip } er ikke utestengt.
+bans-list = Utestengt: { $bans }
+bans-none = Ingen IP-adresser er utestengt.
+ban-entry-auto = { $ip } (siden { $since }, automatisk: feil nøkler)
+ban-entry-manual = { $ip } (siden { $since }, av { $by })
+
 # twitch
 twitch-not-logged-in = Twitch er ikke logget inn: kjør «stream-control twitch login» på maskinen til boten.
 twitch-unauthorized = Twitch avviste tokenet til boten: logg inn igjen med «stream-control twitch login».

@@ -1,18 +1,28 @@
-//! Overlay alerts (alert test).
-//! Parsing lives in `commands::alert`.
-//!
-//! This feature's configuration section does not exist yet, so the feature is off: every command
-//! answers "not enabled" (localised), as it will whenever the section is absent.
+//! Overlay alerts: `alert test <kind>` sends the real alert of that kind to every connected
+//! overlay. Parsing lives in `commands::alert`; the fan-out in `alerts`.
 
+use crate::alerts::OverlayAlert;
 use crate::app::Context;
 use crate::dispatch::Invoker;
 use crate::reply::{Reply, keys};
 use commands::alert::AlertCommand;
 
 pub(crate) async fn handle_command(
-    _ctx: &Context,
+    ctx: &Context,
     _invoker: &Invoker,
-    _cmd: AlertCommand,
+    cmd: AlertCommand,
 ) -> anyhow::Result<Reply> {
-    Ok(Reply::not_enabled(keys::FEATURE_OVERLAY))
+    let Some(alerts) = &ctx.alerts else {
+        return Ok(Reply::not_enabled(keys::FEATURE_OVERLAY));
+    };
+    let AlertCommand::Test(kind) = cmd;
+    let clients = alerts.clients();
+    alerts.publish(&OverlayAlert::test(kind, &ctx.i18n, alerts.locale()));
+    Ok(if clients == 0 {
+        Reply::new(keys::ALERT_TEST_NO_OVERLAY).arg("kind", kind.as_str())
+    } else {
+        Reply::new(keys::ALERT_TEST_SENT)
+            .arg("kind", kind.as_str())
+            .number("clients", clients as f64)
+    })
 }

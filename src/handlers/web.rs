@@ -1,18 +1,68 @@
-//! IP bans for the web server.
-//! Parsing lives in `commands::web`.
+//! IP bans of the web server: `ban-ip`, `unban-ip`, `bans`. Parsing lives in `commands::web`;
+//! the ban list in `web::bans`.
 //!
-//! This feature's configuration section does not exist yet, so the feature is off: every command
-//! answers "not enabled" (localised), as it will whenever the section is absent.
+//! Managed on Discord only (and the local console): a Twitch chat is public, and an address in
+//! it is personal data. Other surfaces get a localised refusal.
 
 use crate::app::Context;
-use crate::dispatch::Invoker;
-use crate::reply::{Reply, keys};
+use crate::dispatch::{Invoker, Surface};
+use crate::reply::{Outcome, Reply, keys};
+use crate::web::bans::format_utc;
 use commands::web::WebCommand;
 
 pub(crate) async fn handle_command(
-    _ctx: &Context,
-    _invoker: &Invoker,
-    _cmd: WebCommand,
+    ctx: &Context,
+    invoker: &Invoker,
+    cmd: WebCommand,
 ) -> anyhow::Result<Reply> {
-    Ok(Reply::not_enabled(keys::FEATURE_BANS))
+    let Some(bans) = &ctx.bans else {
+        return Ok(Reply::not_enabled(keys::FEATURE_BANS));
+    };
+    if !matches!(invoker.surface, Surface::Discord | Surface::Console) {
+        return Ok(Reply::new(keys::BANS_DISCORD_ONLY).with_outcome(Outcome::Refused));
+    }
+    Ok(match cmd {
+        WebCommand::Ban(ip) => {
+            let by = match invoker.surface {
+                Surface::Console => "console".to_string(),
+                _ => invoker.key(),
+            };
+            let added = bans.ban(ip, &by).await?;
+            Reply::new(if added {
+                keys::BAN_ADDED
+            } else {
+                keys::BAN_ALREADY
+            })
+            .arg("ip", ip.to_canonical().to_string())
+        }
+        WebCommand::Unban(ip) => {
+            let removed = bans.unban(ip).await?;
+            Reply::new(if removed {
+                keys::BAN_REMOVED
+            } else {
+                keys::BAN_NOT_FOUND
+            })
+            .arg("ip", ip.to_canonical().to_string())
+        }
+        WebCommand::List => {
+            let list = bans.list();
+            if list.is_empty() {
+                Reply::new(keys::BANS_NONE)
+            } else {
+                let entries = list
+                    .into_iter()
+                    .map(|(ip, entry)| {
+                        let since = format_utc(entry.banned_ts);
+                        match entry.by {
+                            Some(by) => Reply::new(keys::BAN_ENTRY_MANUAL).arg("by", by),
+                            None => Reply::new(keys::BAN_ENTRY_AUTO),
+                        }
+                        .arg("ip", ip.to_string())
+                        .arg("since", since)
+                    })
+                    .collect();
+                Reply::new(keys::BANS_LIST).list("bans", entries)
+            }
+        }
+    })
 }

@@ -101,6 +101,8 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
     };
     let mut seen = Seen::default();
     let mut backoff = Duration::from_secs(1);
+    // A connection was lost since the last session: the next one is a reconnect.
+    let mut lost = false;
     loop {
         // Nothing to subscribe without a token.
         let mut generation = twitch.generation.subscribe();
@@ -118,6 +120,11 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
         let end = match connect(&url).await {
             Ok((socket, session, keepalive)) => {
                 backoff = Duration::from_secs(1);
+                if std::mem::take(&mut lost) {
+                    let _ = ctx
+                        .events
+                        .send(Event::EventSubReconnected { requested: false });
+                }
                 session_loop(
                     &ctx, &twitch, socket, session, keepalive, &mut seen, &cancel,
                 )
@@ -128,6 +135,7 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
         match end {
             End::Shutdown => return Ok(()),
             End::Lost(reason) => {
+                lost = true;
                 tracing::warn!(%reason, retry_in = ?backoff, "EventSub connection lost; reconnecting");
                 set_state(&ctx, |e| {
                     e.state = "reconnecting";
@@ -287,6 +295,9 @@ async fn session_loop(
                             let _ = old.close(None).await;
                         });
                         tracing::info!("EventSub session moved to a new connection");
+                        let _ = ctx
+                            .events
+                            .send(Event::EventSubReconnected { requested: true });
                     }
                     Err(error) => return End::Lost(format!("reconnect failed: {error}")),
                 }

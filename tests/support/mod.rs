@@ -86,3 +86,63 @@ pub fn last_apply(ctx: &Context) -> stream_control::status::ApplyStatus {
         .and_then(|r| r.last_apply.clone())
         .expect("an apply was recorded")
 }
+
+/// A context from config text with only the named fake secrets (the others unset).
+pub fn context_with_secrets(config: &str, names: &[&str]) -> Arc<Context> {
+    let config = Config::parse(config).unwrap_or_else(|p| panic!("test config: {p:#?}"));
+    let values = fake_secret_values();
+    let secrets = Secrets::from_lookup(|name| {
+        names
+            .contains(&name)
+            .then(|| values.get(name).cloned())
+            .flatten()
+    });
+    let redactor = Redactor::new(&secrets);
+    Context::new(config, secrets, redactor).unwrap()
+}
+
+/// The fake value of one secret.
+pub fn secret(name: &str) -> String {
+    fake_secret_values()[name].clone()
+}
+
+/// Start the app and wait until the web server listens; returns its base URL.
+pub async fn start_web(ctx: &Arc<Context>) -> (stream_control::app::App, String) {
+    let app =
+        stream_control::app::App::start(ctx.clone(), stream_control::app::RunOptions::default());
+    let mut status = ctx.status.subscribe();
+    let status = status.wait_for(|s| s.web.is_some()).await.unwrap();
+    let base = format!("http://{}", status.web.as_ref().unwrap().listening);
+    drop(status);
+    (app, base)
+}
+
+/// A guard whose one stats server `name` is live at `kbps` and `rtt_ms`, the active server, with
+/// LOW below `low_kbps` and LIVE again from `recover_kbps`.
+pub fn live_guard(
+    name: &str,
+    kbps: u32,
+    rtt_ms: u32,
+    low_kbps: u32,
+    recover_kbps: u32,
+) -> stream_control::status::GuardStatus {
+    use stream_control::status::{GuardStatus, ServerStatus, Triggers};
+    GuardStatus {
+        enabled: true,
+        active_server: Some(name.into()),
+        servers: vec![ServerStatus {
+            name: name.into(),
+            kind: "belabox",
+            state: "live",
+            bitrate_kbps: Some(kbps),
+            rtt_ms: Some(rtt_ms),
+            error: None,
+        }],
+        triggers: Triggers {
+            low_kbps: Some(low_kbps),
+            recover_kbps,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}

@@ -1,0 +1,186 @@
+//! The OBS overlay: `/overlay` (the browser-source page, transparent, embeddable),
+//! `/ws/overlay` (the alert stream, see `alerts`) and `POST /api/alert` (the seed's alert API).
+//!
+//! `POST /api/alert`, compatible with the seed: JSON `{"type", "message"}` with the header
+//! `X-Alert-Token`. 503 when no `ALERT_TOKEN` is set (or the overlay is off), 403 for a wrong or
+//! missing token (a wrong one counts toward the automatic ban), 400 for an unknown type or bad
+//! JSON, 413 for a body over 16 KiB, 200 `{"ok": true, "id": N}`. `message` may be left out for
+//! `low`, `restored` and `offline` (the localised text is used); `raid` and `custom` need one.
+
+use super::WebState;
+use super::security::{ClientIp, Embeddable, bad_secret, constant_time_eq, refusal};
+use crate::alerts::{OverlayAlert, kind_from_name};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{DefaultBodyLimit, Extension, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use commands::AlertKind;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// Longest alert text accepted, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 300;
+/// A client that cannot take a frame within this long is dropped.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pings keep idle connections (and proxies) alive and find dead peers.
+const PING_EVERY: Duration = Duration::from_secs(20);
+
+pub(super) fn page_routes() -> Router<WebState> {
+    Router::new()
+        .route("/overlay", get(page))
+        .route("/ws/overlay", get(socket))
+}
+
+pub(super) fn api_routes() -> Router<WebState> {
+    Router::new()
+        .route("/api/alert", post(api_alert))
+        .layer(DefaultBodyLimit::max(16 * 1024))
+}
+
+async fn page(State(state): State<WebState>) -> Response {
+    if state.ctx.alerts.is_none() {
+        return super::not_found_response();
+    }
+    let mut response = super::asset_response("overlay.html");
+    response.extensions_mut().insert(Embeddable);
+    response
+}
+
+async fn socket(State(state): State<WebState>, upgrade: WebSocketUpgrade) -> Response {
+    if state.ctx.alerts.is_none() {
+        return super::not_found_response();
+    }
+    upgrade.on_upgrade(move |socket| serve(state, socket))
+}
+
+/// One overlay connection: the hello frame, then every alert, until either side goes away, the
+/// client falls behind, or the server shuts down.
+async fn serve(state: WebState, mut socket: WebSocket) {
+    let Some(alerts) = state.ctx.alerts.clone() else {
+        return;
+    };
+    let mut subscription = alerts.subscribe();
+    if !send(
+        &mut socket,
+        Message::Text(subscription.hello.as_ref().into()),
+    )
+    .await
+    {
+        return;
+    }
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.reset();
+    // Made once: every connection shares the token, and registering with it takes its lock.
+    let shutdown = state.token.cancelled();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => {
+                let _ = socket.send(Message::Close(None)).await;
+                break;
+            }
+            frame = subscription.frames.recv() => match frame {
+                Ok(text) => {
+                    if !send(&mut socket, Message::Text(text.as_ref().into())).await {
+                        tracing::info!("dropping an overlay that does not take alerts");
+                        break;
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "dropping an overlay that fell behind");
+                    break;
+                }
+                Err(RecvError::Closed) => break,
+            },
+            incoming = socket.recv() => match incoming {
+                // The overlay only listens; whatever it sends is ignored.
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if !send(&mut socket, Message::Ping(Default::default())).await {
+                    break;
+                }
+            }
+        }
+    }
+    drop(subscription);
+}
+
+/// Send one frame; `false` if the client did not take it within [`SEND_TIMEOUT`].
+async fn send(socket: &mut WebSocket, frame: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(frame)).await,
+        Ok(Ok(()))
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct AlertBody {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+async fn api_alert(
+    State(state): State<WebState>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(alerts) = state.ctx.alerts.clone() else {
+        return refusal(StatusCode::SERVICE_UNAVAILABLE, "overlay not enabled");
+    };
+    let Some(expected) = state.ctx.secrets.get("ALERT_TOKEN") else {
+        return refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "alert token not configured",
+        );
+    };
+    let token = headers
+        .get("x-alert-token")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if !constant_time_eq(token, expected.expose().as_bytes()) {
+        if !token.is_empty() {
+            bad_secret(&state, ip);
+        }
+        return refusal(StatusCode::FORBIDDEN, "forbidden");
+    }
+    let Ok(body) = serde_json::from_slice::<AlertBody>(&body) else {
+        return refusal(StatusCode::BAD_REQUEST, "invalid JSON");
+    };
+    let Some(kind) = body.kind.as_deref().and_then(kind_from_name) else {
+        return refusal(StatusCode::BAD_REQUEST, "invalid type");
+    };
+    // Text only, one line, no secret on stream.
+    let message: String = body
+        .message
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string();
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        return refusal(StatusCode::BAD_REQUEST, "message too long");
+    }
+    let message = if message.is_empty() {
+        if matches!(kind, AlertKind::Raid | AlertKind::Custom) {
+            return refusal(StatusCode::BAD_REQUEST, "message required");
+        }
+        OverlayAlert::test(kind, &state.ctx.i18n, alerts.locale()).message
+    } else {
+        state.ctx.redactor.redact(&message)
+    };
+    let id = alerts.publish(&OverlayAlert { kind, message });
+    (
+        StatusCode::OK,
+        axum::Json(serde_json::json!({"ok": true, "id": id})),
+    )
+        .into_response()
+}
