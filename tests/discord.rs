@@ -778,3 +778,34 @@ async fn the_panel_has_stream_pc_buttons_and_the_status_message_shows_operations
     assert_eq!(buttons[0]["custom_id"], "run:pc restart");
     assert_eq!(buttons[1]["custom_id"], "run:pc restart force");
 }
+
+#[tokio::test]
+async fn the_status_message_carries_the_bitrate_chart() {
+    let bot = start(&format!("status_channel: Some({STATUS_CHANNEL})")).await;
+    let now = stream_control::history::now_unix_ms();
+    for i in 0..120u64 {
+        bot.ctx
+            .history
+            .record_sample(stream_control::history::HistorySample {
+                at_unix_ms: now - 120_000 + i * 1000,
+                bitrate_kbps: Some(if i < 60 { 6000 } else { 500 }),
+                rtt_ms: Some(40),
+            });
+    }
+    bot.ctx.history.set_thresholds(Some(800), Some(1200));
+    bot.obs.set_scene("BRB");
+    let message = bot
+        .discord
+        .wait_for("the status message with its chart", |v| {
+            v.messages_in(STATUS_CHANNEL).into_iter().find(|m| {
+                m.files
+                    .iter()
+                    .any(|(name, size)| name == "bitrate.png" && *size > 100)
+            })
+        })
+        .await;
+    let embed = &message.embeds[0];
+    assert_eq!(embed["image"]["url"], "attachment://bitrate.png");
+    let footer = embed["footer"]["text"].as_str().unwrap();
+    assert!(footer.contains("0–7000 kbps"), "{footer}");
+}

@@ -398,7 +398,30 @@ fn chart_png(ctx: &Context) -> Option<(Vec<u8>, String)> {
     Some((chart::render_png(&chart), footer))
 }
 
-fn chart_data(ctx: &Context) -> Option<chart::Chart> {
-    let _ = ctx;
-    None
+/// The last [`CHART_WINDOW`] of `ctx.history`, when it has at least one number.
+pub fn chart_data(ctx: &Context) -> Option<chart::Chart> {
+    let snapshot = ctx.history.snapshot(CHART_WINDOW);
+    let has_numbers = snapshot
+        .samples
+        .iter()
+        .any(|s| s.bitrate_kbps.is_some() || s.rtt_ms.is_some());
+    if !has_numbers {
+        return None;
+    }
+    Some(chart::Chart {
+        now_ms: crate::history::now_unix_ms(),
+        window_ms: CHART_WINDOW.as_millis() as u64,
+        points: snapshot
+            .samples
+            .iter()
+            .map(|s| chart::Point {
+                at_ms: s.at_unix_ms,
+                bitrate_kbps: s.bitrate_kbps,
+                rtt_ms: s.rtt_ms,
+            })
+            .collect(),
+        low_kbps: snapshot.low_kbps,
+        recover_kbps: snapshot.recover_kbps,
+        switches_ms: snapshot.switches.iter().map(|s| s.at_unix_ms).collect(),
+    })
 }

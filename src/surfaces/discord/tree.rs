@@ -613,6 +613,14 @@ mod tests {
     }
 
     #[test]
+    fn answers_that_may_carry_a_stream_key_are_private() {
+        for (path, leaf) in leaves() {
+            let private = path == ["restream", "add"] || path == ["restream", "list"];
+            assert_eq!(leaf.private, private, "{path:?}");
+        }
+    }
+
+    #[test]
     fn leaf_lines_parse_with_their_required_options() {
         for (path, leaf) in leaves() {
             let Some(word) = leaf.word else { continue };
