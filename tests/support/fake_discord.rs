@@ -275,6 +275,24 @@ impl FakeDiscord {
         self.interaction(from, guild, 4, data, None, "en-US")
     }
 
+    /// An autocomplete request for an option of a subcommand (`path` like `["twitch",
+    /// "category"]`).
+    pub fn autocomplete_sub(
+        &self,
+        from: &Member,
+        path: &[&str],
+        option: &str,
+        typed: &str,
+    ) -> String {
+        let mut options = json!([{"name": option, "type": 3, "value": typed, "focused": true}]);
+        for name in path[1..].iter().rev() {
+            options = json!([{"name": name, "type": 1, "options": options}]);
+        }
+        let data = json!({"id": "700000000000000001", "name": path[0], "type": 1,
+                          "options": options});
+        self.interaction(from, Some(GUILD_ID), 4, data, None, "en-US")
+    }
+
     /// A button click on `message_id` (any message: ids survive restarts).
     pub fn click(&self, from: &Member, custom_id: &str) -> String {
         let data = json!({"custom_id": custom_id, "component_type": 2});
