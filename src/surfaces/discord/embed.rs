@@ -19,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Edits of the same message are at least this far apart.
 pub const MIN_EDIT_INTERVAL: Duration = Duration::from_secs(2);
+/// After Discord refused an edit or a post, the next try waits this long.
+pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 /// The chart is redrawn at most this often.
 pub const CHART_INTERVAL: Duration = Duration::from_secs(60);
 /// The chart's time span.
@@ -224,7 +226,8 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
             }
         }
         let status = status_rx.borrow_and_update().clone();
-        let mut edited = false;
+        let mut attempted = false;
+        let mut failed = false;
         if let Some(channel) = config.status_channel {
             let embed = status_embed(&ctx, &status, &locale);
             let chart_due = last_chart.is_none_or(|t| t.elapsed() >= CHART_INTERVAL);
@@ -251,12 +254,13 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
                     Content::Embed(Box::new(embed), attachment.clone()),
                 )
                 .await;
+                attempted = true;
+                failed |= kept_now.is_none();
                 if kept_now.is_some() {
                     last_status = rendered;
                     if attachment.is_some() {
                         last_chart = Some(Instant::now());
                     }
-                    edited = true;
                 }
                 if kept_now != kept.status && kept_now.is_some() {
                     kept.status = kept_now;
@@ -270,9 +274,10 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
             if rendered != last_panel {
                 let kept_now =
                     keep(&http, channel, kept.panel, Content::Panel(text, components)).await;
+                attempted = true;
+                failed |= kept_now.is_none();
                 if kept_now.is_some() {
                     last_panel = rendered;
-                    edited = true;
                 }
                 if kept_now != kept.panel && kept_now.is_some() {
                     kept.panel = kept_now;
@@ -280,8 +285,14 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
                 }
             }
         }
-        if edited {
-            last_edit = Some(Instant::now());
+        if attempted {
+            // A refusal (missing permission, deleted channel) is retried, but not hammered.
+            let pause = if failed {
+                RETRY_AFTER_FAILURE - MIN_EDIT_INTERVAL
+            } else {
+                Duration::ZERO
+            };
+            last_edit = Some(Instant::now() + pause);
         }
         tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
