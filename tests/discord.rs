@@ -188,6 +188,10 @@ async fn commands_are_registered_once_with_localisations_and_again_only_when_cha
             .as_deref(),
         Some("unchanged")
     );
+    // A panel button posted before the restart still works: its id is the command.
+    let token = bot.discord.click(&moderator(), "run:brb");
+    bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert_eq!(bot.obs.current_scene(), "BRB");
 }
 
 #[tokio::test]
