@@ -26,6 +26,7 @@
 pub mod alerts;
 pub mod app;
 pub mod config;
+pub mod demo;
 pub mod dispatch;
 pub mod exec;
 pub mod guard;

@@ -1,0 +1,3 @@
+//! Demo mode (placeholder while the simulators move in).
+
+pub mod obs_sim;
