@@ -12,8 +12,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    AVAILABLE_REQUESTS, FPS, MEDIA_ACTIONS, ObsSimOptions, OUTPUT_STARTED, OUTPUT_STARTING,
-    OUTPUT_STOPPED, OUTPUT_STOPPING, RECORD_KBPS, Recorded, media_state, new_uuid, op, status,
+    AVAILABLE_REQUESTS, FPS, MEDIA_ACTIONS, OUTPUT_STARTED, OUTPUT_STARTING, OUTPUT_STOPPED,
+    OUTPUT_STOPPING, ObsSimOptions, RECORD_KBPS, Recorded, media_state, new_uuid, op, status,
     subscription,
 };
 
