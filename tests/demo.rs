@@ -11,6 +11,7 @@ mod support;
 
 use futures_util::StreamExt as _;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -184,10 +185,12 @@ async fn a_raised_low_trigger_makes_the_dip_count_as_low() {
 #[test]
 fn the_binary_prints_urls_that_answer_and_takes_commands_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_stream-control"));
     command
         .arg("demo")
         .current_dir(dir.path())
+        .env("TMPDIR", tmp.path())
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -224,6 +227,22 @@ fn the_binary_prints_urls_that_answer_and_takes_commands_from_stdin() {
         overlay_url = overlay_url.or(url_after(&line, "  Overlay:     "));
     }
     let (status_url, overlay_url) = (status_url.unwrap(), overlay_url.unwrap());
+    // The state lives in one private directory under TMPDIR while the demo runs.
+    let state: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(state.len(), 1, "{state:?}");
+    assert!(
+        state[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("stream-control-demo-"),
+        "{state:?}"
+    );
+    let mode = std::fs::metadata(&state[0]).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
     assert!(status_url.starts_with("http://127.0.0.1:"), "{status_url}");
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -289,7 +308,9 @@ fn the_binary_prints_urls_that_answer_and_takes_commands_from_stdin() {
     for secret in support::fake_secret_values().values() {
         assert!(!out.contains(secret.as_str()) && !err.contains(secret.as_str()));
     }
-    assert_no_state_left(dir.path());
+    // Nothing in the working directory; the state directory is gone.
+    assert_empty(dir.path());
+    assert_empty(tmp.path());
 }
 
 /// The child's exit code once it exits, at most `limit` from now; `None` (and the child
@@ -309,8 +330,7 @@ fn wait_at_most(mut child: std::process::Child, limit: Duration) -> Option<i32> 
     }
 }
 
-/// The demo ran in an empty directory and left nothing there.
-fn assert_no_state_left(dir: &Path) {
+fn assert_empty(dir: &Path) {
     let left: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
