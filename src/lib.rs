@@ -18,6 +18,8 @@
 //!   counters for `/metrics`; [`alerts`]: overlay alerts and their fan-out.
 //! - [`web`]: status page, overlay, alert API, metrics, bans, rate limits, security headers.
 //! - [`logging`]: tracing with redaction.
+//! - [`demo`]: `stream-control demo`, the bot against its built-in OBS and nginx-rtmp
+//!   simulators (the OBS simulator is also the tests' fake OBS).
 //!
 //! README's `## Architecture` section is the code map and lists the invariants with their tests.
 
@@ -26,6 +28,7 @@
 pub mod alerts;
 pub mod app;
 pub mod config;
+pub mod demo;
 pub mod dispatch;
 pub mod exec;
 pub mod guard;

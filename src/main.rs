@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use stream_control::app::{self, Context, RunOptions};
 use stream_control::config::{self, Config};
+use stream_control::demo;
 use stream_control::secrets::{self, Redactor, Secrets};
 
 #[derive(Parser)]
@@ -26,6 +27,13 @@ struct Cli {
 enum Command {
     /// Run the bot (the default).
     Run(RunArgs),
+    /// Try the bot without OBS, Twitch or Discord: simulated OBS and ingest on 127.0.0.1, the
+    /// status page and the overlay, commands from stdin (Ctrl-D quits).
+    Demo {
+        /// The web server's port on 127.0.0.1 (default: any free port; the banner shows it).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
     /// Twitch account set-up.
     Twitch {
         #[command(subcommand)]
@@ -86,6 +94,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::CheckConfig { path }) => check_config(&path),
         Some(Command::Run(args)) => run(args),
+        Some(Command::Demo { port }) => demo(port),
         Some(Command::Twitch {
             command: TwitchCli::Login { bot, config },
         }) => twitch_login(&config, bot),
@@ -171,15 +180,8 @@ fn twitch_login(path: &std::path::Path, bot: bool) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let secrets = Secrets::from_env();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(&mut tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
     };
     let login = stream_control::twitch::auth::device_login(&config, &secrets, bot, |uri, code| {
         println!("Open {uri} and enter the code {code}");
@@ -263,15 +265,8 @@ fn run(args: RunArgs) -> ExitCode {
     let secrets = Secrets::from_env();
     let redactor = Redactor::new(&secrets);
     stream_control::logging::init(&config.log, redactor.clone());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(&mut tokio::runtime::Builder::new_multi_thread()) else {
+        return ExitCode::FAILURE;
     };
     let options = RunOptions {
         console: args.console,
@@ -291,5 +286,38 @@ fn run(args: RunArgs) -> ExitCode {
     match clean {
         Some(_) => ExitCode::SUCCESS,
         None => ExitCode::FAILURE,
+    }
+}
+
+fn demo(port: u16) -> ExitCode {
+    let redactor = Redactor::default();
+    stream_control::logging::init(&demo::log_config(), redactor.clone());
+    let Some(runtime) = runtime(&mut tokio::runtime::Builder::new_multi_thread()) else {
+        return ExitCode::FAILURE;
+    };
+    let options = demo::DemoOptions {
+        web_port: port,
+        ..Default::default()
+    };
+    let result = runtime.block_on(demo::run(options, redactor, app::shutdown_signal()));
+    // A blocking stdin read must not hold the process open.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("the demo cannot start: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Build a tokio runtime with every driver, or say why not.
+fn runtime(builder: &mut tokio::runtime::Builder) -> Option<tokio::runtime::Runtime> {
+    match builder.enable_all().build() {
+        Ok(runtime) => Some(runtime),
+        Err(error) => {
+            eprintln!("cannot start the async runtime: {error}");
+            None
+        }
     }
 }

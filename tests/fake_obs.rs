@@ -1,5 +1,6 @@
-//! Tests of the fake OBS (`tests/support/fake_obs.rs`), driven by the real obws 0.15 client
-//! (and, for protocol corners obws never exercises, by a raw tokio-tungstenite client).
+//! Tests of the OBS simulator (`src/demo/obs_sim.rs`, the demo's OBS and the tests' fake OBS
+//! through `tests/support/fake_obs.rs`), driven by the real obws 0.15 client (and, for protocol
+//! corners obws never exercises, by a raw tokio-tungstenite client).
 //!
 //! Real time, but nothing sleeps to wait: events and requests are awaited with timeouts. The
 //! only sleep lets a stream run for a moment so its byte counter can grow.
