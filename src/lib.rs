@@ -18,6 +18,8 @@
 //!   counters for `/metrics`; [`alerts`]: overlay alerts and their fan-out.
 //! - [`web`]: status page, overlay, alert API, metrics, bans, rate limits, security headers.
 //! - [`logging`]: tracing with redaction.
+//! - [`doctor`]: `stream-control doctor`, every outside dependency checked with its fix;
+//!   [`systemd`]: `READY=1`, watchdog pings and `STOPPING=1` for a `Type=notify` unit.
 //!
 //! README's `## Architecture` section is the code map and lists the invariants with their tests.
 
@@ -27,6 +29,7 @@ pub mod alerts;
 pub mod app;
 pub mod config;
 pub mod dispatch;
+pub mod doctor;
 pub mod exec;
 pub mod guard;
 pub mod handlers;
@@ -43,5 +46,6 @@ pub mod services;
 pub mod state_store;
 pub mod status;
 pub mod surfaces;
+pub mod systemd;
 pub mod twitch;
 pub mod web;
