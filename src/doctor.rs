@@ -92,6 +92,11 @@ impl Check {
         }
     }
 
+    /// A section that is not configured: skipped, and says so.
+    pub fn absent(name: impl Into<String>, section: &str) -> Check {
+        Check::skipped(name, format!("no `{section}` section in the configuration"))
+    }
+
     fn redacted(self, redactor: &Redactor) -> Check {
         Check {
             name: redactor.redact(&self.name),

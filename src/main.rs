@@ -174,17 +174,24 @@ fn check_config(path: &std::path::Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn doctor(path: &std::path::Path) -> ExitCode {
-    let secrets = Secrets::from_env();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+/// A single-threaded runtime for the one-shot commands; the error is printed.
+fn current_thread_runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime,
+        Ok(runtime) => Some(runtime),
         Err(error) => {
             eprintln!("cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
+            None
         }
+    }
+}
+
+fn doctor(path: &std::path::Path) -> ExitCode {
+    let secrets = Secrets::from_env();
+    let Some(runtime) = current_thread_runtime() else {
+        return ExitCode::FAILURE;
     };
     let options = stream_control::doctor::Options::default();
     let report = runtime.block_on(stream_control::doctor::run(path, secrets, options));
@@ -201,15 +208,8 @@ fn twitch_login(path: &std::path::Path, bot: bool) -> ExitCode {
         return ExitCode::FAILURE;
     };
     let secrets = Secrets::from_env();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = current_thread_runtime() else {
+        return ExitCode::FAILURE;
     };
     let login = stream_control::twitch::auth::device_login(&config, &secrets, bot, |uri, code| {
         println!("Open {uri} and enter the code {code}");

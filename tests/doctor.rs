@@ -127,14 +127,7 @@ impl Rig {
     /// Store a broadcaster token with these scopes.
     fn login(&self, scopes: &[&str], expires_in: Duration) -> (String, String) {
         let (access, refresh) = self.twitch.issue_token(BROADCASTER_ID, scopes, expires_in);
-        let stored = StoredToken {
-            access_token: access.clone(),
-            refresh_token: Some(refresh.clone()),
-            expires_at: None,
-            scopes: Vec::new(),
-            user_id: None,
-            login: None,
-        };
+        let stored = StoredToken::from_pair(access.clone(), Some(refresh.clone()));
         auth::save(
             &StateDir::new(self.state()),
             TOKEN_FILE,
@@ -496,14 +489,7 @@ async fn twitch_tokens_not_logged_in_another_application_and_expired() {
     auth::save(
         &StateDir::new(rig.state()),
         auth::BOT_TOKEN_FILE,
-        &StoredToken {
-            access_token: bot_access,
-            refresh_token: Some(bot_refresh),
-            expires_at: None,
-            scopes: Vec::new(),
-            user_id: None,
-            login: None,
-        },
+        &StoredToken::from_pair(bot_access, Some(bot_refresh)),
         &Redactor::default(),
     )
     .unwrap();

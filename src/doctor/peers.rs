@@ -13,10 +13,7 @@ pub(super) async fn obs(ctx: &Context) -> Vec<Check> {
     const NAME: &str = "OBS";
     const SCENES: &str = "OBS scenes";
     let Some(obs) = &ctx.obs else {
-        return vec![Check::skipped(
-            NAME,
-            "no `obs` section in the configuration",
-        )];
+        return vec![Check::absent(NAME, "obs")];
     };
     let config = obs.config();
     let at = format!("{}:{}", config.host, config.port);
@@ -117,10 +114,7 @@ fn obs_password_set(ctx: &Context) -> bool {
 /// Every stats server: does it answer, and does the configured type's parser read it.
 pub(super) async fn stats_servers(ctx: &Context) -> Vec<Check> {
     let Some(guard) = &ctx.config.guard else {
-        return vec![Check::skipped(
-            "guard",
-            "no `guard` section in the configuration",
-        )];
+        return vec![Check::absent("guard", "guard")];
     };
     let client = crate::guard::stats::client();
     let checks = guard.servers.iter().enumerate().map(|(i, server)| {
@@ -240,10 +234,7 @@ fn stats_fix(error: &StatsError, key: &str, timeout: std::time::Duration) -> Str
 pub(super) async fn twitch(ctx: &Context) -> Vec<Check> {
     use crate::twitch::Account;
     let Some(twitch) = &ctx.twitch else {
-        return vec![Check::skipped(
-            "Twitch",
-            "no `twitch` section in the configuration",
-        )];
+        return vec![Check::absent("Twitch", "twitch")];
     };
     let state = crate::state_store::StateDir::new(&ctx.config.state_dir);
     let mut checks = Vec::new();
@@ -411,10 +402,7 @@ const DISCORD_ADMINISTRATOR: u64 = 1 << 3;
 pub(super) async fn discord(ctx: &Context) -> Vec<Check> {
     const NAME: &str = "Discord";
     let Some(config) = &ctx.config.discord else {
-        return vec![Check::skipped(
-            NAME,
-            "no `discord` section in the configuration",
-        )];
+        return vec![Check::absent(NAME, "discord")];
     };
     let http = match crate::surfaces::discord::http(ctx) {
         Ok(http) => http,

@@ -13,10 +13,7 @@ const SUDO_TIMEOUT: Duration = Duration::from_secs(5);
 /// Restream: `nginx -t` as a change runs it, the include's directory, the stored targets.
 pub(super) async fn restream(ctx: &Context) -> Vec<Check> {
     let (Some(config), Some(restream)) = (&ctx.config.restream, &ctx.restream) else {
-        return vec![Check::skipped(
-            "restream",
-            "no `restream` section in the configuration",
-        )];
+        return vec![Check::absent("restream", "restream")];
     };
     let env = crate::restream::apply::Environment {
         config,
@@ -87,10 +84,7 @@ fn include_directory(include: &std::path::Path) -> Check {
 /// Every configured unit's state (one `systemctl is-active`, as the bot polls it).
 pub(super) async fn services(ctx: &Context) -> Vec<Check> {
     let Some(config) = &ctx.config.services else {
-        return vec![Check::skipped(
-            "services",
-            "no `services` section in the configuration",
-        )];
+        return vec![Check::absent("services", "services")];
     };
     let units = crate::services::units(config);
     crate::services::states(ctx, &units)
@@ -206,10 +200,7 @@ fn shown(argv: &[std::ffi::OsString]) -> String {
 pub(super) async fn power(ctx: &Context) -> Vec<Check> {
     const NAME: &str = "power";
     let Some(config) = &ctx.config.power else {
-        return vec![Check::skipped(
-            NAME,
-            "no `power` section in the configuration",
-        )];
+        return vec![Check::absent(NAME, "power")];
     };
     let ssh = &ctx.config.programs.ssh;
     if !is_executable(ssh) {
