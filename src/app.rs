@@ -344,14 +344,69 @@ where
 }
 
 /// Run until `signal` resolves (or a surface asks to quit), then shut down.
+///
+/// Under systemd (`Type=notify`, see [`crate::systemd`]) this loop tells systemd `READY=1` once
+/// every task is started, pings `WATCHDOG=1` at half of `WatchdogSec=` (from this loop, on the
+/// runtime: a runtime that stalls stops pinging and systemd restarts the service) and says
+/// `STOPPING=1` before the tasks are stopped. Outside systemd it only waits.
 pub async fn run(ctx: Arc<Context>, options: RunOptions, signal: impl Future<Output = ()>) -> bool {
+    let notifier = crate::systemd::Notifier::from_env();
     let app = App::start(ctx, options);
     let token = app.ctx.shutdown.clone();
-    tokio::select! {
-        _ = signal => tracing::info!("shutting down"),
-        _ = token.cancelled() => tracing::info!("shutting down (requested)"),
+    let mut watchdog = notifier.as_ref().and_then(|n| n.ping_every()).map(|every| {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick
+    });
+    if let Some(notifier) = &notifier {
+        notifier.ready(&ready_status(&app.ctx.config));
+    }
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            _ = &mut signal => {
+                tracing::info!("shutting down");
+                break;
+            }
+            _ = token.cancelled() => {
+                tracing::info!("shutting down (requested)");
+                break;
+            }
+            _ = next_tick(&mut watchdog) => {
+                if let Some(notifier) = &notifier {
+                    notifier.watchdog_ping();
+                }
+            }
+        }
+    }
+    if let Some(notifier) = &notifier {
+        notifier.stopping();
     }
     app.shutdown(SHUTDOWN_GRACE).await
+}
+
+/// The next watchdog tick, or never without a watchdog.
+async fn next_tick(watchdog: &mut Option<tokio::time::Interval>) {
+    match watchdog {
+        Some(tick) => {
+            tick.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// systemd's `STATUS=` once started: what runs.
+fn ready_status(config: &Config) -> String {
+    let enabled: Vec<&str> = config
+        .features()
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect();
+    if enabled.is_empty() {
+        "Running (no feature enabled)".into()
+    } else {
+        format!("Running: {}", enabled.join(", "))
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

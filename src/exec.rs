@@ -72,9 +72,13 @@ pub fn use_sudo(programs: &ProgramsConfig) -> bool {
 }
 
 fn running_as_root() -> bool {
+    effective_uid() == Some(0)
+}
+
+/// The process's effective user id: /proc/self belongs to it.
+pub fn effective_uid() -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
-    // /proc/self belongs to the process's effective user.
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
 }
 
 /// What a finished program left.

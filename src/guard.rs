@@ -6,7 +6,7 @@
 //! - `decide.rs`: the pure, time-based state machine `(policy, state, input, now) → decision`.
 
 pub mod decide;
-mod fetch;
+pub(crate) mod fetch;
 mod run;
 pub mod stats;
 

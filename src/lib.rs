@@ -20,6 +20,8 @@
 //! - [`logging`]: tracing with redaction.
 //! - [`demo`]: `stream-control demo`, the bot against its built-in OBS and nginx-rtmp
 //!   simulators (the OBS simulator is also the tests' fake OBS).
+//! - [`doctor`]: `stream-control doctor`, every outside dependency checked with its fix;
+//!   [`systemd`]: `READY=1`, watchdog pings and `STOPPING=1` for a `Type=notify` unit.
 //!
 //! README's `## Architecture` section is the code map and lists the invariants with their tests.
 
@@ -30,6 +32,7 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod dispatch;
+pub mod doctor;
 pub mod exec;
 pub mod guard;
 pub mod handlers;
@@ -46,5 +49,6 @@ pub mod services;
 pub mod state_store;
 pub mod status;
 pub mod surfaces;
+pub mod systemd;
 pub mod twitch;
 pub mod web;

@@ -44,6 +44,13 @@ enum Command {
         #[command(subcommand)]
         command: RestreamCli,
     },
+    /// Check everything the configuration names (secrets, state directory, OBS, stats servers,
+    /// Twitch, Discord, nginx, services, sudo): ✓ or ✗ with the fix; exit 1 on any ✗.
+    Doctor {
+        /// The configuration file.
+        #[arg(long, short, default_value = config::DEFAULT_PATH)]
+        config: PathBuf,
+    },
     /// Check a configuration: print every problem and exit 1, or what is enabled and exit 0.
     CheckConfig {
         /// The file to check.
@@ -93,6 +100,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::CheckConfig { path }) => check_config(&path),
+        Some(Command::Doctor { config }) => doctor(&config),
         Some(Command::Run(args)) => run(args),
         Some(Command::Demo { port }) => demo(port),
         Some(Command::Twitch {
@@ -173,6 +181,21 @@ fn check_config(path: &std::path::Path) -> ExitCode {
         println!("  {variable:<22} {state:<8} {purpose}");
     }
     ExitCode::SUCCESS
+}
+
+fn doctor(path: &std::path::Path) -> ExitCode {
+    let secrets = Secrets::from_env();
+    let Some(runtime) = runtime(&mut tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
+    };
+    let options = stream_control::doctor::Options::default();
+    let report = runtime.block_on(stream_control::doctor::run(path, secrets, options));
+    print!("{}", report.render());
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn twitch_login(path: &std::path::Path, bot: bool) -> ExitCode {

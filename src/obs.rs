@@ -18,6 +18,7 @@ mod raid;
 pub mod scenes;
 
 pub use actor::run;
+pub(crate) use actor::{connect, missing_scenes, top_first};
 
 use crate::config::ObsConfig;
 use crate::reply::{Reply, keys};

@@ -10,7 +10,7 @@
 //! publishes each as [`Event::LogLine`], for Discord's follow mode.
 
 use crate::app::Context;
-use crate::config::ServicesConfig;
+use crate::config::{ProgramsConfig, ServicesConfig};
 use crate::exec::{self, CommandLine, ExecError};
 use crate::reply::{Outcome, Reply, keys};
 use crate::status::{Event, ServiceUnitStatus, ServicesStatus};
@@ -207,13 +207,40 @@ pub fn initial_status(config: &ServicesConfig) -> ServicesStatus {
     }
 }
 
-/// Run a privileged program; its output, or its exit code and error text.
-async fn run_privileged(
-    ctx: &Context,
-    program: &std::path::Path,
-    args: &[&str],
-) -> Result<exec::Output, ServiceError> {
-    let line = CommandLine::new(program, args).privileged(&ctx.config.programs);
+/// `systemctl restart <unit>` as the bot runs it (through `sudo -n` when configured).
+pub fn restart_line(programs: &ProgramsConfig, unit: &Unit) -> CommandLine {
+    CommandLine::new(&programs.systemctl, ["restart", unit.unit.as_str()]).privileged(programs)
+}
+
+/// `journalctl -u <unit> -n <lines> -o short-iso --no-pager` as the bot runs it.
+pub fn logs_line(programs: &ProgramsConfig, unit: &Unit, lines: u16) -> CommandLine {
+    let count = lines.to_string();
+    CommandLine::new(
+        &programs.journalctl,
+        [
+            "-u",
+            unit.unit.as_str(),
+            "-n",
+            count.as_str(),
+            "-o",
+            "short-iso",
+            "--no-pager",
+        ],
+    )
+    .privileged(programs)
+}
+
+/// `journalctl -f -n 0 -o json -u <unit>` as `follow` runs it.
+pub fn follow_line(programs: &ProgramsConfig, unit: &Unit) -> CommandLine {
+    CommandLine::new(
+        &programs.journalctl,
+        ["-f", "-n", "0", "-o", "json", "-u", unit.unit.as_str()],
+    )
+    .privileged(programs)
+}
+
+/// Run a privileged program line; its output, or its exit code and error text.
+async fn run_privileged(ctx: &Context, line: CommandLine) -> Result<exec::Output, ServiceError> {
     let output = exec::run(&line, config(ctx)?.command_timeout).await?;
     if output.success() {
         Ok(output)
@@ -229,12 +256,7 @@ async fn run_privileged(
 /// `systemctl restart <unit>`, then its state.
 pub async fn restart(ctx: &Context, unit: &Unit) -> Result<ServiceUnitStatus, ServiceError> {
     tracing::info!(unit = %unit.unit, "restarting a service");
-    run_privileged(
-        ctx,
-        &ctx.config.programs.systemctl,
-        &["restart", &unit.unit],
-    )
-    .await?;
+    run_privileged(ctx, restart_line(&ctx.config.programs, unit)).await?;
     let mut states = states(ctx, std::slice::from_ref(unit)).await;
     Ok(states.remove(0).1)
 }
@@ -311,21 +333,7 @@ fn cut(line: &str) -> String {
 /// The unit's last `lines` journal lines (`journalctl -u <unit> -n <lines> -o short-iso
 /// --no-pager`), each cut at 2,000 characters.
 pub async fn logs(ctx: &Context, unit: &Unit, lines: u16) -> Result<Vec<String>, ServiceError> {
-    let count = lines.to_string();
-    let output = run_privileged(
-        ctx,
-        &ctx.config.programs.journalctl,
-        &[
-            "-u",
-            &unit.unit,
-            "-n",
-            &count,
-            "-o",
-            "short-iso",
-            "--no-pager",
-        ],
-    )
-    .await?;
+    let output = run_privileged(ctx, logs_line(&ctx.config.programs, unit, lines)).await?;
     Ok(output
         .stdout
         .lines()
@@ -383,11 +391,7 @@ pub async fn follow(
     duration: Duration,
 ) -> Result<mpsc::Receiver<String>, ServiceError> {
     let unit = resolve(config(ctx)?, key)?;
-    let line = CommandLine::new(
-        &ctx.config.programs.journalctl,
-        ["-f", "-n", "0", "-o", "json", "-u", unit.unit.as_str()],
-    )
-    .privileged(&ctx.config.programs);
+    let line = follow_line(&ctx.config.programs, &unit);
     let mut child = line
         .command()
         .stdout(std::process::Stdio::piped())

@@ -87,7 +87,7 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
 }
 
 /// Connect and identify; a failure is described as the connection state to show.
-async fn connect(obs: &ObsHandle) -> Result<obws::Client, ObsConnection> {
+pub(crate) async fn connect(obs: &ObsHandle) -> Result<obws::Client, ObsConnection> {
     let config = obs.config();
     let connect = obws::client::ConnectConfig {
         host: config.host.as_str(),
@@ -302,7 +302,7 @@ async fn read_stats(
 }
 
 /// Scene names top first, as OBS's scene dock shows them (OBS numbers the bottom scene 0).
-fn top_first(scenes: impl Iterator<Item = (usize, String)>) -> Vec<String> {
+pub(crate) fn top_first(scenes: impl Iterator<Item = (usize, String)>) -> Vec<String> {
     let mut scenes: Vec<(usize, String)> = scenes.collect();
     scenes.sort_by_key(|(index, _)| std::cmp::Reverse(*index));
     scenes.into_iter().map(|(_, name)| name).collect()
@@ -389,21 +389,7 @@ fn apply(ctx: &Context, obs: &ObsHandle, event: ObsEvent) {
 /// A configured scene that OBS does not have is a startup warning naming what exists.
 fn warn_missing_scenes(obs: &ObsHandle) {
     let scenes = obs.scenes();
-    let names = &obs.config().scenes;
-    let configured = [
-        Some(&names.live),
-        Some(&names.low),
-        Some(&names.brb),
-        Some(&names.offline),
-        names.starting.as_ref(),
-        names.ending.as_ref(),
-        obs.config().refresh_scene.as_ref(),
-    ];
-    let missing: Vec<&String> = configured
-        .into_iter()
-        .flatten()
-        .filter(|name| !scenes.contains(name))
-        .collect();
+    let missing = missing_scenes(obs.config(), &scenes);
     if !missing.is_empty() {
         tracing::warn!(
             missing = ?missing,
@@ -411,6 +397,30 @@ fn warn_missing_scenes(obs: &ObsHandle) {
             "scenes named in config.ron do not exist in OBS"
         );
     }
+}
+
+/// The scenes named in the configuration that are not in `scenes` (OBS's list), in config order.
+pub(crate) fn missing_scenes<'a>(
+    config: &'a crate::config::ObsConfig,
+    scenes: &[String],
+) -> Vec<&'a String> {
+    let names = &config.scenes;
+    let configured = [
+        Some(&names.live),
+        Some(&names.low),
+        Some(&names.brb),
+        Some(&names.offline),
+        names.starting.as_ref(),
+        names.ending.as_ref(),
+        config.refresh_scene.as_ref(),
+    ];
+    let mut missing: Vec<&String> = Vec::new();
+    for name in configured.into_iter().flatten() {
+        if !scenes.contains(name) && !missing.contains(&name) {
+            missing.push(name);
+        }
+    }
+    missing
 }
 
 fn set_status(ctx: &Context, change: impl FnOnce(&mut ObsStatus)) {

@@ -150,6 +150,11 @@ impl Environment<'_> {
         CommandLine::new(&self.programs.nginx, argv).privileged(self.programs)
     }
 
+    /// `nginx -t` as an apply runs it (arguments, `-c`, sudo); nginx's own text when it fails.
+    pub async fn test(&self) -> Result<(), String> {
+        self.run(self.nginx(&["-t"])).await
+    }
+
     /// Run a command; its error text when it fails.
     async fn run(&self, line: CommandLine) -> Result<(), String> {
         match exec::run(&line, self.config.command_timeout).await {
@@ -159,12 +164,24 @@ impl Environment<'_> {
         }
     }
 
+    /// `nginx … -s reload` as an apply runs it.
+    pub fn reload_line(&self) -> CommandLine {
+        self.nginx(&["-s", "reload"])
+    }
+
+    /// `systemctl restart <stunnel unit>` as an apply runs it, when a unit is configured.
+    pub fn stunnel_restart_line(&self) -> Option<CommandLine> {
+        let unit = self.config.stunnel.as_ref()?.unit.as_ref()?;
+        Some(
+            CommandLine::new(&self.programs.systemctl, ["restart", unit.as_str()])
+                .privileged(self.programs),
+        )
+    }
+
     async fn restart_stunnel(&self) -> Result<bool, String> {
-        let Some(unit) = self.config.stunnel.as_ref().and_then(|s| s.unit.as_ref()) else {
+        let Some(line) = self.stunnel_restart_line() else {
             return Ok(false);
         };
-        let line = CommandLine::new(&self.programs.systemctl, ["restart", unit.as_str()])
-            .privileged(self.programs);
         self.run(line).await.map(|()| true)
     }
 
@@ -233,7 +250,7 @@ pub async fn apply(
     }
 
     progress(Step::Testing);
-    if let Err(error) = env.run(env.nginx(&["-t"])).await {
+    if let Err(error) = env.test().await {
         return Err(ApplyError {
             stage: Stage::Test,
             error,
@@ -269,10 +286,10 @@ pub async fn apply(
     }
 
     progress(Step::Reloading);
-    if let Err(error) = env.run(env.nginx(&["-s", "reload"])).await {
+    if let Err(error) = env.run(env.reload_line()).await {
         let mut rollback_error = restore();
         if rollback_error.is_none() {
-            rollback_error = env.run(env.nginx(&["-s", "reload"])).await.err();
+            rollback_error = env.run(env.reload_line()).await.err();
         }
         if applied.stunnel_restarted
             && let Err(again) = env.restart_stunnel().await

@@ -74,6 +74,19 @@ impl StoredToken {
         }
     }
 
+    /// A bare token pair, as the seed's file holds it: login, scopes and expiry are learnt at
+    /// the first validation.
+    pub fn from_pair(access_token: String, refresh_token: Option<String>) -> StoredToken {
+        StoredToken {
+            access_token,
+            refresh_token,
+            expires_at: None,
+            scopes: Vec::new(),
+            user_id: None,
+            login: None,
+        }
+    }
+
     /// Seconds left, if known.
     pub fn expires_in(&self) -> Option<Duration> {
         self.expires_at

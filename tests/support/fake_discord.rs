@@ -1,6 +1,6 @@
 //! A fake Discord for the real poise/serenity bot: the REST routes the bot uses (gateway URL,
 //! application info, guild commands, interaction callbacks, webhook follow-ups and edits,
-//! channel messages with JSON or multipart bodies) and the gateway (HELLO, IDENTIFY → READY,
+//! channel messages with JSON or multipart bodies, the bot's user and its servers) and the gateway (HELLO, IDENTIFY → READY,
 //! heartbeat ACK, RESUME → RESUMED, dispatches). Everything it receives is recorded for the
 //! tests. Loopback only, ports chosen by the OS.
 //!
@@ -98,7 +98,16 @@ struct State {
     connections: usize,
     seq: u64,
     session_id: String,
+    /// When set, every REST call must carry `Authorization: Bot <token>` (else 401).
+    bot_token: Option<String>,
+    /// The bot's permissions in [`GUILD_ID`] (as `GET /users/@me/guilds` reports them).
+    guild_permissions: u64,
+    /// Whether the bot is a member of [`GUILD_ID`].
+    left_guild: bool,
 }
+
+/// The permissions the bot is invited with (README: `permissions=117760`).
+pub const INVITE_PERMISSIONS: u64 = 117_760;
 
 enum GatewayCommand {
     Dispatch(&'static str, Value),
@@ -133,6 +142,7 @@ impl FakeDiscord {
         let state = Arc::new(Mutex::new(State {
             next_id: 500_000_000_000_000_000,
             session_id: "fake-session-1".into(),
+            guild_permissions: INVITE_PERMISSIONS,
             ..State::default()
         }));
         let (changed, _) = watch::channel(0u64);
@@ -468,7 +478,34 @@ fn handle_http(
         files: files.clone(),
     });
     let segments: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
+    let authorised = match &s.bot_token {
+        None => true,
+        Some(token) => headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == format!("Bot {token}")),
+    };
     let response = match (method.as_str(), segments.as_slice()) {
+        _ if !authorised => (
+            StatusCode::UNAUTHORIZED,
+            json!({"message": "401: Unauthorized", "code": 0}).to_string(),
+        )
+            .into_response(),
+        ("GET", ["users", "@me"]) => user(BOT_ID, "stream-control", true)
+            .to_string()
+            .into_response(),
+        ("GET", ["users", "@me", "guilds"]) => {
+            let guilds: Vec<Value> = if s.left_guild {
+                Vec::new()
+            } else {
+                vec![
+                    json!({"id": GUILD_ID.to_string(), "name": "Fake Server", "icon": null,
+                            "owner": false, "permissions": s.guild_permissions.to_string(),
+                            "features": []}),
+                ]
+            };
+            Value::Array(guilds).to_string().into_response()
+        }
         ("GET", ["gateway"]) => json!({"url": gateway_url}).to_string().into_response(),
         ("GET", ["oauth2", "applications", "@me"]) => json!({
             "id": APP_ID.to_string(), "name": "stream-control", "icon": null,
@@ -623,6 +660,22 @@ fn next_id(s: &mut State) -> u64 {
 }
 
 impl FakeDiscord {
+    /// From now on, REST calls without `Authorization: Bot <token>` answer 401, as Discord's
+    /// do for a wrong token (by default any token is accepted).
+    pub fn require_token(&self, token: &str) {
+        self.state.lock().unwrap().bot_token = Some(token.to_string());
+    }
+
+    /// The bot's permission bits in [`GUILD_ID`].
+    pub fn set_guild_permissions(&self, bits: u64) {
+        self.state.lock().unwrap().guild_permissions = bits;
+    }
+
+    /// The bot is no longer a member of [`GUILD_ID`].
+    pub fn leave_guild(&self) {
+        self.state.lock().unwrap().left_guild = true;
+    }
+
     /// Delete a message (as a person would), so the bot must post a new one.
     pub fn delete_message(&self, id: u64) {
         self.state.lock().unwrap().messages.remove(&id);

@@ -1,0 +1,254 @@
+//! Doctor's checks of this machine: nginx for restream, the systemd units, the sudo rules the
+//! privileged commands need, the stream PC's ssh. Programs run exactly as the bot runs them
+//! (same argv, same `sudo -n`), read-only: `nginx -t`, `systemctl is-active`, `sudo -l`.
+
+use super::Check;
+use crate::app::Context;
+use crate::exec::{self, CommandLine};
+use std::time::Duration;
+
+/// `sudo -n -l …` gives up after this long.
+const SUDO_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Restream: `nginx -t` as a change runs it, the include's directory, the stored targets.
+pub(super) async fn restream(ctx: &Context) -> Vec<Check> {
+    let (Some(config), Some(restream)) = (&ctx.config.restream, &ctx.restream) else {
+        return vec![Check::absent("restream", "restream")];
+    };
+    let env = crate::restream::apply::Environment {
+        config,
+        programs: &ctx.config.programs,
+    };
+    let nginx = match env.test().await {
+        Ok(()) => Check::ok("nginx -t", "nginx accepts its configuration"),
+        Err(error) => Check::fail("nginx -t", error.clone(), exec_fix(&error, "nginx")),
+    };
+    let include = include_directory(&config.include_path);
+    let targets = match restream.list() {
+        Ok(endpoints) => Check::ok(
+            "restream targets",
+            format!(
+                "{} stored, {} on",
+                endpoints.len(),
+                endpoints.iter().filter(|e| e.enabled()).count()
+            ),
+        ),
+        Err(error) => Check::fail(
+            "restream targets",
+            error.to_string(),
+            format!(
+                "correct or remove {} (`stream-control restream import` rebuilds it from the \
+                 old panel's file)",
+                crate::state_store::StateDir::new(&ctx.config.state_dir)
+                    .path(crate::restream::endpoint::STORE_FILE)
+                    .display()
+            ),
+        ),
+    };
+    vec![nginx, include, targets]
+}
+
+/// The include file's directory must exist and be writable by the bot.
+fn include_directory(include: &std::path::Path) -> Check {
+    const NAME: &str = "restream include";
+    let Some(dir) = include.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Check::ok(NAME, format!("{}", include.display()));
+    };
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() && super::writable(&meta, exec::effective_uid()) => {
+            Check::ok(NAME, format!("the bot can write {}", include.display()))
+        }
+        Ok(_) => Check::fail(
+            NAME,
+            format!("this user cannot write in {}", dir.display()),
+            format!(
+                "give the bot's user the directory: `sudo install -d -o <bot user> -m 0750 {}` \
+                 (under systemd, also ReadWritePaths={})",
+                dir.display(),
+                dir.display()
+            ),
+        ),
+        Err(error) => Check::fail(
+            NAME,
+            format!("{}: {error}", dir.display()),
+            format!(
+                "create it for the bot's user: `sudo install -d -o <bot user> -m 0750 {}`, and \
+                 `include {};` inside nginx's rtmp application (README: Restream)",
+                dir.display(),
+                include.display()
+            ),
+        ),
+    }
+}
+
+/// Every configured unit's state (one `systemctl is-active`, as the bot polls it).
+pub(super) async fn services(ctx: &Context) -> Vec<Check> {
+    let Some(config) = &ctx.config.services else {
+        return vec![Check::absent("services", "services")];
+    };
+    let units = crate::services::units(config);
+    crate::services::states(ctx, &units)
+        .await
+        .into_iter()
+        .map(|(unit, status)| {
+            let name = format!("service {}", unit.key);
+            match (status.state.as_str(), status.error) {
+                ("active", _) => Check::ok(name, format!("{} is active", unit.unit)),
+                (_, Some(error)) => Check::fail(
+                    name,
+                    format!("systemctl gave no state for {}: {error}", unit.unit),
+                    exec_fix(&error, "systemctl"),
+                ),
+                (state, None) => Check::fail(
+                    name,
+                    format!("{} is {state}", unit.unit),
+                    format!(
+                        "`journalctl -u {}` says why it stopped; then `sudo systemctl \
+                         enable --now {}` (a unit that does not exist shows as inactive: \
+                         check its name in `services.units`)",
+                        unit.unit, unit.unit
+                    ),
+                ),
+            }
+        })
+        .collect()
+}
+
+/// The privileged commands the configuration will run through `sudo -n`, each asked of sudo
+/// with `sudo -n -l <command>` (which runs nothing).
+pub(super) async fn sudo(ctx: &Context) -> Vec<Check> {
+    const NAME: &str = "sudo";
+    let programs = &ctx.config.programs;
+    let mut lines: Vec<CommandLine> = Vec::new();
+    if let Some(config) = &ctx.config.restream {
+        let env = crate::restream::apply::Environment { config, programs };
+        lines.push(env.reload_line());
+        lines.extend(env.stunnel_restart_line());
+    }
+    if let Some(config) = &ctx.config.services {
+        for unit in crate::services::units(config) {
+            lines.push(crate::services::restart_line(programs, &unit));
+            lines.push(crate::services::logs_line(
+                programs,
+                &unit,
+                crate::services::DEFAULT_LINES,
+            ));
+            lines.push(crate::services::follow_line(programs, &unit));
+        }
+    }
+    if lines.is_empty() {
+        return vec![Check::skipped(
+            NAME,
+            "nothing configured runs a privileged command",
+        )];
+    }
+    if !exec::use_sudo(programs) {
+        return vec![Check::skipped(
+            NAME,
+            "not used: the bot runs as root or `programs.use_sudo` is false",
+        )];
+    }
+    // `nginx -t` itself already ran through sudo in the nginx check.
+    let sudo = programs.sudo.as_os_str();
+    let asks = lines.iter().filter_map(|line| {
+        let rest = line.argv.strip_prefix(&[sudo.to_owned(), "-n".into()])?;
+        let mut argv = vec!["-n".into(), "-l".into()];
+        argv.extend(rest.iter().cloned());
+        Some((shown(rest), CommandLine::new(&programs.sudo, argv)))
+    });
+    let results = futures_util::future::join_all(asks.map(|(shown, ask)| async move {
+        let refused = match exec::run(&ask, SUDO_TIMEOUT).await {
+            Ok(output) if output.success() => None,
+            Ok(output) => Some(output.error_text(200)),
+            Err(error) => Some(error.to_string()),
+        };
+        (shown, refused)
+    }))
+    .await;
+    let count = results.len();
+    let refused: Vec<String> = results
+        .into_iter()
+        .filter_map(|(shown, refused)| refused.map(|why| format!("{shown}: {why}")))
+        .collect();
+    if refused.is_empty() {
+        return vec![Check::ok(
+            NAME,
+            format!("sudo allows all {count} privileged commands without a password"),
+        )];
+    }
+    vec![Check::fail(
+        NAME,
+        format!(
+            "sudo refuses {} of {count} privileged commands:\n{}",
+            refused.len(),
+            refused.join("\n")
+        ),
+        "add them to a sudoers file for the bot's user (README: sudo); under systemd also \
+         install packaging/sudo.conf as a drop-in (NoNewPrivileges=yes stops sudo)",
+    )]
+}
+
+/// The command a sudo rule must allow, as text.
+fn shown(argv: &[std::ffi::OsString]) -> String {
+    argv.iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The stream PC: the ssh program exists (the PC itself may well be off: that is not checked).
+pub(super) async fn power(ctx: &Context) -> Vec<Check> {
+    const NAME: &str = "power";
+    let Some(config) = &ctx.config.power else {
+        return vec![Check::absent(NAME, "power")];
+    };
+    let ssh = &ctx.config.programs.ssh;
+    if !is_executable(ssh) {
+        return vec![Check::fail(
+            NAME,
+            format!("{} is not an executable program", ssh.display()),
+            "install the OpenSSH client (`apt install openssh-client`) or correct \
+             `programs.ssh`",
+        )];
+    }
+    let answers = crate::power::probe(&config.host, config.probe_port, Duration::from_secs(1))
+        .await
+        .is_ok();
+    vec![Check::ok(
+        NAME,
+        format!(
+            "{} present; the PC {} on port {} now (an off PC is fine: `pc wake` wakes it)",
+            ssh.display(),
+            if answers {
+                "answers"
+            } else {
+                "does not answer"
+            },
+            config.probe_port
+        ),
+    )]
+}
+
+fn is_executable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// How to fix a program that failed: a missing program, sudo asking for a password, sudo
+/// stopped by NoNewPrivileges, or the program's own complaint.
+fn exec_fix(error: &str, program: &str) -> String {
+    if error.contains("a password is required") || error.contains("a terminal is required") {
+        format!(
+            "let the bot's user run it without a password: a sudoers rule for {program} \
+             (README: sudo)"
+        )
+    } else if error.contains("no new privileges") || error.contains("effective uid is not 0") {
+        "sudo cannot work under NoNewPrivileges=yes: install packaging/sudo.conf as the \
+         unit's drop-in (README: Run it as a service)"
+            .to_string()
+    } else if error.starts_with("cannot run") {
+        format!("install {program}, or set its path in `programs.{program}`")
+    } else {
+        format!("{program}'s message above names the problem (file and line): correct it")
+    }
+}
