@@ -1,6 +1,7 @@
 //! The status message and the kept control panel: one message each, in their configured
-//! channels, edited in place when `Status` changes. Edits are at least [`MIN_EDIT_INTERVAL`]
-//! apart and skipped when the rendered message did not change; the chart image is redrawn at
+//! channels, edited in place when `Status` changes. Both are rendered at most once per
+//! [`MIN_EDIT_INTERVAL`] (Status changes several times a second while the guard polls), and an
+//! edit is skipped when the rendered message did not change; the chart image is redrawn at
 //! most once per [`CHART_INTERVAL`]. Message ids are kept in the state directory, so a restart
 //! edits the same messages; a deleted message is posted again.
 
@@ -217,16 +218,16 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
     let mut last_status: Option<serde_json::Value> = None;
     let mut last_panel: Option<serde_json::Value> = None;
     let mut last_chart: Option<Instant> = None;
-    let mut last_edit: Option<Instant> = None;
+    // When the next render may happen (the first one at once).
+    let mut next_render: Option<Instant> = None;
     loop {
-        if let Some(at) = last_edit {
+        if let Some(at) = next_render {
             tokio::select! {
                 _ = cancel.cancelled() => return Ok(()),
-                _ = tokio::time::sleep_until(at + MIN_EDIT_INTERVAL) => {}
+                _ = tokio::time::sleep_until(at) => {}
             }
         }
         let status = status_rx.borrow_and_update().clone();
-        let mut attempted = false;
         let mut failed = false;
         if let Some(channel) = config.status_channel {
             let embed = status_embed(&ctx, &status, &locale);
@@ -254,7 +255,6 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
                     Content::Embed(Box::new(embed), attachment.clone()),
                 )
                 .await;
-                attempted = true;
                 failed |= kept_now.is_none();
                 if kept_now.is_some() {
                     last_status = rendered;
@@ -274,7 +274,6 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
             if rendered != last_panel {
                 let kept_now =
                     keep(&http, channel, kept.panel, Content::Panel(text, components)).await;
-                attempted = true;
                 failed |= kept_now.is_none();
                 if kept_now.is_some() {
                     last_panel = rendered;
@@ -285,15 +284,13 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
                 }
             }
         }
-        if attempted {
-            // A refusal (missing permission, deleted channel) is retried, but not hammered.
-            let pause = if failed {
-                RETRY_AFTER_FAILURE - MIN_EDIT_INTERVAL
-            } else {
-                Duration::ZERO
-            };
-            last_edit = Some(Instant::now() + pause);
-        }
+        // A refusal (missing permission, deleted channel) is retried, but not hammered.
+        let pause = if failed {
+            RETRY_AFTER_FAILURE
+        } else {
+            MIN_EDIT_INTERVAL
+        };
+        next_render = Some(Instant::now() + pause);
         tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
             changed = status_rx.changed() => if changed.is_err() { return Ok(()) },
