@@ -90,6 +90,10 @@ discord-embed-obs = Scene: **{ $scene }** · { $streaming ->
        *[no] not streaming
     }
 discord-embed-obs-down = Not connected: { $reason }
+discord-obs-connecting = connecting…
+discord-obs-offline = { $reason }
+discord-obs-wrong-password = OBS refused the password (OBS_PASSWORD)
+discord-obs-too-old = OBS { $version } is too old: 30.2 or newer is needed
 discord-embed-ingest-name = Ingest
 discord-embed-ingest = **{ $bitrate } kbps** · RTT { $rtt } ms · { $server } · guard: { $level }
 discord-embed-ingest-none = No bitrate:

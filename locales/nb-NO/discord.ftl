@@ -90,6 +90,10 @@ discord-embed-obs = Scene: **{ $scene }** · { $streaming ->
        *[no] strømmer ikke
     }
 discord-embed-obs-down = Ikke tilkoblet: { $reason }
+discord-obs-connecting = kobler til…
+discord-obs-offline = { $reason }
+discord-obs-wrong-password = OBS avviste passordet (OBS_PASSWORD)
+discord-obs-too-old = OBS { $version } er for gammel: 30.2 eller nyere trengs
 discord-embed-ingest-name = Inngang
 discord-embed-ingest = **{ $bitrate } kbps** · RTT { $rtt } ms · { $server } · vakt: { $level }
 discord-embed-ingest-none = Ingen bitrate:

@@ -111,7 +111,8 @@ pub fn status_embed(ctx: &Context, status: &Status, locale: &str) -> serenity::C
                     ),
             ),
             other => text(
-                Reply::new(keys::DISCORD_EMBED_OBS_DOWN).arg("reason", connection_reason(other)),
+                Reply::new(keys::DISCORD_EMBED_OBS_DOWN)
+                    .message("reason", connection_reason(other)),
             ),
         };
         embed = embed.field("OBS", body, false);
@@ -193,13 +194,19 @@ pub fn status_embed(ctx: &Context, status: &Status, locale: &str) -> serenity::C
     embed
 }
 
-fn connection_reason(connection: &ObsConnection) -> String {
+/// Why OBS is not connected, in words (an unreachable OBS's reason is the system's own text).
+fn connection_reason(connection: &ObsConnection) -> Reply {
     match connection {
-        ObsConnection::Connecting => "connecting".into(),
-        ObsConnection::Connected => "connected".into(),
-        ObsConnection::Offline(reason) => reason.clone(),
-        ObsConnection::AuthenticationFailed => "wrong password (OBS_PASSWORD)".into(),
-        ObsConnection::TooOld(version) => format!("OBS {version} is too old (30.2 or newer)"),
+        ObsConnection::Connecting | ObsConnection::Connected => {
+            Reply::new(keys::DISCORD_OBS_CONNECTING)
+        }
+        ObsConnection::Offline(reason) => {
+            Reply::new(keys::DISCORD_OBS_OFFLINE).arg("reason", reason.clone())
+        }
+        ObsConnection::AuthenticationFailed => Reply::new(keys::DISCORD_OBS_WRONG_PASSWORD),
+        ObsConnection::TooOld(version) => {
+            Reply::new(keys::DISCORD_OBS_TOO_OLD).arg("version", version.clone())
+        }
     }
 }
 
