@@ -240,10 +240,7 @@ pub async fn dispatch(ctx: &Context, invocation: Invocation) -> Reply {
     let config = &ctx.config.commands;
     let required = required_permission(config, &command);
     let reply = if invoker.permission < required && !allow_listed(config, &invoker, name) {
-        Reply::new(keys::ERROR_PERMISSION)
-            .arg("command", format!("{}{name}", config.prefix))
-            .message("level", reply::level(required))
-            .with_outcome(Outcome::Refused)
+        reply::permission_refused(format!("{}{name}", config.prefix), required)
     } else if let Err(wait) = ctx.cooldowns.admit(config, &invoker, name) {
         Reply::new(keys::ERROR_COOLDOWN)
             .arg("command", format!("{}{name}", config.prefix))

@@ -6,7 +6,7 @@
 use super::interact::Target;
 use crate::app::Context;
 use crate::dispatch::Invoker;
-use crate::reply::{Outcome, Reply, keys};
+use crate::reply::{Reply, keys};
 use crate::status::Status;
 use commands::Permission;
 use poise::serenity_prelude as serenity;
@@ -265,10 +265,7 @@ pub async fn post_here(
     locale: &str,
 ) {
     if invoker.permission < Permission::Moderator {
-        let refusal = Reply::new(keys::ERROR_PERMISSION)
-            .arg("command", "/panel")
-            .message("level", crate::reply::level(Permission::Moderator))
-            .with_outcome(Outcome::Refused);
+        let refusal = crate::reply::permission_refused("/panel", Permission::Moderator);
         return target.refuse(ctx, http, locale, &refusal).await;
     }
     let status = ctx.status.borrow().clone();
