@@ -470,6 +470,20 @@ pub fn level(permission: commands::Permission) -> Reply {
     })
 }
 
+/// At most `max` characters; a shortened text ends in `…` (counted in `max`). For platform limits
+/// (Discord's 100-character choices, 1,024-character fields) and for echoing user input.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().nth(max).is_none() {
+        return text.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// The usage answer for a malformed command. Never echoes a URL (it may hold a stream key).
 pub fn usage(error: &commands::ParseError, prefix: &str) -> Reply {
     use commands::{ParseErrorKind as K, ValueProblem as V};
@@ -478,11 +492,7 @@ pub fn usage(error: &commands::ParseError, prefix: &str) -> Reply {
         if text.contains("://") {
             return "…".to_string();
         }
-        let mut short: String = text.chars().take(40).collect();
-        if short.len() < text.len() {
-            short.push('…');
-        }
-        short
+        clip(text, 41)
     };
     let problem = match &error.kind {
         K::MissingArgument { argument } => {
@@ -521,4 +531,18 @@ pub fn usage(error: &commands::ParseError, prefix: &str) -> Reply {
         .arg("usage", format!("{prefix}{}", error.usage()))
         .message("problem", problem)
         .with_outcome(Outcome::Usage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn clip_keeps_short_text_and_counts_the_ellipsis() {
+        assert_eq!(clip("scene", 5), "scene");
+        assert_eq!(clip("scenes", 5), "scen…");
+        assert_eq!(clip("ææææææ", 3), "ææ…");
+        assert_eq!(clip("", 0), "");
+        assert_eq!(clip("x", 0), "");
+    }
 }

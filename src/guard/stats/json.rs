@@ -137,15 +137,12 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// At most `max` characters, control characters replaced, `…` when shortened.
 pub(crate) fn clip(text: &str, max: usize) -> String {
-    let mut out: String = text
+    let visible: String = text
         .chars()
-        .take(max)
+        .take(max + 1)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if text.chars().nth(max).is_some() {
-        out.push('…');
-    }
-    out
+    crate::reply::clip(&visible, max + 1)
 }
 
 /// A name from the body, quoted for a message (`"publish/live/feed"`), shortened.

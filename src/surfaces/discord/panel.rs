@@ -248,9 +248,7 @@ pub fn feature_fields(ctx: &Context, status: &Status, locale: &str) -> Vec<(Stri
     }
     // Discord's limit for a field's value.
     for (_, value) in &mut fields {
-        if value.chars().count() > 1024 {
-            *value = value.chars().take(1023).collect::<String>() + "…";
-        }
+        *value = crate::reply::clip(value, 1024);
     }
     fields
 }

@@ -353,7 +353,7 @@ pub fn description(i18n: &I18n, locale: &str, path: &[&str], word: Option<&str>)
         .message_text(locale, &metadata_id(path), None)
         .or_else(|| word.and_then(|w| i18n.command_text(locale, w, "description")))
         .unwrap_or_else(|| path.join(" "));
-    clip(&text, 100)
+    crate::reply::clip(&text, 100)
 }
 
 /// An option's description: `dc-<path>.<option>`, else `cmd-<word>.arg-<arg>`.
@@ -368,16 +368,7 @@ pub fn option_description(
         .message_text(locale, &metadata_id(path), Some(opt.name))
         .or_else(|| word.and_then(|w| i18n.command_text(locale, w, &format!("arg-{}", opt.arg))))
         .unwrap_or_else(|| opt.name.to_string());
-    clip(&text, 100)
-}
-
-fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max - 1).collect();
-    out.push('…');
-    out
+    crate::reply::clip(&text, 100)
 }
 
 /// The poise commands for the whole tree, described in the default locale and localised in
