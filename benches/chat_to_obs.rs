@@ -18,8 +18,7 @@ use std::time::{Duration, Instant};
 use stream_control::app::{App, Context, RunOptions};
 use stream_control::config::Config;
 use stream_control::secrets::{Redactor, Secrets};
-use stream_control::state_store::StateDir;
-use stream_control::twitch::auth::{self, StoredToken, TOKEN_FILE};
+use stream_control::twitch::auth::{self, TOKEN_FILE};
 
 const COMMANDS: usize = 10_000;
 
@@ -35,24 +34,14 @@ fn main() {
 async fn bench() {
     let eventsub = FakeEventSub::start().await;
     let twitch = FakeTwitch::start(Some(eventsub.clone())).await;
-    let (access, refresh) =
-        twitch.issue_token(BROADCASTER_ID, auth::SCOPES, Duration::from_secs(4 * 3600));
     let state = tempfile::tempdir().unwrap();
-    let stored = StoredToken {
-        access_token: access,
-        refresh_token: Some(refresh),
-        expires_at: None,
-        scopes: Vec::new(),
-        user_id: None,
-        login: None,
-    };
-    auth::save(
-        &StateDir::new(state.path()),
+    twitch.sign_in(
+        state.path(),
         TOKEN_FILE,
-        &stored,
-        &Redactor::default(),
-    )
-    .unwrap();
+        BROADCASTER_ID,
+        auth::SCOPES,
+        Duration::from_secs(4 * 3600),
+    );
     let obs = FakeObs::start(FakeObsOptions::default()).await;
     let config = Config::parse(&format!(
         r#"(state_dir: "{}", log: (filter: "warn"), obs: (port: {}),

@@ -18,8 +18,7 @@ use std::time::Duration;
 use stream_control::app::{App, Context, RunOptions};
 use stream_control::config::Config;
 use stream_control::secrets::{Redactor, Secrets};
-use stream_control::state_store::StateDir;
-use stream_control::twitch::auth::{self, StoredToken, TOKEN_FILE};
+use stream_control::twitch::auth::{self, TOKEN_FILE};
 
 const MIRROR_CHANNEL: u64 = 300_000_000_000_000_012;
 
@@ -30,23 +29,13 @@ async fn twitch_chat_is_mirrored_and_categories_complete_from_helix() {
     twitch.add_user("2002", "viewer_one", "Viewer_One");
     let discord = FakeDiscord::start().await;
     let state = tempfile::tempdir().unwrap();
-    let (access, refresh) =
-        twitch.issue_token(BROADCASTER_ID, auth::SCOPES, Duration::from_secs(4 * 3600));
-    let stored = StoredToken {
-        access_token: access,
-        refresh_token: Some(refresh),
-        expires_at: None,
-        scopes: Vec::new(),
-        user_id: None,
-        login: None,
-    };
-    auth::save(
-        &StateDir::new(state.path()),
+    twitch.sign_in(
+        state.path(),
         TOKEN_FILE,
-        &stored,
-        &Redactor::default(),
-    )
-    .unwrap();
+        BROADCASTER_ID,
+        auth::SCOPES,
+        Duration::from_secs(4 * 3600),
+    );
     let config = format!(
         r#"(state_dir: "{state}",
             twitch: (helix_url: "{helix}", oauth_url: "{oauth}", eventsub_url: "{es}"),

@@ -20,7 +20,7 @@ use stream_control::config::Config;
 use stream_control::secrets::{Redactor, Secrets};
 use stream_control::state_store::StateDir;
 use stream_control::status::{Event, TokenState};
-use stream_control::twitch::auth::{self, StoredToken, TOKEN_FILE};
+use stream_control::twitch::auth::{self, TOKEN_FILE};
 use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -54,22 +54,13 @@ async fn rig_with(
     twitch.add_user("5005", "theadmin", "TheAdmin");
     let state = tempfile::tempdir().unwrap();
     before_start(&eventsub, &twitch, state.path());
-    let (access, refresh) = twitch.issue_token(BROADCASTER_ID, auth::SCOPES, expires_in);
-    let stored = StoredToken {
-        access_token: access,
-        refresh_token: Some(refresh),
-        expires_at: None,
-        scopes: Vec::new(),
-        user_id: None,
-        login: None,
-    };
-    auth::save(
-        &StateDir::new(state.path()),
+    twitch.sign_in(
+        state.path(),
         TOKEN_FILE,
-        &stored,
-        &Redactor::default(),
-    )
-    .unwrap();
+        BROADCASTER_ID,
+        auth::SCOPES,
+        expires_in,
+    );
     let obs = FakeObs::start(FakeObsOptions {
         password: None,
         ..obs_options
@@ -660,23 +651,13 @@ async fn with_a_bot_account_chat_goes_out_as_the_bot_and_its_messages_are_ignore
         FakeObsOptions::default(),
         |_, twitch, state| {
             twitch.add_user("6006", "streambot", "StreamBot");
-            let (access, refresh) =
-                twitch.issue_token("6006", auth::BOT_SCOPES, Duration::from_secs(4 * 3600));
-            let stored = StoredToken {
-                access_token: access,
-                refresh_token: Some(refresh),
-                expires_at: None,
-                scopes: Vec::new(),
-                user_id: None,
-                login: None,
-            };
-            auth::save(
-                &StateDir::new(state),
+            twitch.sign_in(
+                state,
                 auth::BOT_TOKEN_FILE,
-                &stored,
-                &Redactor::default(),
-            )
-            .unwrap();
+                "6006",
+                auth::BOT_SCOPES,
+                Duration::from_secs(4 * 3600),
+            );
         },
     )
     .await;

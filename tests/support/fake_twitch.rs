@@ -328,6 +328,29 @@ impl FakeTwitch {
         mint_pair(&self.shared, &mut state, user_id, scopes, expires_in)
     }
 
+    /// Issues a token pair (see [`FakeTwitch::issue_token`]) and stores it in the product's
+    /// state directory as `file` (`auth::TOKEN_FILE` or `auth::BOT_TOKEN_FILE`), the way a
+    /// finished `login` leaves it, so the product starts signed in. Returns the pair.
+    pub fn sign_in(
+        &self,
+        state_dir: &std::path::Path,
+        file: &str,
+        user_id: &str,
+        scopes: &[&str],
+        expires_in: Duration,
+    ) -> (String, String) {
+        use stream_control::twitch::auth::{self, StoredToken};
+        let (access, refresh) = self.issue_token(user_id, scopes, expires_in);
+        auth::save(
+            &stream_control::state_store::StateDir::new(state_dir),
+            file,
+            &StoredToken::from_pair(access.clone(), Some(refresh.clone())),
+            &stream_control::secrets::Redactor::default(),
+        )
+        .expect("fake twitch: store the token file");
+        (access, refresh)
+    }
+
     /// Makes an access token invalid from now on: validate answers 401 and Helix answers 401
     /// for it. Its refresh token keeps working.
     pub fn expire(&self, access: &str) {
