@@ -110,6 +110,30 @@ async fn start(extra: &str) -> Bot {
     .await
 }
 
+impl Bot {
+    /// Waits for a message in the status channel that passes `check`.
+    async fn status_message(
+        &self,
+        what: &str,
+        check: impl Fn(&fake_discord::FakeMessage) -> bool,
+    ) -> fake_discord::FakeMessage {
+        self.discord
+            .wait_for(what, |v| {
+                v.messages_in(STATUS_CHANNEL).into_iter().find(|m| check(m))
+            })
+            .await
+    }
+}
+
+/// The status message's embed mentions `text`.
+fn embed_says(text: &'static str) -> impl Fn(&fake_discord::FakeMessage) -> bool {
+    move |m| {
+        m.embeds
+            .first()
+            .is_some_and(|e| e.to_string().contains(text))
+    }
+}
+
 const DEFAULT_STOP: &str = r#"stop: (ending_delay: "50ms", confirm_timeout: "2s")"#;
 
 fn content(answer: &fake_discord::Answer) -> String {
@@ -376,25 +400,11 @@ async fn a_slow_command_is_deferred_then_edited() {
 async fn the_status_message_is_kept_and_edited_after_a_scene_change() {
     let bot = start(&format!("status_channel: Some({STATUS_CHANNEL})")).await;
     let first = bot
-        .discord
-        .wait_for("the status message", |v| {
-            v.messages_in(STATUS_CHANNEL).into_iter().find(|m| {
-                m.embeds
-                    .first()
-                    .is_some_and(|e| e.to_string().contains("LIVE"))
-            })
-        })
+        .status_message("the status message", embed_says("LIVE"))
         .await;
     bot.obs.set_scene("BRB");
     let edited = bot
-        .discord
-        .wait_for("the status message edited", |v| {
-            v.messages_in(STATUS_CHANNEL).into_iter().find(|m| {
-                m.embeds
-                    .first()
-                    .is_some_and(|e| e.to_string().contains("BRB"))
-            })
-        })
+        .status_message("the status message edited", embed_says("BRB"))
         .await;
     assert_eq!(edited.id, first.id, "edited in place");
     assert!(edited.edits >= 1);
@@ -405,12 +415,7 @@ async fn the_status_message_is_kept_and_edited_after_a_scene_change() {
     // Deleted by someone: posted again, and the new id is kept.
     bot.discord.delete_message(edited.id);
     bot.obs.set_scene("LIVE");
-    let again = bot
-        .discord
-        .wait_for("a new status message", |v| {
-            v.messages_in(STATUS_CHANNEL).into_iter().next()
-        })
-        .await;
+    let again = bot.status_message("a new status message", |_| true).await;
     assert_ne!(again.id, edited.id);
 }
 
@@ -799,13 +804,10 @@ async fn the_status_message_carries_the_bitrate_chart() {
     bot.ctx.history.set_thresholds(Some(800), Some(1200));
     bot.obs.set_scene("BRB");
     let message = bot
-        .discord
-        .wait_for("the status message with its chart", |v| {
-            v.messages_in(STATUS_CHANNEL).into_iter().find(|m| {
-                m.files
-                    .iter()
-                    .any(|(name, size)| name == "bitrate.png" && *size > 100)
-            })
+        .status_message("the status message with its chart", |m| {
+            m.files
+                .iter()
+                .any(|(name, size)| name == "bitrate.png" && *size > 100)
         })
         .await;
     let embed = &message.embeds[0];
