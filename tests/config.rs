@@ -394,3 +394,252 @@ proptest! {
         }
     }
 }
+
+/// README's configuration reference and the shipped `config.ron` (with its example sections on)
+/// describe the same options with the same defaults.
+mod readme_reference {
+    use std::collections::BTreeMap;
+
+    /// One documented row: its keys, and its whole text (for fields documented inline).
+    struct Row {
+        keys: Vec<String>,
+        defaults: Vec<String>,
+        text: String,
+    }
+
+    /// The rows of README's `## Configuration` table.
+    fn readme_rows() -> Vec<Row> {
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"),
+        )
+        .unwrap();
+        let section = readme
+            .split("\n## Configuration")
+            .nth(1)
+            .expect("README has a Configuration section");
+        let section = section.split("\n## ").next().unwrap();
+        section
+            .lines()
+            .filter(|line| line.starts_with("| `"))
+            .map(|line| {
+                let cells: Vec<&str> = line.split(" | ").collect();
+                let written = backticked(cells[0].trim_start_matches("| "));
+                // `obs.scenes.live`, `.low`: a later item without a dot of its own, or with a
+                // leading one, is a sibling of the first.
+                let first = written[0].clone();
+                let parent = first.rsplit_once('.').map(|(p, _)| p.to_string());
+                let keys = written
+                    .iter()
+                    .map(|key| match (key.strip_prefix('.'), &parent) {
+                        (Some(field), Some(parent)) => format!("{parent}.{field}"),
+                        (None, Some(parent)) if !key.contains('.') && key != &first => {
+                            format!("{parent}.{key}")
+                        }
+                        _ => key.clone(),
+                    })
+                    .collect();
+                Row {
+                    keys,
+                    defaults: backticked(cells.get(1).copied().unwrap_or("")),
+                    text: line.to_string(),
+                }
+            })
+            .collect()
+    }
+
+    fn backticked(cell: &str) -> Vec<String> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(|s| s.replace("\\|", "|"))
+            .collect()
+    }
+
+    /// Every key path in `text` (`web.overlay.banner`, `guard.servers.kind.url`, …) with its
+    /// value as written when it fits on one line, and whether its line says "example".
+    /// Quoted map keys (`"b": "brb"`) are data, not options, and are left out.
+    fn ron_paths(text: &str) -> BTreeMap<String, (Option<String>, bool)> {
+        let bytes = text.as_bytes();
+        let mut paths = BTreeMap::new();
+        // One frame per open bracket: the key it is the value of (None inside `Some(` etc.)
+        // and the key last seen in it.
+        let mut frames: Vec<(Option<String>, Option<String>)> = vec![(None, None)];
+        let mut i = 0;
+        while i < bytes.len() {
+            let c = bytes[i];
+            match c {
+                b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                    continue;
+                }
+                b'"' => {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                }
+                b'(' | b'[' | b'{' => {
+                    let name = frames.last_mut().unwrap().1.take();
+                    frames.push((name, None));
+                }
+                b')' | b']' | b'}' => {
+                    frames.pop();
+                }
+                c if c.is_ascii_alphabetic() || c == b'_' => {
+                    let start = i;
+                    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_')
+                    {
+                        i += 1;
+                    }
+                    let ident = &text[start..i];
+                    let mut j = i;
+                    while j < bytes.len() && bytes[j] == b' ' {
+                        j += 1;
+                    }
+                    if bytes.get(j) == Some(&b':') {
+                        let path: Vec<&str> = frames
+                            .iter()
+                            .filter_map(|(name, _)| name.as_deref())
+                            .chain([ident])
+                            .collect();
+                        let line_end = text[j..].find('\n').map_or(text.len(), |n| j + n);
+                        let line_start = text[..start].rfind('\n').map_or(0, |n| n + 1);
+                        let example = text[line_start..line_end].contains("example");
+                        paths.insert(path.join("."), (one_line_value(&text[j + 1..]), example));
+                        frames.last_mut().unwrap().1 = Some(ident.to_string());
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        paths
+    }
+
+    /// The value at the start of `rest` when it ends on the same line.
+    fn one_line_value(rest: &str) -> Option<String> {
+        let mut depth = 0i32;
+        let mut in_string = false;
+        let mut escaped = false;
+        for (at, c) in rest.char_indices() {
+            if in_string {
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '"' => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match c {
+                '"' => in_string = true,
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' if depth > 0 => depth -= 1,
+                ')' | ']' | '}' | ',' if depth == 0 => return Some(rest[..at].trim().into()),
+                '\n' => return None,
+                '/' if depth == 0 && rest[at..].starts_with("//") => return None,
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// The same RON value however it is spaced.
+    fn normal(value: &str) -> String {
+        value.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn readme_configuration_reference_matches_config_ron() {
+        let rows = readme_rows();
+        assert!(rows.len() > 80, "README's table has {} rows", rows.len());
+        let paths = ron_paths(&super::shipped_with_examples());
+        let documented: BTreeMap<&str, &Row> = rows
+            .iter()
+            .flat_map(|row| row.keys.iter().map(move |key| (key.as_str(), row)))
+            .collect();
+        let mut problems = Vec::new();
+
+        // Each README key is an option of config.ron.
+        for key in documented.keys() {
+            if !paths.contains_key(*key) {
+                problems.push(format!(
+                    "README documents `{key}`, config.ron has no such key"
+                ));
+            }
+        }
+        // Each option of config.ron has a row, or is named in its nearest documented parent's.
+        for path in paths.keys() {
+            // A section is documented by the rows of its fields.
+            let beneath = format!("{path}.");
+            if documented.contains_key(path.as_str())
+                || documented.keys().any(|key| key.starts_with(&beneath))
+            {
+                continue;
+            }
+            let field = path.rsplit('.').next().unwrap();
+            let mut parent = path.as_str();
+            let row = loop {
+                match parent.rsplit_once('.') {
+                    Some((up, _)) => parent = up,
+                    None => break None,
+                }
+                if let Some(row) = documented.get(parent) {
+                    break Some(row);
+                }
+            };
+            let named = row.is_some_and(|row| {
+                row.text
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .any(|word| word == field)
+            });
+            if !named {
+                problems.push(format!(
+                    "config.ron has `{path}`, README does not document it"
+                ));
+            }
+        }
+        // Each default README shows is the value config.ron shows (unless marked example).
+        for row in &rows {
+            if row.defaults.len() != row.keys.len() {
+                continue;
+            }
+            for (key, default) in row.keys.iter().zip(&row.defaults) {
+                let Some((Some(shown), false)) = paths.get(key) else {
+                    continue;
+                };
+                if normal(shown) != normal(default) {
+                    problems.push(format!(
+                        "`{key}`: README says the default is `{default}`, config.ron shows `{shown}`"
+                    ));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn the_key_walker_reads_nesting_lists_options_and_maps() {
+        let paths = ron_paths(
+            r#"(a: (b: 1, c: Some((d: "x, y"))), e: [(f: K(g: 2))], h: {"q": 1}, i: "(" // j: 3
+            , k: (
+              l: 1)
+            )"#,
+        );
+        let keys: Vec<&str> = paths.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "a", "a.b", "a.c", "a.c.d", "e", "e.f", "e.f.g", "h", "i", "k", "k.l"
+            ]
+        );
+        assert_eq!(paths["a.b"].0.as_deref(), Some("1"));
+        assert_eq!(paths["a.c"].0.as_deref(), Some(r#"Some((d: "x, y"))"#));
+        assert_eq!(paths["k"].0, None);
+        let with_example = ron_paths("(a: 1, // example\n b: 2)");
+        assert!(with_example["a"].1 && !with_example["b"].1);
+    }
+}
