@@ -29,9 +29,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use stream_control::secrets::Redactor;
-use stream_control::state_store::StateDir;
-use stream_control::twitch::auth::{self, StoredToken, TOKEN_FILE};
+use stream_control::twitch::auth::{self, TOKEN_FILE};
 
 const BUILT: &str = env!("CARGO_BIN_EXE_stream-control");
 const OBS_PASSWORD: &str = "footprint-obs-password";
@@ -136,17 +134,15 @@ async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
     let bin = argument("--binary", "FOOTPRINT_BINARY").unwrap_or_else(|| BUILT.to_string());
     let eventsub = FakeEventSub::start().await;
     let twitch = FakeTwitch::start(Some(eventsub.clone())).await;
-    let (access, refresh) =
-        twitch.issue_token(BROADCASTER_ID, auth::SCOPES, Duration::from_secs(24 * 3600));
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    auth::save(
-        &StateDir::new(&state),
+    twitch.sign_in(
+        &state,
         TOKEN_FILE,
-        &StoredToken::from_pair(access, Some(refresh)),
-        &Redactor::default(),
-    )
-    .unwrap();
+        BROADCASTER_ID,
+        auth::SCOPES,
+        Duration::from_secs(24 * 3600),
+    );
     let obs = FakeObs::start(FakeObsOptions {
         password: Some(OBS_PASSWORD.into()),
         streaming: true,
