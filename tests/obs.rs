@@ -139,7 +139,7 @@ async fn status_mirrors_obs_from_the_first_read_and_from_events() {
     .await
     .unwrap()
     .unwrap();
-    // Outgoing bitrate from outputBytes deltas, once a second.
+    // Outgoing bitrate from outputBytes deltas, read every 5 s.
     timeout(
         WAIT,
         status.wait_for(|s| {

@@ -1,8 +1,10 @@
 //! The status message and the kept control panel: one message each, in their configured
 //! channels, edited in place when `Status` changes. Both are rendered at most once per
 //! [`MIN_EDIT_INTERVAL`] (Status changes several times a second while the guard polls), and an
-//! edit is skipped when the rendered message did not change; the chart image is redrawn at
-//! most once per [`CHART_INTERVAL`]. Message ids are kept in the state directory, so a restart
+//! edit is skipped when the rendered message did not change. A status message whose only change
+//! is a moving number (bitrate, RTT, uptime, viewers) waits until [`NUMBERS_INTERVAL`] after its
+//! last edit, so a steady stream costs one edit per 10 s, not one per 2 s. The chart image is
+//! redrawn at most once per [`CHART_INTERVAL`]. Message ids are kept in the state directory, so a restart
 //! edits the same messages; a deleted message is posted again.
 
 use super::chart;
@@ -20,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Edits of the same message are at least this far apart.
 pub const MIN_EDIT_INTERVAL: Duration = Duration::from_secs(2);
+/// A change of numbers only (see [`without_moving_numbers`]) is shown at most this often.
+pub const NUMBERS_INTERVAL: Duration = Duration::from_secs(10);
 /// After Discord refused an edit or a post, the next try waits this long.
 pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 /// The chart is redrawn at most this often.
@@ -210,6 +214,67 @@ fn connection_reason(connection: &ObsConnection) -> Reply {
     }
 }
 
+/// `status` without the numbers that move all the time: what the status message says at a
+/// glance (levels, scenes, states, colours) is what is left.
+fn without_moving_numbers(status: &Status) -> Status {
+    let mut still = status.clone();
+    if let Some(guard) = &mut still.guard {
+        for server in &mut guard.servers {
+            server.bitrate_kbps = None;
+            server.rtt_ms = None;
+        }
+    }
+    if let Some(obs) = &mut still.obs {
+        obs.stream_uptime_secs = None;
+        obs.outgoing_kbps = None;
+        obs.skipped_frames = None;
+        obs.total_frames = None;
+        obs.congestion = None;
+        obs.fps = None;
+        obs.cpu_percent = None;
+    }
+    if let Some(twitch) = &mut still.twitch {
+        twitch.viewers = None;
+        twitch.token_expires_in_secs = None;
+        twitch.eventsub.last_message_unix = None;
+    }
+    still
+}
+
+/// What the status message shows now, as far as the keeper knows.
+#[derive(Debug, Default)]
+struct Shown {
+    /// The embed as last sent.
+    rendered: Option<serde_json::Value>,
+    /// The same without the moving numbers.
+    glance: Option<serde_json::Value>,
+    /// When it was last sent.
+    at: Option<Instant>,
+}
+
+/// Whether a new rendering of the status message goes out.
+#[derive(Debug, PartialEq, Eq)]
+enum Due {
+    /// It says what is shown already.
+    Unchanged,
+    /// Now: something other than the moving numbers changed, or they waited long enough.
+    Now,
+    /// Only the moving numbers changed: at this moment, [`NUMBERS_INTERVAL`] after the last edit.
+    At(Instant),
+}
+
+impl Shown {
+    fn due(&self, rendered: &serde_json::Value, glance: &serde_json::Value, now: Instant) -> Due {
+        if self.rendered.as_ref() == Some(rendered) {
+            return Due::Unchanged;
+        }
+        match self.at.map(|at| at + NUMBERS_INTERVAL) {
+            Some(due) if due > now && self.glance.as_ref() == Some(glance) => Due::At(due),
+            _ => Due::Now,
+        }
+    }
+}
+
 /// The status and panel keeper task.
 pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<()> {
     let http = super::http(&ctx)?;
@@ -222,7 +287,7 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
         .flatten()
         .unwrap_or_default();
     let mut status_rx = ctx.status.subscribe();
-    let mut last_status: Option<serde_json::Value> = None;
+    let mut shown = Shown::default();
     let mut last_panel: Option<serde_json::Value> = None;
     let mut last_chart: Option<Instant> = None;
     // When the next render may happen (the first one at once).
@@ -236,12 +301,23 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
         }
         let status = status_rx.borrow_and_update().clone();
         let mut failed = false;
+        // A numbers-only change waiting for NUMBERS_INTERVAL.
+        let mut numbers_due: Option<Instant> = None;
         if let Some(channel) = config.status_channel {
             let embed = status_embed(&ctx, &status, &locale);
             let chart_due = last_chart.is_none_or(|t| t.elapsed() >= CHART_INTERVAL);
+            let rendered = serde_json::to_value(&embed).unwrap_or_default();
+            let glance = serde_json::to_value(status_embed(
+                &ctx,
+                &without_moving_numbers(&status),
+                &locale,
+            ))
+            .unwrap_or_default();
             let chart = if chart_due { chart_png(&ctx) } else { None };
-            let rendered = serde_json::to_value(&embed).ok();
-            if chart.is_some() || rendered != last_status {
+            let due = shown.due(&rendered, &glance, Instant::now());
+            if let (Due::At(at), None) = (&due, &chart) {
+                numbers_due = Some(*at);
+            } else if due != Due::Unchanged || chart.is_some() {
                 let (embed, footer) = match &chart {
                     Some((_, footer)) => (
                         embed.image(format!("attachment://{CHART_FILE}")),
@@ -264,7 +340,11 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
                 .await;
                 failed |= kept_now.is_none();
                 if kept_now.is_some() {
-                    last_status = rendered;
+                    shown = Shown {
+                        rendered: Some(rendered),
+                        glance: Some(glance),
+                        at: Some(Instant::now()),
+                    };
                     if attachment.is_some() {
                         last_chart = Some(Instant::now());
                     }
@@ -301,6 +381,8 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
         tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
             changed = status_rx.changed() => if changed.is_err() { return Ok(()) },
+            _ = tokio::time::sleep_until(numbers_due.unwrap_or_else(Instant::now)),
+                if numbers_due.is_some() => {}
             // The chart moves on even when nothing else changes.
             _ = tokio::time::sleep(CHART_INTERVAL), if config.status_channel.is_some() => {}
         }
@@ -439,4 +521,43 @@ pub fn chart_data(ctx: &Context) -> Option<chart::Chart> {
         recover_kbps: snapshot.recover_kbps,
         switches_ms: snapshot.switches.iter().map(|s| s.at_unix_ms).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Due, NUMBERS_INTERVAL, Shown};
+    use serde_json::json;
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    #[test]
+    fn moving_numbers_wait_for_their_interval_and_anything_else_goes_at_once() {
+        let t0 = Instant::now();
+        let first = Shown::default();
+        let (live, live_glance) = (
+            json!({"bitrate": 6000, "scene": "LIVE"}),
+            json!({"scene": "LIVE"}),
+        );
+        assert_eq!(first.due(&live, &live_glance, t0), Due::Now);
+        let shown = Shown {
+            rendered: Some(live.clone()),
+            glance: Some(live_glance.clone()),
+            at: Some(t0),
+        };
+        assert_eq!(shown.due(&live, &live_glance, t0), Due::Unchanged);
+        // Only the bitrate moved: not before NUMBERS_INTERVAL after the last edit.
+        let moved = json!({"bitrate": 5800, "scene": "LIVE"});
+        let soon = t0 + Duration::from_secs(2);
+        assert_eq!(
+            shown.due(&moved, &live_glance, soon),
+            Due::At(t0 + NUMBERS_INTERVAL)
+        );
+        assert_eq!(
+            shown.due(&moved, &live_glance, t0 + NUMBERS_INTERVAL),
+            Due::Now
+        );
+        // The scene changed: at once, whatever the numbers did.
+        let brb = json!({"bitrate": 5800, "scene": "BRB"});
+        assert_eq!(shown.due(&brb, &json!({"scene": "BRB"}), soon), Due::Now);
+    }
 }
