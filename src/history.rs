@@ -241,8 +241,8 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
         tokio::select! {
             _ = token.cancelled() => return Ok(()),
             _ = tick.tick() => {
-                let status = ctx.status.borrow().clone();
-                ctx.history.sample_status(&status, now_unix_ms());
+                // Under the watch's read lock: a sample takes two numbers, not a copy of Status.
+                ctx.history.sample_status(&ctx.status.borrow(), now_unix_ms());
             }
             event = events.recv() => match event {
                 Ok(event) => ctx.history.observe(&event, now_unix_ms()),
