@@ -450,7 +450,6 @@ impl From<Reply> for UserError {
     }
 }
 
-/// The localised name of a permission level.
 /// The refusal for a command (as the user typed it, e.g. `!fix` or `/panel`) that needs `level`.
 pub fn permission_refused(command: impl Into<String>, level_needed: commands::Permission) -> Reply {
     Reply::new(keys::ERROR_PERMISSION)
@@ -459,6 +458,7 @@ pub fn permission_refused(command: impl Into<String>, level_needed: commands::Pe
         .with_outcome(Outcome::Refused)
 }
 
+/// The localised name of a permission level.
 pub fn level(permission: commands::Permission) -> Reply {
     use commands::Permission as P;
     Reply::new(match permission {
