@@ -589,8 +589,9 @@ async fn sudo_is_asked_with_dash_l_for_every_privileged_command() {
         &format!(
             "sudo refuses 7 of 7 privileged commands:\n{nginx} -s reload: sudo: a password is required"
         ),
-        "README: sudo",
+        "install packaging/stream-control.service.d/sudo.conf as the unit's drop-in",
     );
+    assert_fails(&report, "sudo", "sudo refuses 7 of 7", "README: sudo");
     assert_fails(
         &report,
         "nginx -t",

@@ -7,6 +7,10 @@ use crate::app::Context;
 use crate::exec::{self, CommandLine};
 use std::time::Duration;
 
+/// The unit's drop-in that lets sudo work under the sandbox, in the repository (README: Run it
+/// as a service).
+const SUDO_DROP_IN: &str = "packaging/stream-control.service.d/sudo.conf";
+
 /// `sudo -n -l …` gives up after this long.
 const SUDO_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -183,8 +187,10 @@ pub(super) async fn sudo(ctx: &Context) -> Vec<Check> {
             refused.len(),
             refused.join("\n")
         ),
-        "add them to a sudoers file for the bot's user (README: sudo); under systemd also \
-         install packaging/sudo.conf as a drop-in (NoNewPrivileges=yes stops sudo)",
+        format!(
+            "add them to a sudoers file for the bot's user (README: sudo); under systemd also \
+             install {SUDO_DROP_IN} as the unit's drop-in (NoNewPrivileges=yes stops sudo)"
+        ),
     )]
 }
 
@@ -243,12 +249,25 @@ fn exec_fix(error: &str, program: &str) -> String {
              (README: sudo)"
         )
     } else if error.contains("no new privileges") || error.contains("effective uid is not 0") {
-        "sudo cannot work under NoNewPrivileges=yes: install packaging/sudo.conf as the \
-         unit's drop-in (README: Run it as a service)"
-            .to_string()
+        format!(
+            "sudo cannot work under NoNewPrivileges=yes: install {SUDO_DROP_IN} as the unit's \
+             drop-in (README: Run it as a service)"
+        )
     } else if error.starts_with("cannot run") {
         format!("install {program}, or set its path in `programs.{program}`")
     } else {
         format!("{program}'s message above names the problem (file and line): correct it")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_drop_in_named_in_fixes_is_in_the_repository() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(super::SUDO_DROP_IN);
+        assert!(path.is_file(), "{}", path.display());
+        assert!(
+            super::exec_fix("sudo: effective uid is not 0", "nginx").contains(super::SUDO_DROP_IN)
+        );
     }
 }
