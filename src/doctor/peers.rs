@@ -387,7 +387,8 @@ async fn validate(
     )
 }
 
-/// Discord's permission bits the bot uses (README: `permissions=117760`), with their names.
+/// Discord's permission bits the bot uses, with their names (README's invite link has their sum,
+/// `permissions=117760`; tests/doctor.rs checks it).
 const DISCORD_PERMISSIONS: &[(u64, &str)] = &[
     (1 << 10, "View Channels"),
     (1 << 11, "Send Messages"),
@@ -396,6 +397,17 @@ const DISCORD_PERMISSIONS: &[(u64, &str)] = &[
     (1 << 16, "Read Message History"),
 ];
 const DISCORD_ADMINISTRATOR: u64 = 1 << 3;
+
+/// The `permissions=` of the invite link: exactly [`DISCORD_PERMISSIONS`].
+const fn invite_permissions() -> u64 {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < DISCORD_PERMISSIONS.len() {
+        bits |= DISCORD_PERMISSIONS[i].0;
+        i += 1;
+    }
+    bits
+}
 
 /// Discord: the token is a bot's and Discord accepts it; the bot is in the configured server
 /// with the permissions it uses.
@@ -445,8 +457,9 @@ pub(super) async fn discord(ctx: &Context) -> Vec<Check> {
             ),
             format!(
                 "invite it: https://discord.com/oauth2/authorize?client_id={application}\
-                 &scope=bot+applications.commands&permissions=117760 (or correct \
-                 `discord.guild_id`: Developer Mode → right-click the server → Copy Server ID)"
+                 &scope=bot+applications.commands&permissions={} (or correct \
+                 `discord.guild_id`: Developer Mode → right-click the server → Copy Server ID)",
+                invite_permissions()
             ),
         )];
     };
@@ -465,8 +478,11 @@ pub(super) async fn discord(ctx: &Context) -> Vec<Check> {
                 guild.name,
                 lacking.join(", ")
             ),
-            "give the bot's role these permissions in the server settings, or invite it again \
-             with permissions=117760",
+            format!(
+                "give the bot's role these permissions in the server settings, or invite it \
+                 again with permissions={}",
+                invite_permissions()
+            ),
         )];
     }
     vec![Check::ok(
