@@ -25,9 +25,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use stream_control::doctor::{self, Check, Options, Outcome, Report};
-use stream_control::secrets::{Redactor, Secrets};
-use stream_control::state_store::StateDir;
-use stream_control::twitch::auth::{self, StoredToken, TOKEN_FILE};
+use stream_control::secrets::Secrets;
+use stream_control::twitch::auth::{self, TOKEN_FILE};
 
 const BIN: &str = env!("CARGO_BIN_EXE_stream-control");
 const OBS_PASSWORD: &str = "obs-password-s3cr3t-4711";
@@ -126,16 +125,13 @@ impl Rig {
 
     /// Store a broadcaster token with these scopes.
     fn login(&self, scopes: &[&str], expires_in: Duration) -> (String, String) {
-        let (access, refresh) = self.twitch.issue_token(BROADCASTER_ID, scopes, expires_in);
-        let stored = StoredToken::from_pair(access.clone(), Some(refresh.clone()));
-        auth::save(
-            &StateDir::new(self.state()),
+        self.twitch.sign_in(
+            &self.state(),
             TOKEN_FILE,
-            &stored,
-            &Redactor::default(),
+            BROADCASTER_ID,
+            scopes,
+            expires_in,
         )
-        .unwrap();
-        (access, refresh)
     }
 
     /// The configuration with every section; `servers` are extra guard servers, `extra` goes
@@ -481,18 +477,13 @@ async fn twitch_tokens_not_logged_in_another_application_and_expired() {
     assert_eq!(rig.twitch.request_count("/oauth2/token"), 0);
 
     // A bot account with too few scopes is checked like the broadcaster's.
-    let (bot_access, bot_refresh) = rig.twitch.issue_token(
+    rig.twitch.sign_in(
+        &rig.state(),
+        auth::BOT_TOKEN_FILE,
         BROADCASTER_ID,
         &["user:read:chat"],
         Duration::from_secs(3600),
     );
-    auth::save(
-        &StateDir::new(rig.state()),
-        auth::BOT_TOKEN_FILE,
-        &StoredToken::from_pair(bot_access, Some(bot_refresh)),
-        &Redactor::default(),
-    )
-    .unwrap();
     let report = rig.doctor(&config).await;
     assert_fails(
         &report,
