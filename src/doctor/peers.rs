@@ -356,12 +356,7 @@ async fn validate(
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let missing: Vec<&str> = account
-        .scopes()
-        .iter()
-        .copied()
-        .filter(|needed| !scopes.iter().any(|have| have == needed))
-        .collect();
+    let missing = crate::twitch::auth::missing_scopes(&scopes, account.scopes());
     if !missing.is_empty() {
         return Check::fail(
             name,

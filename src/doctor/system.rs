@@ -217,7 +217,7 @@ pub(super) async fn power(ctx: &Context) -> Vec<Check> {
              `programs.ssh`",
         )];
     }
-    let answers = crate::power::probe(&config.host, config.probe_port, Duration::from_secs(1))
+    let answers = crate::power::probe(&config.host, config.probe_port, crate::power::PROBE_TIMEOUT)
         .await
         .is_ok();
     vec![Check::ok(

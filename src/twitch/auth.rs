@@ -61,6 +61,15 @@ impl std::fmt::Debug for StoredToken {
 
 use crate::status::{error_chain, now_unix};
 
+/// The `required` scopes that `granted` lacks, in `required`'s order.
+pub fn missing_scopes(granted: &[String], required: &[&str]) -> Vec<String> {
+    required
+        .iter()
+        .filter(|needed| !granted.iter().any(|have| have == *needed))
+        .map(|needed| needed.to_string())
+        .collect()
+}
+
 impl StoredToken {
     /// What to store for a validated token.
     pub fn from_user_token(token: &UserToken) -> StoredToken {
@@ -98,11 +107,7 @@ impl StoredToken {
         if self.scopes.is_empty() {
             return Vec::new();
         }
-        required
-            .iter()
-            .filter(|s| !self.scopes.iter().any(|have| have == *s))
-            .map(|s| s.to_string())
-            .collect()
+        missing_scopes(&self.scopes, required)
     }
 }
 
