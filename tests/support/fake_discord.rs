@@ -1,7 +1,7 @@
 //! A fake Discord for the real poise/serenity bot: the REST routes the bot uses (gateway URL,
 //! application info, guild commands, interaction callbacks, webhook follow-ups and edits,
-//! channel messages with JSON or multipart bodies, the bot's user and its servers) and the gateway (HELLO, IDENTIFY → READY,
-//! heartbeat ACK, RESUME → RESUMED, dispatches). Everything it receives is recorded for the
+//! channel messages with JSON or multipart bodies, the bot's user and its servers) and the
+//! gateway (HELLO, IDENTIFY → READY, heartbeat ACK, RESUME → RESUMED, dispatches). Everything it receives is recorded for the
 //! tests. Loopback only, ports chosen by the OS.
 //!
 //! Shapes follow the Discord API v10 documentation; the READY and interaction payloads carry

@@ -4,8 +4,8 @@
 //! edit is skipped when the rendered message did not change. A status message whose only change
 //! is a moving number (bitrate, RTT, uptime, viewers) waits until [`NUMBERS_INTERVAL`] after its
 //! last edit, so a steady stream costs one edit per 10 s, not one per 2 s. The chart image is
-//! redrawn at most once per [`CHART_INTERVAL`]. Message ids are kept in the state directory, so a restart
-//! edits the same messages; a deleted message is posted again.
+//! redrawn at most once per [`CHART_INTERVAL`]. Message ids are kept in the state directory, so
+//! a restart edits the same messages; a deleted message is posted again.
 
 use super::chart;
 use crate::app::Context;
