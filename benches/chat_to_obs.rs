@@ -3,6 +3,8 @@
 //! product's: WebSocket frame → twitch_api parse → dedupe → chat surface → parse → permission
 //! and cooldown → handler → obws request. Run: `cargo bench --bench chat_to_obs`.
 
+mod common;
+
 #[path = "../tests/support/fake_eventsub.rs"]
 mod fake_eventsub;
 #[path = "../tests/support/fake_obs.rs"]
@@ -23,11 +25,7 @@ use stream_control::twitch::auth::{self, TOKEN_FILE};
 const COMMANDS: usize = 10_000;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = common::runtime();
     runtime.block_on(bench());
 }
 
@@ -99,7 +97,7 @@ async fn bench() {
     }
     let total = started.elapsed();
     latencies.sort();
-    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    let at = |q: f64| common::percentile(&latencies, q);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("| commands | p50 | p99 | max | total |");
     println!("|---|---|---|---|---|");

@@ -7,6 +7,8 @@
 //! err on the slow side. Run: `cargo bench --bench detection_latency` (needs nginx,
 //! libnginx-mod-rtmp and ffmpeg).
 
+mod common;
+
 #[path = "../tests/support/fake_obs.rs"]
 mod fake_obs;
 #[path = "../tests/support/nginx.rs"]
@@ -22,11 +24,7 @@ const RUNS: usize = 8;
 const HIGH_SECS: u32 = 8;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = common::runtime();
     let nginx = nginx::Nginx::start(&[("publish", "")]);
     let clips = tempfile::tempdir().unwrap();
     let high = nginx::encode_clip(clips.path(), "high", HIGH_SECS, 2500);

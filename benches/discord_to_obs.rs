@@ -4,6 +4,8 @@
 //! frame → serenity → poise → the slash tree → parse → permission and cooldown → handler → obws;
 //! then the localised answer over HTTP. Run: `cargo bench --bench discord_to_obs`.
 
+mod common;
+
 #[path = "../tests/support/fake_discord.rs"]
 mod fake_discord;
 #[path = "../tests/support/fake_obs.rs"]
@@ -20,11 +22,7 @@ use stream_control::secrets::{Redactor, Secrets};
 const COMMANDS: usize = 2_000;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = common::runtime();
     runtime.block_on(bench());
 }
 
@@ -87,8 +85,7 @@ async fn bench() {
     println!("|---|---|---|---|---|");
     for (what, mut latencies) in [("OBS request", to_obs), ("Discord answer", to_answer)] {
         latencies.sort();
-        let at =
-            |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+        let at = |q: f64| common::percentile(&latencies, q);
         println!(
             "| {} | {what} | {:.2} ms | {:.2} ms | {:.2} ms |",
             latencies.len(),

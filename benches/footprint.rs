@@ -11,6 +11,8 @@
 //! `MALLOC_ARENA_MAX` is passed on when set. `--guard-only` configures only OBS and the guard
 //! (what NOALBS does), to compare like with like and to see what the other sections cost.
 
+mod common;
+
 #[path = "../tests/support/fake_discord.rs"]
 mod fake_discord;
 #[path = "../tests/support/fake_eventsub.rs"]
@@ -56,11 +58,7 @@ fn main() {
     let minutes = setting("--minutes", "FOOTPRINT_MINUTES", 10.0);
     let warmup = setting("--warmup", "FOOTPRINT_WARMUP_SECS", 60.0);
     // The fakes share the machine with the bot: two threads, as on the project's machine.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = common::runtime();
     runtime.block_on(bench(
         Duration::from_secs_f64(minutes * 60.0),
         Duration::from_secs_f64(warmup),

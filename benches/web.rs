@@ -10,6 +10,8 @@
 //! Server and clients run in one process (two runtimes of two threads each) on the same cores,
 //! so the figures include the clients' own work.
 
+mod common;
+
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,20 +26,12 @@ const CLIENTS: usize = 1000;
 const ALERTS: usize = 200;
 const TOKEN: &str = "bench-alert-token-0123456789";
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn main() {
     raise_fd_limit();
-    let server = runtime();
+    let server = common::runtime();
     let state = tempfile::tempdir().unwrap();
     let (ctx, app, base) = server.block_on(start(&state));
-    let clients = runtime();
+    let clients = common::runtime();
     clients.block_on(fan_out(&ctx, &base));
     clients.block_on(status_rps(&base));
     server.block_on(async move {
@@ -119,10 +113,6 @@ async fn start(state: &tempfile::TempDir) -> (Arc<Context>, App, String) {
     (ctx, app, format!("http://{listening}"))
 }
 
-fn percentile(sorted: &[Duration], q: f64) -> Duration {
-    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -192,14 +182,14 @@ async fn fan_out(ctx: &Arc<Context>, base: &str) {
     println!("|---|---|---|---|");
     println!(
         "| each delivery | {:.2} ms | {:.2} ms | {:.2} ms |",
-        ms(percentile(&deliveries, 0.5)),
-        ms(percentile(&deliveries, 0.99)),
+        ms(common::percentile(&deliveries, 0.5)),
+        ms(common::percentile(&deliveries, 0.99)),
         ms(deliveries[deliveries.len() - 1])
     );
     println!(
         "| all {CLIENTS} clients | {:.2} ms | {:.2} ms | {:.2} ms |",
-        ms(percentile(&complete, 0.5)),
-        ms(percentile(&complete, 0.99)),
+        ms(common::percentile(&complete, 0.5)),
+        ms(common::percentile(&complete, 0.99)),
         ms(complete[complete.len() - 1])
     );
 }
@@ -251,7 +241,7 @@ async fn status_rps(base: &str) {
         "| {} | {:.0} | {:.2} ms | {:.2} ms |",
         latencies.len(),
         latencies.len() as f64 / elapsed.as_secs_f64(),
-        ms(percentile(&latencies, 0.5)),
-        ms(percentile(&latencies, 0.99))
+        ms(common::percentile(&latencies, 0.5)),
+        ms(common::percentile(&latencies, 0.99))
     );
 }
