@@ -397,11 +397,7 @@ async fn next_tick(watchdog: &mut Option<tokio::time::Interval>) {
 
 /// systemd's `STATUS=` once started: what runs.
 fn ready_status(config: &Config) -> String {
-    let enabled: Vec<&str> = config
-        .features()
-        .into_iter()
-        .filter_map(|(name, on)| on.then_some(name))
-        .collect();
+    let (enabled, _) = config.features_on_off();
     if enabled.is_empty() {
         "Running (no feature enabled)".into()
     } else {

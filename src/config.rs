@@ -1242,6 +1242,13 @@ impl Config {
         problems
     }
 
+    /// The names of the configured features and of the others, each in name order.
+    pub fn features_on_off(&self) -> (Vec<&'static str>, Vec<&'static str>) {
+        let (on, off): (Vec<_>, Vec<_>) = self.features().into_iter().partition(|(_, on)| *on);
+        let names = |list: Vec<(&'static str, bool)>| list.into_iter().map(|(n, _)| n).collect();
+        (names(on), names(off))
+    }
+
     /// Which features are configured, by name (the `features` of `/api/status`).
     pub fn features(&self) -> BTreeMap<&'static str, bool> {
         let mut features: BTreeMap<&'static str, bool> = crate::handlers::FEATURES

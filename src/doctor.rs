@@ -264,15 +264,7 @@ pub async fn run(path: &Path, secrets: Secrets, options: Options) -> Report {
 
 /// The configuration check when it loaded: what is enabled.
 fn config_ok(path: &Path, config: &Config) -> Check {
-    let features = config.features();
-    let on: Vec<&str> = features
-        .iter()
-        .filter_map(|(name, on)| on.then_some(*name))
-        .collect();
-    let off: Vec<&str> = features
-        .iter()
-        .filter_map(|(name, on)| (!on).then_some(*name))
-        .collect();
+    let (on, off) = config.features_on_off();
     let list = |names: &[&str]| {
         if names.is_empty() {
             "-".to_string()
