@@ -1,6 +1,7 @@
 //! Fake executables (ssh, systemctl, journalctl, nginx, sudo) for tests: small `sh` scripts in a
 //! temporary directory that record their argv (each argument NUL-terminated, each call ended
-//! by `\x1e`) and answer as told by files beside them.
+//! by `\x1e`) and answer as told by files beside them. A call is written to the log in one
+//! `write` (built in a file of its own first): calls running at once do not interleave.
 //!
 //! Behaviour files, per program `<name>`: `<name>.stdout`, `<name>.stderr`, `<name>.exit` (the
 //! exit code) and `<name>.hang` (sleep instead of exiting). A variant named after the call's
@@ -19,7 +20,9 @@ d=$(dirname "$0")
 n=$(basename "$0")
 last=""
 for a in "$@"; do last="$a"; done
-{ for a in "$@"; do printf '%s\0' "$a"; done; printf '\036'; } >> "$d/$n.calls"
+t="$d/$n.call.$$"
+{ for a in "$@"; do printf '%s\0' "$a"; done; printf '\036'; } > "$t"
+cat "$t" >> "$d/$n.calls"; rm -f "$t"
 echo $$ > "$d/$n.pid"
 pick() {
   case "$last" in
