@@ -318,7 +318,10 @@ async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
 /// Until `/api/status` shows every peer connected and the chat subscription and the Discord
 /// status message exist.
 async fn wait_connected(web_port: u16, eventsub: &FakeEventSub, discord: &FakeDiscord) {
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let http = stream_control::tls::http_client()
+        .no_proxy()
+        .build()
+        .unwrap();
     let status_url = format!("http://127.0.0.1:{web_port}/api/status");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

@@ -148,7 +148,10 @@ async fn fan_out(ctx: &Arc<Context>, base: &str) {
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let http = stream_control::tls::http_client()
+        .no_proxy()
+        .build()
+        .unwrap();
     let mut deliveries = Vec::with_capacity(CLIENTS * ALERTS);
     let mut complete = Vec::with_capacity(ALERTS);
     for i in 0..ALERTS {
@@ -197,7 +200,7 @@ async fn fan_out(ctx: &Arc<Context>, base: &str) {
 async fn status_rps(base: &str) {
     const CONNECTIONS: usize = 64;
     const RUN: Duration = Duration::from_secs(5);
-    let http = reqwest::Client::builder()
+    let http = stream_control::tls::http_client()
         .no_proxy()
         .pool_max_idle_per_host(CONNECTIONS)
         .build()

@@ -17,7 +17,8 @@
 //! - [`history`]: the 30-minute ring buffer of bitrate, RTT and scene switches; [`metrics`]:
 //!   counters for `/metrics`; [`alerts`]: overlay alerts and their fan-out.
 //! - [`web`]: status page, overlay, alert API, metrics, bans, rate limits, security headers.
-//! - [`logging`]: tracing with redaction.
+//! - [`logging`]: tracing with redaction; [`tls`]: one rustls provider, every HTTP client and
+//!   WebSocket built through it.
 //! - [`demo`]: `stream-control demo`, the bot against its built-in OBS and nginx-rtmp
 //!   simulators (the OBS simulator is also the tests' fake OBS).
 //! - [`doctor`]: `stream-control doctor`, every outside dependency checked with its fix;
@@ -50,5 +51,6 @@ pub mod state_store;
 pub mod status;
 pub mod surfaces;
 pub mod systemd;
+pub mod tls;
 pub mod twitch;
 pub mod web;

@@ -186,3 +186,23 @@ fn only_exec_starts_programs_and_never_through_a_shell() {
     let exec = std::fs::read_to_string(root().join("src/exec.rs")).unwrap();
     assert!(exec.contains(".kill_on_drop(true)"));
 }
+
+/// Outgoing TLS has one provider and works: every reqwest client and WebSocket of the product is
+/// built in `src/tls.rs`, which installs it (`src/tls.rs` tests: `wss://` and `https` send a
+/// ClientHello, `ws://` stays plain).
+#[test]
+fn only_tls_builds_http_clients_and_websockets() {
+    for path in rust_files(&root().join("src")) {
+        if path.ends_with("src/tls.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for forbidden in ["Client::builder()", "connect_async", "reqwest::get("] {
+            assert!(
+                !text.contains(forbidden),
+                "{} builds a client itself ({forbidden}): use tls::http_client or tls::websocket",
+                path.display()
+            );
+        }
+    }
+}

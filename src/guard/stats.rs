@@ -332,7 +332,7 @@ fn unreachable_error(url: &str, error: &reqwest::Error) -> StatsError {
 
 /// The HTTP client for stats pages: no proxy for loopback, no redirects, a connect timeout.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::tls::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(DEFAULT_TIMEOUT)
         .no_proxy()

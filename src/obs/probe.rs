@@ -14,7 +14,7 @@ pub async fn websocket_version(host: &str, port: u16, timeout: Duration) -> Opti
     };
     let url = format!("ws://{host}:{port}");
     let probe = async {
-        let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str()).await.ok()?;
+        let mut socket = crate::tls::websocket(&url).await.ok()?;
         while let Some(Ok(message)) = socket.next().await {
             if let Message::Text(text) = message {
                 let hello: serde_json::Value = serde_json::from_str(text.as_str()).ok()?;

@@ -193,7 +193,7 @@ impl Environment<'_> {
             drop.control_url.trim_end_matches('/'),
             drop.application
         );
-        let client = reqwest::Client::builder()
+        let client = crate::tls::http_client()
             .timeout(DROP_TIMEOUT)
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())

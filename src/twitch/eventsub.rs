@@ -156,11 +156,10 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
 
 /// Connect and wait for the welcome: the socket, the session id and the keepalive timeout.
 async fn connect(url: &str) -> Result<(Socket, String, Duration), String> {
-    let (mut socket, _) =
-        tokio::time::timeout(WELCOME_TIMEOUT, tokio_tungstenite::connect_async(url))
-            .await
-            .map_err(|_| format!("no connection to {url} within {WELCOME_TIMEOUT:?}"))?
-            .map_err(|e| format!("cannot connect to {url}: {e}"))?;
+    let mut socket = tokio::time::timeout(WELCOME_TIMEOUT, crate::tls::websocket(url))
+        .await
+        .map_err(|_| format!("no connection to {url} within {WELCOME_TIMEOUT:?}"))?
+        .map_err(|e| format!("cannot connect to {url}: {e}"))?;
     let welcome = tokio::time::timeout(WELCOME_TIMEOUT, async {
         while let Some(message) = socket.next().await {
             let Ok(Message::Text(text)) = message else {

@@ -25,7 +25,7 @@ pub struct TwitchHttp {
 impl TwitchHttp {
     /// `helix` and `oauth` are the base URLs to use instead of Twitch's (with trailing slash).
     pub fn new(helix: &str, oauth: &str) -> TwitchHttp {
-        let client = reqwest::Client::builder()
+        let client = crate::tls::http_client()
             .timeout(REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("stream-control/", env!("CARGO_PKG_VERSION")))

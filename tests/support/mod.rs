@@ -37,7 +37,7 @@ pub fn context(config: &str) -> Arc<Context> {
 
 /// An HTTP client for the app under test: no proxy, short timeout.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    stream_control::tls::http_client()
         .no_proxy()
         .timeout(std::time::Duration::from_secs(10))
         .build()

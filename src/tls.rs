@@ -1,0 +1,98 @@
+//! TLS for every outgoing connection the product makes itself: Twitch's Helix and OAuth, the
+//! EventSub WebSocket (`wss://eventsub.wss.twitch.tv/ws`), stats pages and the nginx control URL
+//! when they are `https`. One rustls crypto provider for the whole process, *ring* (serenity's
+//! Discord clients use it already), so a second one (aws-lc-rs) is not linked in.
+//!
+//! Every reqwest client starts from [`http_client`] and every WebSocket from [`websocket`]:
+//! both install the provider first, since rustls refuses to guess one when none is installed.
+
+use tokio::net::TcpStream;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Install *ring* as the process's rustls provider. Idempotent: a second call finds it
+/// installed and does nothing.
+pub fn install() {
+    // Err means a provider is installed already, which can only be this same one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A reqwest client builder whose TLS is ready (system roots, *ring*).
+pub fn http_client() -> reqwest::ClientBuilder {
+    install();
+    reqwest::Client::builder()
+}
+
+/// Open a WebSocket, `ws://` or `wss://` (system roots, *ring*).
+pub async fn websocket(
+    url: &str,
+) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, tokio_tungstenite::tungstenite::Error> {
+    install();
+    tokio_tungstenite::connect_async(url)
+        .await
+        .map(|(socket, _)| socket)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpListener;
+
+    /// The first record a client sends to 127.0.0.1:`port` while `connect` runs: a TLS client
+    /// starts with a handshake record (0x16, version 3.x), a plain one with its request line.
+    async fn first_bytes(listener: TcpListener, connect: impl Future<Output = ()>) -> Vec<u8> {
+        let accept = async {
+            let (mut socket, _) = listener.accept().await.expect("a connection");
+            let mut bytes = vec![0; 3];
+            socket.read_exact(&mut bytes).await.expect("three bytes");
+            bytes
+        };
+        tokio::select! {
+            bytes = accept => bytes,
+            () = async { connect.await; std::future::pending().await } => unreachable!(),
+        }
+    }
+
+    async fn listener() -> (TcpListener, u16) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        (listener, port)
+    }
+
+    #[tokio::test]
+    async fn a_wss_url_opens_a_tls_connection() {
+        let (listener, port) = listener().await;
+        let url = format!("wss://127.0.0.1:{port}/ws");
+        let bytes = first_bytes(listener, async {
+            let error = websocket(&url).await.err();
+            panic!("the handshake cannot succeed against a silent peer: {error:?}");
+        })
+        .await;
+        assert_eq!(bytes[..2], [0x16, 0x03], "a TLS ClientHello, got {bytes:?}");
+    }
+
+    #[tokio::test]
+    async fn https_clients_open_a_tls_connection() {
+        let (listener, port) = listener().await;
+        let client = http_client().build().expect("a client");
+        let url = format!("https://127.0.0.1:{port}/stat");
+        let bytes = first_bytes(listener, async {
+            let error = client.get(&url).send().await.err();
+            panic!("the request cannot succeed against a silent peer: {error:?}");
+        })
+        .await;
+        assert_eq!(bytes[..2], [0x16, 0x03], "a TLS ClientHello, got {bytes:?}");
+    }
+
+    #[tokio::test]
+    async fn ws_urls_stay_plain() {
+        let (listener, port) = listener().await;
+        let url = format!("ws://127.0.0.1:{port}/");
+        let bytes = first_bytes(listener, async {
+            let error = websocket(&url).await.err();
+            panic!("the handshake cannot succeed against a silent peer: {error:?}");
+        })
+        .await;
+        assert_eq!(bytes, b"GET");
+    }
+}
