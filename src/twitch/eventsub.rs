@@ -1,7 +1,9 @@
 //! EventSub over WebSocket: one socket carrying chat messages, outgoing raids and stream
 //! online/offline.
 //!
-//! twitch_api provides the message types (`Event::parse_websocket`); this is the connection:
+//! twitch_api provides the message types; [`parse_frame`] reads a frame with them, dispatching
+//! only the four subscribed event types (twitch_api's `Event::parse_websocket` would link the
+//! parser of every event type it knows, about a megabyte of the binary). This is the connection:
 //! `session_welcome` → subscribe within its window; no message within the keepalive timeout
 //! (plus a margin) → reconnect; `session_reconnect` → connect to the new URL, wait for its
 //! welcome, then close the old socket (make-before-break: subscriptions carry over);
@@ -20,7 +22,13 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
-use twitch_api::eventsub::{self, Event as TwitchEvent, EventsubWebsocketData};
+use twitch_api::eventsub::channel::{
+    ChannelChatMessageV1, ChannelChatMessageV1Payload, ChannelRaidV1, ChannelRaidV1Payload,
+};
+use twitch_api::eventsub::stream::{StreamOfflineV1, StreamOnlineV1};
+use twitch_api::eventsub::{
+    self, EventSubscription, EventsubWebsocketMetadata, ReconnectPayload, WelcomePayload,
+};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -165,14 +173,8 @@ async fn connect(url: &str) -> Result<(Socket, String, Duration), String> {
             let Ok(Message::Text(text)) = message else {
                 continue;
             };
-            if let Ok(EventsubWebsocketData::Welcome { payload, .. }) =
-                TwitchEvent::parse_websocket(&text)
-            {
-                let keepalive = payload.session.keepalive_timeout_seconds.unwrap_or(10);
-                return Some((
-                    payload.session.id.to_string(),
-                    Duration::from_secs(keepalive as u64),
-                ));
+            if let Ok(Frame::Welcome { session, keepalive }) = parse_frame(&text) {
+                return Some((session, keepalive));
             }
         }
         None
@@ -239,18 +241,21 @@ async fn session_loop(
             // Pings are answered by tungstenite; binary frames are not EventSub.
             _ => continue,
         };
-        let data = match TwitchEvent::parse_websocket(&text) {
-            Ok(data) => data,
+        let frame = match parse_frame(&text) {
+            Ok(frame) => frame,
             Err(error) => {
                 tracing::warn!(%error, length = text.len(), "skipping an EventSub frame that does not parse");
                 continue;
             }
         };
-        match data {
-            EventsubWebsocketData::Keepalive { .. } | EventsubWebsocketData::Welcome { .. } => {}
-            EventsubWebsocketData::Notification { metadata, payload } => {
-                let id = metadata.message_id.to_string();
-                let age = parse_timestamp(metadata.message_timestamp.as_str())
+        match frame {
+            Frame::Keepalive | Frame::Welcome { .. } => {}
+            Frame::Notification {
+                id,
+                timestamp,
+                notification,
+            } => {
+                let age = parse_timestamp(&timestamp)
                     .map(|at| Duration::from_secs(now_unix().saturating_sub(at)));
                 if age.is_some_and(|a| a > MAX_AGE) {
                     tracing::warn!(%id, "dropping an EventSub notification older than 10 minutes");
@@ -260,11 +265,9 @@ async fn session_loop(
                     tracing::debug!(%id, "duplicate EventSub notification");
                     continue;
                 }
-                notify(ctx, twitch, payload);
+                notify(ctx, twitch, notification);
             }
-            EventsubWebsocketData::Revocation { metadata, payload } => {
-                let kind = metadata.subscription_type.to_string();
-                let status = revocation_status(&payload);
+            Frame::Revocation { kind, status } => {
                 tracing::warn!(%kind, %status, "Twitch revoked an EventSub subscription");
                 set_state(ctx, |e| {
                     e.subscriptions
@@ -281,8 +284,8 @@ async fn session_loop(
                     resubscribe_at = Some(tokio::time::Instant::now() + resubscribe_in);
                 }
             }
-            EventsubWebsocketData::Reconnect { payload, .. } => {
-                let Some(url) = payload.session.reconnect_url.as_deref().map(str::to_string) else {
+            Frame::Reconnect { url } => {
+                let Some(url) = url else {
                     return End::Lost("session_reconnect without a URL".into());
                 };
                 // Make before break: the new socket must welcome us before the old one goes.
@@ -301,21 +304,133 @@ async fn session_loop(
                     Err(error) => return End::Lost(format!("reconnect failed: {error}")),
                 }
             }
-            _ => {}
         }
     }
 }
 
-fn revocation_status(payload: &TwitchEvent) -> String {
-    // Every event type carries the subscription with its status.
-    serde_json::to_value(payload)
-        .ok()
-        .and_then(|v| {
-            v.pointer("/subscription/status")
-                .and_then(|s| s.as_str())
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| "unknown".into())
+/// One EventSub frame, read as far as this client needs it.
+#[derive(Debug)]
+enum Frame {
+    Welcome {
+        session: String,
+        keepalive: Duration,
+    },
+    Keepalive,
+    Notification {
+        id: String,
+        timestamp: String,
+        notification: Notification,
+    },
+    /// Any subscription type: the status says why (`authorization_revoked`, …).
+    Revocation {
+        kind: String,
+        status: String,
+    },
+    Reconnect {
+        url: Option<String>,
+    },
+}
+
+/// The notifications of the subscribed types, in twitch_api's payload types.
+#[derive(Debug)]
+enum Notification {
+    Chat(Box<ChannelChatMessageV1Payload>),
+    Raid(ChannelRaidV1Payload),
+    Live(bool),
+}
+
+/// Read a frame: the metadata and session payloads with twitch_api's types, a notification with
+/// its own type's parser (as `Event::parse_websocket` does, for the subscribed types only).
+fn parse_frame(text: &str) -> Result<Frame, String> {
+    #[derive(serde::Deserialize)]
+    struct Raw<'a> {
+        #[serde(borrow)]
+        metadata: EventsubWebsocketMetadata<'a>,
+        #[serde(borrow)]
+        payload: &'a serde_json::value::RawValue,
+    }
+    #[derive(serde::Deserialize)]
+    struct Revoked {
+        subscription: RevokedSubscription,
+    }
+    #[derive(serde::Deserialize)]
+    struct RevokedSubscription {
+        status: String,
+    }
+    fn is<E: EventSubscription>(kind: &eventsub::EventType, version: &str) -> bool {
+        *kind == E::EVENT_TYPE && version == E::VERSION
+    }
+    fn notification<E: EventSubscription>(payload: &str) -> Result<E::Payload, String> {
+        match eventsub::Payload::<E>::parse_notification(payload) {
+            Ok(eventsub::Payload {
+                message: eventsub::Message::Notification(event),
+                ..
+            }) => Ok(event),
+            Ok(_) => Err("not a notification".into()),
+            Err(error) => {
+                // twitch_api's own message is generic; serde's cause says which field.
+                let mut text = error.to_string();
+                let mut source = std::error::Error::source(&error);
+                while let Some(cause) = source {
+                    text = format!("{text}: {cause}");
+                    source = cause.source();
+                }
+                Err(text)
+            }
+        }
+    }
+    let raw: Raw = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let payload = raw.payload.get();
+    Ok(match raw.metadata {
+        EventsubWebsocketMetadata::Welcome(_) => {
+            let welcome: WelcomePayload =
+                serde_json::from_str(payload).map_err(|e| e.to_string())?;
+            let keepalive = welcome.session.keepalive_timeout_seconds.unwrap_or(10);
+            Frame::Welcome {
+                session: welcome.session.id.into_owned(),
+                keepalive: Duration::from_secs(keepalive.max(0) as u64),
+            }
+        }
+        EventsubWebsocketMetadata::Keepalive(_) => Frame::Keepalive,
+        EventsubWebsocketMetadata::Reconnect(_) => {
+            let reconnect: ReconnectPayload =
+                serde_json::from_str(payload).map_err(|e| e.to_string())?;
+            Frame::Reconnect {
+                url: reconnect.session.reconnect_url.map(|u| u.into_owned()),
+            }
+        }
+        EventsubWebsocketMetadata::Revocation(metadata) => {
+            let revoked: Revoked = serde_json::from_str(payload).map_err(|e| e.to_string())?;
+            Frame::Revocation {
+                kind: metadata.subscription_type.to_string(),
+                status: revoked.subscription.status,
+            }
+        }
+        EventsubWebsocketMetadata::Notification(metadata) => {
+            let (kind, version) = (&metadata.subscription_type, &*metadata.subscription_version);
+            let notification = if is::<ChannelChatMessageV1>(kind, version) {
+                Notification::Chat(Box::new(notification::<ChannelChatMessageV1>(payload)?))
+            } else if is::<ChannelRaidV1>(kind, version) {
+                Notification::Raid(notification::<ChannelRaidV1>(payload)?)
+            } else if is::<StreamOnlineV1>(kind, version) {
+                notification::<StreamOnlineV1>(payload)?;
+                Notification::Live(true)
+            } else if is::<StreamOfflineV1>(kind, version) {
+                notification::<StreamOfflineV1>(payload)?;
+                Notification::Live(false)
+            } else {
+                return Err(format!(
+                    "a {kind} v{version} notification, which was not subscribed"
+                ));
+            };
+            Frame::Notification {
+                id: metadata.message_id.into_owned(),
+                timestamp: metadata.message_timestamp.as_str().to_string(),
+                notification,
+            }
+        }
+        other => return Err(format!("an unknown message type: {other:?}")),
+    })
 }
 
 /// Twitch's close codes, as its documentation describes them.
@@ -363,21 +478,15 @@ async fn subscribe(
 }
 
 /// Hand one notification to where it belongs.
-fn notify(ctx: &Arc<Context>, twitch: &Arc<Twitch>, event: TwitchEvent) {
-    match event {
-        TwitchEvent::ChannelChatMessageV1(eventsub::Payload {
-            message: eventsub::Message::Notification(message),
-            ..
-        }) => {
+fn notify(ctx: &Arc<Context>, twitch: &Arc<Twitch>, notification: Notification) {
+    match notification {
+        Notification::Chat(message) => {
             let ctx = ctx.clone();
             tokio::spawn(
-                async move { crate::surfaces::twitch_chat::on_message(ctx, message).await },
+                async move { crate::surfaces::twitch_chat::on_message(ctx, *message).await },
             );
         }
-        TwitchEvent::ChannelRaidV1(eventsub::Payload {
-            message: eventsub::Message::Notification(raid),
-            ..
-        }) => {
+        Notification::Raid(raid) => {
             let ours = twitch
                 .token()
                 .is_some_and(|t| t.user_id == raid.from_broadcaster_user_id);
@@ -390,8 +499,7 @@ fn notify(ctx: &Arc<Context>, twitch: &Arc<Twitch>, event: TwitchEvent) {
                 tokio::spawn(async move { obs.stop_after_raid(&channel).await });
             }
         }
-        TwitchEvent::StreamOnlineV1(_) | TwitchEvent::StreamOfflineV1(_) => {
-            let live = matches!(event, TwitchEvent::StreamOnlineV1(_));
+        Notification::Live(live) => {
             ctx.status.send_modify(|s| {
                 let t = s.twitch.get_or_insert_with(Default::default);
                 t.live = Some(live);
@@ -401,7 +509,6 @@ fn notify(ctx: &Arc<Context>, twitch: &Arc<Twitch>, event: TwitchEvent) {
             });
             let _ = ctx.events.send(Event::TwitchLive { live });
         }
-        _ => {}
     }
 }
 
@@ -438,6 +545,230 @@ mod tests {
         }
         assert!(seen.first_time("a"), "forgotten after DEDUPE newer ids");
         assert!(seen.order.len() <= DEDUPE && seen.ids.len() <= DEDUPE);
+    }
+
+    const AT: &str = "2026-11-25T07:30:00.123456789Z";
+
+    fn frame(message_type: &str, kind: Option<(&str, &str)>, payload: serde_json::Value) -> String {
+        let mut metadata = serde_json::json!({
+            "message_id": "5f6e-frame",
+            "message_type": message_type,
+            "message_timestamp": AT,
+        });
+        if let Some((kind, version)) = kind {
+            metadata["subscription_type"] = kind.into();
+            metadata["subscription_version"] = version.into();
+        }
+        serde_json::json!({"metadata": metadata, "payload": payload}).to_string()
+    }
+
+    fn session(reconnect_url: Option<&str>) -> serde_json::Value {
+        serde_json::json!({"session": {
+            "id": "AQoQILE98gtqShGmLD7AM6yJThAB",
+            "status": if reconnect_url.is_some() { "reconnecting" } else { "connected" },
+            "connected_at": AT,
+            "keepalive_timeout_seconds": if reconnect_url.is_some() { None } else { Some(30) },
+            "reconnect_url": reconnect_url,
+            "recovery_url": null,
+        }})
+    }
+
+    fn notification(kind: &str, status: &str, event: serde_json::Value) -> serde_json::Value {
+        let condition = match kind {
+            "channel.chat.message" => {
+                serde_json::json!({"broadcaster_user_id": "1337", "user_id": "1337"})
+            }
+            "channel.raid" => serde_json::json!({"from_broadcaster_user_id": "1337"}),
+            _ => serde_json::json!({"broadcaster_user_id": "1337"}),
+        };
+        serde_json::json!({
+            "subscription": {
+                "id": "f1c2a387-161a-49f9-a165-0f21d7a4e1c4",
+                "status": status,
+                "type": kind,
+                "version": "1",
+                "cost": 0,
+                "condition": condition,
+                "transport": {"method": "websocket", "session_id": "AQoQILE98gtqShGmLD7AM6yJThAB"},
+                "created_at": AT,
+            },
+            "event": event,
+        })
+    }
+
+    fn broadcaster(prefix: &str, id: &str, login: &str) -> serde_json::Value {
+        serde_json::json!({
+            format!("{prefix}user_id"): id,
+            format!("{prefix}user_login"): login,
+            format!("{prefix}user_name"): login,
+        })
+    }
+
+    fn merged(mut a: serde_json::Value, b: serde_json::Value) -> serde_json::Value {
+        for (k, v) in b.as_object().unwrap() {
+            a[k] = v.clone();
+        }
+        a
+    }
+
+    #[test]
+    fn session_frames_parse() {
+        match parse_frame(&frame("session_welcome", None, session(None))) {
+            Ok(Frame::Welcome { session, keepalive }) => {
+                assert_eq!(session, "AQoQILE98gtqShGmLD7AM6yJThAB");
+                assert_eq!(keepalive, Duration::from_secs(30));
+            }
+            other => panic!("{other:?}"),
+        }
+        let url = "wss://eventsub.wss.twitch.tv?session=moved";
+        match parse_frame(&frame("session_reconnect", None, session(Some(url)))) {
+            Ok(Frame::Reconnect { url: Some(u) }) => assert_eq!(u, url),
+            other => panic!("{other:?}"),
+        }
+        let keepalive = frame("session_keepalive", None, serde_json::json!({}));
+        assert!(matches!(parse_frame(&keepalive), Ok(Frame::Keepalive)));
+    }
+
+    #[test]
+    fn the_subscribed_notifications_parse_with_twitch_api_types() {
+        let chat = merged(
+            merged(
+                broadcaster("broadcaster_", "1337", "streamer"),
+                broadcaster("chatter_", "4242", "viewer"),
+            ),
+            serde_json::json!({
+                "message_id": "cc106a89-1814-919d-454c-f4f2f970aae7",
+                "message": {"text": "!brb", "fragments": [
+                    {"type": "text", "text": "!brb", "cheermote": null, "emote": null, "mention": null}
+                ]},
+                "message_type": "text",
+                "badges": [{"set_id": "moderator", "id": "1", "info": ""}],
+                "cheer": null, "color": "", "reply": null,
+                "channel_points_custom_reward_id": null, "channel_points_animation_id": null,
+                "source_broadcaster_user_id": null, "source_broadcaster_user_login": null,
+                "source_broadcaster_user_name": null, "source_message_id": null,
+                "source_badges": null, "is_source_only": null,
+            }),
+        );
+        let text = frame(
+            "notification",
+            Some(("channel.chat.message", "1")),
+            notification("channel.chat.message", "enabled", chat),
+        );
+        match parse_frame(&text) {
+            Ok(Frame::Notification {
+                id,
+                timestamp,
+                notification: Notification::Chat(message),
+            }) => {
+                assert_eq!((id.as_str(), timestamp.as_str()), ("5f6e-frame", AT));
+                assert_eq!(message.message.text, "!brb");
+                assert_eq!(message.chatter_user_login.as_str(), "viewer");
+                assert_eq!(message.badges[0].set_id.as_str(), "moderator");
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let raid = merged(
+            merged(
+                broadcaster("from_broadcaster_", "1337", "streamer"),
+                broadcaster("to_broadcaster_", "99", "friend"),
+            ),
+            serde_json::json!({"viewers": 42}),
+        );
+        let text = frame(
+            "notification",
+            Some(("channel.raid", "1")),
+            notification("channel.raid", "enabled", raid),
+        );
+        match parse_frame(&text) {
+            Ok(Frame::Notification {
+                notification: Notification::Raid(raid),
+                ..
+            }) => {
+                assert_eq!(raid.to_broadcaster_user_login.as_str(), "friend");
+                assert_eq!(raid.viewers, 42);
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let online = merged(
+            broadcaster("broadcaster_", "1337", "streamer"),
+            serde_json::json!({"id": "9001", "type": "live", "started_at": AT}),
+        );
+        let offline = broadcaster("broadcaster_", "1337", "streamer");
+        for (kind, event, live) in [
+            ("stream.online", online, true),
+            ("stream.offline", offline, false),
+        ] {
+            let text = frame(
+                "notification",
+                Some((kind, "1")),
+                notification(kind, "enabled", event),
+            );
+            match parse_frame(&text) {
+                Ok(Frame::Notification {
+                    notification: Notification::Live(l),
+                    ..
+                }) => assert_eq!(l, live, "{kind}"),
+                other => panic!("{kind}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn revocations_of_any_type_carry_their_status() {
+        let payload = notification(
+            "channel.follow",
+            "authorization_revoked",
+            serde_json::Value::Null,
+        );
+        let mut payload = payload;
+        payload.as_object_mut().unwrap().remove("event");
+        let text = frame("revocation", Some(("channel.follow", "2")), payload);
+        match parse_frame(&text) {
+            Ok(Frame::Revocation { kind, status }) => {
+                assert_eq!(
+                    (kind.as_str(), status.as_str()),
+                    ("channel.follow", "authorization_revoked")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn other_frames_are_refused_with_a_reason() {
+        let follow = frame(
+            "notification",
+            Some(("channel.follow", "2")),
+            notification("channel.follow", "enabled", serde_json::json!({})),
+        );
+        let error = parse_frame(&follow).unwrap_err();
+        assert!(
+            error.contains("channel.follow") && error.contains("not subscribed"),
+            "{error}"
+        );
+        // A subscribed type whose event lacks its fields.
+        let broken = frame(
+            "notification",
+            Some(("channel.raid", "1")),
+            notification(
+                "channel.raid",
+                "enabled",
+                serde_json::json!({"viewers": "many"}),
+            ),
+        );
+        assert!(parse_frame(&broken).is_err());
+        for junk in [
+            "",
+            "{}",
+            "null",
+            "[1]",
+            "{\"metadata\": {\"message_type\": \"weird\"}}",
+        ] {
+            assert!(parse_frame(junk).is_err(), "{junk:?}");
+        }
     }
 
     #[test]
