@@ -127,7 +127,8 @@ pub struct Demo {
 }
 
 /// Start the simulators and the app (without the console); returns once the web server
-/// listens. `redactor` is the one logging uses: it learns the generated OBS password.
+/// listens and the bot is connected to the OBS simulator, so a command typed at once (or piped
+/// in) finds OBS there. `redactor` is the one logging uses: it learns the generated OBS password.
 pub async fn start(options: DemoOptions, redactor: Redactor) -> anyhow::Result<Demo> {
     let password = generated_password();
     redactor.add(&password);
@@ -166,7 +167,16 @@ pub async fn start(options: DemoOptions, redactor: Redactor) -> anyhow::Result<D
         stop,
         state_dir,
     };
-    match wait_for_web(&ctx).await {
+    let ready = async {
+        let web = wait_for_web(&ctx).await?;
+        if let Some(obs) = &ctx.obs {
+            obs.wait_connected(WEB_TIMEOUT)
+                .await
+                .context("the bot did not connect to the OBS simulator")?;
+        }
+        anyhow::Ok(web)
+    };
+    match ready.await {
         Ok(web) => Ok(demo(web)),
         Err(error) => {
             let unspecified = SocketAddr::from(([127, 0, 0, 1], 0));

@@ -145,6 +145,16 @@ async fn the_guard_follows_the_trace_to_low_offline_and_back_to_live_in_a_loop()
     assert!(demo.shutdown().await, "every task stopped in time");
 }
 
+/// A command typed (or piped in) the moment the banner shows finds OBS connected.
+#[tokio::test(start_paused = true)]
+async fn a_command_right_after_start_reaches_obs() {
+    let demo = start().await;
+    let (reply, _) = support::command(demo.context(), "!brb", Invoker::console()).await;
+    assert_eq!(reply.key.id(), "scene-switched", "{reply:?}");
+    assert_eq!(demo.obs().current_scene(), "BRB");
+    assert!(demo.shutdown().await);
+}
+
 #[tokio::test(start_paused = true)]
 async fn brb_is_left_alone_by_the_guard_until_live() {
     let demo = start().await;
