@@ -367,16 +367,8 @@ fn parse_frame(text: &str) -> Result<Frame, String> {
                 ..
             }) => Ok(event),
             Ok(_) => Err("not a notification".into()),
-            Err(error) => {
-                // twitch_api's own message is generic; serde's cause says which field.
-                let mut text = error.to_string();
-                let mut source = std::error::Error::source(&error);
-                while let Some(cause) = source {
-                    text = format!("{text}: {cause}");
-                    source = cause.source();
-                }
-                Err(text)
-            }
+            // twitch_api's own message is generic; serde's cause says which field.
+            Err(error) => Err(crate::status::error_chain(&error)),
         }
     }
     let raw: Raw = serde_json::from_str(text).map_err(|e| e.to_string())?;
