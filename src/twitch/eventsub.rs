@@ -706,6 +706,16 @@ mod tests {
                 other => panic!("{kind}: {other:?}"),
             }
         }
+        // What is subscribed (TYPES, helix::subscribe) is what this test parses, and no more.
+        assert_eq!(
+            TYPES,
+            [
+                "channel.chat.message",
+                "channel.raid",
+                "stream.online",
+                "stream.offline"
+            ]
+        );
     }
 
     #[test]
