@@ -62,8 +62,8 @@ pub struct Twitch {
     generation: watch::Sender<u64>,
     /// Ids of chat messages the bot sent (they come back over EventSub and are ignored).
     sent: std::sync::Mutex<std::collections::VecDeque<String>>,
-    /// Admin logins from the configuration resolved to user ids.
-    admin_ids: RwLock<std::collections::HashSet<String>>,
+    /// `twitch.admins` entries (logins without `@`, lowercased; or ids) resolved to user ids.
+    admin_ids: RwLock<std::collections::HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for Twitch {
@@ -97,7 +97,7 @@ impl Twitch {
             refresh_wanted: Notify::new(),
             generation: watch::channel(0).0,
             sent: std::sync::Mutex::new(std::collections::VecDeque::new()),
-            admin_ids: RwLock::new(std::collections::HashSet::new()),
+            admin_ids: RwLock::new(std::collections::HashMap::new()),
         }
     }
 
@@ -176,31 +176,42 @@ impl Twitch {
         self.admin_ids
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .contains(user_id)
+            .values()
+            .any(|id| id == user_id)
     }
 
-    /// Resolve the configured admin logins to ids (matching by id survives a rename).
+    /// Resolve the configured admin logins to ids (matching by id survives a rename). Each
+    /// login is asked for until Twitch has answered it once: a later call (every EventSub
+    /// session start) asks only for the ones still open, and a failed call takes nothing away.
     pub async fn resolve_admins(&self) {
-        let mut ids = std::collections::HashSet::new();
         for admin in &self.config.admins {
-            let admin = admin.trim_start_matches('@');
-            if admin.chars().all(|c| c.is_ascii_digit()) {
-                ids.insert(admin.to_string());
+            let admin = admin.trim_start_matches('@').to_lowercase();
+            let known = (self.admin_ids.read())
+                .unwrap_or_else(|e| e.into_inner())
+                .contains_key(&admin);
+            if known {
                 continue;
             }
-            match helix::user_id(self, &admin.to_lowercase()).await {
-                Ok(Some(id)) => {
-                    ids.insert(id);
+            let id = if admin.chars().all(|c| c.is_ascii_digit()) {
+                admin.clone()
+            } else {
+                match helix::user_id(self, &admin).await {
+                    Ok(Some(id)) => id,
+                    Ok(None) => {
+                        tracing::warn!(login = %admin, "twitch.admins names a login Twitch does not know");
+                        continue;
+                    }
+                    Err(error) => {
+                        tracing::warn!(login = %admin, %error, "cannot resolve an admin login");
+                        continue;
+                    }
                 }
-                Ok(None) => {
-                    tracing::warn!(login = %admin, "twitch.admins names a login Twitch does not know")
-                }
-                Err(error) => {
-                    tracing::warn!(login = %admin, %error, "cannot resolve an admin login")
-                }
-            }
+            };
+            self.admin_ids
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(admin, id);
         }
-        *self.admin_ids.write().unwrap_or_else(|e| e.into_inner()) = ids;
     }
 
     fn publish(&self, account: Account, token: Option<UserToken>) {

@@ -375,6 +375,16 @@ async fn a_silent_socket_is_replaced_and_subscriptions_are_made_again() {
     .expect("the reconnect is announced");
     rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
     assert_eq!(rig.reply(0).await.message, "Pong!");
+    // The admin listed by login is still one, and Twitch was asked for that login only once.
+    rig.chat(&user("5005", "theadmin"), "!raid someone", None);
+    assert_eq!(rig.reply(1).await.message, "Raiding Someone!");
+    let lookups = rig
+        .twitch
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/helix/users" && r.query.contains("login=theadmin"))
+        .count();
+    assert_eq!(lookups, 1, "{:?}", rig.twitch.requests());
     rig.stop().await;
 }
 
