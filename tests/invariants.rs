@@ -23,6 +23,23 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// No file under `src/` but `owner` contains any of `forbidden`; `fix` says what to use instead.
+fn only_owner_contains(owner: &str, forbidden: &[&str], fix: &str) {
+    for path in rust_files(&root().join("src")) {
+        if path.ends_with(owner) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for word in forbidden {
+            assert!(
+                !text.contains(word),
+                "{} uses {word}: {fix}",
+                path.display()
+            );
+        }
+    }
+}
+
 /// Invariant 1: `commands` depends on std + thiserror only.
 #[test]
 fn the_commands_crate_has_no_io_dependency() {
@@ -62,24 +79,16 @@ fn the_commands_crate_has_no_io_dependency() {
 /// Invariant 7: state files are only written atomically, through `state_store`.
 #[test]
 fn only_state_store_writes_files() {
-    for path in rust_files(&root().join("src")) {
-        if path.ends_with("state_store.rs") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
-        for forbidden in [
+    only_owner_contains(
+        "src/state_store.rs",
+        &[
             "fs::write(",
             "File::create(",
             "OpenOptions::new(",
             "tokio::fs::write",
-        ] {
-            assert!(
-                !text.contains(forbidden),
-                "{} uses {forbidden}",
-                path.display()
-            );
-        }
-    }
+        ],
+        "write through state_store",
+    );
 }
 
 /// Invariant 8: tests only talk to 127.0.0.1 (no IP literal other than loopback in a URL).
@@ -168,17 +177,13 @@ fn readme_code_map_names_every_source_file() {
 /// never a shell, a timeout, killed when dropped.
 #[test]
 fn only_exec_starts_programs_and_never_through_a_shell() {
+    only_owner_contains(
+        "src/exec.rs",
+        &["process::Command", "Command::new("],
+        "start programs through exec::CommandLine",
+    );
     for path in rust_files(&root().join("src")) {
         let text = std::fs::read_to_string(&path).unwrap();
-        if !path.ends_with("src/exec.rs") {
-            for forbidden in ["process::Command", "Command::new("] {
-                assert!(
-                    !text.contains(forbidden),
-                    "{} starts a program itself ({forbidden}): use exec::CommandLine",
-                    path.display()
-                );
-            }
-        }
         for shell in ["\"sh\"", "\"/bin/sh\"", "\"bash\"", "\"/bin/bash\""] {
             assert!(!text.contains(shell), "{} names a shell", path.display());
         }
@@ -192,17 +197,9 @@ fn only_exec_starts_programs_and_never_through_a_shell() {
 /// ClientHello, `ws://` stays plain).
 #[test]
 fn only_tls_builds_http_clients_and_websockets() {
-    for path in rust_files(&root().join("src")) {
-        if path.ends_with("src/tls.rs") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
-        for forbidden in ["Client::builder()", "connect_async", "reqwest::get("] {
-            assert!(
-                !text.contains(forbidden),
-                "{} builds a client itself ({forbidden}): use tls::http_client or tls::websocket",
-                path.display()
-            );
-        }
-    }
+    only_owner_contains(
+        "src/tls.rs",
+        &["Client::builder()", "connect_async", "reqwest::get("],
+        "build clients through tls::http_client or tls::websocket",
+    );
 }
