@@ -98,8 +98,6 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Every client built through `tls` installs it too; this covers any a dependency builds.
-    stream_control::tls::install();
     match cli.command {
         Some(Command::CheckConfig { path }) => check_config(&path),
         Some(Command::Doctor { config }) => doctor(&config),

@@ -11,7 +11,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Install *ring* as the process's rustls provider. Idempotent: a second call finds it
 /// installed and does nothing.
-pub fn install() {
+fn install() {
     // Err means a provider is installed already, which can only be this same one.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
@@ -38,9 +38,16 @@ mod tests {
     use tokio::io::AsyncReadExt;
     use tokio::net::TcpListener;
 
-    /// The first record a client sends to 127.0.0.1:`port` while `connect` runs: a TLS client
-    /// starts with a handshake record (0x16, version 3.x), a plain one with its request line.
-    async fn first_bytes(listener: TcpListener, connect: impl Future<Output = ()>) -> Vec<u8> {
+    /// The first three bytes a client sends to a silent 127.0.0.1 listener: a TLS client starts
+    /// with a handshake record (0x16, version 3.x), a plain WebSocket with its request line.
+    /// `connect` gets the port and must not finish (the listener never answers).
+    async fn first_bytes<F, E>(connect: impl FnOnce(u16) -> F) -> Vec<u8>
+    where
+        F: Future<Output = Result<(), E>>,
+        E: std::fmt::Debug,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
         let accept = async {
             let (mut socket, _) = listener.accept().await.expect("a connection");
             let mut bytes = vec![0; 3];
@@ -49,48 +56,43 @@ mod tests {
         };
         tokio::select! {
             bytes = accept => bytes,
-            () = async { connect.await; std::future::pending().await } => unreachable!(),
+            result = connect(port) => panic!("cannot finish against a silent peer: {result:?}"),
         }
     }
 
-    async fn listener() -> (TcpListener, u16) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        (listener, port)
-    }
+    const CLIENT_HELLO: [u8; 2] = [0x16, 0x03];
 
     #[tokio::test]
     async fn a_wss_url_opens_a_tls_connection() {
-        let (listener, port) = listener().await;
-        let url = format!("wss://127.0.0.1:{port}/ws");
-        let bytes = first_bytes(listener, async {
-            let error = websocket(&url).await.err();
-            panic!("the handshake cannot succeed against a silent peer: {error:?}");
+        let bytes = first_bytes(|port| async move {
+            websocket(&format!("wss://127.0.0.1:{port}/ws"))
+                .await
+                .map(drop)
         })
         .await;
-        assert_eq!(bytes[..2], [0x16, 0x03], "a TLS ClientHello, got {bytes:?}");
+        assert_eq!(bytes[..2], CLIENT_HELLO, "{bytes:?}");
     }
 
     #[tokio::test]
     async fn https_clients_open_a_tls_connection() {
-        let (listener, port) = listener().await;
         let client = http_client().build().expect("a client");
-        let url = format!("https://127.0.0.1:{port}/stat");
-        let bytes = first_bytes(listener, async {
-            let error = client.get(&url).send().await.err();
-            panic!("the request cannot succeed against a silent peer: {error:?}");
+        let bytes = first_bytes(|port| async move {
+            client
+                .get(format!("https://127.0.0.1:{port}/stat"))
+                .send()
+                .await
+                .map(drop)
         })
         .await;
-        assert_eq!(bytes[..2], [0x16, 0x03], "a TLS ClientHello, got {bytes:?}");
+        assert_eq!(bytes[..2], CLIENT_HELLO, "{bytes:?}");
     }
 
     #[tokio::test]
     async fn ws_urls_stay_plain() {
-        let (listener, port) = listener().await;
-        let url = format!("ws://127.0.0.1:{port}/");
-        let bytes = first_bytes(listener, async {
-            let error = websocket(&url).await.err();
-            panic!("the handshake cannot succeed against a silent peer: {error:?}");
+        let bytes = first_bytes(|port| async move {
+            websocket(&format!("ws://127.0.0.1:{port}/"))
+                .await
+                .map(drop)
         })
         .await;
         assert_eq!(bytes, b"GET");
