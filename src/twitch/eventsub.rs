@@ -588,6 +588,12 @@ mod tests {
         })
     }
 
+    /// `parse_frame` of a `notification` frame of `kind` (version `version`) carrying `event`.
+    fn notified(kind: &str, version: &str, event: serde_json::Value) -> Result<Frame, String> {
+        let payload = notification(kind, "enabled", event);
+        parse_frame(&frame("notification", Some((kind, version)), payload))
+    }
+
     fn broadcaster(prefix: &str, id: &str, login: &str) -> serde_json::Value {
         serde_json::json!({
             format!("{prefix}user_id"): id,
@@ -642,12 +648,7 @@ mod tests {
                 "source_badges": null, "is_source_only": null,
             }),
         );
-        let text = frame(
-            "notification",
-            Some(("channel.chat.message", "1")),
-            notification("channel.chat.message", "enabled", chat),
-        );
-        match parse_frame(&text) {
+        match notified("channel.chat.message", "1", chat) {
             Ok(Frame::Notification {
                 id,
                 timestamp,
@@ -668,12 +669,7 @@ mod tests {
             ),
             serde_json::json!({"viewers": 42}),
         );
-        let text = frame(
-            "notification",
-            Some(("channel.raid", "1")),
-            notification("channel.raid", "enabled", raid),
-        );
-        match parse_frame(&text) {
+        match notified("channel.raid", "1", raid) {
             Ok(Frame::Notification {
                 notification: Notification::Raid(raid),
                 ..
@@ -693,12 +689,7 @@ mod tests {
             ("stream.online", online, true),
             ("stream.offline", offline, false),
         ] {
-            let text = frame(
-                "notification",
-                Some((kind, "1")),
-                notification(kind, "enabled", event),
-            );
-            match parse_frame(&text) {
+            match notified(kind, "1", event) {
                 Ok(Frame::Notification {
                     notification: Notification::Live(l),
                     ..
@@ -720,12 +711,11 @@ mod tests {
 
     #[test]
     fn revocations_of_any_type_carry_their_status() {
-        let payload = notification(
+        let mut payload = notification(
             "channel.follow",
             "authorization_revoked",
             serde_json::Value::Null,
         );
-        let mut payload = payload;
         payload.as_object_mut().unwrap().remove("event");
         let text = frame("revocation", Some(("channel.follow", "2")), payload);
         match parse_frame(&text) {
@@ -741,27 +731,13 @@ mod tests {
 
     #[test]
     fn other_frames_are_refused_with_a_reason() {
-        let follow = frame(
-            "notification",
-            Some(("channel.follow", "2")),
-            notification("channel.follow", "enabled", serde_json::json!({})),
-        );
-        let error = parse_frame(&follow).unwrap_err();
+        let error = notified("channel.follow", "2", serde_json::json!({})).unwrap_err();
         assert!(
             error.contains("channel.follow") && error.contains("not subscribed"),
             "{error}"
         );
         // A subscribed type whose event lacks its fields.
-        let broken = frame(
-            "notification",
-            Some(("channel.raid", "1")),
-            notification(
-                "channel.raid",
-                "enabled",
-                serde_json::json!({"viewers": "many"}),
-            ),
-        );
-        assert!(parse_frame(&broken).is_err());
+        assert!(notified("channel.raid", "1", serde_json::json!({"viewers": "many"})).is_err());
         for junk in [
             "",
             "{}",
