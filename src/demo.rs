@@ -37,8 +37,8 @@ pub const SCENES: [&str; 5] = ["LIVE", "LOW", "BRB", "OFFLINE", "Starting"];
 /// The log filter of the demo: the bot's own lines (guard decisions, alerts, commands, the
 /// ingest phases), only warnings from the libraries.
 pub const LOG_FILTER: &str = "warn,stream_control=info";
-/// How long [`start`] waits for the web server to listen.
-const WEB_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long [`start`] waits for the web server to listen, and then for the OBS connection.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// The commands the banner suggests.
 const TRY: &str = "!brb  !live  !bitrate  !guard  !trigger low 3000  !help";
 
@@ -170,7 +170,7 @@ pub async fn start(options: DemoOptions, redactor: Redactor) -> anyhow::Result<D
     let ready = async {
         let web = wait_for_web(&ctx).await?;
         if let Some(obs) = &ctx.obs {
-            obs.wait_connected(WEB_TIMEOUT)
+            obs.wait_connected(START_TIMEOUT)
                 .await
                 .context("the bot did not connect to the OBS simulator")?;
         }
@@ -190,7 +190,7 @@ pub async fn start(options: DemoOptions, redactor: Redactor) -> anyhow::Result<D
 async fn wait_for_web(ctx: &Arc<Context>) -> anyhow::Result<SocketAddr> {
     let mut status = ctx.status.subscribe();
     let seen = tokio::time::timeout(
-        WEB_TIMEOUT,
+        START_TIMEOUT,
         status.wait_for(|s| {
             s.web.is_some()
                 || s.tasks
