@@ -357,6 +357,9 @@ fn parse_frame(text: &str) -> Result<Frame, String> {
     struct RevokedSubscription {
         status: String,
     }
+    fn json<'a, T: serde::Deserialize<'a>>(text: &'a str) -> Result<T, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
     fn is<E: EventSubscription>(kind: &eventsub::EventType, version: &str) -> bool {
         *kind == E::EVENT_TYPE && version == E::VERSION
     }
@@ -371,12 +374,11 @@ fn parse_frame(text: &str) -> Result<Frame, String> {
             Err(error) => Err(crate::status::error_chain(&error)),
         }
     }
-    let raw: Raw = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let raw: Raw = json(text)?;
     let payload = raw.payload.get();
     Ok(match raw.metadata {
         EventsubWebsocketMetadata::Welcome(_) => {
-            let welcome: WelcomePayload =
-                serde_json::from_str(payload).map_err(|e| e.to_string())?;
+            let welcome: WelcomePayload = json(payload)?;
             let keepalive = welcome.session.keepalive_timeout_seconds.unwrap_or(10);
             Frame::Welcome {
                 session: welcome.session.id.into_owned(),
@@ -385,14 +387,13 @@ fn parse_frame(text: &str) -> Result<Frame, String> {
         }
         EventsubWebsocketMetadata::Keepalive(_) => Frame::Keepalive,
         EventsubWebsocketMetadata::Reconnect(_) => {
-            let reconnect: ReconnectPayload =
-                serde_json::from_str(payload).map_err(|e| e.to_string())?;
+            let reconnect: ReconnectPayload = json(payload)?;
             Frame::Reconnect {
                 url: reconnect.session.reconnect_url.map(|u| u.into_owned()),
             }
         }
         EventsubWebsocketMetadata::Revocation(metadata) => {
-            let revoked: Revoked = serde_json::from_str(payload).map_err(|e| e.to_string())?;
+            let revoked: Revoked = json(payload)?;
             Frame::Revocation {
                 kind: metadata.subscription_type.to_string(),
                 status: revoked.subscription.status,
