@@ -24,6 +24,8 @@
 //! expected transition when it is the first one of that kind at or after the event (and after
 //! the previous match); every other decision is a false switch.
 
+#[path = "../tests/support/irl.rs"]
+mod irl;
 #[path = "../tests/support/traces.rs"]
 mod traces;
 
@@ -44,6 +46,8 @@ const RUNS: usize = 5;
 struct Contender {
     name: &'static str,
     policy: Policy,
+    /// How often this guard polls its stats page.
+    poll: Duration,
     /// Turns a trace input into what this guard would see.
     map: fn(Input) -> Input,
     /// No OFFLINE level: an expected OFFLINE is met by LOW.
@@ -78,6 +82,7 @@ fn contenders() -> Vec<Contender> {
         rtt_low_ms: None,
         rtt_offline_ms: None,
         degrade_after: Duration::from_secs(1),
+        offline_after: Duration::from_secs(1),
         recover_after: Duration::ZERO,
         instant_recover_from_offline: true,
         live_grace: Duration::from_secs(3),
@@ -91,28 +96,45 @@ fn contenders() -> Vec<Contender> {
         rtt_low_ms: Some(2500),
         rtt_offline_ms: None,
         degrade_after: Duration::from_secs(5),
+        offline_after: Duration::from_secs(5),
         recover_after: Duration::from_secs(5),
         instant_recover_from_offline: true,
         live_grace: Duration::ZERO,
         unreachable_grace: Duration::ZERO,
         offline_timeout: None,
     };
+    // Before issue #13: one 1 s window for LOW and OFFLINE, instant recovery always.
+    let previous = Policy {
+        degrade_after: Duration::from_secs(1),
+        offline_after: Duration::from_secs(1),
+        ..Policy::default()
+    };
     vec![
         Contender {
             name: "default",
             policy: Policy::default(),
+            poll: Duration::from_millis(250),
+            map: identity,
+            offline_as_low: false,
+        },
+        Contender {
+            name: "previous default",
+            policy: previous,
+            poll: Duration::from_millis(250),
             map: identity,
             offline_as_low: false,
         },
         Contender {
             name: "seed-like",
             policy: seed,
+            poll: Duration::from_secs(1),
             map: seed_view,
             offline_as_low: true,
         },
         Contender {
             name: "NOALBS-like",
             policy: noalbs,
+            poll: Duration::from_secs(1),
             map: identity,
             offline_as_low: false,
         },
@@ -333,6 +355,8 @@ fn main() {
     }
     println!();
 
+    realistic(&contenders);
+
     println!(
         "\n## Cost of `decide` (median of {RUNS} runs of {CALLS} calls, this build profile)\n"
     );
@@ -342,4 +366,109 @@ fn main() {
         println!("| {} | {:.1} |", c.name, ns_per_call(&all, c));
     }
     println!("\n(bench ran in {:.1} s)", clock.elapsed().as_secs_f64());
+}
+
+/// Seeds per family in the realistic section (each a `MINUTES`-minute script).
+const SEEDS: u64 = 40;
+const MINUTES: u64 = 10;
+
+fn percentile(sorted: &[u64], p: f64) -> String {
+    if sorted.is_empty() {
+        return "–".into();
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    format!("{:.2} s", sorted[i] as f64 / 1000.0)
+}
+
+/// The realistic IRL families (`tests/support/irl.rs`) through each ingest model, the poller,
+/// the meter and each contender's policy at its own poll interval.
+fn realistic(contenders: &[Contender]) {
+    let families: Vec<Vec<irl::Script>> = (0..SEEDS)
+        .map(|seed| irl::families(seed, MINUTES))
+        .collect();
+    let names: Vec<&str> = families[0].iter().map(|s| s.family).collect();
+    let hours: f64 = families
+        .iter()
+        .flatten()
+        .map(|s| s.len_ms() as f64 / 3_600_000.0)
+        .sum();
+    println!(
+        "\n## Realistic IRL traces ({SEEDS} seeds × {} families × {MINUTES} min = {hours:.1} h per row)\n",
+        names.len()
+    );
+    println!(
+        "Each contender polls at its own interval (default 250 ms; the seed and NOALBS 1 s). \
+         *False* switches are switches no ideal change asked for; *missed*: drops, declines and \
+         losses that ended before a switch; *drop → LOW*: from the first slot of a drop to the \
+         switch; *decline → LOW*: from where a slow decline's trend crosses 800 kbps; *loss → \
+         OFFLINE*: from the first slot of a total loss; *wrong*: seconds per hour shown in \
+         another scene than the ideal one (reaction times count).\n"
+    );
+    for server in [irl::Server::NginxRtmp, irl::Server::Sls] {
+        println!("### {}\n", server.name());
+        print!("| policy | false /h |");
+        for name in &names {
+            print!(" false /h: {name} |");
+        }
+        println!(
+            " missed | drop → LOW p50 | p95 | max | decline → LOW p50 | p95 | loss → OFFLINE p50 | p95 | wrong s/h |"
+        );
+        print!("|---|---|");
+        for _ in &names {
+            print!("---|");
+        }
+        println!("---|---|---|---|---|---|---|---|---|---|");
+        for c in contenders {
+            let contender = irl::Contender {
+                name: c.name,
+                policy: c.policy.clone(),
+                poll: c.poll,
+                map: c.map,
+            };
+            let mut total = irl::Score::default();
+            let mut per_family = vec![(0usize, 0u64); names.len()];
+            for (seed, scripts) in families.iter().enumerate() {
+                let mut rng = irl::Rng::new(1000 + seed as u64);
+                for (f, script) in scripts.iter().enumerate() {
+                    let outcome = irl::simulate(script, server, &contender, rng.unit());
+                    let score = irl::score(script, &outcome);
+                    per_family[f].0 += score.false_switches;
+                    per_family[f].1 += score.ms;
+                    total.ms += score.ms;
+                    total.false_switches += score.false_switches;
+                    total.missed += score.missed;
+                    total.to_low.extend(score.to_low);
+                    total.to_low_decline.extend(score.to_low_decline);
+                    total.to_offline.extend(score.to_offline);
+                    total.wrong_slots += score.wrong_slots;
+                }
+            }
+            total.to_low.sort();
+            total.to_low_decline.sort();
+            total.to_offline.sort();
+            let per_hour = |n: usize, ms: u64| n as f64 / (ms as f64 / 3_600_000.0);
+            print!(
+                "| {} | {:.1} |",
+                c.name,
+                per_hour(total.false_switches, total.ms)
+            );
+            for (n, ms) in &per_family {
+                print!(" {:.1} |", per_hour(*n, *ms));
+            }
+            let wrong_s = total.wrong_slots as f64 * irl::SLOT_MS as f64 / 1000.0;
+            println!(
+                " {} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
+                total.missed,
+                percentile(&total.to_low, 0.5),
+                percentile(&total.to_low, 0.95),
+                percentile(&total.to_low, 1.0),
+                percentile(&total.to_low_decline, 0.5),
+                percentile(&total.to_low_decline, 0.95),
+                percentile(&total.to_offline, 0.5),
+                percentile(&total.to_offline, 0.95),
+                wrong_s / (total.ms as f64 / 3_600_000.0),
+            );
+        }
+        println!();
+    }
 }

@@ -118,7 +118,7 @@ async fn rig(servers: &[&str], guard_extra: &str, obs_options: FakeObsOptions) -
     let config = format!(
         r#"(obs: (port: {}, reconnect_min: "100ms"),
             guard: (poll_interval: "100ms", servers: [{}],
-                    policy: (degrade_after: "300ms", recover_after: "600ms", live_grace: "0s", unreachable_grace: "500ms"),
+                    policy: (degrade_after: "300ms", offline_after: "300ms", recover_after: "600ms", live_grace: "0s", unreachable_grace: "500ms"),
                     {guard_extra}),
             commands: (cooldowns: (command: "0s", user: "0s")))"#,
         obs.port(),

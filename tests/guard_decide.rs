@@ -1,14 +1,18 @@
 //! The guard's decision state machine (`guard::decide`): the trace set with exact decisions and
-//! times, single rules, and a property test (never panics, never flaps, never switches under a
-//! manual override).
+//! times, single rules, a property test (never panics, never flaps, never switches under a
+//! manual override), and properties on realistic IRL traces through the whole chain (hiccups
+//! shorter than 2 s never switch, a drop held 2.5 s is LOW by then, a total loss is OFFLINE
+//! within 1.5 s, flapping recoveries and reconnect loops never bring LIVE back until it holds).
 
+#[path = "support/irl.rs"]
+mod irl;
 #[path = "support/traces.rs"]
 mod traces;
 
 use proptest::prelude::*;
 use std::time::Duration;
 use stream_control::guard::decide::{
-    Cause, Decision, GuardState, Input, Level, OwnedScene, Policy, Reason, decide,
+    Cause, Decision, GuardState, Input, Level, OwnedScene, Policy, Reason, decide, degrade_window,
 };
 use stream_control::guard::stats::{IngestStats, StatsError};
 use tokio::time::Instant;
@@ -142,7 +146,7 @@ fn trace_between_low_and_recover_stays_low() {
 }
 
 #[test]
-fn trace_mixed_low_and_offline_goes_low_then_offline() {
+fn trace_mixed_low_and_offline_goes_straight_to_offline() {
     check(mixed_drop());
 }
 
@@ -196,20 +200,20 @@ fn the_echo_leaves_the_state_untouched() {
     let inputs = concat(vec![
         vec![(0, scene(Level::Live))],
         samples(0, 10_000, kbps(2500)),
-        samples(10_000, 11_500, kbps(300)),
+        samples(10_000, 12_500, kbps(300)),
     ]);
     let decisions = feed(&policy, &mut state, start, &inputs);
     assert_eq!(
         decisions,
         vec![(
-            11_000,
+            12_000,
             switch(LIVE, Level::Low, Cause::LowBitrate, Some(300))
         )]
     );
     // A recovery run is under way; the echo must not touch it.
-    decide(&policy, &mut state, kbps(2500), start + ms(11_500));
+    decide(&policy, &mut state, kbps(2500), start + ms(12_500));
     let before = state.clone();
-    let echo = decide(&policy, &mut state, scene(Level::Low), start + ms(11_600));
+    let echo = decide(&policy, &mut state, scene(Level::Low), start + ms(12_600));
     assert_eq!(echo, Decision::Nothing);
     assert_eq!(state, before);
     assert_eq!(state.scene(), Some(LOW));
@@ -217,12 +221,12 @@ fn the_echo_leaves_the_state_untouched() {
         &policy,
         &mut state,
         start,
-        &samples(12_000, 16_000, kbps(2500)),
+        &samples(13_000, 17_000, kbps(2500)),
     );
     assert_eq!(
         rest,
         vec![(
-            14_500,
+            15_500,
             switch(LOW, Level::Live, Cause::Recovered, Some(2500))
         )]
     );
@@ -297,7 +301,7 @@ fn without_low_kbps_there_is_no_low_by_bitrate_but_rtt_still_counts() {
         feed(&policy, &mut state, start, &inputs),
         vec![
             (
-                11_000,
+                12_000,
                 switch_rtt(LIVE, Level::Low, Cause::HighRtt, Some(100), Some(2600))
             ),
             // 100 kbps is LIVE when there is no LOW threshold: recover_kbps does not apply.
@@ -358,8 +362,9 @@ fn from_offline_a_middling_bitrate_recovers_to_low_first() {
     assert_eq!(
         feed(&policy, &mut state, start, &inputs),
         vec![
+            // On the second LOW sample: the first after a loss may be a blend.
             (
-                2_000,
+                2_500,
                 switch(OFFLINE, Level::Low, Cause::Recovered, Some(1000))
             ),
             (
@@ -374,6 +379,7 @@ fn from_offline_a_middling_bitrate_recovers_to_low_first() {
 fn zero_windows_switch_on_the_first_qualifying_sample() {
     let policy = Policy {
         degrade_after: Duration::ZERO,
+        offline_after: Duration::ZERO,
         recover_after: Duration::ZERO,
         live_grace: Duration::ZERO,
         ..Policy::default()
@@ -414,15 +420,17 @@ fn a_failing_page_in_its_grace_neither_breaks_nor_completes_a_run() {
         (5_000, kbps(2500)),
         (10_000, kbps(300)),
         (10_500, unreachable()),
-        // The LOW window is full now, but this sample says nothing: no switch.
         (11_000, unreachable()),
+        (11_500, unreachable()),
+        // The LOW window is full now, but this sample says nothing: no switch.
+        (12_000, unreachable()),
         // The run from 10 s was not broken: LOW at once.
-        (11_500, kbps(300)),
+        (12_500, kbps(300)),
     ];
     assert_eq!(
         feed(&policy, &mut state, start, &inputs),
         vec![(
-            11_500,
+            12_500,
             switch(LIVE, Level::Low, Cause::LowBitrate, Some(300))
         )]
     );
@@ -545,6 +553,7 @@ fn the_unreachable_reason_carries_the_error_text() {
     let policy = Policy {
         unreachable_grace: Duration::ZERO,
         degrade_after: Duration::ZERO,
+        offline_after: Duration::ZERO,
         ..Policy::default()
     };
     let error = StatsError::Http {
@@ -609,6 +618,7 @@ fn policy() -> impl Strategy<Value = Policy> {
         (
             duration(),
             duration(),
+            duration(),
             any::<bool>(),
             duration(),
             duration(),
@@ -620,6 +630,7 @@ fn policy() -> impl Strategy<Value = Policy> {
                 (low_kbps, extra, offline_kbps, rtt_low_ms, rtt_offline_ms),
                 (
                     degrade_after,
+                    offline_after,
                     recover_after,
                     instant_recover_from_offline,
                     live_grace,
@@ -633,6 +644,7 @@ fn policy() -> impl Strategy<Value = Policy> {
                 rtt_low_ms,
                 rtt_offline_ms,
                 degrade_after,
+                offline_after,
                 recover_after,
                 instant_recover_from_offline,
                 live_grace,
@@ -703,9 +715,9 @@ proptest! {
     /// Never panics; decides nothing without an owned scene; every switch leaves the scene the
     /// guard assumes; two switches (or a scene change and a switch) are at least the window of
     /// the second apart unless that window is zero or the recovery is instant — which implies
-    /// the no-flap property with min(degrade_after, recover_after); LIVE is not left for LOW
-    /// within `live_grace`; the starting scene is left only for LIVE; StopStream only after
-    /// `offline_timeout` at OFFLINE, once per stay.
+    /// the no-flap property with min(degrade_after, offline_after, recover_after); LIVE is not
+    /// left for LOW within `live_grace`; the starting scene is left only for LIVE;
+    /// StopStream only after `offline_timeout` at OFFLINE, once per stay.
     #[test]
     fn never_panics_never_flaps_never_overrides(
         policy in policy(),
@@ -756,12 +768,14 @@ proptest! {
                             }
                         }
                         OwnedScene::Level(level) if to > level => {
-                            prop_assert!(gap >= policy.degrade_after, "degrade after {gap:?}");
+                            let window = degrade_window(&policy, to);
+                            prop_assert!(gap >= window, "degrade after {gap:?}");
                             if level == Level::Live && to == Level::Low {
                                 prop_assert!(now.saturating_duration_since(entered) >= policy.live_grace);
                             }
                         }
                         OwnedScene::Level(level) => {
+                            // (When an instant recovery may happen: the IRL properties below.)
                             if !(instant && level == Level::Offline) {
                                 prop_assert!(gap >= policy.recover_after, "recover after {gap:?}");
                             }
@@ -769,7 +783,10 @@ proptest! {
                     }
                     // The no-flap property as stated.
                     if let Some(previous) = last_switch {
-                        let window = policy.degrade_after.min(policy.recover_after);
+                        let window = policy
+                            .degrade_after
+                            .min(policy.offline_after)
+                            .min(policy.recover_after);
                         let instant_recovery = instant
                             && matches!(scene, OwnedScene::Starting | OwnedScene::Level(Level::Offline));
                         if !scene_since_switch && !window.is_zero() && !instant_recovery {
@@ -802,4 +819,140 @@ proptest! {
 
 fn scene_input(level: Level) -> Input {
     Input::Scene(Some(OwnedScene::Level(level)))
+}
+
+// ---- properties on realistic IRL traces (tests/support/irl.rs) ----
+//
+// The whole chain in simulated time: a link in 50 ms slots, nginx-rtmp's byte counter, the
+// poller at the default 250 ms (a random phase), the real `Meter`, `sample_time` and `decide`
+// with the default policy. Dips and drops jitter by ±50 kbps and never reach 0 (a total loss
+// is its own rule: OFFLINE within 1.5 s).
+
+mod irl_properties {
+    use super::irl::{Builder, Contender, Outcome, Server, simulate};
+    use proptest::prelude::*;
+    use stream_control::guard::decide::Level;
+
+    const SLOT: u64 = super::irl::SLOT_MS;
+
+    /// Good for 8 s (the grace after LIVE is over), then `build`, then good for 12 s.
+    fn run(seed: u64, phase: f64, build: impl FnOnce(&mut Builder)) -> Outcome {
+        let mut b = Builder::new("property", seed);
+        b.good(8_000);
+        build(&mut b);
+        b.good(12_000);
+        simulate(
+            &b.finish(),
+            Server::NginxRtmp,
+            &Contender::default_policy(),
+            phase,
+        )
+    }
+
+    /// (duration in slots, depth in kbps) of a dip shorter than 2 s, and the good gap after it.
+    fn dip() -> impl Strategy<Value = (u64, f64, u64)> {
+        (6u64..40, 60.0f64..700.0, 20u64..200)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Dips shorter than 2 s (0.3–1.95 s, to 60–700 kbps, at least 1 s apart) never
+        /// switch: the guard stays LIVE throughout.
+        #[test]
+        fn dips_shorter_than_2s_never_leave_live(
+            seed in any::<u64>(),
+            phase in 0.0f64..1.0,
+            dips in proptest::collection::vec(dip(), 1..8),
+        ) {
+            let outcome = run(seed, phase, |b| {
+                for (slots, kbps, gap) in &dips {
+                    b.hiccup_of(slots * SLOT, *kbps);
+                    b.good(gap * SLOT);
+                }
+            });
+            prop_assert_eq!(outcome.switches, vec![]);
+        }
+
+        /// A drop held for 2.5 s or more (to 60–700 kbps) has LOW asked for within 2.5 s of its
+        /// start, and nothing before it; LIVE once the link is good again for `recover_after`.
+        #[test]
+        fn a_drop_held_for_2_5s_is_low_within_2_5s(
+            seed in any::<u64>(),
+            phase in 0.0f64..1.0,
+            slots in 50u64..200,
+            kbps in 60.0f64..700.0,
+        ) {
+            let start = 8_000;
+            let outcome = run(seed, phase, |b| b.drop_of(slots * SLOT, kbps));
+            let first = outcome.switches.first().copied();
+            prop_assert!(
+                matches!(first, Some((at, Level::Low)) if at >= start && at <= start + 2_500),
+                "switches {:?}", outcome.switches
+            );
+            prop_assert_eq!(outcome.switches.len(), 2, "LOW, then LIVE: {:?}", outcome.switches);
+            prop_assert_eq!(outcome.switches[1].1, Level::Live);
+        }
+
+        /// A total loss (nobody publishing, or 0 kbps) of 1.5 s or more is OFFLINE within 1.5 s.
+        #[test]
+        fn a_total_loss_is_offline_within_1_5s(
+            seed in any::<u64>(),
+            phase in 0.0f64..1.0,
+            slots in 30u64..200,
+            gone in any::<bool>(),
+        ) {
+            let start = 8_000;
+            let outcome = run(seed, phase, |b| b.loss_of(slots * SLOT, gone));
+            let first = outcome.switches.first().copied();
+            prop_assert!(
+                matches!(first, Some((at, Level::Offline)) if at >= start && at <= start + 1_500),
+                "switches {:?}", outcome.switches
+            );
+        }
+
+        /// After a drop, a link that alternates 1–2 s good and 1–2 s bad never returns to
+        /// LIVE until it holds: LOW once, LIVE once, after the flapping ends.
+        #[test]
+        fn a_flapping_recovery_never_returns_to_live_until_it_holds(
+            seed in any::<u64>(),
+            phase in 0.0f64..1.0,
+            drop in 60u64..120,
+            phases in proptest::collection::vec((20u64..=40, 20u64..=40, 60.0f64..700.0), 3..12),
+        ) {
+            let mut end = 0;
+            let outcome = run(seed, phase, |b| {
+                b.drop_of(drop * SLOT, 300.0);
+                for (good, bad, kbps) in &phases {
+                    b.good_as(good * SLOT, Level::Low);
+                    b.bad(bad * SLOT, *kbps, Level::Low);
+                }
+                end = b.now_ms();
+            });
+            let levels: Vec<Level> = outcome.switches.iter().map(|(_, l)| *l).collect();
+            prop_assert_eq!(levels, vec![Level::Low, Level::Live], "{:?}", outcome.switches);
+            prop_assert!(outcome.switches[1].0 >= end, "LIVE at {:?}, the flapping ended at {end}", outcome.switches[1]);
+        }
+
+        /// A publisher that comes and goes every 1–2 s never brings LIVE back until it holds:
+        /// OFFLINE once, LIVE once, after the loop ends.
+        #[test]
+        fn a_reconnect_loop_never_returns_to_live_until_it_holds(
+            seed in any::<u64>(),
+            phase in 0.0f64..1.0,
+            phases in proptest::collection::vec((20u64..=40, 20u64..=40), 3..12),
+        ) {
+            let mut end = 0;
+            let outcome = run(seed, phase, |b| {
+                for (gone, back) in &phases {
+                    b.gone(gone * SLOT, Level::Offline);
+                    b.good_as(back * SLOT, Level::Offline);
+                }
+                end = b.now_ms();
+            });
+            let levels: Vec<Level> = outcome.switches.iter().map(|(_, l)| *l).collect();
+            prop_assert_eq!(levels, vec![Level::Offline, Level::Live], "{:?}", outcome.switches);
+            prop_assert!(outcome.switches[1].0 >= end, "LIVE at {:?}, the loop ended at {end}", outcome.switches[1]);
+        }
+    }
 }

@@ -14,14 +14,28 @@
 //! - A stats page that fails is not OFFLINE until it has failed for `unreachable_grace`; until
 //!   then the sample carries no information (NOALBS #125): running streaks are neither extended
 //!   nor broken, and such a sample never switches.
-//! - A worse level is entered once the samples have been at least that bad *continuously* for
-//!   `degrade_after` (the worst level whose window is full wins: a mix of LOW and OFFLINE samples
-//!   goes to LOW); a better level once they have been at least that good continuously for
-//!   `recover_after` (the best such level wins; from OFFLINE or the starting scene at once when
-//!   `instant_recover_from_offline`). Windows are measured from the later of the first sample of
-//!   the run and the last scene change (by hand or by the guard; the sample that triggered a switch
-//!   is the first of the new runs), so two switches are always at least a window apart. Jitter
-//!   around a threshold therefore never switches. A window of zero switches on the first sample.
+//! - **Two degrade windows.** A worse level is entered once the samples have been at least that
+//!   bad *continuously* for that level's window: `offline_after` (1 s) for OFFLINE, a total loss
+//!   (no publisher, 0 kbps), and `degrade_after` (2 s) for LOW, a mild dip. The worst level
+//!   whose window is full wins; OFFLINE samples count towards LOW too, so a dip that mixes LOW
+//!   and OFFLINE samples goes to LOW after `degrade_after`, and a total loss goes straight to
+//!   OFFLINE. Why two: on an IRL link, dips to a few hundred kbps for up to ~2 s are the common
+//!   hiccup, and the picture still moves, so they are ridden out; a total loss freezes the
+//!   picture, so it is shown at once. A run of LOW samples spans less than the dip that made it
+//!   (the first and last samples of a dip are blends), so a dip shorter than `degrade_after`
+//!   never switches, and a sustained drop is LOW `degrade_after` after its first low sample.
+//! - A better level is entered once the samples have been at least that good continuously for
+//!   `recover_after` (the best such level wins). With `instant_recover_from_offline`, the
+//!   starting scene is left for LIVE on the first LIVE sample, and OFFLINE too when the outage
+//!   that just ended was real: no sample better than OFFLINE for at least `recover_after` before
+//!   the current run of better ones (a failing page counts as no good sample). After a shorter
+//!   outage (a publisher that keeps reconnecting every second or two) recovering takes
+//!   `recover_after` like any other, so a flapping link never returns to LIVE until it holds. An instant recovery to LOW waits for a second LOW sample: the first sample after a
+//!   loss is often a blend of the silence and the returning stream.
+//! - Windows are measured from the later of the first sample of the run and the last scene
+//!   change (by hand or by the guard; the sample that triggered a switch is the first of the new
+//!   runs), so two switches are always at least a window apart. Jitter around a threshold
+//!   therefore never switches. A window of zero switches on the first sample.
 //! - For `live_grace` after LIVE is entered (by the guard or by hand), a LOW sample counts as
 //!   LIVE, so LIVE is not left for LOW before `live_grace` and the LOW window starts after it.
 //!   OFFLINE samples are not affected.
@@ -32,6 +46,10 @@
 //! - After `offline_timeout` at OFFLINE (counted from entering it), the first sample that is still
 //!   OFFLINE asks once to stop the stream; again only after OFFLINE is left and re-entered.
 //! - Only a [`Input::Sample`] can produce a decision; a scene input always answers `Nothing`.
+//!
+//! The defaults are chosen on the trace bench (`benches/guard_traces.rs`, README "Benchmarks"):
+//! no switch on hiccups shorter than 2 s, LOW within 2.5 s of a sustained drop's start at the
+//! default 250 ms poll, OFFLINE within 1.5 s of a total loss.
 
 use super::stats::IngestStats;
 use serde::Deserialize;
@@ -52,13 +70,17 @@ pub struct Policy {
     pub rtt_low_ms: Option<u32>,
     /// An RTT at or above this is OFFLINE. `None` disables.
     pub rtt_offline_ms: Option<u32>,
-    /// How long samples must be worse before the guard degrades.
+    /// How long samples must be at least LOW before the guard goes to LOW (a mild dip).
     #[serde(deserialize_with = "crate::config::duration")]
     pub degrade_after: Duration,
+    /// How long samples must be OFFLINE (a total loss) before the guard goes to OFFLINE.
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub offline_after: Duration,
     /// How long samples must be better before the guard recovers.
     #[serde(deserialize_with = "crate::config::duration")]
     pub recover_after: Duration,
-    /// Leave OFFLINE as soon as a sample is better.
+    /// Leave the starting scene, and OFFLINE once shown for `recover_after`, as soon as the
+    /// samples are better.
     pub instant_recover_from_offline: bool,
     /// After LIVE is entered, do not leave it for LOW for this long.
     #[serde(deserialize_with = "crate::config::duration")]
@@ -79,7 +101,8 @@ impl Default for Policy {
             offline_kbps: None,
             rtt_low_ms: Some(2500),
             rtt_offline_ms: None,
-            degrade_after: Duration::from_secs(1),
+            degrade_after: Duration::from_secs(2),
+            offline_after: Duration::from_secs(1),
             recover_after: Duration::from_secs(3),
             instant_recover_from_offline: true,
             live_grace: Duration::from_secs(3),
@@ -175,6 +198,15 @@ pub struct GuardState {
     unreachable_since: Option<Instant>,
     /// `StopStream` was already asked during this stay at OFFLINE.
     stop_asked: bool,
+    /// The last informative sample better than OFFLINE (a fact about the samples: kept across
+    /// scene changes).
+    last_good: Option<Instant>,
+    /// The last informative sample was OFFLINE.
+    in_outage: bool,
+    /// How long there was no good sample before the current run of good ones (`Duration::MAX`:
+    /// none ever); `None` when not measured since the last scene change. Whether a recovery
+    /// from OFFLINE may be instant.
+    outage: Option<Duration>,
 }
 
 impl GuardState {
@@ -187,11 +219,28 @@ impl GuardState {
         self.scene = scene;
         self.entered = Some(now);
         self.stop_asked = false;
+        self.outage = None;
         self.worse_since = [None; 3];
         self.better_since = [None; 3];
     }
 
     /// Extends or breaks the runs with one informative sample of class `level`.
+    /// Notes one informative sample of class `level` for the outage it may end.
+    fn note_outage(&mut self, level: Level, now: Instant) {
+        if level == Level::Offline {
+            self.in_outage = true;
+            return;
+        }
+        if self.in_outage || self.last_good.is_none() {
+            self.outage = Some(
+                self.last_good
+                    .map_or(Duration::MAX, |at| now.saturating_duration_since(at)),
+            );
+        }
+        self.in_outage = false;
+        self.last_good = Some(now);
+    }
+
     fn record(&mut self, level: Level, now: Instant) {
         for other in LEVELS {
             let i = other as usize;
@@ -257,13 +306,14 @@ fn on_sample(
     let Some((level, cause)) = classify(policy, scene, grace, stats, unreachable_for) else {
         return Decision::Nothing;
     };
+    state.note_outage(level, now);
     state.record(level, now);
     let (bitrate_kbps, rtt_ms) = match stats {
         IngestStats::Live { bitrate, rtt } => (Some(bitrate.0), rtt.map(|r| r.0)),
         _ => (None, None),
     };
 
-    if let Some((to, recovering)) = target(policy, state, scene, now) {
+    if let Some((to, recovering)) = target(policy, state, scene, grace, now) {
         state.enter(Some(OwnedScene::Level(to)), now);
         // The triggering sample is the first of the runs relative to the new level.
         let grace = state.in_live_grace(policy, now);
@@ -361,6 +411,7 @@ fn target(
     policy: &Policy,
     state: &GuardState,
     scene: OwnedScene,
+    live_grace: bool,
     now: Instant,
 ) -> Option<(Level, bool)> {
     let lasted = |since: Option<Instant>, window: Duration| {
@@ -381,20 +432,36 @@ fn target(
                 .into_iter()
                 .rev()
                 .filter(|&l| l > current)
-                .find(|&l| lasted(state.worse_since[l as usize], policy.degrade_after));
+                // OFFLINE samples count towards LOW too, but LIVE is never left for LOW in
+                // its grace (with `offline_after` longer than `degrade_after`).
+                .filter(|&l| !(live_grace && l == Level::Low))
+                .find(|&l| lasted(state.worse_since[l as usize], degrade_window(policy, l)));
             if let Some(level) = worse {
                 return Some((level, false));
             }
-            let window = if instant && current == Level::Offline {
-                Duration::ZERO
-            } else {
-                policy.recover_after
-            };
+            let instant = instant
+                && current == Level::Offline
+                && state.outage.is_some_and(|o| o >= policy.recover_after);
             LEVELS
                 .into_iter()
                 .filter(|&l| l < current)
-                .find(|&l| lasted(state.better_since[l as usize], window))
+                .find(|&l| {
+                    let since = state.better_since[l as usize];
+                    lasted(since, policy.recover_after)
+                        || (instant && l == Level::Live && since.is_some())
+                        // LOW on a second sample: the first after a loss is often a blend.
+                        || (instant && since.is_some_and(|at| now > at))
+                })
                 .map(|level| (level, true))
         }
+    }
+}
+
+/// How long samples must be at least as bad as `level` before the guard goes there.
+pub fn degrade_window(policy: &Policy, level: Level) -> Duration {
+    match level {
+        Level::Live => Duration::ZERO,
+        Level::Low => policy.degrade_after,
+        Level::Offline => policy.offline_after,
     }
 }

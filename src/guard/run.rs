@@ -8,7 +8,7 @@
 //! `config.ron`.
 
 use super::decide::{Decision, GuardState, Input, Level, OwnedScene, Policy, Reason, decide};
-use super::stats::{IngestStats, Meter, Reading, StatsError};
+use super::stats::{IngestStats, Meter, Reading, StatsError, sample_time};
 use crate::app::Context;
 use crate::config::GuardConfig;
 use crate::obs::ObsHandle;
@@ -200,8 +200,9 @@ fn triggers(policy: &Policy) -> Triggers {
     }
 }
 
-/// The readings of one poll, per server in priority order, and when it was taken.
-type Poll = (Vec<Result<Reading, StatsError>>, Instant);
+/// The readings of one poll, per server in priority order, each with when its answer came, and
+/// the tick that started the poll.
+type Poll = (Vec<(Result<Reading, StatsError>, Instant)>, Instant);
 
 /// The supervised guard task.
 pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<()> {
@@ -248,7 +249,7 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
                 looped.publish(None, None);
             }
             poll = polls.recv() => match poll {
-                Some((readings, at)) => looped.on_poll(readings, at).await,
+                Some((readings, tick)) => looped.on_poll(readings, tick, config.poll_interval).await,
                 None => break,
             },
             event = events.recv() => match event {
@@ -279,16 +280,15 @@ async fn poll(
     let mut tick = tokio::time::interval(config.poll_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        // Samples carry the tick's scheduled time, so their spacing is exact and a window of
-        // `degrade_after` is not missed by the few milliseconds a fetch takes.
+        // The tick's scheduled time and each answer's arrival go along: see `sample_time`.
         let at = tokio::select! {
             _ = token.cancelled() => return,
             at = tick.tick() => at,
         };
-        let fetches = config
-            .servers
-            .iter()
-            .map(|server| super::fetch::fetch(&client, server, Some(&obs)));
+        let fetches = config.servers.iter().map(|server| async {
+            let reading = super::fetch::fetch(&client, server, Some(&obs)).await;
+            (reading, Instant::now())
+        });
         let readings = futures_util::future::join_all(fetches).await;
         if tx.send((readings, at)).await.is_err() {
             return;
@@ -357,14 +357,23 @@ impl Loop {
         self.publish(None, None);
     }
 
-    async fn on_poll(&mut self, readings: Vec<Result<Reading, StatsError>>, at: Instant) {
+    async fn on_poll(
+        &mut self,
+        readings: Vec<(Result<Reading, StatsError>, Instant)>,
+        tick: Instant,
+        poll_interval: std::time::Duration,
+    ) {
+        let answered = readings.iter().map(|(_, at)| *at).max().unwrap_or(tick);
+        let at = sample_time(tick, answered, poll_interval);
         let mut samples = Vec::with_capacity(readings.len());
-        for ((reading, meter), status) in readings
+        for (((reading, answered), meter), status) in readings
             .into_iter()
             .zip(&mut self.meters)
             .zip(&mut self.statuses)
         {
-            let sample = meter.update(reading, at);
+            // Counter deltas over the real time between two answers (a stalled page would
+            // otherwise read as a burst, then as 0 kbps).
+            let sample = meter.update(reading, answered);
             if let Some(sample) = &sample {
                 describe(status, sample);
             }

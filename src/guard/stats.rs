@@ -124,6 +124,19 @@ pub struct Meter {
     last: Option<(u64, Instant)>,
 }
 
+/// When the sample of a poll counts as taken, for `decide`: the tick's scheduled time, so that
+/// samples are exactly one poll apart and a window is not missed by the few milliseconds a fetch
+/// takes; but when the answer came more than half a poll after the tick (a stats page that
+/// stalled, or a tick that fired late behind one), the time it came, so that a late reading is
+/// never dated back to before the moment it describes.
+pub fn sample_time(tick: Instant, answered: Instant, poll: Duration) -> Instant {
+    if answered.saturating_duration_since(tick) > poll / 2 {
+        answered
+    } else {
+        tick
+    }
+}
+
 /// Counter deltas over less than this are not trusted (two polls too close together).
 const MIN_INTERVAL: Duration = Duration::from_millis(200);
 
@@ -136,10 +149,10 @@ impl Meter {
         now: Instant,
     ) -> Option<IngestStats> {
         match reading {
-            Err(error) => {
-                self.last = None;
-                Some(IngestStats::Unreachable(error))
-            }
+            // The counter goes on while a fetch fails: keep the baseline, so the next answer
+            // gives the average over the gap (a reset would fall back to a stale server average,
+            // such as nginx-rtmp's 10 s `bw_in`).
+            Err(error) => Some(IngestStats::Unreachable(error)),
             Ok(Reading::NoPublisher) => {
                 self.last = None;
                 Some(IngestStats::NoPublisher)
@@ -255,7 +268,35 @@ mod tests {
     }
 
     #[test]
-    fn errors_and_missing_publishers_pass_through_and_reset() {
+    fn an_error_keeps_the_baseline_for_the_average_over_the_gap() {
+        let t0 = Instant::now();
+        let mut meter = Meter::default();
+        meter.update(counter(1_000_000), t0);
+        let error = StatsError::Timeout {
+            url: "http://127.0.0.1/stat".into(),
+            timeout_ms: 2000,
+        };
+        assert_eq!(
+            meter.update(Err(error.clone()), t0 + Duration::from_secs(2)),
+            Some(IngestStats::Unreachable(error))
+        );
+        // 3 s after the last answer, 300 kbps on average since then (not the fallback).
+        let after = Ok(Reading::Counter {
+            bytes: 1_000_000 + 112_500,
+            fallback: Some(Kbps(2500)),
+            rtt: None,
+        });
+        assert_eq!(
+            meter.update(after, t0 + Duration::from_secs(3)),
+            Some(IngestStats::Live {
+                bitrate: Kbps(300),
+                rtt: None
+            })
+        );
+    }
+
+    #[test]
+    fn missing_publishers_pass_through_and_reset() {
         let t0 = Instant::now();
         let mut meter = Meter::default();
         meter.update(counter(1000), t0);

@@ -231,7 +231,7 @@ fn unreachable_cause() -> Cause {
 // ---- the traces ----
 
 /// 1. 2500 kbps for 10 s, then 300: LOW at drop + `degrade_after` (the first low sample starts
-///    the run).
+///    the run): 12 s.
 pub fn clean_drop() -> Trace {
     let mut inputs = vec![(ms(0), scene(Level::Live))];
     every(&mut inputs, 0, 10_000, |_| kbps(2500));
@@ -242,7 +242,7 @@ pub fn clean_drop() -> Trace {
         inputs,
         echoes: vec![],
         expected: vec![(
-            ms(11_000),
+            ms(12_000),
             switch(LIVE, Level::Low, Cause::LowBitrate, Some(300)),
         )],
         transitions: vec![transition(
@@ -253,7 +253,8 @@ pub fn clean_drop() -> Trace {
     }
 }
 
-/// 2. 2500 → 300 in 100 kbps steps every 2 s: 700 (< 800) from 36 s, so LOW at 37 s, once.
+/// 2. 2500 → 300 in 100 kbps steps every 2 s: 700 (< 800) from 36 s, so LOW at 38 s (at 600),
+///    once.
 pub fn slow_decline() -> Trace {
     let mut inputs = vec![(ms(0), scene(Level::Live))];
     every(&mut inputs, 0, 60_000, |t| {
@@ -265,8 +266,8 @@ pub fn slow_decline() -> Trace {
         inputs,
         echoes: vec![],
         expected: vec![(
-            ms(37_000),
-            switch(LIVE, Level::Low, Cause::LowBitrate, Some(700)),
+            ms(38_000),
+            switch(LIVE, Level::Low, Cause::LowBitrate, Some(600)),
         )],
         transitions: vec![transition(
             36_000,
@@ -334,7 +335,7 @@ pub fn flaky_page() -> Trace {
 
 /// 4b. The stats page fails from 10 s; the poll at 16 s still fails (6 s of failure). Failures
 ///     count as OFFLINE from 15 s (`unreachable_grace`), and OFFLINE must then hold for
-///     `degrade_after`: OFFLINE at 16 s = outage start + grace + degrade_after. The page answers
+///     `offline_after`: OFFLINE at 16 s = outage start + grace + offline_after. The page answers
 ///     again at 16.5 s: LIVE at once (instant recovery from OFFLINE).
 pub fn outage_6s() -> Trace {
     let mut inputs = vec![(ms(0), scene(Level::Live))];
@@ -364,7 +365,7 @@ pub fn outage_6s() -> Trace {
 }
 
 /// 4c. The boundary: the page fails for polls 10.0–15.5 s only. OFFLINE by failure starts at
-///     15 s and is broken at 16 s before lasting `degrade_after`: never switches.
+///     15 s and is broken at 16 s before lasting `offline_after`: never switches.
 pub fn outage_5_5s() -> Trace {
     let mut inputs = vec![(ms(0), scene(Level::Live))];
     every(&mut inputs, 0, 10_000, |_| kbps(2500));
@@ -465,7 +466,7 @@ pub fn publisher_gone_slow_recovery() -> Trace {
     }
 }
 
-/// 7. RTT 3000 ms (rtt_low 2500) at 2500 kbps from 10 s: LOW at 11 s; RTT 100 again from 20 s:
+/// 7. RTT 3000 ms (rtt_low 2500) at 2500 kbps from 10 s: LOW at 12 s; RTT 100 again from 20 s:
 ///    LIVE at 23 s.
 pub fn high_rtt() -> Trace {
     let mut inputs = vec![(ms(0), scene(Level::Live))];
@@ -479,7 +480,7 @@ pub fn high_rtt() -> Trace {
         echoes: vec![],
         expected: vec![
             (
-                ms(11_000),
+                ms(12_000),
                 switch_rtt(LIVE, Level::Low, Cause::HighRtt, Some(2500), Some(3000)),
             ),
             (
@@ -495,7 +496,7 @@ pub fn high_rtt() -> Trace {
 }
 
 /// 8. 300 kbps from 10 s; at 10.3 s (mid-window) a scene the guard does not own: nothing. Back
-///    to LIVE by hand at 20 s: grace until 23 s, then the LOW window: LOW at 24 s.
+///    to LIVE by hand at 20 s: grace until 23 s, then the LOW window: LOW at 25 s.
 pub fn manual_override() -> Trace {
     let mut inputs = vec![(ms(0), scene(Level::Live))];
     every(&mut inputs, 0, 10_000, |_| kbps(2500));
@@ -508,7 +509,7 @@ pub fn manual_override() -> Trace {
         inputs,
         echoes: vec![],
         expected: vec![(
-            ms(24_000),
+            ms(25_000),
             switch(LIVE, Level::Low, Cause::LowBitrate, Some(300)),
         )],
         transitions: vec![transition(
@@ -520,7 +521,7 @@ pub fn manual_override() -> Trace {
 }
 
 /// 9. LIVE entered at 0 with 300 kbps at once: LOW samples count as LIVE during the 3 s grace,
-///    so the LOW window starts at 3 s: LOW at 4 s (= live_grace + degrade_after).
+///    so the LOW window starts at 3 s: LOW at 5 s (= live_grace + degrade_after).
 pub fn live_grace() -> Trace {
     let mut inputs = vec![(ms(0), scene(Level::Live))];
     every(&mut inputs, 0, 10_000, |_| kbps(300));
@@ -530,7 +531,7 @@ pub fn live_grace() -> Trace {
         inputs,
         echoes: vec![],
         expected: vec![(
-            ms(4_000),
+            ms(5_000),
             switch(LIVE, Level::Low, Cause::LowBitrate, Some(300)),
         )],
         transitions: vec![transition(
@@ -629,9 +630,9 @@ pub fn offline_timeout() -> Trace {
     }
 }
 
-/// 12. The loop echoes each switch as a scene input. LOW at 11 s (echo at 11 s); 2500 from 15 s:
-///     LIVE at 18 s; a late echo of LIVE at 20 s does not restart the grace: 300 from 21 s gives
-///     LOW at 22 s (a restarted grace would give 24 s).
+/// 12. The loop echoes each switch as a scene input. LOW at 12 s (echo at 12 s); 2500 from 15 s:
+///     LIVE at 18 s; a late echo of LIVE at 20 s does not restart the grace (until 21 s): 300
+///     from 21 s gives LOW at 23 s (a restarted grace would give 25 s).
 pub fn echo() -> Trace {
     let mut inputs = vec![(ms(0), scene(Level::Live))];
     every(&mut inputs, 0, 10_000, |_| kbps(2500));
@@ -644,12 +645,12 @@ pub fn echo() -> Trace {
         inputs,
         // The first echo right after its switch, the second 2 s late.
         echoes: vec![
-            (ms(11_000), scene(Level::Low)),
+            (ms(12_000), scene(Level::Low)),
             (ms(20_000), scene(Level::Live)),
         ],
         expected: vec![
             (
-                ms(11_000),
+                ms(12_000),
                 switch(LIVE, Level::Low, Cause::LowBitrate, Some(300)),
             ),
             (
@@ -657,7 +658,7 @@ pub fn echo() -> Trace {
                 switch(LOW, Level::Live, Cause::Recovered, Some(2500)),
             ),
             (
-                ms(22_000),
+                ms(23_000),
                 switch(LIVE, Level::Low, Cause::LowBitrate, Some(300)),
             ),
         ],
@@ -701,9 +702,9 @@ pub fn between_thresholds() -> Trace {
     }
 }
 
-/// 14. A mix of LOW and OFFLINE samples: 300 at 10 s, then 0 kbps. The LOW window is full at
-///     11 s (OFFLINE only since 10.5 s): LOW, caused by the current (0 kbps) sample. OFFLINE then
-///     needs its own run from the switch: OFFLINE at 12 s.
+/// 14. A mix of LOW and OFFLINE samples: 300 at 10 s, then 0 kbps. The OFFLINE window (since
+///     10.5 s) is full at 11.5 s, before the LOW window (since 10 s, full at 12 s): straight to
+///     OFFLINE at 11.5 s.
 pub fn mixed_drop() -> Trace {
     let mut inputs = vec![(ms(0), scene(Level::Live))];
     every(&mut inputs, 0, 10_000, |_| kbps(2500));
@@ -714,20 +715,15 @@ pub fn mixed_drop() -> Trace {
         tweak: no_tweak,
         inputs,
         echoes: vec![],
-        expected: vec![
-            (
-                ms(11_000),
-                switch(LIVE, Level::Low, Cause::ZeroBitrate, Some(0)),
-            ),
-            (
-                ms(12_000),
-                switch(LOW, Level::Offline, Cause::ZeroBitrate, Some(0)),
-            ),
-        ],
-        transitions: vec![
-            transition(10_000, "300 then 0", Outcome::Switch(Level::Low)),
-            transition(10_500, "0 kbps", Outcome::Switch(Level::Offline)),
-        ],
+        expected: vec![(
+            ms(11_500),
+            switch(LIVE, Level::Offline, Cause::ZeroBitrate, Some(0)),
+        )],
+        transitions: vec![transition(
+            10_000,
+            "300 then 0",
+            Outcome::Switch(Level::Offline),
+        )],
     }
 }
 

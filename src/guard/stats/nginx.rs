@@ -10,7 +10,8 @@
 //!
 //! **Fields read**: application `name`, stream `name`, the stream's `<client>` elements (a
 //! `<publishing/>` child marks the publisher), `bytes_in` (the counter, bytes), `bw_video` (or,
-//! when it is missing or 0, `bw_in`) as the fallback rate.
+//! when it is missing or 0, `bw_in`) as the fallback rate; 0 there too is no fallback (nginx has
+//! not measured a 10 s interval yet), never a rate of 0 kbps.
 //!
 //! **Reading**: `Reading::Counter { bytes: bytes_in, fallback: Some(bw_video or bw_in in kbps),
 //! rtt: None }` (RTMP has no RTT here).
@@ -124,9 +125,11 @@ pub fn parse(body: &[u8], application: &str, stream: &str) -> Result<Reading, St
         })?,
         None => return Err(error(KIND, format!("{label} has no `bytes_in`"))),
     };
+    // 0 is "not measured yet" (a publisher's first 10 s), never a rate to decide on.
     let fallback = bits_per_second(node, "bw_video")
         .filter(|bps| *bps > 0)
         .or_else(|| bits_per_second(node, "bw_in"))
+        .filter(|bps| *bps > 0)
         .map(common::bps_to_kbps);
     Ok(Reading::Counter {
         bytes,
