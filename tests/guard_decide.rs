@@ -508,6 +508,66 @@ fn offline_timeout_waits_for_a_sample_that_is_still_offline() {
 }
 
 #[test]
+fn instant_recovery_only_after_a_real_outage() {
+    let policy = Policy::default();
+    let back = switch(OFFLINE, Level::Live, Cause::Recovered, Some(2500));
+    // Gone for 2 s (OFFLINE at 11 s): no good sample for 2.5 s < recover_after, so LIVE only
+    // after 3 s of good ones.
+    let short = concat(vec![
+        vec![(0, scene(Level::Live))],
+        samples(0, 10_000, kbps(2500)),
+        samples(10_000, 12_000, no_publisher()),
+        samples(12_000, 20_000, kbps(2500)),
+    ]);
+    let mut state = GuardState::default();
+    let decisions = feed(&policy, &mut state, Instant::now(), &short);
+    assert_eq!(decisions[1], (15_000, back.clone()));
+    // Gone for 4 s: LIVE on the first good sample.
+    let long = concat(vec![
+        vec![(0, scene(Level::Live))],
+        samples(0, 10_000, kbps(2500)),
+        samples(10_000, 14_000, no_publisher()),
+        samples(14_000, 20_000, kbps(2500)),
+    ]);
+    let mut state = GuardState::default();
+    let decisions = feed(&policy, &mut state, Instant::now(), &long);
+    assert_eq!(decisions[1], (14_000, back));
+}
+
+#[test]
+fn an_instant_recovery_that_does_not_hold_makes_the_next_one_wait() {
+    let policy = Policy::default();
+    let inputs = concat(vec![
+        vec![(0, scene(Level::Live))],
+        samples(0, 10_000, kbps(2500)),
+        // A real outage: OFFLINE at 11 s, LIVE at once at 15 s…
+        samples(10_000, 15_000, no_publisher()),
+        samples(15_000, 16_000, kbps(2500)),
+        // …which does not hold: gone again (OFFLINE at 17 s, LIVE lasted 2 s < 3 s).
+        samples(16_000, 21_000, no_publisher()),
+        // Another 5 s outage, but the last recovery failed: LIVE only after 3 s of good.
+        samples(21_000, 30_000, kbps(2500)),
+    ]);
+    let mut state = GuardState::default();
+    let decisions: Vec<(u64, Level)> = feed(&policy, &mut state, Instant::now(), &inputs)
+        .into_iter()
+        .map(|(at, d)| match d {
+            Decision::Switch { to, .. } => (at, to),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        vec![
+            (11_000, Level::Offline),
+            (15_000, Level::Live),
+            (17_000, Level::Offline),
+            (24_000, Level::Live),
+        ]
+    );
+}
+
+#[test]
 fn recover_kbps_below_low_kbps_is_raised_to_low_kbps() {
     let policy = Policy {
         recover_kbps: 500,

@@ -28,9 +28,11 @@
 //!   `recover_after` (the best such level wins). With `instant_recover_from_offline`, the
 //!   starting scene is left for LIVE on the first LIVE sample, and OFFLINE too when the outage
 //!   that just ended was real: no sample better than OFFLINE for at least `recover_after` before
-//!   the current run of better ones (a failing page counts as no good sample). After a shorter
-//!   outage (a publisher that keeps reconnecting every second or two) recovering takes
-//!   `recover_after` like any other, so a flapping link never returns to LIVE until it holds. An instant recovery to LOW waits for a second LOW sample: the first sample after a
+//!   the current run of better ones (a failing page counts as no good sample), and the last
+//!   stay at LIVE, if it ended at LOW or OFFLINE, held for `recover_after`. After a shorter
+//!   outage (a publisher that keeps reconnecting every second or two), or after an instant
+//!   recovery that did not hold, recovering takes `recover_after` like any other, so a flapping
+//!   link never returns to LIVE until it holds. An instant recovery to LOW waits for a second LOW sample: the first sample after a
 //!   loss is often a blend of the silence and the returning stream.
 //! - Windows are measured from the later of the first sample of the run and the last scene
 //!   change (by hand or by the guard; the sample that triggered a switch is the first of the new
@@ -207,6 +209,9 @@ pub struct GuardState {
     /// none ever); `None` when not measured since the last scene change. Whether a recovery
     /// from OFFLINE may be instant.
     outage: Option<Duration>,
+    /// The last stay at LIVE ended before `recover_after`: no instant recovery until a stay at
+    /// LIVE holds that long.
+    unsteady: bool,
 }
 
 impl GuardState {
@@ -215,7 +220,14 @@ impl GuardState {
         self.scene
     }
 
-    fn enter(&mut self, scene: Option<OwnedScene>, now: Instant) {
+    fn enter(&mut self, policy: &Policy, scene: Option<OwnedScene>, now: Instant) {
+        if self.scene == Some(OwnedScene::Level(Level::Live))
+            && matches!(scene, Some(OwnedScene::Level(Level::Low | Level::Offline)))
+        {
+            self.unsteady = self
+                .entered
+                .is_some_and(|at| now.saturating_duration_since(at) < policy.recover_after);
+        }
         self.scene = scene;
         self.entered = Some(now);
         self.stop_asked = false;
@@ -275,7 +287,7 @@ pub fn decide(policy: &Policy, state: &mut GuardState, input: Input, now: Instan
         Input::Scene(scene) => {
             // The echo of the guard's own switch (or a repeat) must not restart anything.
             if scene.is_none() || scene != state.scene {
-                state.enter(scene, now);
+                state.enter(policy, scene, now);
             }
             Decision::Nothing
         }
@@ -314,7 +326,7 @@ fn on_sample(
     };
 
     if let Some((to, recovering)) = target(policy, state, scene, grace, now) {
-        state.enter(Some(OwnedScene::Level(to)), now);
+        state.enter(policy, Some(OwnedScene::Level(to)), now);
         // The triggering sample is the first of the runs relative to the new level.
         let grace = state.in_live_grace(policy, now);
         if let Some((again, _)) =
@@ -441,6 +453,7 @@ fn target(
             }
             let instant = instant
                 && current == Level::Offline
+                && !state.unsteady
                 && state.outage.is_some_and(|o| o >= policy.recover_after);
             LEVELS
                 .into_iter()
