@@ -103,6 +103,9 @@ pub enum Kind {
     Hiccup,
     /// 2.5–10 s well below the LOW threshold: LOW.
     Drop,
+    /// 2.0–2.45 s below the LOW threshold: between the two rules (a dip under 2 s is ridden
+    /// out, a drop of 2.5 s is LOW by then); either is right, and the figures report which.
+    Borderline,
     /// Nobody publishing, or 0 kbps: OFFLINE.
     Loss,
     /// A slide below the LOW threshold; the event starts where it crosses 800 kbps.
@@ -242,6 +245,15 @@ impl Builder {
         self.drop_of(ms, depth);
     }
 
+    /// A drop of 2.0–2.45 s (see [`Kind::Borderline`]).
+    pub fn borderline(&mut self) {
+        let ms = self.rng.ms(2_000, 2_450);
+        let depth = self.rng.range(50.0, 700.0);
+        let start = self.now_ms();
+        self.bad(ms, depth, Level::Low);
+        self.event(Kind::Borderline, start);
+    }
+
     pub fn drop_of(&mut self, ms: u64, kbps: f64) {
         let start = self.now_ms();
         self.bad(ms, kbps, Level::Low);
@@ -373,15 +385,16 @@ pub fn stalls(seed: u64, minutes: u64) -> Script {
     b.finish()
 }
 
-/// Sustained drops, total losses and slow declines, with hiccups between them.
+/// Sustained drops, total losses, slow declines and 2.0–2.45 s drops, with hiccups between.
 pub fn drops(seed: u64, minutes: u64) -> Script {
     let mut b = Builder::new("drops and losses", seed);
     b.good(10_000);
     while b.now_ms() < minutes * 60_000 {
-        match b.rng().next_u64() % 4 {
+        match b.rng().next_u64() % 5 {
             0 | 1 => b.drop(),
             2 => b.loss(),
-            _ => b.decline(),
+            3 => b.decline(),
+            _ => b.borderline(),
         }
         // Back to good: recovery and the grace after it, a hiccup or two, 4 s before the next.
         let settle = b.rng().ms(8_000, 15_000);
@@ -708,6 +721,10 @@ pub struct Score {
     /// Per kind of event: switches that happened during (or within 1 s after) an event of
     /// that kind and that no ideal change asked for.
     pub false_by_kind: Vec<(Kind, usize)>,
+    /// 2.0–2.45 s drops: how many, how many were shown as LOW, and how many of those only once
+    /// the link was good again. Switches from then until 5 s after one count as neither false
+    /// nor missed.
+    pub borderline: (usize, usize, usize),
 }
 
 /// Scores an outcome against the script's ideal: a switch is expected when it moves the shown
@@ -730,7 +747,16 @@ pub fn score(script: &Script, outcome: &Outcome) -> Score {
     };
     let mut last_ok: Option<(u64, Level)> = None;
     let mut by_kind: std::collections::HashMap<Kind, usize> = Default::default();
+    let borderline = |at: u64| {
+        script
+            .events
+            .iter()
+            .any(|e| e.kind == Kind::Borderline && e.start_ms <= at && at <= e.end_ms + 5_000)
+    };
     for &(at, to) in &outcome.switches {
+        if borderline(at) {
+            continue;
+        }
         let ideal = ideal_at(at);
         let since = ideal_since(at);
         let first = !matches!(last_ok, Some((t, l)) if l == to && t >= since);
@@ -754,6 +780,19 @@ pub fn score(script: &Script, outcome: &Outcome) -> Score {
     kinds.sort_by_key(|(k, _)| *k as usize);
     s.false_by_kind = kinds;
     for event in &script.events {
+        if event.kind == Kind::Borderline {
+            s.borderline.0 += 1;
+            let low = outcome.switches.iter().find(|(at, to)| {
+                *at >= event.start_ms && *at <= event.end_ms + 1_000 && *to >= Level::Low
+            });
+            if let Some((at, _)) = low {
+                s.borderline.1 += 1;
+                if *at >= event.end_ms {
+                    s.borderline.2 += 1;
+                }
+            }
+            continue;
+        }
         let (target, list) = match event.kind {
             Kind::Drop => (Level::Low, &mut s.to_low),
             Kind::Decline => (Level::Low, &mut s.to_low_decline),
