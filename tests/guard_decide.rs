@@ -510,28 +510,26 @@ fn offline_timeout_waits_for_a_sample_that_is_still_offline() {
 #[test]
 fn instant_recovery_only_after_a_real_outage() {
     let policy = Policy::default();
-    let back = switch(OFFLINE, Level::Live, Cause::Recovered, Some(2500));
     // Gone for 2 s (OFFLINE at 11 s): no good sample for 2.5 s < recover_after, so LIVE only
-    // after 3 s of good ones.
-    let short = concat(vec![
-        vec![(0, scene(Level::Live))],
-        samples(0, 10_000, kbps(2500)),
-        samples(10_000, 12_000, no_publisher()),
-        samples(12_000, 20_000, kbps(2500)),
-    ]);
-    let mut state = GuardState::default();
-    let decisions = feed(&policy, &mut state, Instant::now(), &short);
-    assert_eq!(decisions[1], (15_000, back.clone()));
-    // Gone for 4 s: LIVE on the first good sample.
-    let long = concat(vec![
-        vec![(0, scene(Level::Live))],
-        samples(0, 10_000, kbps(2500)),
-        samples(10_000, 14_000, no_publisher()),
-        samples(14_000, 20_000, kbps(2500)),
-    ]);
-    let mut state = GuardState::default();
-    let decisions = feed(&policy, &mut state, Instant::now(), &long);
-    assert_eq!(decisions[1], (14_000, back));
+    // after 3 s of good ones. Gone for 4 s: LIVE on the first good sample.
+    for (gone_ms, live_at) in [(2_000, 15_000), (4_000, 14_000)] {
+        let inputs = concat(vec![
+            vec![(0, scene(Level::Live))],
+            samples(0, 10_000, kbps(2500)),
+            samples(10_000, 10_000 + gone_ms, no_publisher()),
+            samples(10_000 + gone_ms, 20_000, kbps(2500)),
+        ]);
+        let mut state = GuardState::default();
+        let decisions = feed(&policy, &mut state, Instant::now(), &inputs);
+        assert_eq!(
+            decisions[1],
+            (
+                live_at,
+                switch(OFFLINE, Level::Live, Cause::Recovered, Some(2500))
+            ),
+            "gone for {gone_ms} ms"
+        );
+    }
 }
 
 #[test]

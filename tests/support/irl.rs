@@ -350,23 +350,34 @@ impl Builder {
     }
 }
 
-/// A good link with a hiccup every 4–30 s, for `minutes`.
-pub fn hiccups(seed: u64, minutes: u64) -> Script {
-    let mut b = Builder::new("hiccups", seed);
-    b.good(8_000);
+/// A script of `minutes`: good for `lead_ms`, then `each` again and again.
+fn family(
+    name: &'static str,
+    seed: u64,
+    minutes: u64,
+    lead_ms: u64,
+    mut each: impl FnMut(&mut Builder),
+) -> Script {
+    let mut b = Builder::new(name, seed);
+    b.good(lead_ms);
     while b.now_ms() < minutes * 60_000 {
-        b.hiccup();
-        let gap = b.rng().ms(4_000, 30_000);
-        b.good(gap);
+        each(&mut b);
     }
     b.finish()
 }
 
+/// A good link with a hiccup every 4–30 s, for `minutes`.
+pub fn hiccups(seed: u64, minutes: u64) -> Script {
+    family("hiccups", seed, minutes, 8_000, |b| {
+        b.hiccup();
+        let gap = b.rng().ms(4_000, 30_000);
+        b.good(gap);
+    })
+}
+
 /// Hiccups, and a stats page that stalls for 1–3 s every 10–60 s.
 pub fn stalls(seed: u64, minutes: u64) -> Script {
-    let mut b = Builder::new("stalling page", seed);
-    b.good(8_000);
-    while b.now_ms() < minutes * 60_000 {
+    family("stalling page", seed, minutes, 8_000, |b| {
         if b.rng().chance(0.5) {
             let ms = b.rng().ms(1_000, 3_000);
             b.stall(ms);
@@ -381,15 +392,12 @@ pub fn stalls(seed: u64, minutes: u64) -> Script {
         }
         let gap = b.rng().ms(5_000, 30_000);
         b.good(gap);
-    }
-    b.finish()
+    })
 }
 
 /// Sustained drops, total losses, slow declines and 2.0–2.45 s drops, with hiccups between.
 pub fn drops(seed: u64, minutes: u64) -> Script {
-    let mut b = Builder::new("drops and losses", seed);
-    b.good(10_000);
-    while b.now_ms() < minutes * 60_000 {
+    family("drops and losses", seed, minutes, 10_000, |b| {
         match b.rng().next_u64() % 5 {
             0 | 1 => b.drop(),
             2 => b.loss(),
@@ -404,32 +412,25 @@ pub fn drops(seed: u64, minutes: u64) -> Script {
             let gap = b.rng().ms(4_000, 12_000);
             b.good(gap);
         }
-    }
-    b.finish()
+    })
 }
 
 /// Drops whose recovery flaps.
 pub fn flapping(seed: u64, minutes: u64) -> Script {
-    let mut b = Builder::new("flapping recoveries", seed);
-    b.good(10_000);
-    while b.now_ms() < minutes * 60_000 {
+    family("flapping recoveries", seed, minutes, 10_000, |b| {
         b.flap();
         let settle = b.rng().ms(15_000, 40_000);
         b.good(settle);
-    }
-    b.finish()
+    })
 }
 
 /// Publishers that keep reconnecting.
 pub fn reconnects(seed: u64, minutes: u64) -> Script {
-    let mut b = Builder::new("reconnect loops", seed);
-    b.good(10_000);
-    while b.now_ms() < minutes * 60_000 {
+    family("reconnect loops", seed, minutes, 10_000, |b| {
         b.reconnect_loop();
         let settle = b.rng().ms(20_000, 60_000);
         b.good(settle);
-    }
-    b.finish()
+    })
 }
 
 /// Every family, for one seed.
