@@ -32,8 +32,9 @@
 //!   stay at LIVE, if it ended at LOW or OFFLINE, held for `recover_after`. After a shorter
 //!   outage (a publisher that keeps reconnecting every second or two), or after an instant
 //!   recovery that did not hold, recovering takes `recover_after` like any other, so a flapping
-//!   link never returns to LIVE until it holds. An instant recovery to LOW waits for a second LOW sample: the first sample after a
-//!   loss is often a blend of the silence and the returning stream.
+//!   link never returns to LIVE until it holds. An instant recovery to LOW waits for a second
+//!   LOW sample: the first sample after a loss is often a blend of the silence and the
+//!   returning stream.
 //! - Windows are measured from the later of the first sample of the run and the last scene
 //!   change (by hand or by the guard; the sample that triggered a switch is the first of the new
 //!   runs), so two switches are always at least a window apart. Jitter around a threshold
@@ -81,8 +82,8 @@ pub struct Policy {
     /// How long samples must be better before the guard recovers.
     #[serde(deserialize_with = "crate::config::duration")]
     pub recover_after: Duration,
-    /// Leave the starting scene, and OFFLINE once shown for `recover_after`, as soon as the
-    /// samples are better.
+    /// Leave the starting scene for LIVE on the first LIVE sample, and OFFLINE too after a real
+    /// outage (no good sample for `recover_after`, and the last stay at LIVE held that long).
     pub instant_recover_from_offline: bool,
     /// After LIVE is entered, do not leave it for LOW for this long.
     #[serde(deserialize_with = "crate::config::duration")]
@@ -236,7 +237,6 @@ impl GuardState {
         self.better_since = [None; 3];
     }
 
-    /// Extends or breaks the runs with one informative sample of class `level`.
     /// Notes one informative sample of class `level` for the outage it may end.
     fn note_outage(&mut self, level: Level, now: Instant) {
         if level == Level::Offline {
@@ -253,6 +253,7 @@ impl GuardState {
         self.last_good = Some(now);
     }
 
+    /// Extends or breaks the runs with one informative sample of class `level`.
     fn record(&mut self, level: Level, now: Instant) {
         for other in LEVELS {
             let i = other as usize;

@@ -7,7 +7,8 @@
 //! The world, and where each rule comes from:
 //! - **The link**, in 50 ms slots. A good IRL link is 2,600–3,400 kbps (a bounded random walk;
 //!   the figures of the trial in issue #13). A *hiccup* is a dip to 50–700 kbps for 0.3–1.9 s,
-//!   every 4–30 s. A *sustained drop* is 50–700 kbps for 2.5–10 s; a *total loss* is 2–20 s with
+//!   every 4–30 s. A *sustained drop* is 50–700 kbps for 2.5–10 s (a *borderline* one 2.0–2.45
+//!   s, between the two rules); a *total loss* is 2–20 s with
 //!   nobody publishing or a publisher that sends nothing; a *slow decline* slides from the good
 //!   level to 300 kbps over 10–30 s; a *flapping recovery* alternates 1–2 s good and 1–2 s bad
 //!   after a drop; a *reconnect loop* alternates 1–2 s published and 1–2 s gone. Bad stretches
