@@ -438,13 +438,13 @@ fn realistic(contenders: &[Contender]) {
             print!(" false /h: {name} |");
         }
         println!(
-            " missed | drop → LOW p50 | p95 | max | decline → LOW p50 | p95 | loss → OFFLINE p50 | p95 | 2–2.45 s drops shown LOW (late) | wrong s/h |"
+            " missed | drop → LOW p50 | p95 | max | decline → LOW p50 | p95 | loss → OFFLINE p50 | p95 | max | 2–2.45 s drops shown LOW (late) | wrong s/h |"
         );
         print!("|---|---|");
         for _ in &names {
             print!("---|");
         }
-        println!("---|---|---|---|---|---|---|---|---|---|---|");
+        println!("---|---|---|---|---|---|---|---|---|---|---|---|");
         for c in contenders {
             let contender = irl::Contender {
                 name: c.name,
@@ -487,7 +487,7 @@ fn realistic(contenders: &[Contender]) {
             }
             let wrong_s = total.wrong_slots as f64 * irl::SLOT_MS as f64 / 1000.0;
             println!(
-                " {} | {} | {} | {} | {} | {} | {} | {} | {}/{} ({}) | {:.0} |",
+                " {} | {} | {} | {} | {} | {} | {} | {} | {} | {}/{} ({}) | {:.0} |",
                 total.missed,
                 percentile(&total.to_low, 0.5),
                 percentile(&total.to_low, 0.95),
@@ -496,6 +496,7 @@ fn realistic(contenders: &[Contender]) {
                 percentile(&total.to_low_decline, 0.95),
                 percentile(&total.to_offline, 0.5),
                 percentile(&total.to_offline, 0.95),
+                percentile(&total.to_offline, 1.0),
                 total.borderline.1,
                 total.borderline.0,
                 total.borderline.2,

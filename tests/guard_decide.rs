@@ -533,6 +533,33 @@ fn instant_recovery_only_after_a_real_outage() {
 }
 
 #[test]
+fn a_blended_first_sample_after_a_short_loss_does_not_detour_through_low() {
+    let policy = Policy::default();
+    let inputs = concat(vec![
+        vec![(0, scene(Level::Live))],
+        samples(0, 10_000, kbps(2500)),
+        // 2 s at 0 kbps: OFFLINE at 11 s, too short an outage for an instant recovery.
+        samples(10_000, 12_000, kbps(0)),
+        // The first sample back is a blend of silence and stream (LOW from OFFLINE), the next
+        // ones are good: the LOW window fills first, but a LIVE run is under way.
+        vec![(12_000, kbps(1000))],
+        samples(12_500, 20_000, kbps(2500)),
+    ]);
+    let mut state = GuardState::default();
+    let decisions: Vec<(u64, Level)> = feed(&policy, &mut state, Instant::now(), &inputs)
+        .into_iter()
+        .map(|(at, d)| match d {
+            Decision::Switch { to, .. } => (at, to),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        vec![(11_000, Level::Offline), (15_500, Level::Live)]
+    );
+}
+
+#[test]
 fn an_instant_recovery_that_does_not_hold_makes_the_next_one_wait() {
     let policy = Policy::default();
     let inputs = concat(vec![

@@ -33,8 +33,8 @@
 //!   outage (a publisher that keeps reconnecting every second or two), or after an instant
 //!   recovery that did not hold, recovering takes `recover_after` like any other, so a flapping
 //!   link never returns to LIVE until it holds. An instant recovery to LOW waits for a second
-//!   LOW sample: the first sample after a loss is often a blend of the silence and the
-//!   returning stream.
+//!   LOW sample, and no recovery goes to LOW while a run of LIVE samples is under way: the first
+//!   sample after a loss is often a blend of the silence and the returning stream.
 //! - Windows are measured from the later of the first sample of the run and the last scene
 //!   change (by hand or by the guard; the sample that triggered a switch is the first of the new
 //!   runs), so two switches are always at least a window apart. Jitter around a threshold
@@ -459,6 +459,10 @@ fn target(
             LEVELS
                 .into_iter()
                 .filter(|&l| l < current)
+                // Not to LOW while a LIVE run is under way: if it holds, LIVE comes anyway; if it
+                // breaks, LOW can come on the next sample (a blended first sample after a loss
+                // would otherwise make OFFLINE → LOW → LIVE).
+                .filter(|&l| l == Level::Live || state.better_since[Level::Live as usize].is_none())
                 .find(|&l| {
                     let since = state.better_since[l as usize];
                     lasted(since, policy.recover_after)

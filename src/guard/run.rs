@@ -371,9 +371,7 @@ impl Loop {
             .zip(&mut self.meters)
             .zip(&mut self.statuses)
         {
-            // Counter deltas over the real time between two answers (a stalled page would
-            // otherwise read as a burst, then as 0 kbps).
-            let sample = meter.update(reading, answered);
+            let sample = meter.update(reading, sample_time(tick, answered, poll_interval));
             if let Some(sample) = &sample {
                 describe(status, sample);
             }

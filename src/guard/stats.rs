@@ -124,13 +124,15 @@ pub struct Meter {
     last: Option<(u64, Instant)>,
 }
 
-/// When the sample of a poll counts as taken, for `decide`: the tick's scheduled time, so that
-/// samples are exactly one poll apart and a window is not missed by the few milliseconds a fetch
-/// takes; but when the answer came more than half a poll after the tick (a stats page that
-/// stalled, or a tick that fired late behind one), the time it came, so that a late reading is
-/// never dated back to before the moment it describes.
+/// When a reading counts as taken, for the [`Meter`] and for `decide`: the tick's scheduled
+/// time, so that readings are exactly one poll apart (a window is not missed by the few
+/// milliseconds a fetch takes, and a remote page's varying latency adds no jitter to rates);
+/// but when the answer came more than a whole poll after the tick (a stats page that stalled,
+/// or a tick that fired late behind one: tokio's `Delay` hands out the missed deadline), the
+/// time it came, so that a late reading is never dated back to before the moment it describes
+/// (nor read as a burst, then as 0 kbps).
 pub fn sample_time(tick: Instant, answered: Instant, poll: Duration) -> Instant {
-    if answered.saturating_duration_since(tick) > poll / 2 {
+    if answered.saturating_duration_since(tick) > poll {
         answered
     } else {
         tick

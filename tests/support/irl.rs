@@ -24,7 +24,7 @@
 //!   (`SRTO_PEERIDLETIMEO`, 5 s); then the page lists nobody.
 //! - **The poller**: tokio's `interval` with `MissedTickBehavior::Delay` (a late tick fires at
 //!   once and returns its old deadline; the next is one period after it fired), as
-//!   `guard::run::poll` uses it. A fetch answers after 2 ms; during a *stall* of the page
+//!   `guard::run::poll` uses it. A fetch answers after 1–30 ms; during a *stall* of the page
 //!   (1–3 s) it answers when the stall ends, or fails after the 2 s timeout.
 //! - **The loop**: every switch is echoed at once as a scene input (OBS confirms in a few ms).
 //!
@@ -45,8 +45,9 @@ use tokio::time::Instant;
 pub const SLOT_MS: u64 = 50;
 /// The stats request timeout (the configuration's default).
 pub const TIMEOUT_MS: u64 = 2_000;
-/// How long a fetch takes when the page is well.
-pub const LATENCY_MS: u64 = 2;
+/// How long a fetch takes when the page is well: 1 ms to this, at random (a busy local or LAN
+/// page).
+pub const LATENCY_MS: u64 = 30;
 /// A good link.
 pub const GOOD_KBPS: (f64, f64) = (2_600.0, 3_400.0);
 
@@ -639,6 +640,7 @@ pub fn simulate(script: &Script, server: Server, contender: &Contender, phase: f
     let mut scene = Level::Live;
     let mut shown_from = 0usize;
     let mut deadline = phase.clamp(0.0, 1.0) * poll_ms;
+    let mut latency = Rng::new(phase.to_bits());
     let mut ready = 0.0f64;
     while deadline < end_ms {
         // `Interval::tick` with `Delay`: fires at the deadline or when called, whichever is later.
@@ -662,11 +664,11 @@ pub fn simulate(script: &Script, server: Server, contender: &Contender, phase: f
                 }),
             ),
             Some((_, until)) => {
-                let when = *until as f64 + LATENCY_MS as f64;
+                let when = *until as f64 + latency.range(1.0, LATENCY_MS as f64);
                 (when, Ok(ingest.read(script, server, when)))
             }
             None => {
-                let when = fired + LATENCY_MS as f64;
+                let when = fired + latency.range(1.0, LATENCY_MS as f64);
                 (when, Ok(ingest.read(script, server, when)))
             }
         };
@@ -674,10 +676,10 @@ pub fn simulate(script: &Script, server: Server, contender: &Contender, phase: f
         if answered >= end_ms {
             break;
         }
-        let Some(sample) = meter.update(reading, at(answered)) else {
+        let stamp = sample_time(at(tick), at(answered), contender.poll);
+        let Some(sample) = meter.update(reading, stamp) else {
             continue;
         };
-        let stamp = sample_time(at(tick), at(answered), contender.poll);
         let stamp_ms = stamp.duration_since(base).as_secs_f64() * 1000.0;
         let input = (contender.map)(Input::Sample(sample));
         match decide(policy, &mut state, input, stamp) {
