@@ -371,7 +371,9 @@ impl Loop {
             .zip(&mut self.meters)
             .zip(&mut self.statuses)
         {
-            let sample = meter.update(reading, sample_time(tick, answered, poll_interval));
+            // Counter deltas over the real time between two answers: a counter is read when
+            // its page answers (a late answer would otherwise read as a burst, then 0 kbps).
+            let sample = meter.update(reading, answered);
             if let Some(sample) = &sample {
                 describe(status, sample);
             }

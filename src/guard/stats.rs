@@ -124,13 +124,13 @@ pub struct Meter {
     last: Option<(u64, Instant)>,
 }
 
-/// When a reading counts as taken, for the [`Meter`] and for `decide`: the tick's scheduled
-/// time, so that readings are exactly one poll apart (a window is not missed by the few
-/// milliseconds a fetch takes, and a remote page's varying latency adds no jitter to rates);
-/// but when the answer came more than a whole poll after the tick (a stats page that stalled,
-/// or a tick that fired late behind one: tokio's `Delay` hands out the missed deadline), the
-/// time it came, so that a late reading is never dated back to before the moment it describes
-/// (nor read as a burst, then as 0 kbps).
+/// When a sample counts as taken, for `decide`: the tick's scheduled time, so that samples are
+/// exactly one poll apart (a window is not missed, nor a dip stretched, by a page's varying
+/// latency); but when the answer came more than a whole poll after the tick (a stats page that
+/// stalled, or a tick that fired late behind one: tokio's `Delay` hands out the missed
+/// deadline), the time it came, so that a late reading is never dated back to before the
+/// moment it describes. (The [`Meter`] takes the time each answer came: that is when the
+/// counter was read.)
 pub fn sample_time(tick: Instant, answered: Instant, poll: Duration) -> Instant {
     if answered.saturating_duration_since(tick) > poll {
         answered

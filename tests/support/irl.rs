@@ -676,10 +676,10 @@ pub fn simulate(script: &Script, server: Server, contender: &Contender, phase: f
         if answered >= end_ms {
             break;
         }
-        let stamp = sample_time(at(tick), at(answered), contender.poll);
-        let Some(sample) = meter.update(reading, stamp) else {
+        let Some(sample) = meter.update(reading, at(answered)) else {
             continue;
         };
+        let stamp = sample_time(at(tick), at(answered), contender.poll);
         let stamp_ms = stamp.duration_since(base).as_secs_f64() * 1000.0;
         let input = (contender.map)(Input::Sample(sample));
         match decide(policy, &mut state, input, stamp) {
