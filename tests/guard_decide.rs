@@ -532,6 +532,17 @@ fn instant_recovery_only_after_a_real_outage() {
     }
 }
 
+/// The switches among `decisions`, as (time, level); anything else fails the test.
+fn levels(decisions: Vec<(u64, Decision)>) -> Vec<(u64, Level)> {
+    decisions
+        .into_iter()
+        .map(|(at, decision)| match decision {
+            Decision::Switch { to, .. } => (at, to),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
 #[test]
 fn a_blended_first_sample_after_a_short_loss_does_not_detour_through_low() {
     let policy = Policy::default();
@@ -545,14 +556,12 @@ fn a_blended_first_sample_after_a_short_loss_does_not_detour_through_low() {
         vec![(12_000, kbps(1000))],
         samples(12_500, 20_000, kbps(2500)),
     ]);
-    let mut state = GuardState::default();
-    let decisions: Vec<(u64, Level)> = feed(&policy, &mut state, Instant::now(), &inputs)
-        .into_iter()
-        .map(|(at, d)| match d {
-            Decision::Switch { to, .. } => (at, to),
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let decisions = levels(feed(
+        &policy,
+        &mut GuardState::default(),
+        Instant::now(),
+        &inputs,
+    ));
     assert_eq!(
         decisions,
         vec![(11_000, Level::Offline), (15_500, Level::Live)]
@@ -573,14 +582,12 @@ fn an_instant_recovery_that_does_not_hold_makes_the_next_one_wait() {
         // Another 5 s outage, but the last recovery failed: LIVE only after 3 s of good.
         samples(21_000, 30_000, kbps(2500)),
     ]);
-    let mut state = GuardState::default();
-    let decisions: Vec<(u64, Level)> = feed(&policy, &mut state, Instant::now(), &inputs)
-        .into_iter()
-        .map(|(at, d)| match d {
-            Decision::Switch { to, .. } => (at, to),
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let decisions = levels(feed(
+        &policy,
+        &mut GuardState::default(),
+        Instant::now(),
+        &inputs,
+    ));
     assert_eq!(
         decisions,
         vec![
