@@ -1,5 +1,6 @@
 //! Locale parity and coverage: every locale has en-US's ids; every command has metadata; every
-//! key the code can produce exists; overrides in the shipped config name real ids.
+//! key the code can produce exists; overrides in the shipped config name real ids; no reply,
+//! whatever its arguments, goes to Twitch chat starting like a command.
 
 use std::collections::{BTreeMap, BTreeSet};
 use stream_control::i18n::{self, LOCALES};
@@ -148,4 +149,43 @@ fn overrides_in_the_shipped_config_name_real_ids() {
             assert!(ids.contains(id), "{locale}: {id}");
         }
     }
+}
+
+#[test]
+fn no_reply_reaches_twitch_chat_starting_like_a_command() {
+    use stream_control::surfaces::twitch_chat::{DEFUSE, chat_parts, starts_like_a_command};
+    let i18n = i18n::I18n::new("en-US", &BTreeMap::new()).unwrap();
+    // What a viewer can put into an argument (a title, a scene name, a user name…).
+    let hostile = [
+        "!title pwned",
+        "/ban victim",
+        ".mod someone",
+        " \u{E0000}!stop",
+        "?brb",
+    ];
+    let mut defused = 0;
+    for prefix in ["!", "?"] {
+        for locale in LOCALES {
+            let names = variables(locale);
+            for key in keys::ALL {
+                for value in hostile {
+                    let mut reply = stream_control::reply::Reply::new(*key);
+                    for name in names.get(key.id()).into_iter().flatten() {
+                        let name: &'static str = Box::leak(name.clone().into_boxed_str());
+                        reply = reply.arg(name, value);
+                    }
+                    let text = i18n.render(locale, &reply);
+                    for part in chat_parts(&text, prefix) {
+                        assert!(
+                            !starts_like_a_command(&part, prefix),
+                            "{locale} {key} with {value:?}: {part:?}"
+                        );
+                        defused += usize::from(part.starts_with(DEFUSE));
+                    }
+                }
+            }
+        }
+    }
+    // The guard was needed: replies that begin with an argument, and the usage lines.
+    assert!(defused > 0);
 }

@@ -5,6 +5,13 @@
 //! Permission comes from badges (broadcaster, moderator, vip) and `twitch.admins`. The bot never
 //! reacts to its own messages. Unknown words: silence. Malformed: the usage line. A command
 //! still cooling down is dropped silently (a busy chat stays readable).
+//!
+//! **Replies never become commands.** Without a bot account, replies go out as the broadcaster
+//! and come back over EventSub; a reply that began with the prefix (a usage line, or an
+//! argument a viewer chose: `!help title` answers `!title <text…> — …`) would run with the
+//! broadcaster's rights. So every part of every rendered reply that would begin with the
+//! prefix, `/` or `.` (after what a chat drops: spaces, invisible characters) starts with
+//! [`DEFUSE`] instead ([`chat_parts`]).
 
 use crate::app::Context;
 use crate::dispatch::{self, Invocation, Invoker, Surface};
@@ -25,6 +32,33 @@ fn is_invisible(c: char) -> bool {
 /// The text to parse: invisible characters removed.
 pub fn clean(text: &str) -> String {
     text.chars().filter(|c| !is_invisible(*c)).collect()
+}
+
+/// What a chat part that would start like a command starts with instead: visible, so that
+/// neither Twitch nor this bot's own [`clean`] strips it.
+pub const DEFUSE: &str = "» ";
+
+/// Whether `text`, as a chat shows it, starts like a command: this bot's `prefix`, or Twitch's
+/// own `/` and `.` commands.
+pub fn starts_like_a_command(text: &str, prefix: &str) -> bool {
+    let shown = clean(text);
+    let shown = shown.trim_start();
+    (!prefix.is_empty() && shown.starts_with(prefix)) || shown.starts_with(['/', '.'])
+}
+
+/// A rendered reply as the chat messages to post: split under Twitch's limit, and each part
+/// that would start like a command prefixed with [`DEFUSE`] (the parts leave room for it).
+pub fn chat_parts(text: &str, prefix: &str) -> Vec<String> {
+    helix::split_message(text, helix::CHAT_LIMIT - DEFUSE.chars().count())
+        .into_iter()
+        .map(|part| {
+            if starts_like_a_command(&part, prefix) {
+                format!("{DEFUSE}{part}")
+            } else {
+                part
+            }
+        })
+        .collect()
 }
 
 /// The invoker's level from badges and the admin list.
@@ -104,8 +138,15 @@ pub async fn on_message(ctx: Arc<Context>, message: ChannelChatMessageV1Payload)
 async fn say(ctx: &Context, locale: &str, reply: &Reply, reply_to: Option<&str>) {
     let Some(twitch) = &ctx.twitch else { return };
     let text = ctx.render(locale, reply);
-    if let Err(error) = helix::send_chat(twitch, &text, reply_to).await {
-        tracing::warn!(%error, "cannot send a Twitch chat message");
+    for (i, part) in chat_parts(&text, &ctx.config.commands.prefix)
+        .iter()
+        .enumerate()
+    {
+        let parent = if i == 0 { reply_to } else { None };
+        if let Err(error) = helix::send_chat(twitch, part, parent).await {
+            tracing::warn!(%error, "cannot send a Twitch chat message");
+            return;
+        }
     }
 }
 
@@ -176,6 +217,31 @@ mod tests {
         assert_eq!(clean("!brb \u{E0000}"), "!brb ");
         assert_eq!(clean("!b\u{200B}rb"), "!brb");
         assert_eq!(clean("!scene Café 😀"), "!scene Café 😀");
+    }
+
+    #[test]
+    fn parts_that_start_like_a_command_are_defused() {
+        let check = |text: &str, expected: &[&str]| {
+            assert_eq!(chat_parts(text, "!"), expected, "{text:?}");
+        };
+        check("Pong!", &["Pong!"]);
+        check(
+            "!title <text…> — sets the title",
+            &["» !title <text…> — sets the title"],
+        );
+        check("  \u{E0000}!brb", &["» \u{E0000}!brb"]);
+        check("/ban someone", &["» /ban someone"]);
+        check(".mod someone", &["» .mod someone"]);
+        check("The scene is now !brb", &["The scene is now !brb"]);
+        // A later part of a long reply is defused too, and every part fits with the marker.
+        let long = format!("{} !stop now", "word ".repeat(99).trim_end());
+        let parts = chat_parts(&long, "!");
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert_eq!(parts[1], "» !stop now");
+        assert!(parts.iter().all(|p| p.chars().count() <= helix::CHAT_LIMIT));
+        // Another prefix: `!` is then only text.
+        assert_eq!(chat_parts("!brb", "?"), ["!brb"]);
+        assert_eq!(chat_parts("?brb", "?"), ["» ?brb"]);
     }
 
     #[test]
