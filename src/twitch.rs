@@ -15,6 +15,7 @@ use crate::secrets::{Redactor, Secrets};
 use crate::state_store::StateDir;
 use std::sync::RwLock;
 use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
 use twitch_api::HelixClient;
 use twitch_oauth2::{ClientId, ClientSecret, UserToken};
 
@@ -60,10 +61,82 @@ pub struct Twitch {
     refresh_wanted: Notify,
     /// Bumped whenever a new token is published.
     generation: watch::Sender<u64>,
-    /// Ids of chat messages the bot sent (they come back over EventSub and are ignored).
-    sent: std::sync::Mutex<std::collections::VecDeque<String>>,
+    /// What the bot posts in chat: to know its echoes, and to vary a repeat.
+    outgoing: std::sync::Mutex<Outgoing>,
     /// `twitch.admins` entries (logins without `@`, lowercased; or ids) resolved to user ids.
     admin_ids: RwLock<std::collections::HashMap<String, String>>,
+}
+
+/// How long Twitch refuses a message identical to the sender's previous one (IRC `NOTICE`
+/// `msg_duplicate`: "identical to the previous one you sent, less than 30 seconds ago",
+/// dev.twitch.tv/docs/irc/msg-id); also how long an unanswered post is remembered.
+pub const DUPLICATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Appended to a text that would repeat the sender's previous one within
+/// [`DUPLICATE_WINDOW`]: an invisible tag character, as some chat clients add to repeat a
+/// message (the chat surface strips it again before parsing).
+pub const REPEAT_MARK: &str = " \u{E0000}";
+
+/// The chat messages the bot posts, as far as telling its own echoes and repeats goes.
+#[derive(Debug, Default)]
+struct Outgoing {
+    /// Ids Helix answered for our posts (the most recent 256).
+    sent: std::collections::VecDeque<String>,
+    /// Posts whose answer has not come yet: (sender id, text, when).
+    pending: std::collections::VecDeque<(String, String, Instant)>,
+    /// Per sender: the last text posted and when.
+    last: std::collections::HashMap<String, (String, Instant)>,
+}
+
+impl Outgoing {
+    /// The text to post as `sender_id` (varied if it repeats the previous one), noted as
+    /// pending until [`Outgoing::answered`].
+    fn begin(&mut self, sender_id: &str, text: &str, now: Instant) -> String {
+        self.pending
+            .retain(|(_, _, at)| now.saturating_duration_since(*at) < DUPLICATE_WINDOW);
+        let repeat = self.last.get(sender_id).is_some_and(|(last, at)| {
+            last == text && now.saturating_duration_since(*at) < DUPLICATE_WINDOW
+        });
+        let text = if repeat {
+            format!("{text}{REPEAT_MARK}")
+        } else {
+            text.to_string()
+        };
+        self.last.insert(sender_id.to_string(), (text.clone(), now));
+        if self.pending.len() >= 256 {
+            self.pending.pop_front();
+        }
+        self.pending
+            .push_back((sender_id.to_string(), text.clone(), now));
+        text
+    }
+
+    /// Helix answered the post of `text` (with its id, if it gave one).
+    fn answered(&mut self, sender_id: &str, text: &str, message_id: Option<&str>) {
+        if let Some(i) = self
+            .pending
+            .iter()
+            .position(|(s, t, _)| s == sender_id && t == text)
+        {
+            self.pending.remove(i);
+        }
+        if let Some(id) = message_id {
+            if self.sent.len() >= 256 {
+                self.sent.pop_front();
+            }
+            self.sent.push_back(id.to_string());
+        }
+    }
+
+    fn own_echo(&mut self, sender_id: &str, message_id: &str, text: &str, now: Instant) -> bool {
+        if self.sent.iter().any(|m| m == message_id) {
+            return true;
+        }
+        let pending = self.pending.iter().position(|(s, t, at)| {
+            s == sender_id && t == text && now.saturating_duration_since(*at) < DUPLICATE_WINDOW
+        });
+        pending.map(|i| self.pending.remove(i)).is_some()
+    }
 }
 
 impl std::fmt::Debug for Twitch {
@@ -96,7 +169,7 @@ impl Twitch {
             bot_refresh_wanted: Notify::new(),
             refresh_wanted: Notify::new(),
             generation: watch::channel(0).0,
-            sent: std::sync::Mutex::new(std::collections::VecDeque::new()),
+            outgoing: std::sync::Mutex::new(Outgoing::default()),
             admin_ids: RwLock::new(std::collections::HashMap::new()),
         }
     }
@@ -152,21 +225,26 @@ impl Twitch {
         tokio::time::timeout(timeout, fresh).await.unwrap_or(false)
     }
 
-    fn remember_sent(&self, message_id: &str) {
-        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
-        if sent.len() >= 256 {
-            sent.pop_front();
-        }
-        sent.push_back(message_id.to_string());
+    fn outgoing(&self) -> std::sync::MutexGuard<'_, Outgoing> {
+        self.outgoing.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether the bot sent this chat message.
-    pub fn sent_by_us(&self, message_id: &str) -> bool {
-        self.sent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .any(|m| m == message_id)
+    /// The text to post as `sender_id` (a repeat varied), noted as pending.
+    fn begin_post(&self, sender_id: &str, text: &str) -> String {
+        self.outgoing().begin(sender_id, text, Instant::now())
+    }
+
+    /// Helix answered a post.
+    fn post_answered(&self, sender_id: &str, text: &str, message_id: Option<&str>) {
+        self.outgoing().answered(sender_id, text, message_id);
+    }
+
+    /// Whether a chat message is the bot's own coming back over EventSub: by its id once Helix
+    /// has answered the post, and before that by its sender and text (the echo may arrive
+    /// first). A text echo is consumed: the same words typed again are a message again.
+    pub fn own_echo(&self, sender_id: &str, message_id: &str, text: &str) -> bool {
+        self.outgoing()
+            .own_echo(sender_id, message_id, text, Instant::now())
     }
 
     /// Whether a chatter is a configured admin. By user id only: logins are resolved to ids
@@ -221,5 +299,48 @@ impl Twitch {
             .write()
             .unwrap_or_else(|e| e.into_inner()) = token;
         self.generation.send_modify(|g| *g += 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_repeat_within_the_window_is_varied_and_alternates() {
+        let mut out = Outgoing::default();
+        let t0 = Instant::now();
+        assert_eq!(out.begin("1", "Pong!", t0), "Pong!");
+        let second = out.begin("1", "Pong!", t0 + Duration::from_secs(1));
+        assert_eq!(second, format!("Pong!{REPEAT_MARK}"));
+        // Twitch compares with the previous message only: the plain text is new again.
+        assert_eq!(
+            out.begin("1", "Pong!", t0 + Duration::from_secs(2)),
+            "Pong!"
+        );
+        // Another sender, or after the window: as is.
+        assert_eq!(
+            out.begin("2", "Pong!", t0 + Duration::from_secs(2)),
+            "Pong!"
+        );
+        let later = t0 + Duration::from_secs(2) + DUPLICATE_WINDOW;
+        assert_eq!(out.begin("1", "Pong!", later), "Pong!");
+    }
+
+    #[test]
+    fn an_echo_is_known_by_text_before_the_answer_and_by_id_after() {
+        let mut out = Outgoing::default();
+        let t0 = Instant::now();
+        let text = out.begin("1", "!ping", t0);
+        // Before the answer: by sender and text, once.
+        assert!(!out.own_echo("2", "m1", "!ping", t0));
+        assert!(out.own_echo("1", "m1", "!ping", t0));
+        assert!(!out.own_echo("1", "m2", "!ping", t0));
+        out.answered("1", &text, Some("m1"));
+        assert!(out.own_echo("1", "m1", "!ping", t0));
+        // A post whose echo never came is forgotten after the window.
+        out.begin("1", "!version", t0);
+        assert!(!out.own_echo("1", "m3", "!version", t0 + DUPLICATE_WINDOW));
     }
 }

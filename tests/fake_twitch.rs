@@ -772,6 +772,39 @@ async fn chat_messages_are_recorded_and_awaitable() {
     assert_eq!(fake.chat_messages().len(), 3);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_repeat_of_the_previous_message_within_30_s_is_dropped() {
+    let fake = FakeTwitch::start(None).await;
+    let helix = helix_for(&fake);
+    let token = broadcaster(&fake, &helix).await;
+    let send = |text: &'static str| {
+        let helix = &helix;
+        let token = &token;
+        async move {
+            helix
+                .send_chat_message(BROADCASTER_ID, BROADCASTER_ID, text, token)
+                .await
+                .expect("answered")
+        }
+    };
+    assert!(send("Switched to BRB.").await.is_sent);
+    let dropped = send("Switched to BRB.").await;
+    assert!(!dropped.is_sent);
+    let reason = dropped.drop_reason.expect("a drop reason");
+    assert_eq!(
+        reason.code,
+        helix::chat::send_chat_message::ChatMessageDropCode::MsgDuplicate
+    );
+    // Only the previous message counts; another text in between makes it new again.
+    assert!(send("Switched to LIVE.").await.is_sent);
+    assert!(send("Switched to BRB.").await.is_sent);
+    // 30 s later the same text is new again.
+    tokio::time::advance(support::fake_twitch::DUPLICATE_WINDOW).await;
+    assert!(send("Switched to BRB.").await.is_sent);
+    assert_eq!(fake.chat_messages().len(), 4);
+    assert_eq!(fake.dropped_chat_messages().len(), 1);
+}
+
 #[tokio::test]
 async fn streams_report_live_status() {
     let fake = FakeTwitch::start(None).await;

@@ -178,12 +178,57 @@ async fn a_moderator_switches_to_brb_from_chat_and_gets_a_reply() {
 }
 
 #[tokio::test]
+async fn our_own_message_is_never_a_command_even_when_its_echo_comes_first() {
+    // The raid message is the operator's own text, sent as written (it may be meant for another
+    // bot): here a command of ours, sent as the broadcaster (no bot account).
+    let rig = rig_with(
+        Duration::from_secs(4 * 3600),
+        r#"raid_stop: (delay: "0s", min_live: "0s", message: Some("!ping"))"#,
+        FakeObsOptions {
+            streaming: true,
+            ..FakeObsOptions::default()
+        },
+        |_, _, _| {},
+    )
+    .await;
+    // Twitch delivers the echo over EventSub before it answers the post.
+    rig.twitch.hold_chat_answers();
+    rig.eventsub
+        .send_raid(&rig.broadcaster, &user("2002", "someone"), 42)
+        .unwrap();
+    let posted = rig.reply(0).await;
+    assert_eq!(
+        (posted.message.as_str(), posted.sender_id.as_str()),
+        ("!ping", BROADCASTER_ID)
+    );
+    let echo = ChatMessage::new(&rig.broadcaster, &rig.broadcaster, "!ping")
+        .with_badge("broadcaster", "1")
+        .with_message_id(&posted.message_id);
+    rig.eventsub.send_chat(&echo).unwrap();
+    rig.twitch.release_chat_answers();
+    // The broadcaster typing the same words afterwards is a command again.
+    rig.chat(&rig.broadcaster, "!ping", Some("broadcaster"));
+    assert_eq!(rig.reply(1).await.message, "Pong!");
+    rig.chat(&user("3003", "amod"), "!version", Some("moderator"));
+    assert!(rig.reply(2).await.message.starts_with("stream-control "));
+    let sent: Vec<String> = rig
+        .twitch
+        .chat_messages()
+        .into_iter()
+        .map(|c| c.message)
+        .collect();
+    assert_eq!(sent.len(), 3, "the echo was not answered: {sent:?}");
+    rig.stop().await;
+}
+
+#[tokio::test]
 async fn a_viewer_is_refused_and_nothing_happens() {
     let rig = rig().await;
     let mark = rig.obs.request_mark();
     rig.chat(&user("4004", "aviewer"), "!brb", None);
     let reply = rig.reply(0).await;
-    assert_eq!(reply.message, "!brb needs moderator or higher.");
+    // Starting with the command, the refusal would come back as the broadcaster's `!brb`.
+    assert_eq!(reply.message, "» !brb needs moderator or higher.");
     assert!(
         rig.obs
             .wait_for_request_since(mark, "SetCurrentProgramScene", Duration::from_millis(300))
@@ -475,7 +520,9 @@ async fn bad_frames_and_odd_chat_never_crash_and_never_act() {
     assert_eq!(rig.reply(0).await.message, "Switched to BRB.");
     rig.obs.set_scene("LIVE");
     rig.chat(&moderator, "!brb \u{E0000}", Some("moderator"));
-    assert_eq!(rig.reply(1).await.message, "Switched to BRB.");
+    // The same answer within 30 s: varied, or Twitch would drop it as a duplicate.
+    assert_eq!(rig.reply(1).await.message, "Switched to BRB. \u{E0000}");
+    assert!(rig.twitch.dropped_chat_messages().is_empty());
     let scenes: Vec<String> = rig
         .obs
         .requests()

@@ -3,7 +3,8 @@
 //! configured Twitch locale. Also posts what the guard and the raid stop announce.
 //!
 //! Permission comes from badges (broadcaster, moderator, vip) and `twitch.admins`. The bot never
-//! reacts to its own messages. Unknown words: silence. Malformed: the usage line. A command
+//! reacts to its own messages: known by id once Helix has answered the post, and before that
+//! by sender and text (Twitch may deliver the echo first; `Twitch::own_echo`). Unknown words: silence. Malformed: the usage line. A command
 //! still cooling down is dropped silently (a busy chat stays readable).
 //!
 //! **Replies never become commands.** Without a bot account, replies go out as the broadcaster
@@ -49,7 +50,7 @@ pub fn starts_like_a_command(text: &str, prefix: &str) -> bool {
 /// A rendered reply as the chat messages to post: split under Twitch's limit, and each part
 /// that would start like a command prefixed with [`DEFUSE`] (the parts leave room for it).
 pub fn chat_parts(text: &str, prefix: &str) -> Vec<String> {
-    helix::split_message(text, helix::CHAT_LIMIT - DEFUSE.chars().count())
+    helix::split_message(text, helix::PART_LIMIT - DEFUSE.chars().count())
         .into_iter()
         .map(|part| {
             if starts_like_a_command(&part, prefix) {
@@ -95,7 +96,12 @@ pub async fn on_message(ctx: Arc<Context>, message: ChannelChatMessageV1Payload)
     let from_bot_account = twitch
         .bot_token()
         .is_some_and(|bot| bot.user_id == message.chatter_user_id);
-    if twitch.sent_by_us(&message_id) || from_bot_account {
+    let own = twitch.own_echo(
+        message.chatter_user_id.as_str(),
+        &message_id,
+        &message.message.text,
+    );
+    if own || from_bot_account {
         return;
     }
     let text = clean(&message.message.text);

@@ -281,6 +281,10 @@ pub async fn raid(twitch: &Twitch, login: &str) -> Result<RaidChoice, TwitchErro
 /// Chat messages are at most this long (characters).
 pub const CHAT_LIMIT: usize = 500;
 
+/// How long a part [`send_chat`] posts may be: room is left for the mark that varies a repeat
+/// ([`super::REPEAT_MARK`]).
+pub const PART_LIMIT: usize = CHAT_LIMIT - 2;
+
 /// Split text into chat messages of at most `limit` characters, at word boundaries where a word
 /// fits (a longer word is cut).
 pub fn split_message(text: &str, limit: usize) -> Vec<String> {
@@ -323,7 +327,7 @@ pub async fn send_chat(
     text: &str,
     reply_to: Option<&str>,
 ) -> Result<(), TwitchError> {
-    for (i, part) in split_message(text, CHAT_LIMIT).into_iter().enumerate() {
+    for (i, part) in split_message(text, PART_LIMIT).into_iter().enumerate() {
         let parent = if i == 0 {
             reply_to.map(str::to_string)
         } else {
@@ -343,6 +347,8 @@ pub async fn send_chat(
             let channel = channel.clone();
             async move {
                 let me = token.user_id.clone();
+                // Noted before the post: the echo may come over EventSub before the answer.
+                let part = twitch.begin_post(me.as_str(), &part);
                 let sent = match parent {
                     Some(parent) => {
                         twitch
@@ -362,11 +368,11 @@ pub async fn send_chat(
                             .send_chat_message(channel, me, part.as_str(), &token)
                             .await
                     }
-                }?;
+                };
                 // Our own messages come back over EventSub: remember them to ignore them.
-                if let Some(id) = &sent.message_id {
-                    twitch.remember_sent(id.as_str());
-                }
+                let id = sent.as_ref().ok().and_then(|s| s.message_id.as_ref());
+                twitch.post_answered(token.user_id.as_str(), &part, id.map(|id| id.as_str()));
+                let sent = sent?;
                 if !sent.is_sent {
                     tracing::warn!(reason = ?sent.drop_reason, "Twitch dropped a chat message");
                 }

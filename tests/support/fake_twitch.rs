@@ -90,6 +90,13 @@ pub const EVENTSUB_MAX_TOTAL_COST: u64 = 10;
 pub const MAX_TITLE_CHARS: usize = 140;
 /// The longest chat message `POST /helix/chat/messages` accepts, in characters.
 pub const MAX_CHAT_CHARS: usize = 500;
+/// A chat message identical to the sender's previous one in that channel, less than this after
+/// it, is dropped: IRC `NOTICE` msg-id `msg_duplicate`, "Your message was not sent because it is
+/// identical to the previous one you sent, less than 30 seconds ago."
+/// (https://dev.twitch.tv/docs/irc/msg-id/). Helix answers such a post `is_sent: false` with a
+/// `drop_reason {code, message}` (https://dev.twitch.tv/docs/api/reference/#send-chat-message),
+/// code `msg_duplicate` (twitch_api 0.8 `ChatMessageDropCode::MsgDuplicate`).
+pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(30);
 
 /// A channel's current information, as `GET /helix/channels` reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -171,6 +178,8 @@ impl Drop for ServerTask {
 struct Shared {
     state: Mutex<State>,
     chat_count: watch::Sender<usize>,
+    /// `false` while tests hold the answers to `POST /helix/chat/messages`.
+    chat_answers: watch::Sender<bool>,
     eventsub: Option<FakeEventSub>,
     random: std::collections::hash_map::RandomState,
     counter: AtomicU64,
@@ -218,6 +227,10 @@ struct State {
     categories: Vec<(String, String)>,
     channels: HashMap<String, ChannelInfo>,
     chats: Vec<SentChat>,
+    /// Chat messages dropped as duplicates.
+    dropped_chats: Vec<SentChat>,
+    /// Per (broadcaster, sender): the last chat message accepted and when.
+    last_chat: HashMap<(String, String), (String, Instant)>,
     raids: Vec<(String, String)>,
     pending_raids: HashMap<String, String>,
     rate_limited_calls: usize,
@@ -251,6 +264,8 @@ impl FakeTwitch {
                 .collect(),
             channels: HashMap::new(),
             chats: Vec::new(),
+            dropped_chats: Vec::new(),
+            last_chat: HashMap::new(),
             raids: Vec::new(),
             pending_raids: HashMap::new(),
             rate_limited_calls: 0,
@@ -268,6 +283,7 @@ impl FakeTwitch {
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             chat_count: watch::channel(0).0,
+            chat_answers: watch::channel(true).0,
             eventsub,
             random: std::collections::hash_map::RandomState::new(),
             counter: AtomicU64::new(1),
@@ -459,6 +475,24 @@ impl FakeTwitch {
     /// Every chat message accepted so far, in order.
     pub fn chat_messages(&self) -> Vec<SentChat> {
         lock(&self.shared).chats.clone()
+    }
+
+    /// Every chat message dropped as a duplicate ([`DUPLICATE_WINDOW`]), in order.
+    pub fn dropped_chat_messages(&self) -> Vec<SentChat> {
+        lock(&self.shared).dropped_chats.clone()
+    }
+
+    /// From now on, `POST /helix/chat/messages` records the message (see
+    /// [`wait_for_chat`](Self::wait_for_chat)) but answers only after
+    /// [`release_chat_answers`](Self::release_chat_answers): the message's echo can then be
+    /// delivered over EventSub before its sender hears back, as happens on Twitch.
+    pub fn hold_chat_answers(&self) {
+        self.shared.chat_answers.send_replace(false);
+    }
+
+    /// Answers the held chat posts, and the next ones at once.
+    pub fn release_chat_answers(&self) {
+        self.shared.chat_answers.send_replace(true);
     }
 
     /// Waits (without polling) for the chat message with index `since` (0-based, in
@@ -796,7 +830,15 @@ async fn handle(
         status: reply.status.as_u16(),
     };
     lock(&shared).requests.push(recorded);
+    if method == Method::POST && recorded_path_is_chat(&uri) {
+        let mut open = shared.chat_answers.subscribe();
+        let _ = open.wait_for(|open| *open).await;
+    }
     reply.into_response()
+}
+
+fn recorded_path_is_chat(uri: &Uri) -> bool {
+    uri.path() == "/helix/chat/messages"
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1444,19 +1486,36 @@ fn send_chat(shared: &Shared, req: &Incoming<'_>, caller: &Caller) -> Result<Rep
         )));
     }
     let message_id = new_uuid(shared);
+    let chat = SentChat {
+        broadcaster_id: broadcaster_id.to_string(),
+        sender_id: sender_id.to_string(),
+        message: message.to_string(),
+        reply_parent_message_id: reply_parent,
+        token_user_id: caller.user_id.clone(),
+        message_id: message_id.clone(),
+    };
+    let now = Instant::now();
     let count = {
         let mut state = lock(shared);
         if !state.users.contains_key(broadcaster_id) {
             return Err(Reply::bad_request("The broadcaster_id is not valid."));
         }
-        state.chats.push(SentChat {
-            broadcaster_id: broadcaster_id.to_string(),
-            sender_id: sender_id.to_string(),
-            message: message.to_string(),
-            reply_parent_message_id: reply_parent,
-            token_user_id: caller.user_id.clone(),
-            message_id: message_id.clone(),
+        let room = (broadcaster_id.to_string(), sender_id.to_string());
+        let duplicate = state.last_chat.get(&room).is_some_and(|(last, at)| {
+            last == message && now.saturating_duration_since(*at) < DUPLICATE_WINDOW
         });
+        if duplicate {
+            state.dropped_chats.push(chat);
+            return Ok(Reply::json(
+                StatusCode::OK,
+                json!({ "data": [{ "message_id": message_id, "is_sent": false, "drop_reason": {
+                    "code": "msg_duplicate",
+                    "message": "Your message was not sent because it is identical to the previous one you sent, less than 30 seconds ago.",
+                } }] }),
+            ));
+        }
+        state.last_chat.insert(room, (message.to_string(), now));
+        state.chats.push(chat);
         state.chats.len()
     };
     shared.chat_count.send_replace(count);
