@@ -780,6 +780,27 @@ async fn revocation_parses_and_removes_the_subscription() {
 }
 
 #[tokio::test]
+async fn each_delivered_notification_has_its_own_message_id() {
+    let fake = FakeEventSub::start().await;
+    let (mut first_ws, first) = session(&fake).await;
+    let (mut second_ws, second) = session(&fake).await;
+    for id in [&first, &second] {
+        fake.register_subscription("channel.chat.message", "1", chat_condition(&streamer()), id)
+            .unwrap();
+    }
+    let returned = fake
+        .send_chat(&ChatMessage::new(&streamer(), &viewer(), "hi"))
+        .unwrap();
+    let a = id_and_timestamp(&next_message(&mut first_ws).await).0;
+    let b = id_and_timestamp(&next_message(&mut second_ws).await).0;
+    assert_ne!(a, b, "one id per delivered message");
+    assert_eq!(returned, a);
+    // A resend keeps its id.
+    fake.resend(&b);
+    assert_eq!(id_and_timestamp(&next_message(&mut second_ws).await).0, b);
+}
+
+#[tokio::test]
 async fn resend_duplicates_keep_the_message_id_and_old_messages_are_old() {
     let fake = FakeEventSub::start().await;
     let (mut ws, id) = session(&fake).await;

@@ -633,8 +633,9 @@ impl FakeEventSub {
     }
 
     /// Sends a `channel.chat.message` v1 notification to every live session subscribed to it
-    /// for `chat.broadcaster` (one frame per matching subscription, all with the same
-    /// metadata message id). Returns that message id, `None` if no subscription matches.
+    /// for `chat.broadcaster` (one frame per matching subscription, each with its own metadata
+    /// message id, as Twitch sends them: see `dispatch`). Returns the first frame's message id,
+    /// `None` if no subscription matches.
     pub fn send_chat(&self, chat: &ChatMessage) -> Option<String> {
         self.send_chat_aged(chat, Duration::ZERO)
     }
@@ -792,10 +793,14 @@ impl FakeEventSub {
         if frames.is_empty() {
             return None;
         }
-        let message_id = uuid_v4();
         let timestamp = rfc3339(SystemTime::now().checked_sub(age).unwrap_or(UNIX_EPOCH));
-        let mut log = Vec::new();
+        let mut first = None;
         for (session_id, subscription) in frames {
+            // "metadata.message_id — An ID that uniquely identifies the message. […] If Twitch
+            // resends the message, the message ID will be the same."
+            // (dev.twitch.tv/docs/eventsub/websocket-reference): one id per delivered message,
+            // kept by `resend`.
+            let message_id = uuid_v4();
             let frame = json!({
                 "metadata": {
                     "message_id": message_id,
@@ -811,10 +816,11 @@ impl FakeEventSub {
             })
             .to_string();
             st.send_to_session(&session_id, &frame);
-            log.push((session_id, frame));
+            st.sent
+                .insert(message_id.clone(), vec![(session_id, frame)]);
+            first.get_or_insert(message_id);
         }
-        st.sent.insert(message_id.clone(), log);
-        Some(message_id)
+        first
     }
 
     /// Sends any text frame (verbatim) to the active socket of every live session.
