@@ -548,6 +548,33 @@ async fn register_subscription_rejects_like_helix() {
 }
 
 #[tokio::test]
+async fn a_ping_not_answered_in_time_closes_with_4002() {
+    let fake = FakeEventSub::start().await;
+    fake.set_ping(Some((
+        Duration::from_millis(50),
+        Duration::from_millis(200),
+    )));
+    // This client reads (and so answers pings: tungstenite queues the pong).
+    let (mut reader, reader_id) = session(&fake).await;
+    let reading = tokio::spawn(async move { while let Some(Ok(_)) = reader.next().await {} });
+    // This one does not read, so it never answers.
+    let (mut deaf, deaf_id) = session(&fake).await;
+    assert_eq!(
+        fake.wait_for_session_end(&deaf_id, WAIT).await.as_deref(),
+        Some("websocket_failed_ping_pong")
+    );
+    assert_eq!(
+        next_close(&mut deaf).await,
+        Some(close_code::CLIENT_FAILED_PING_PONG)
+    );
+    assert!(fake.wait_for_pongs(3, WAIT).await, "the reader answers");
+    let reader = fake.sessions();
+    let reader = reader.iter().find(|s| s.id == reader_id).unwrap();
+    assert!(reader.connected, "{:?}", reader.status);
+    reading.abort();
+}
+
+#[tokio::test]
 async fn unused_session_is_closed_with_4003() {
     let fake = FakeEventSub::start().await;
     fake.set_unused_timeout(Some(Duration::from_millis(300)));

@@ -47,6 +47,8 @@ async fn rig_with(
     before_start: impl FnOnce(&FakeEventSub, &FakeTwitch, &std::path::Path),
 ) -> Rig {
     let eventsub = FakeEventSub::start().await;
+    // Every socket is pinged; one that does not answer within 2 s is closed with 4002.
+    eventsub.set_ping(Some((Duration::from_millis(200), Duration::from_secs(2))));
     let twitch = FakeTwitch::start(Some(eventsub.clone())).await;
     twitch.add_user("2002", "someone", "Someone");
     twitch.add_user("3003", "amod", "AMod");
@@ -218,6 +220,24 @@ async fn our_own_message_is_never_a_command_even_when_its_echo_comes_first() {
         .map(|c| c.message)
         .collect();
     assert_eq!(sent.len(), 3, "the echo was not answered: {sent:?}");
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn eventsub_pings_are_answered_and_the_session_stays() {
+    let rig = rig().await;
+    let session = rig
+        .eventsub
+        .wait_for_session(WAIT)
+        .await
+        .expect("a session");
+    assert!(rig.eventsub.wait_for_pongs(5, WAIT).await, "pongs");
+    rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
+    assert_eq!(rig.reply(0).await.message, "Pong!");
+    let sessions = rig.eventsub.sessions();
+    let ours = sessions.iter().find(|s| s.id == session).unwrap();
+    assert!(ours.connected, "{}", ours.status);
+    assert_eq!(sessions.len(), 1, "never reconnected");
     rig.stop().await;
 }
 

@@ -205,6 +205,11 @@ async fn session_loop(
     let mut resubscribe_in = Duration::from_secs(2);
     let mut resubscribe_at =
         (!missing.is_empty()).then(|| tokio::time::Instant::now() + resubscribe_in);
+    // The last EventSub message (a text frame). WebSocket pings are not: Twitch's socket layer
+    // may go on pinging a session that sends nothing, and the keepalive timeout is about
+    // EventSub messages ("the maximum number of seconds that you should expect silence before
+    // receiving a keepalive message").
+    let mut heard = tokio::time::Instant::now();
     loop {
         let silence = keepalive + KEEPALIVE_MARGIN;
         let next = tokio::select! {
@@ -223,7 +228,7 @@ async fn session_loop(
                 resubscribe_at = (!missing.is_empty()).then(|| tokio::time::Instant::now() + resubscribe_in);
                 continue;
             }
-            next = tokio::time::timeout(silence, socket.next()) => next,
+            next = tokio::time::timeout_at(heard + silence, socket.next()) => next,
         };
         let message = match next {
             Err(_) => return End::Lost(format!("no message within {silence:?} (keepalive)")),
@@ -231,7 +236,6 @@ async fn session_loop(
             Ok(Some(Err(error))) => return End::Lost(format!("socket error: {error}")),
             Ok(Some(Ok(message))) => message,
         };
-        set_state(ctx, |e| e.last_message_unix = Some(now_unix()));
         let text = match message {
             Message::Text(text) => text,
             Message::Close(frame) => {
@@ -241,6 +245,8 @@ async fn session_loop(
             // Pings are answered by tungstenite; binary frames are not EventSub.
             _ => continue,
         };
+        heard = tokio::time::Instant::now();
+        set_state(ctx, |e| e.last_message_unix = Some(now_unix()));
         let frame = match parse_frame(&text) {
             Ok(frame) => frame,
             Err(error) => {
@@ -293,6 +299,7 @@ async fn session_loop(
                     Ok((new, _, new_keepalive)) => {
                         let mut old = std::mem::replace(&mut socket, new);
                         keepalive = new_keepalive;
+                        heard = tokio::time::Instant::now();
                         tokio::spawn(async move {
                             let _ = old.close(None).await;
                         });

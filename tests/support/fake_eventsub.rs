@@ -273,6 +273,10 @@ struct State {
     sent: HashMap<String, Vec<(String, String)>>,
     chats: HashMap<String, ChatRecord>,
     received: Vec<String>,
+    /// WebSocket pings: every `.0`, a pong owed within `.1`, else close 4002. `None`: no pings.
+    ping: Option<(Duration, Duration)>,
+    /// Pongs received in answer to the fake's pings, over all sockets.
+    pongs: u64,
     /// Ids of fresh sessions (not reconnect continuations), in welcome order.
     new_sessions: Vec<String>,
 }
@@ -367,6 +371,8 @@ impl FakeEventSub {
                 sent: HashMap::new(),
                 chats: HashMap::new(),
                 received: Vec::new(),
+                ping: None,
+                pongs: 0,
                 new_sessions: Vec::new(),
             }),
             changed: Notify::new(),
@@ -417,6 +423,35 @@ impl FakeEventSub {
     /// How long a new session may stay without any subscription before the fake closes it
     /// with 4003 "connection unused" (`None`: never). Applies to sessions welcomed from now
     /// on; default 10 s as on Twitch.
+    /// WebSocket pings on sockets opened from now on: a Ping frame every `every`; one not
+    /// answered with its Pong within `deadline` closes the socket with 4002 (Twitch, "Handling
+    /// WebSocket events", close codes: "4002 Client failed ping-pong: the client failed to
+    /// respond to a ping message"). Twitch publishes neither the interval nor the deadline, so
+    /// both are the test's; `None` (the default): no pings.
+    pub fn set_ping(&self, ping: Option<(Duration, Duration)>) {
+        self.shared().lock().ping = ping;
+    }
+
+    /// Waits until the fake has received `count` pongs to its pings (over all sockets); `false`
+    /// after `timeout`.
+    pub async fn wait_for_pongs(&self, count: u64, timeout: Duration) -> bool {
+        self.wait_until(timeout, move |st| (st.pongs >= count).then_some(()))
+            .await
+            .is_some()
+    }
+
+    /// Waits until session `id` has ended and returns the status it ended with (see
+    /// [`SessionInfo::status`]); `None` after `timeout`.
+    pub async fn wait_for_session_end(&self, id: &str, timeout: Duration) -> Option<String> {
+        let id = id.to_string();
+        self.wait_until(timeout, move |st| {
+            st.session(&id)
+                .filter(|s| !s.connected)
+                .map(|s| s.status.clone())
+        })
+        .await
+    }
+
     pub fn set_unused_timeout(&self, d: Option<Duration>) {
         self.shared().lock().unused_timeout = d;
     }
@@ -1378,6 +1413,12 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream) {
 
     let keepalive = Duration::from_secs(u64::from(keepalive));
     let mut last_sent = Instant::now();
+    let ping = shared.lock().ping;
+    let far = || Instant::now() + Duration::from_secs(3600);
+    let mut next_ping = ping.map(|(every, _)| Instant::now() + every);
+    // The payload of the ping awaiting its pong, and the deadline.
+    let mut owed: Option<(Vec<u8>, Instant)> = None;
+    let mut pings_sent = 0u64;
     loop {
         let unused_at =
             unused_deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
@@ -1407,11 +1448,39 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream) {
                     close_ws(&mut ws, close_code::CLIENT_SENT_INBOUND_TRAFFIC, "client sent inbound traffic").await;
                     break;
                 }
-                // Pings are answered by tungstenite, pongs are allowed; a client close is
-                // answered by tungstenite and the stream then ends.
+                Some(Ok(Message::Pong(payload))) => {
+                    if owed.as_ref().is_some_and(|(p, _)| p.as_slice() == payload.as_ref()) {
+                        owed = None;
+                        shared.lock().pongs += 1;
+                        shared.changed.notify_waiters();
+                    }
+                }
+                // Pings are answered by tungstenite; a client close is answered by tungstenite
+                // and the stream then ends.
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => break,
             },
+            () = tokio::time::sleep_until(next_ping.unwrap_or_else(far)), if next_ping.is_some() && owed.is_none() => {
+                let (every, deadline) = ping.expect("pings are on");
+                pings_sent += 1;
+                let payload = format!("fake-ping-{pings_sent}").into_bytes();
+                if ws.send(Message::Ping(payload.clone().into())).await.is_err() {
+                    break;
+                }
+                owed = Some((payload, Instant::now() + deadline));
+                next_ping = Some(Instant::now() + every);
+            }
+            () = tokio::time::sleep_until(owed.as_ref().map_or_else(far, |(_, at)| *at)), if owed.is_some() => {
+                {
+                    let mut st = shared.lock();
+                    if st.session(&session_id).is_some_and(|s| s.active_conn == Some(conn_id)) {
+                        st.end_session(&session_id, status_for_close(close_code::CLIENT_FAILED_PING_PONG));
+                    }
+                }
+                shared.changed.notify_waiters();
+                close_ws(&mut ws, close_code::CLIENT_FAILED_PING_PONG, "client failed ping-pong").await;
+                break;
+            }
             () = tokio::time::sleep_until(last_sent + keepalive) => {
                 let silent = shared.lock().conns.get(&conn_id).is_none_or(|c| c.silent);
                 if !silent && ws.send(Message::text(keepalive_frame())).await.is_err() {
