@@ -575,6 +575,20 @@ async fn a_ping_not_answered_in_time_closes_with_4002() {
 }
 
 #[tokio::test]
+async fn the_time_to_subscribe_is_the_welcomes_keepalive() {
+    let fake = FakeEventSub::start().await;
+    fake.set_keepalive_secs(1);
+    let (mut idle, idle_id) = session(&fake).await;
+    assert_eq!(
+        next_close(&mut idle).await,
+        Some(close_code::CONNECTION_UNUSED)
+    );
+    let sessions = fake.sessions();
+    let idle = sessions.iter().find(|s| s.id == idle_id).unwrap();
+    assert_eq!(idle.status, "websocket_connection_unused");
+}
+
+#[tokio::test]
 async fn unused_session_is_closed_with_4003() {
     let fake = FakeEventSub::start().await;
     fake.set_unused_timeout(Some(Duration::from_millis(300)));

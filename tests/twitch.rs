@@ -238,6 +238,9 @@ async fn eventsub_pings_are_answered_and_the_session_stays() {
     let ours = sessions.iter().find(|s| s.id == session).unwrap();
     assert!(ours.connected, "{}", ours.status);
     assert_eq!(sessions.len(), 1, "never reconnected");
+    // It asked for a keepalive that leaves room to subscribe (the time allowed is the same).
+    assert_eq!(ours.paths, ["/ws?keepalive_timeout_seconds=20"]);
+    assert_eq!(ours.keepalive_secs, 20);
     rig.stop().await;
 }
 

@@ -36,6 +36,21 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const WELCOME_TIMEOUT: Duration = Duration::from_secs(10);
 /// Added to Twitch's keepalive timeout before a silent socket counts as dead.
 const KEEPALIVE_MARGIN: Duration = Duration::from_secs(3);
+/// The keepalive asked for (`?keepalive_timeout_seconds=`, 10–600, Twitch's default 10). It is
+/// also the time allowed to create the first subscription after the welcome (else close
+/// 4003): 10 s is tight when Helix is slow or answers 429 first. The price: a dead socket that
+/// sends nothing is noticed after this plus [`KEEPALIVE_MARGIN`].
+pub const ASKED_KEEPALIVE_SECS: u32 = 20;
+
+/// The URL of a fresh session: `url` asking for [`ASKED_KEEPALIVE_SECS`] (unless it asks for a
+/// keepalive itself). Reconnect URLs are Twitch's and used as they come.
+pub fn session_url(url: &str) -> String {
+    if url.contains("keepalive_timeout_seconds=") {
+        return url.to_string();
+    }
+    let join = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{join}keepalive_timeout_seconds={ASKED_KEEPALIVE_SECS}")
+}
 /// Notifications older than this are dropped (Twitch's replay-protection advice).
 const MAX_AGE: Duration = Duration::from_secs(10 * 60);
 /// How many message ids are remembered for deduplication.
@@ -124,7 +139,7 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
         // Admin logins become ids once there is a token to ask with.
         twitch.resolve_admins().await;
         set_state(&ctx, |e| e.state = "connecting");
-        let url = twitch.config.eventsub_url.clone();
+        let url = session_url(&twitch.config.eventsub_url);
         let end = match connect(&url).await {
             Ok((socket, session, keepalive)) => {
                 backoff = Duration::from_secs(1);
@@ -520,6 +535,20 @@ fn set_state(ctx: &Context, change: impl FnOnce(&mut EventSubStatus)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fresh_session_asks_for_a_keepalive_that_leaves_room_to_subscribe() {
+        assert_eq!(
+            session_url("wss://eventsub.wss.twitch.tv/ws"),
+            "wss://eventsub.wss.twitch.tv/ws?keepalive_timeout_seconds=20"
+        );
+        assert_eq!(
+            session_url("ws://127.0.0.1:1/ws?x=1"),
+            "ws://127.0.0.1:1/ws?x=1&keepalive_timeout_seconds=20"
+        );
+        let own = "ws://127.0.0.1:1/ws?keepalive_timeout_seconds=60";
+        assert_eq!(session_url(own), own);
+    }
 
     #[test]
     fn timestamps_parse_to_epoch_seconds() {

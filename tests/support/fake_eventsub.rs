@@ -72,8 +72,6 @@ pub mod close_code {
 
 /// Default keepalive (and Twitch's minimum): seconds of silence before a `session_keepalive`.
 pub const DEFAULT_KEEPALIVE_SECS: u32 = 10;
-/// Default time a new session may stay without subscriptions before the 4003 close.
-pub const DEFAULT_UNUSED_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default reconnect grace time (Twitch: 30 s) before the old socket is closed with 4004.
 pub const DEFAULT_RECONNECT_GRACE: Duration = Duration::from_secs(30);
 
@@ -262,7 +260,8 @@ struct ChatRecord {
 
 struct State {
     keepalive_secs: u32,
-    unused_timeout: Option<Duration>,
+    /// `None`: the session's keepalive; `Some(None)`: never; `Some(Some(d))`: `d`.
+    unused_timeout: Option<Option<Duration>>,
     reconnect_grace: Duration,
     sessions: Vec<Session>,
     conns: HashMap<u64, Conn>,
@@ -361,7 +360,7 @@ impl FakeEventSub {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 keepalive_secs: DEFAULT_KEEPALIVE_SECS,
-                unused_timeout: Some(DEFAULT_UNUSED_TIMEOUT),
+                unused_timeout: None,
                 reconnect_grace: DEFAULT_RECONNECT_GRACE,
                 sessions: Vec::new(),
                 conns: HashMap::new(),
@@ -420,9 +419,6 @@ impl FakeEventSub {
         self.shared().lock().keepalive_secs = secs.max(1);
     }
 
-    /// How long a new session may stay without any subscription before the fake closes it
-    /// with 4003 "connection unused" (`None`: never). Applies to sessions welcomed from now
-    /// on; default 10 s as on Twitch.
     /// WebSocket pings on sockets opened from now on: a Ping frame every `every`; one not
     /// answered with its Pong within `deadline` closes the socket with 4002 (Twitch, "Handling
     /// WebSocket events", close codes: "4002 Client failed ping-pong: the client failed to
@@ -452,8 +448,14 @@ impl FakeEventSub {
         .await
     }
 
+    /// How long a new session may stay without any subscription before the fake closes it
+    /// with 4003 "connection unused" (`None`: never), instead of the session's keepalive (the
+    /// default, as on Twitch: the welcome's `keepalive_timeout_seconds` is "the number of
+    /// seconds that you have to subscribe to an event after receiving the welcome message",
+    /// dev.twitch.tv/docs/eventsub/websocket-reference). Applies to sessions welcomed from now
+    /// on.
     pub fn set_unused_timeout(&self, d: Option<Duration>) {
-        self.shared().lock().unused_timeout = d;
+        self.shared().lock().unused_timeout = Some(d);
     }
 
     /// How long [`FakeEventSub::reconnect`] waits for the client on the reconnect URL before
@@ -1399,7 +1401,10 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream) {
                     keepalive,
                     &connected_at,
                 )));
-                let unused = st.unused_timeout.map(|d| Instant::now() + d);
+                let window = st
+                    .unused_timeout
+                    .unwrap_or(Some(Duration::from_secs(u64::from(keepalive))));
+                let unused = window.map(|d| Instant::now() + d);
                 Some((conn_id, session_id, keepalive, unused))
             }
         }
