@@ -224,6 +224,43 @@ async fn our_own_message_is_never_a_command_even_when_its_echo_comes_first() {
 }
 
 #[tokio::test]
+async fn notifications_on_the_old_socket_during_a_reconnect_are_handled_once() {
+    const ROUNDS: usize = 10;
+    let rig = rig().await;
+    // The new socket welcomes 200 ms after it connects; until then Twitch sends on the old one.
+    rig.eventsub
+        .set_reconnect_welcome_delay(Duration::from_millis(200));
+    let moderator = user("3003", "amod");
+    for round in 0..ROUNDS {
+        let moving = {
+            let eventsub = rig.eventsub.clone();
+            tokio::spawn(async move { eventsub.reconnect().await })
+        };
+        assert!(rig.eventsub.wait_for_unwelcomed_reconnect(WAIT).await);
+        // Both on the old socket, in the window; the second is also repeated on the new one.
+        let only_old =
+            ChatMessage::new(&rig.broadcaster, &moderator, "!ping").with_badge("moderator", "1");
+        rig.eventsub.send_chat(&only_old).expect("delivered");
+        let repeated =
+            ChatMessage::new(&rig.broadcaster, &moderator, "!version").with_badge("moderator", "1");
+        let id = rig.eventsub.send_chat(&repeated).expect("delivered");
+        assert!(moving.await.unwrap().is_some(), "round {round}: moved");
+        rig.eventsub.resend(&id);
+    }
+    rig.chat(&moderator, "!status", Some("moderator"));
+    let last = rig.reply(2 * ROUNDS).await;
+    let sent = rig.twitch.chat_messages();
+    assert_eq!(sent.len(), 2 * ROUNDS + 1, "each exactly once: {sent:?}");
+    let pongs = sent
+        .iter()
+        .filter(|c| c.message.starts_with("Pong!"))
+        .count();
+    assert_eq!(pongs, ROUNDS, "none lost on the old socket");
+    assert!(!last.message.starts_with("Pong!"));
+    rig.stop().await;
+}
+
+#[tokio::test]
 async fn eventsub_pings_are_answered_and_the_session_stays() {
     let rig = rig().await;
     let session = rig

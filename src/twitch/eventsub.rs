@@ -177,6 +177,10 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
     }
 }
 
+/// A connection being opened: [`connect`]'s future.
+type Connecting =
+    dyn std::future::Future<Output = Result<(Socket, String, Duration), String>> + Send;
+
 /// Connect and wait for the welcome: the socket, the session id and the keepalive timeout.
 async fn connect(url: &str) -> Result<(Socket, String, Duration), String> {
     let mut socket = tokio::time::timeout(WELCOME_TIMEOUT, crate::tls::websocket(url))
@@ -225,12 +229,43 @@ async fn session_loop(
     // EventSub messages ("the maximum number of seconds that you should expect silence before
     // receiving a keepalive message").
     let mut heard = tokio::time::Instant::now();
+    // After `session_reconnect`: the new socket being opened. Until it welcomes us the old one
+    // is read as usual: Twitch keeps sending there until then (make before break).
+    let mut moving: Option<std::pin::Pin<Box<Connecting>>> = None;
+    // The old socket ended during a move (Twitch closes it once the new one has welcomed us,
+    // which may be read first): wait for the move instead of reading it.
+    let mut old_done = false;
     loop {
         let silence = keepalive + KEEPALIVE_MARGIN;
         let next = tokio::select! {
             _ = cancel.cancelled() => {
                 let _ = socket.close(None).await;
                 return End::Shutdown;
+            }
+            moved = async {
+                match moving.as_mut() {
+                    Some(connecting) => connecting.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                moving = None;
+                match moved {
+                    Ok((new, _, new_keepalive)) => {
+                        let mut old = std::mem::replace(&mut socket, new);
+                        keepalive = new_keepalive;
+                        heard = tokio::time::Instant::now();
+                        old_done = false;
+                        tokio::spawn(async move {
+                            let _ = old.close(None).await;
+                        });
+                        tracing::info!("EventSub session moved to a new connection");
+                        let _ = ctx
+                            .events
+                            .send(Event::EventSubReconnected { requested: true });
+                    }
+                    Err(error) => return End::Lost(format!("reconnect failed: {error}")),
+                }
+                continue;
             }
             _ = async {
                 match resubscribe_at {
@@ -243,22 +278,27 @@ async fn session_loop(
                 resubscribe_at = (!missing.is_empty()).then(|| tokio::time::Instant::now() + resubscribe_in);
                 continue;
             }
-            next = tokio::time::timeout_at(heard + silence, socket.next()) => next,
+            next = tokio::time::timeout_at(heard + silence, socket.next()), if !old_done => next,
         };
         let message = match next {
             Err(_) => return End::Lost(format!("no message within {silence:?} (keepalive)")),
-            Ok(None) => return End::Lost("the socket closed".into()),
-            Ok(Some(Err(error))) => return End::Lost(format!("socket error: {error}")),
-            Ok(Some(Ok(message))) => message,
+            Ok(None) => Err("the socket closed".to_string()),
+            Ok(Some(Err(error))) => Err(format!("socket error: {error}")),
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                Err(close_reason(frame.as_ref().map(|f| u16::from(f.code))))
+            }
+            Ok(Some(Ok(message))) => Ok(message),
         };
         let text = match message {
-            Message::Text(text) => text,
-            Message::Close(frame) => {
-                let code = frame.as_ref().map(|f| u16::from(f.code));
-                return End::Lost(close_reason(code));
-            }
+            Ok(Message::Text(text)) => text,
             // Pings are answered by tungstenite; binary frames are not EventSub.
-            _ => continue,
+            Ok(_) => continue,
+            // During a move the old socket may end first: the move decides.
+            Err(_) if moving.is_some() => {
+                old_done = true;
+                continue;
+            }
+            Err(reason) => return End::Lost(reason),
         };
         heard = tokio::time::Instant::now();
         set_state(ctx, |e| e.last_message_unix = Some(now_unix()));
@@ -309,21 +349,10 @@ async fn session_loop(
                 let Some(url) = url else {
                     return End::Lost("session_reconnect without a URL".into());
                 };
-                // Make before break: the new socket must welcome us before the old one goes.
-                match connect(&url).await {
-                    Ok((new, _, new_keepalive)) => {
-                        let mut old = std::mem::replace(&mut socket, new);
-                        keepalive = new_keepalive;
-                        heard = tokio::time::Instant::now();
-                        tokio::spawn(async move {
-                            let _ = old.close(None).await;
-                        });
-                        tracing::info!("EventSub session moved to a new connection");
-                        let _ = ctx
-                            .events
-                            .send(Event::EventSubReconnected { requested: true });
-                    }
-                    Err(error) => return End::Lost(format!("reconnect failed: {error}")),
+                // Make before break: the new socket must welcome us before the old one goes;
+                // meanwhile the old one is still read (the `moving` branch above).
+                if moving.is_none() {
+                    moving = Some(Box::pin(async move { connect(&url).await }));
                 }
             }
         }

@@ -263,6 +263,9 @@ struct State {
     /// `None`: the session's keepalive; `Some(None)`: never; `Some(Some(d))`: `d`.
     unused_timeout: Option<Option<Duration>>,
     reconnect_grace: Duration,
+    /// How long a reconnect socket waits before its welcome (the window in which the old
+    /// socket still gets the notifications).
+    reconnect_welcome_delay: Duration,
     sessions: Vec<Session>,
     conns: HashMap<u64, Conn>,
     next_conn: u64,
@@ -362,6 +365,7 @@ impl FakeEventSub {
                 keepalive_secs: DEFAULT_KEEPALIVE_SECS,
                 unused_timeout: None,
                 reconnect_grace: DEFAULT_RECONNECT_GRACE,
+                reconnect_welcome_delay: Duration::ZERO,
                 sessions: Vec::new(),
                 conns: HashMap::new(),
                 next_conn: 1,
@@ -462,6 +466,28 @@ impl FakeEventSub {
     /// closing the old socket with 4004. Default 30 s as on Twitch.
     pub fn set_reconnect_grace(&self, d: Duration) {
         self.shared().lock().reconnect_grace = d;
+    }
+
+    /// How long a client's socket on a reconnect URL waits before its welcome (default 0).
+    /// Until then the session's notifications still go to the old socket, as on Twitch
+    /// ("Twitch sends the old connection events until the new connection is established").
+    pub fn set_reconnect_welcome_delay(&self, d: Duration) {
+        self.shared().lock().reconnect_welcome_delay = d;
+    }
+
+    /// Whether a client has opened a socket on a reconnect URL that is not welcomed yet.
+    pub async fn wait_for_unwelcomed_reconnect(&self, timeout: Duration) -> bool {
+        self.wait_until(timeout, |st| {
+            st.conns
+                .iter()
+                .any(|(id, c)| {
+                    st.session(&c.session_id)
+                        .is_some_and(|s| s.connected && s.active_conn != Some(*id))
+                })
+                .then_some(())
+        })
+        .await
+        .is_some()
     }
 
     /// The id of a session to talk to: the **live session that was welcomed last, if there is
@@ -1356,15 +1382,48 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream) {
                                 silent: false,
                             },
                         );
-                        let session = st.session_mut(&session_id).expect("live session");
-                        session.paths.push(uri.clone());
-                        session.active_conn = Some(conn_id);
-                        let keepalive = session.keepalive_secs;
-                        let welcome =
-                            welcome_frame(&session_id, keepalive, &rfc3339(SystemTime::now()));
-                        let _ = tx.send(Cmd::Text(welcome));
-                        if let Some(done) = done {
-                            let _ = done.send(());
+                        let keepalive = st
+                            .session(&session_id)
+                            .expect("live session")
+                            .keepalive_secs;
+                        // Becomes the session's socket with its welcome: until then the old
+                        // socket gets the notifications.
+                        let welcome = {
+                            let shared = Arc::clone(&shared);
+                            let session_id = session_id.clone();
+                            let uri = uri.clone();
+                            let tx = tx.clone();
+                            move || {
+                                let mut st = shared.lock();
+                                let Some(session) =
+                                    st.session_mut(&session_id).filter(|s| s.connected)
+                                else {
+                                    return;
+                                };
+                                session.paths.push(uri);
+                                session.active_conn = Some(conn_id);
+                                let welcome = welcome_frame(
+                                    &session_id,
+                                    keepalive,
+                                    &rfc3339(SystemTime::now()),
+                                );
+                                let _ = tx.send(Cmd::Text(welcome));
+                                drop(st);
+                                if let Some(done) = done {
+                                    let _ = done.send(());
+                                }
+                                shared.changed.notify_waiters();
+                            }
+                        };
+                        let delay = st.reconnect_welcome_delay;
+                        if delay.is_zero() {
+                            drop(st);
+                            welcome();
+                        } else {
+                            tokio::spawn(async move {
+                                tokio::time::sleep(delay).await;
+                                welcome();
+                            });
                         }
                         Some((conn_id, session_id, keepalive, None))
                     }
