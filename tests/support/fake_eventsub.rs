@@ -469,8 +469,9 @@ impl FakeEventSub {
     }
 
     /// How long a client's socket on a reconnect URL waits before its welcome (default 0).
-    /// Until then the session's notifications still go to the old socket, as on Twitch
-    /// ("Twitch sends the old connection events until the new connection is established").
+    /// Until then the session's notifications still go to the old socket, as on Twitch, which
+    /// keeps delivering on the old connection until the new one is welcomed and then closes it
+    /// (dev.twitch.tv/docs/eventsub/handling-websocket-events, "Reconnect message").
     pub fn set_reconnect_welcome_delay(&self, d: Duration) {
         self.shared().lock().reconnect_welcome_delay = d;
     }
