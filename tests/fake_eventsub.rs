@@ -900,6 +900,8 @@ async fn inbound_traffic_is_closed_with_4001() {
 async fn silent_socket_sends_nothing_until_revived() {
     let fake = FakeEventSub::start().await;
     fake.set_keepalive_secs(1);
+    // About silence, not unused sessions: the unsubscribed second socket must not get 4003.
+    fake.set_unused_timeout(None);
     let (mut ws, id) = session(&fake).await;
     fake.register_subscription(
         "channel.chat.message",

@@ -448,6 +448,8 @@ async fn a_silent_socket_is_replaced_and_subscriptions_are_made_again() {
         FakeObsOptions::default(),
         |eventsub, _, _| {
             eventsub.set_keepalive_secs(1);
+            // About silence: the time to subscribe stays Twitch's minimum, not 1 s.
+            eventsub.set_unused_timeout(Some(Duration::from_secs(10)));
         },
     )
     .await;
