@@ -532,9 +532,11 @@ fn instant_recovery_only_after_a_real_outage() {
     }
 }
 
-/// The switches among `decisions`, as (time, level); anything else fails the test.
-fn levels(decisions: Vec<(u64, Decision)>) -> Vec<(u64, Level)> {
-    decisions
+/// The switches the default policy makes on `inputs`, as (time, level); any other decision
+/// fails the test.
+fn switches(inputs: &[(u64, Input)]) -> Vec<(u64, Level)> {
+    let policy = Policy::default();
+    feed(&policy, &mut GuardState::default(), Instant::now(), inputs)
         .into_iter()
         .map(|(at, decision)| match decision {
             Decision::Switch { to, .. } => (at, to),
@@ -545,7 +547,6 @@ fn levels(decisions: Vec<(u64, Decision)>) -> Vec<(u64, Level)> {
 
 #[test]
 fn a_blended_first_sample_after_a_short_loss_does_not_detour_through_low() {
-    let policy = Policy::default();
     let inputs = concat(vec![
         vec![(0, scene(Level::Live))],
         samples(0, 10_000, kbps(2500)),
@@ -556,12 +557,7 @@ fn a_blended_first_sample_after_a_short_loss_does_not_detour_through_low() {
         vec![(12_000, kbps(1000))],
         samples(12_500, 20_000, kbps(2500)),
     ]);
-    let decisions = levels(feed(
-        &policy,
-        &mut GuardState::default(),
-        Instant::now(),
-        &inputs,
-    ));
+    let decisions = switches(&inputs);
     assert_eq!(
         decisions,
         vec![(11_000, Level::Offline), (15_500, Level::Live)]
@@ -570,7 +566,6 @@ fn a_blended_first_sample_after_a_short_loss_does_not_detour_through_low() {
 
 #[test]
 fn an_instant_recovery_that_does_not_hold_makes_the_next_one_wait() {
-    let policy = Policy::default();
     let inputs = concat(vec![
         vec![(0, scene(Level::Live))],
         samples(0, 10_000, kbps(2500)),
@@ -582,12 +577,7 @@ fn an_instant_recovery_that_does_not_hold_makes_the_next_one_wait() {
         // Another 5 s outage, but the last recovery failed: LIVE only after 3 s of good.
         samples(21_000, 30_000, kbps(2500)),
     ]);
-    let decisions = levels(feed(
-        &policy,
-        &mut GuardState::default(),
-        Instant::now(),
-        &inputs,
-    ));
+    let decisions = switches(&inputs);
     assert_eq!(
         decisions,
         vec![
