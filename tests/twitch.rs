@@ -261,6 +261,30 @@ async fn notifications_on_the_old_socket_during_a_reconnect_are_handled_once() {
 }
 
 #[tokio::test]
+async fn twenty_network_drops_never_leave_an_old_socket_open() {
+    let rig = rig().await;
+    for round in 0..20 {
+        let mark = rig.eventsub.session_mark();
+        rig.eventsub
+            .close_all(fake_eventsub::close_code::NETWORK_ERROR, "network error");
+        rig.eventsub
+            .wait_for_session_after(mark, WAIT)
+            .await
+            .unwrap_or_else(|| panic!("round {round}: a new session"));
+        rig.wait_subscribed().await;
+    }
+    rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
+    assert_eq!(rig.reply(0).await.message, "Pong!");
+    assert_eq!(rig.eventsub.connections(), 1);
+    assert!(
+        rig.eventsub.max_connections() <= 2,
+        "never more than one socket beyond an overlap: {}",
+        rig.eventsub.max_connections()
+    );
+    rig.stop().await;
+}
+
+#[tokio::test]
 async fn eventsub_pings_are_answered_and_the_session_stays() {
     let rig = rig().await;
     let session = rig
@@ -422,6 +446,11 @@ async fn a_hundred_session_reconnects_lose_and_double_nothing() {
     parents.sort();
     sent.sort();
     assert_eq!(parents, sent, "each chat message answered exactly once");
+    assert!(
+        rig.eventsub.max_connections() <= 2,
+        "never more than one socket beyond a move's overlap: {}",
+        rig.eventsub.max_connections()
+    );
     assert_eq!(
         rig.eventsub.subscriptions().len(),
         4,

@@ -279,6 +279,8 @@ struct State {
     ping: Option<(Duration, Duration)>,
     /// Pongs received in answer to the fake's pings, over all sockets.
     pongs: u64,
+    /// The most WebSocket connections open at once so far.
+    max_conns: usize,
     /// Ids of fresh sessions (not reconnect continuations), in welcome order.
     new_sessions: Vec<String>,
 }
@@ -376,6 +378,7 @@ impl FakeEventSub {
                 received: Vec::new(),
                 ping: None,
                 pongs: 0,
+                max_conns: 0,
                 new_sessions: Vec::new(),
             }),
             changed: Notify::new(),
@@ -1100,6 +1103,12 @@ impl FakeEventSub {
         self.shared().lock().conns.len()
     }
 
+    /// The most WebSocket connections that were open at once so far (one client keeps one,
+    /// and two only while it moves to a reconnect URL).
+    pub fn max_connections(&self) -> usize {
+        self.shared().lock().max_conns
+    }
+
     /// Every text frame the clients sent (binary frames as lossy UTF-8), in order. Each one
     /// also got its socket closed with 4001, as on Twitch; pings are answered and pongs are
     /// allowed (neither is recorded).
@@ -1383,6 +1392,7 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream) {
                                 silent: false,
                             },
                         );
+                        st.max_conns = st.max_conns.max(st.conns.len());
                         let keepalive = st
                             .session(&session_id)
                             .expect("live session")
@@ -1443,6 +1453,7 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream) {
                         silent: false,
                     },
                 );
+                st.max_conns = st.max_conns.max(st.conns.len());
                 st.sessions.push(Session {
                     id: session_id.clone(),
                     connected: true,
