@@ -46,6 +46,27 @@ async fn rig_with(
     obs_options: FakeObsOptions,
     before_start: impl FnOnce(&FakeEventSub, &FakeTwitch, &std::path::Path),
 ) -> Rig {
+    let rig = rig_with_scopes(
+        expires_in,
+        auth::SCOPES,
+        obs_extra,
+        obs_options,
+        before_start,
+    )
+    .await;
+    rig.wait_subscribed().await;
+    rig
+}
+
+/// [`rig_with`], the broadcaster signed in with `scopes`, without waiting for the
+/// subscriptions.
+async fn rig_with_scopes(
+    expires_in: Duration,
+    scopes: &[&str],
+    obs_extra: &str,
+    obs_options: FakeObsOptions,
+    before_start: impl FnOnce(&FakeEventSub, &FakeTwitch, &std::path::Path),
+) -> Rig {
     let eventsub = FakeEventSub::start().await;
     // Every socket is pinged; one that does not answer within 2 s is closed with 4002.
     eventsub.set_ping(Some((Duration::from_millis(200), Duration::from_secs(2))));
@@ -56,13 +77,7 @@ async fn rig_with(
     twitch.add_user("5005", "theadmin", "TheAdmin");
     let state = tempfile::tempdir().unwrap();
     before_start(&eventsub, &twitch, state.path());
-    twitch.sign_in(
-        state.path(),
-        TOKEN_FILE,
-        BROADCASTER_ID,
-        auth::SCOPES,
-        expires_in,
-    );
+    twitch.sign_in(state.path(), TOKEN_FILE, BROADCASTER_ID, scopes, expires_in);
     let obs = FakeObs::start(FakeObsOptions {
         password: None,
         ..obs_options
@@ -97,7 +112,6 @@ async fn rig_with(
         state,
         broadcaster: user(BROADCASTER_ID, BROADCASTER_LOGIN),
     };
-    rig.wait_subscribed().await;
     rig
 }
 
@@ -281,6 +295,55 @@ async fn twenty_network_drops_never_leave_an_old_socket_open() {
         "never more than one socket beyond an overlap: {}",
         rig.eventsub.max_connections()
     );
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn a_subscription_refused_for_a_missing_scope_names_the_scope() {
+    let scopes: Vec<&str> = auth::SCOPES
+        .iter()
+        .copied()
+        .filter(|s| *s != "user:read:chat")
+        .collect();
+    let rig = rig_with_scopes(
+        Duration::from_secs(4 * 3600),
+        &scopes,
+        "",
+        FakeObsOptions::default(),
+        |_, _, _| {},
+    )
+    .await;
+    let mut status = rig.ctx.status.subscribe();
+    let chat = timeout(
+        WAIT,
+        status.wait_for(|s| {
+            s.twitch.as_ref().is_some_and(|t| {
+                let made = &t.eventsub.subscriptions;
+                made.len() == 4
+                    && made
+                        .get("channel.chat.message")
+                        .is_some_and(|v| v.starts_with("failed"))
+            })
+        }),
+    )
+    .await
+    .expect("the chat subscription fails")
+    .unwrap()
+    .twitch
+    .as_ref()
+    .unwrap()
+    .eventsub
+    .subscriptions["channel.chat.message"]
+        .clone();
+    assert_eq!(
+        chat,
+        "failed: the Twitch token lacks a scope: user:read:chat"
+    );
+    // The others need no scope and are made.
+    let twitch = rig.ctx.status.borrow().twitch.clone().unwrap();
+    for kind in ["channel.raid", "stream.online", "stream.offline"] {
+        assert_eq!(twitch.eventsub.subscriptions[kind], "enabled", "{kind}");
+    }
     rig.stop().await;
 }
 

@@ -431,7 +431,21 @@ pub async fn subscribe(twitch: &Twitch, kind: &str, session: &str) -> Result<(),
     .await;
     match result {
         Err(TwitchError::Api { status: 409, .. }) => Ok(()),
+        // "403 Forbidden: The access token is missing the required scopes" (Create EventSub
+        // Subscription, dev.twitch.tv/docs/api/reference): name the one this type needs.
+        Err(TwitchError::Api { status: 403, .. }) if subscription_scope(kind).is_some() => Err(
+            TwitchError::MissingScope(subscription_scope(kind).unwrap_or_default().to_string()),
+        ),
         other => other,
+    }
+}
+
+/// The scope a subscription type needs from the broadcaster's token (EventSub subscription
+/// types reference), for the types the bot subscribes to.
+fn subscription_scope(kind: &str) -> Option<&'static str> {
+    match kind {
+        "channel.chat.message" => Some("user:read:chat"),
+        _ => None,
     }
 }
 
