@@ -103,7 +103,7 @@ async fn rig_with_scopes(
     let redactor = Redactor::new(&secrets);
     let ctx = Context::new(config, secrets, redactor).unwrap();
     let app = App::start(ctx.clone(), RunOptions::default());
-    let rig = Rig {
+    Rig {
         eventsub,
         twitch,
         obs,
@@ -111,8 +111,7 @@ async fn rig_with_scopes(
         ctx,
         state,
         broadcaster: user(BROADCASTER_ID, BROADCASTER_LOGIN),
-    };
-    rig
+    }
 }
 
 async fn rig() -> Rig {
