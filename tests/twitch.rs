@@ -238,11 +238,11 @@ async fn our_own_message_is_never_a_command_even_when_its_echo_comes_first() {
 
 #[tokio::test]
 async fn notifications_on_the_old_socket_during_a_reconnect_are_handled_once() {
-    const ROUNDS: usize = 10;
+    const ROUNDS: usize = 100;
     let rig = rig().await;
-    // The new socket welcomes 200 ms after it connects; until then Twitch sends on the old one.
+    // The new socket welcomes 50 ms after it connects; until then Twitch sends on the old one.
     rig.eventsub
-        .set_reconnect_welcome_delay(Duration::from_millis(200));
+        .set_reconnect_welcome_delay(Duration::from_millis(50));
     let moderator = user("3003", "amod");
     for round in 0..ROUNDS {
         let moving = {
