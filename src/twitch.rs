@@ -308,6 +308,14 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    fn a_varied_part_still_fits_a_chat_message() {
+        assert_eq!(
+            helix::PART_LIMIT + REPEAT_MARK.chars().count(),
+            helix::CHAT_LIMIT
+        );
+    }
+
+    #[test]
     fn a_repeat_within_the_window_is_varied_and_alternates() {
         let mut out = Outgoing::default();
         let t0 = Instant::now();

@@ -465,10 +465,10 @@ fn target(
                 .filter(|&l| l == Level::Live || state.better_since[Level::Live as usize].is_none())
                 .find(|&l| {
                     let since = state.better_since[l as usize];
-                    lasted(since, policy.recover_after)
-                        || (instant && l == Level::Live && since.is_some())
-                        // LOW on a second sample: the first after a loss is often a blend.
-                        || (instant && since.is_some_and(|at| now > at))
+                    // Instant: LIVE on its first sample, LOW on its second (the first after a
+                    // loss is often a blend).
+                    let at_once = instant && since.is_some_and(|at| l == Level::Live || now > at);
+                    at_once || lasted(since, policy.recover_after)
                 })
                 .map(|level| (level, true))
         }

@@ -249,7 +249,7 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
                 looped.publish(None, None);
             }
             poll = polls.recv() => match poll {
-                Some((readings, tick)) => looped.on_poll(readings, tick, config.poll_interval).await,
+                Some((readings, tick)) => looped.on_poll(readings, tick).await,
                 None => break,
             },
             event = events.recv() => match event {
@@ -361,10 +361,9 @@ impl Loop {
         &mut self,
         readings: Vec<(Result<Reading, StatsError>, Instant)>,
         tick: Instant,
-        poll_interval: std::time::Duration,
     ) {
         let answered = readings.iter().map(|(_, at)| *at).max().unwrap_or(tick);
-        let at = sample_time(tick, answered, poll_interval);
+        let at = sample_time(tick, answered, self.guard.config().poll_interval);
         let mut samples = Vec::with_capacity(readings.len());
         for (((reading, answered), meter), status) in readings
             .into_iter()

@@ -4,8 +4,9 @@
 //!
 //! Permission comes from badges (broadcaster, moderator, vip) and `twitch.admins`. The bot never
 //! reacts to its own messages: known by id once Helix has answered the post, and before that
-//! by sender and text (Twitch may deliver the echo first; `Twitch::own_echo`). Unknown words: silence. Malformed: the usage line. A command
-//! still cooling down is dropped silently (a busy chat stays readable).
+//! by sender and text (Twitch may deliver the echo first; `Twitch::own_echo`). Unknown words:
+//! silence. Malformed: the usage line. A command still cooling down is dropped silently (a busy
+//! chat stays readable).
 //!
 //! **Replies never become commands.** Without a bot account, replies go out as the broadcaster
 //! and come back over EventSub; a reply that began with the prefix (a usage line, or an

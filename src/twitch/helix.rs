@@ -433,9 +433,16 @@ pub async fn subscribe(twitch: &Twitch, kind: &str, session: &str) -> Result<(),
         Err(TwitchError::Api { status: 409, .. }) => Ok(()),
         // "403 Forbidden: The access token is missing the required scopes" (Create EventSub
         // Subscription, dev.twitch.tv/docs/api/reference): name the one this type needs.
-        Err(TwitchError::Api { status: 403, .. }) if subscription_scope(kind).is_some() => Err(
-            TwitchError::MissingScope(subscription_scope(kind).unwrap_or_default().to_string()),
-        ),
+        Err(TwitchError::Api {
+            status: 403,
+            message,
+        }) => Err(match subscription_scope(kind) {
+            Some(scope) => TwitchError::MissingScope(scope.to_string()),
+            None => TwitchError::Api {
+                status: 403,
+                message,
+            },
+        }),
         other => other,
     }
 }
