@@ -38,6 +38,8 @@
 //! expected transition when it is the first one of that kind at or after the event (and after
 //! the previous match); every other decision is a false switch.
 
+mod common;
+
 #[path = "../tests/support/irl.rs"]
 mod irl;
 #[path = "../tests/support/traces.rs"]
@@ -397,12 +399,13 @@ fn main() {
 const SEEDS: u64 = 40;
 const MINUTES: u64 = 10;
 
-fn percentile(sorted: &[u64], p: f64) -> String {
+/// The `q` quantile of `sorted` milliseconds, as seconds (`–` when there are none).
+fn percentile(sorted: &[u64], q: f64) -> String {
     if sorted.is_empty() {
         return "–".into();
     }
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    format!("{:.2} s", sorted[i] as f64 / 1000.0)
+    let durations: Vec<Duration> = sorted.iter().map(|&ms| Duration::from_millis(ms)).collect();
+    format!("{:.2} s", common::percentile(&durations, q).as_secs_f64())
 }
 
 /// The realistic IRL families (`tests/support/irl.rs`) through each ingest model, the poller,

@@ -916,11 +916,13 @@ mod irl_properties {
     use stream_control::guard::decide::Level;
 
     const SLOT: u64 = super::irl::SLOT_MS;
+    /// Where `build` starts (ms): the grace after LIVE is over by then.
+    const LEAD_MS: u64 = 8_000;
 
-    /// Good for 8 s (the grace after LIVE is over), then `build`, then good for 12 s.
+    /// Good for [`LEAD_MS`], then `build`, then good for 12 s.
     fn run(seed: u64, phase: f64, build: impl FnOnce(&mut Builder)) -> Outcome {
         let mut b = Builder::new("property", seed);
-        b.good(8_000);
+        b.good(LEAD_MS);
         build(&mut b);
         b.good(12_000);
         simulate(
@@ -965,11 +967,10 @@ mod irl_properties {
             slots in 50u64..200,
             kbps in 60.0f64..700.0,
         ) {
-            let start = 8_000;
             let outcome = run(seed, phase, |b| b.drop_of(slots * SLOT, kbps));
             let first = outcome.switches.first().copied();
             prop_assert!(
-                matches!(first, Some((at, Level::Low)) if at >= start && at <= start + 2_500),
+                matches!(first, Some((at, Level::Low)) if (LEAD_MS..=LEAD_MS + 2_500).contains(&at)),
                 "switches {:?}", outcome.switches
             );
             prop_assert_eq!(outcome.switches.len(), 2, "LOW, then LIVE: {:?}", outcome.switches);
@@ -987,11 +988,10 @@ mod irl_properties {
             slots in 31u64..200,
             gone in any::<bool>(),
         ) {
-            let start = 8_000;
             let outcome = run(seed, phase, |b| b.loss_of(slots * SLOT, gone));
             let first = outcome.switches.first().copied();
             prop_assert!(
-                matches!(first, Some((at, Level::Offline)) if at >= start && at <= start + 1_500),
+                matches!(first, Some((at, Level::Offline)) if (LEAD_MS..=LEAD_MS + 1_500).contains(&at)),
                 "switches {:?}", outcome.switches
             );
         }

@@ -99,7 +99,7 @@ pub enum Slot {
 }
 
 /// The kinds of event in a script.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// A dip shorter than 2 s: ride it out.
     Hiccup,
@@ -615,8 +615,6 @@ impl Contender {
 pub struct Outcome {
     /// Every switch, with when it was decided (ms).
     pub switches: Vec<(u64, Level)>,
-    /// Stop decisions (ms).
-    pub stops: Vec<u64>,
     /// The level OBS showed per slot.
     pub shown: Vec<Level>,
 }
@@ -635,7 +633,6 @@ pub fn simulate(script: &Script, server: Server, contender: &Contender, phase: f
     let start = Input::Scene(Some(OwnedScene::Level(Level::Live)));
     decide(policy, &mut state, start, base);
     let mut switches = Vec::new();
-    let mut stops = Vec::new();
     let mut shown = vec![Level::Live; script.slots.len()];
     let mut scene = Level::Live;
     let mut shown_from = 0usize;
@@ -693,16 +690,13 @@ pub fn simulate(script: &Script, server: Server, contender: &Contender, phase: f
                 scene = to;
                 switches.push((stamp_ms.round() as u64, to));
             }
-            Decision::StopStream { .. } => stops.push(stamp_ms.round() as u64),
+            // The contenders set no `offline_timeout`.
+            Decision::StopStream { .. } => {}
         }
     }
     let len = shown.len();
     shown[shown_from..len].fill(scene);
-    Outcome {
-        switches,
-        stops,
-        shown,
-    }
+    Outcome { switches, shown }
 }
 
 /// The figures of one script under one contender.
@@ -722,9 +716,6 @@ pub struct Score {
     pub to_offline: Vec<u64>,
     /// Slots shown in another scene than the ideal.
     pub wrong_slots: u64,
-    /// Per kind of event: switches that happened during (or within 1 s after) an event of
-    /// that kind and that no ideal change asked for.
-    pub false_by_kind: Vec<(Kind, usize)>,
     /// 2.0–2.45 s drops: how many, how many were shown as LOW, and how many of those only once
     /// the link was good again. Switches from then until 5 s after one count as neither false
     /// nor missed.
@@ -750,7 +741,6 @@ pub fn score(script: &Script, outcome: &Outcome) -> Score {
         i as u64 * SLOT_MS
     };
     let mut last_ok: Option<(u64, Level)> = None;
-    let mut by_kind: std::collections::HashMap<Kind, usize> = Default::default();
     let borderline = |at: u64| {
         script
             .events
@@ -771,18 +761,8 @@ pub fn score(script: &Script, outcome: &Outcome) -> Score {
             last_ok = Some((at, to));
         } else {
             s.false_switches += 1;
-            if let Some(event) = script
-                .events
-                .iter()
-                .find(|e| e.start_ms <= at && at <= e.end_ms + 1_000)
-            {
-                *by_kind.entry(event.kind).or_default() += 1;
-            }
         }
     }
-    let mut kinds: Vec<_> = by_kind.into_iter().collect();
-    kinds.sort_by_key(|(k, _)| *k as usize);
-    s.false_by_kind = kinds;
     for event in &script.events {
         if event.kind == Kind::Borderline {
             s.borderline.0 += 1;
