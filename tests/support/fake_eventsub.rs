@@ -219,6 +219,8 @@ struct Conn {
     session_id: String,
     tx: mpsc::UnboundedSender<Cmd>,
     silent: bool,
+    /// Got its welcome (a socket on a reconnect URL waits for it).
+    welcomed: bool,
 }
 
 struct Sub {
@@ -479,16 +481,11 @@ impl FakeEventSub {
         self.shared().lock().reconnect_welcome_delay = d;
     }
 
-    /// Whether a client has opened a socket on a reconnect URL that is not welcomed yet.
+    /// Waits until a client has opened a socket on a reconnect URL that is not welcomed yet;
+    /// `false` after `timeout`.
     pub async fn wait_for_unwelcomed_reconnect(&self, timeout: Duration) -> bool {
         self.wait_until(timeout, |st| {
-            st.conns
-                .iter()
-                .any(|(id, c)| {
-                    st.session(&c.session_id)
-                        .is_some_and(|s| s.connected && s.active_conn != Some(*id))
-                })
-                .then_some(())
+            st.conns.values().any(|c| !c.welcomed).then_some(())
         })
         .await
         .is_some()
@@ -1390,6 +1387,7 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream) {
                                 session_id: session_id.clone(),
                                 tx: tx.clone(),
                                 silent: false,
+                                welcomed: false,
                             },
                         );
                         st.max_conns = st.max_conns.max(st.conns.len());
@@ -1413,6 +1411,9 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream) {
                                 };
                                 session.paths.push(uri);
                                 session.active_conn = Some(conn_id);
+                                if let Some(conn) = st.conns.get_mut(&conn_id) {
+                                    conn.welcomed = true;
+                                }
                                 let welcome = welcome_frame(
                                     &session_id,
                                     keepalive,
@@ -1451,6 +1452,7 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream) {
                         session_id: session_id.clone(),
                         tx: tx.clone(),
                         silent: false,
+                        welcomed: true,
                     },
                 );
                 st.max_conns = st.max_conns.max(st.conns.len());
