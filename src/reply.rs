@@ -67,6 +67,7 @@ keys! {
     DISCORD_EMBED_INGEST = "discord-embed-ingest",
     DISCORD_EMBED_INGEST_NONE = "discord-embed-ingest-none",
     DISCORD_EMBED_TOKEN_MISSING = "discord-embed-token-missing",
+    DISCORD_EMBED_TOKEN_LOGIN = "discord-embed-token-login",
     DISCORD_EMBED_TOKEN_FAILING = "discord-embed-token-failing",
     DISCORD_EMBED_TWITCH = "discord-embed-twitch",
     DISCORD_EMBED_CHART = "discord-embed-chart",

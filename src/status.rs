@@ -146,6 +146,9 @@ pub struct TwitchStatus {
     pub missing_scopes: Vec<String>,
     /// Why the token is not usable.
     pub token_error: Option<String>,
+    /// Only a new login (`stream-control twitch login`) can help: none stored, or Twitch
+    /// refused the refresh token (authorization revoked). Nothing is retried meanwhile.
+    pub login_required: bool,
     pub live: Option<bool>,
     pub viewers: Option<u64>,
     pub title: Option<String>,
@@ -160,7 +163,8 @@ pub struct TwitchStatus {
 /// The EventSub WebSocket session.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EventSubStatus {
-    /// `waiting_for_token`, `connecting`, `connected`, `reconnecting`.
+    /// `waiting_for_token`, `connecting`, `connected`, `reconnecting`, `authorization_revoked`
+    /// (until a new login).
     pub state: &'static str,
     pub session_id: Option<String>,
     /// Per subscription type: `enabled`, `waiting`, `failed: …`, `revoked: …`.

@@ -48,7 +48,7 @@ async fn rig_with(
 ) -> Rig {
     let rig = rig_with_scopes(
         expires_in,
-        auth::SCOPES,
+        Some(auth::SCOPES),
         obs_extra,
         obs_options,
         before_start,
@@ -58,11 +58,11 @@ async fn rig_with(
     rig
 }
 
-/// [`rig_with`], the broadcaster signed in with `scopes`, without waiting for the
-/// subscriptions.
+/// [`rig_with`], the broadcaster signed in with `scopes` (`None`: not signed in), without
+/// waiting for the subscriptions.
 async fn rig_with_scopes(
     expires_in: Duration,
-    scopes: &[&str],
+    scopes: Option<&[&str]>,
     obs_extra: &str,
     obs_options: FakeObsOptions,
     before_start: impl FnOnce(&FakeEventSub, &FakeTwitch, &std::path::Path),
@@ -77,7 +77,9 @@ async fn rig_with_scopes(
     twitch.add_user("5005", "theadmin", "TheAdmin");
     let state = tempfile::tempdir().unwrap();
     before_start(&eventsub, &twitch, state.path());
-    twitch.sign_in(state.path(), TOKEN_FILE, BROADCASTER_ID, scopes, expires_in);
+    if let Some(scopes) = scopes {
+        twitch.sign_in(state.path(), TOKEN_FILE, BROADCASTER_ID, scopes, expires_in);
+    }
     let obs = FakeObs::start(FakeObsOptions {
         password: None,
         ..obs_options
@@ -165,6 +167,17 @@ impl Rig {
 
     async fn stop(self) {
         assert!(self.app.shutdown(Duration::from_secs(5)).await);
+    }
+
+    /// `stream-control twitch login` in another shell: a new token file for the broadcaster.
+    fn log_in(&self) {
+        self.twitch.sign_in(
+            self.state.path(),
+            TOKEN_FILE,
+            BROADCASTER_ID,
+            auth::SCOPES,
+            Duration::from_secs(4 * 3600),
+        );
     }
 }
 
@@ -306,7 +319,7 @@ async fn a_subscription_refused_for_a_missing_scope_names_the_scope() {
         .collect();
     let rig = rig_with_scopes(
         Duration::from_secs(4 * 3600),
-        &scopes,
+        Some(&scopes),
         "",
         FakeObsOptions::default(),
         |_, _, _| {},
@@ -802,10 +815,10 @@ async fn a_close_code_from_twitch_means_a_new_session_with_new_subscriptions() {
 }
 
 #[tokio::test]
-async fn a_revoked_subscription_is_made_again() {
+async fn a_subscription_revoked_for_maintenance_is_made_again() {
     let rig = rig().await;
     rig.eventsub
-        .revoke("channel.chat.message", "authorization_revoked");
+        .revoke("channel.chat.message", "beta_maintenance");
     let mut status = rig.ctx.status.subscribe();
     timeout(
         WAIT,
@@ -896,5 +909,163 @@ async fn with_a_bot_account_chat_goes_out_as_the_bot_and_its_messages_are_ignore
     rig.chat(&user("3003", "amod"), "!version", Some("moderator"));
     assert!(rig.reply(1).await.message.starts_with("stream-control "));
     assert_eq!(rig.twitch.chat_messages().len(), 2);
+    rig.stop().await;
+}
+
+/// Waits until `check` holds for the Twitch status; panics with the status otherwise.
+async fn wait_twitch(
+    rig: &Rig,
+    wait: Duration,
+    what: &str,
+    check: impl Fn(&stream_control::status::TwitchStatus) -> bool,
+) -> stream_control::status::TwitchStatus {
+    let mut status = rig.ctx.status.subscribe();
+    let found = timeout(
+        wait,
+        status.wait_for(|s| s.twitch.as_ref().is_some_and(&check)),
+    )
+    .await;
+    match found {
+        Ok(Ok(s)) => s.twitch.clone().unwrap(),
+        _ => panic!("{what}: {:#?}", rig.ctx.status.borrow().twitch),
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_authorization_stops_subscribing_says_log_in_once_and_a_new_login_recovers() {
+    let rig = rig().await;
+    let mut events = rig.ctx.events.subscribe();
+    let posts = || rig.twitch.request_count("/helix/eventsub/subscriptions");
+    rig.twitch.revoke_authorization(BROADCASTER_ID);
+    let twitch = wait_twitch(&rig, WAIT, "the token fails for good", |t| {
+        t.token == TokenState::Failing && t.eventsub.state == "authorization_revoked"
+    })
+    .await;
+    assert!(twitch.login_required);
+    let error = twitch.token_error.unwrap();
+    assert!(error.contains("`stream-control twitch login`"), "{error}");
+    for (kind, state) in &twitch.eventsub.subscriptions {
+        assert!(
+            state.starts_with("revoked: the authorization was revoked"),
+            "{kind}: {state}"
+        );
+    }
+    let before = posts();
+    // `twitch login` in another shell: the new file is picked up without a restart.
+    rig.log_in();
+    rig.wait_subscribed().await;
+    let twitch = rig.ctx.status.borrow().twitch.clone().unwrap();
+    assert_eq!(twitch.token, TokenState::Valid);
+    assert!(!twitch.login_required);
+    // Until then nothing was subscribed: the only posts are the four made now.
+    assert_eq!(posts() - before, 4, "no subscription attempt while revoked");
+    let mut failing = 0;
+    while let Ok(event) = events.try_recv() {
+        if let Event::TwitchTokenFailing { reason } = event {
+            failing += 1;
+            assert!(reason.contains("`stream-control twitch login`"), "{reason}");
+        }
+    }
+    assert_eq!(failing, 1, "one alert, not one per retry");
+    rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
+    assert_eq!(rig.reply(0).await.message, "Pong!");
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn removed_users_and_versions_are_not_subscribed_again_and_say_why() {
+    let rig = rig().await;
+    let posts = rig.twitch.request_count("/helix/eventsub/subscriptions");
+    rig.eventsub.revoke("channel.raid", "beta_maintenance");
+    rig.eventsub.revoke("stream.online", "version_removed");
+    rig.eventsub.revoke("stream.offline", "user_removed");
+    let twitch = wait_twitch(&rig, WAIT, "the raid subscription is made again", |t| {
+        let s = &t.eventsub.subscriptions;
+        s["channel.raid"] == "enabled" && s["stream.offline"].starts_with("revoked")
+    })
+    .await;
+    let subs = &twitch.eventsub.subscriptions;
+    assert_eq!(
+        subs["stream.online"],
+        "revoked: Twitch no longer supports this subscription version (version_removed): update stream-control"
+    );
+    assert_eq!(
+        subs["stream.offline"],
+        "revoked: the Twitch account no longer exists (user_removed)"
+    );
+    // Only the maintenance revocation was made again.
+    assert_eq!(
+        rig.twitch.request_count("/helix/eventsub/subscriptions") - posts,
+        1
+    );
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_stored_while_running_is_picked_up_without_a_restart() {
+    let rig = rig_with_scopes(
+        Duration::from_secs(4 * 3600),
+        None,
+        "",
+        FakeObsOptions::default(),
+        |_, _, _| {},
+    )
+    .await;
+    let twitch = wait_twitch(&rig, WAIT, "not logged in", |t| {
+        t.token == TokenState::Missing && t.eventsub.state == "waiting_for_token"
+    })
+    .await;
+    assert!(twitch.login_required);
+    rig.log_in();
+    rig.wait_subscribed().await;
+    rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
+    assert_eq!(rig.reply(0).await.message, "Pong!");
+    // The bot's own saves are no new login: validated once, not once per poll.
+    let validations = rig.twitch.request_count("/oauth2/validate");
+    rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
+    assert!(rig.reply(1).await.message.starts_with("Pong!"));
+    assert_eq!(rig.twitch.request_count("/oauth2/validate"), validations);
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_and_rate_limited_helix_still_subscribes_within_the_window() {
+    // Each Helix answer takes 2 s and the first one is a 429 whose reset is 7 s away: the
+    // first subscription lands about 11 s after the welcome. Twitch's default keepalive (10 s)
+    // would close the socket with 4003; the keepalive the bot asks for leaves room.
+    let rig = rig_with_scopes(
+        Duration::from_secs(4 * 3600),
+        Some(auth::SCOPES),
+        "",
+        FakeObsOptions::default(),
+        |_, twitch, _| {
+            twitch.set_helix_delay(Duration::from_secs(2));
+            twitch.rate_limit_next_on("/helix/eventsub", 1, Duration::from_secs(7));
+        },
+    )
+    .await;
+    let session = rig
+        .eventsub
+        .wait_for_session(WAIT)
+        .await
+        .expect("a session");
+    wait_twitch(&rig, Duration::from_secs(40), "subscribed", |t| {
+        t.eventsub.subscriptions.len() == 4
+            && t.eventsub.subscriptions.values().all(|v| v == "enabled")
+    })
+    .await;
+    let sessions = rig.eventsub.sessions();
+    assert_eq!(sessions.len(), 1, "one session, never closed: {sessions:?}");
+    assert_eq!(sessions[0].id, session);
+    assert!(sessions[0].connected, "{sessions:?}");
+    assert_eq!(
+        rig.twitch
+            .requests()
+            .iter()
+            .filter(|r| r.status == 429)
+            .count(),
+        1,
+        "the 429 was met"
+    );
     rig.stop().await;
 }

@@ -100,6 +100,7 @@ discord-embed-ingest-none = No bitrate:
     { $reason }
 discord-embed-token-missing = not logged in
 discord-embed-token-failing = failing
+discord-embed-token-login = failing: log in again with `stream-control twitch login`
 discord-embed-twitch = { $live ->
         [yes] **Live** · { $viewers } viewers
         [no] Offline

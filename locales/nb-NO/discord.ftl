@@ -100,6 +100,7 @@ discord-embed-ingest-none = Ingen bitrate:
     { $reason }
 discord-embed-token-missing = ikke logget inn
 discord-embed-token-failing = svikter
+discord-embed-token-login = svikter: logg inn på nytt med `stream-control twitch login`
 discord-embed-twitch = { $live ->
         [yes] **Live** · { $viewers } seere
         [no] Offline

@@ -11,6 +11,7 @@ use crate::secrets::Redactor;
 use crate::state_store::{Sensitivity, StateDir};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use twitch_oauth2::tokens::errors::{RefreshTokenError, RetrieveTokenError};
 use twitch_oauth2::{AccessToken, ClientId, ClientSecret, RefreshToken, TwitchToken, UserToken};
 
 /// The broadcaster's token file in the state directory.
@@ -130,6 +131,9 @@ pub fn save(
     state.write_json(file, token, Sensitivity::Secret)
 }
 
+/// The fix named by every [`TokenError`] that only a new login can fix.
+const LOGIN_FIX: &str = "`stream-control twitch login`";
+
 /// Why a token could not be made usable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -137,10 +141,19 @@ pub enum TokenError {
     Missing,
     #[error("TWITCH_CLIENT_ID is not set")]
     NoClientId,
-    #[error("Twitch refused the token and there is no refresh token: log in again")]
+    #[error(
+        "Twitch refused the token and there is no refresh token: log in again with `stream-control twitch login`"
+    )]
     Invalid,
     #[error("refreshing the token failed: {0}")]
     Refresh(String),
+    /// Twitch refused the refresh token itself: the authorization was revoked (the app was
+    /// disconnected, the password changed) or the token was replaced by another login.
+    /// Retrying cannot help; only a new login can.
+    #[error(
+        "Twitch refused the refresh token ({0}): the authorization was revoked; log in again with `stream-control twitch login`"
+    )]
+    Revoked(String),
     #[error("Twitch could not be reached: {0}")]
     Unreachable(String),
 }
@@ -181,7 +194,36 @@ pub async fn refresh_from<C: twitch_oauth2::client::Client>(
         secret.cloned(),
     )
     .await
-    .map_err(|error| TokenError::Refresh(error_chain(&error)))
+    .map_err(|error| match &error {
+        // 400 "Invalid refresh token" (401 for a revoked client's tokens): final.
+        RetrieveTokenError::RefreshTokenError {
+            error:
+                RefreshTokenError::RequestParseError(twitch_oauth2::RequestParseError::TwitchError(
+                    answer,
+                )),
+            ..
+        } if matches!(answer.status.as_u16(), 400 | 401) => {
+            TokenError::Revoked(answer.message.clone())
+        }
+        _ => TokenError::Refresh(error_chain(&error)),
+    })
+}
+
+/// How often the token file is read for a login made while the bot runs
+/// (`stream-control twitch login` in another shell).
+pub const FILE_POLL: Duration = Duration::from_secs(2);
+
+/// Wait until the token file holds a token other than `current` (a new login), and return
+/// it. A missing or unreadable file is no change: the token in use stays.
+async fn file_changed(state: &StateDir, file: &str, current: Option<&StoredToken>) -> StoredToken {
+    loop {
+        tokio::time::sleep(FILE_POLL).await;
+        if let Ok(Some(stored)) = load(state, file)
+            && Some(&stored) != current
+        {
+            return stored;
+        }
+    }
 }
 
 fn is_unauthorized(error: &(dyn std::error::Error + 'static)) -> bool {
@@ -281,6 +323,8 @@ async fn maintain(
                 return;
             }
             t.token = state;
+            // Every error only a new login can fix says how (Missing, Invalid, Revoked).
+            t.login_required = error.as_ref().is_some_and(|e| e.contains(LOGIN_FIX));
             t.token_error = error.map(|e| ctx.redactor.redact(&e));
             if let Some(stored) = stored {
                 t.login = stored.login.clone();
@@ -290,8 +334,14 @@ async fn maintain(
             }
         });
     };
-    let failing = |reason: String| {
+    // The alert goes out once per reason, not on every retry.
+    let mut said: Option<String> = None;
+    let failing = |said: &mut Option<String>, reason: String| {
         let reason = ctx.redactor.redact(&reason);
+        if said.as_ref() == Some(&reason) {
+            return;
+        }
+        *said = Some(reason.clone());
         tracing::error!(%reason, "the Twitch token is not usable");
         let _ = ctx.events.send(Event::TwitchTokenFailing { reason });
     };
@@ -304,39 +354,33 @@ async fn maintain(
         cancel.cancelled().await;
         return Ok(());
     };
-    let mut stored = match load(&twitch.state, file) {
-        Ok(Some(stored)) => stored,
-        Ok(None) if bot => {
-            // A bot account is optional: chat goes out as the broadcaster.
-            cancel.cancelled().await;
-            return Ok(());
-        }
-        Ok(None) => {
-            tracing::warn!(
-                "Twitch is configured but not logged in: run `stream-control twitch login`"
-            );
-            set(
-                TokenState::Missing,
-                None,
-                Some(TokenError::Missing.to_string()),
-            );
-            cancel.cancelled().await;
-            return Ok(());
-        }
-        Err(error) => {
-            set(
+    // Wait for a token file; a login made while running is picked up.
+    let mut stored = loop {
+        match load(&twitch.state, file) {
+            Ok(Some(stored)) => break stored,
+            // A bot account is optional: chat goes out as the broadcaster meanwhile.
+            Ok(None) if bot => {}
+            Ok(None) => {
+                tracing::warn!(
+                    "Twitch is configured but not logged in: run `stream-control twitch login`"
+                );
+                set(
+                    TokenState::Missing,
+                    None,
+                    Some(TokenError::Missing.to_string()),
+                );
+            }
+            Err(error) => set(
                 TokenState::Failing,
                 None,
                 Some(format!("cannot read {file}: {error}")),
-            );
-            cancel.cancelled().await;
-            return Ok(());
+            ),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            _ = file_changed(&twitch.state, file, None) => {}
         }
     };
-    twitch.redactor.add(&stored.access_token);
-    if let Some(refresh) = &stored.refresh_token {
-        twitch.redactor.add(refresh);
-    }
     let secret = twitch.client_secret.clone();
     let mut backoff = Duration::from_secs(5);
     // Use the token we have, or a refreshed one.
@@ -360,15 +404,34 @@ async fn maintain(
     };
     let mut need_refresh = false;
     loop {
+        twitch.redactor.add(&stored.access_token);
+        if let Some(refresh) = &stored.refresh_token {
+            twitch.redactor.add(refresh);
+        }
         let attempt = if need_refresh {
             refresh_from(&twitch.helix, &stored, &client_id, secret.as_ref()).await
         } else {
             establish(&twitch.helix, &stored, &client_id, secret.as_ref()).await
         };
-        match attempt {
+        let wait = match attempt {
             Ok(token) => {
                 usable(token, &mut stored);
                 backoff = Duration::from_secs(5);
+                said = None;
+                // Maintain: refresh before expiry, validate hourly (`establish` validates),
+                // refresh at once after a 401.
+                let refresh_in = stored
+                    .expires_in()
+                    .unwrap_or(VALIDATE_EVERY)
+                    .saturating_sub(REFRESH_BEFORE);
+                Some(refresh_in)
+            }
+            // Final: only a new login helps. Nothing is retried; the file is watched.
+            Err(error @ (TokenError::Revoked(_) | TokenError::Invalid)) => {
+                twitch.publish(account, None);
+                set(TokenState::Failing, Some(&stored), Some(error.to_string()));
+                failing(&mut said, error.to_string());
+                None
             }
             Err(error) => {
                 // Keep a token that still works while the refresh is retried.
@@ -383,27 +446,39 @@ async fn maintain(
                     twitch.publish(account, None);
                 }
                 set(TokenState::Failing, Some(&stored), Some(error.to_string()));
-                failing(error.to_string());
-                tokio::select! {
-                    _ = cancel.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = refresh_wanted.notified() => {}
-                }
+                failing(&mut said, error.to_string());
+                let retry_in = backoff;
                 backoff = (backoff * 2).min(Duration::from_secs(300));
                 need_refresh = matches!(error, TokenError::Refresh(_)) || need_refresh;
+                tokio::select! {
+                    _ = cancel.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(retry_in) => {}
+                    _ = refresh_wanted.notified() => {}
+                    new = file_changed(&twitch.state, file, Some(&stored)) => {
+                        stored = new;
+                        need_refresh = false;
+                        backoff = Duration::from_secs(5);
+                    }
+                }
                 continue;
             }
-        }
-        // Maintain: refresh before expiry, validate hourly (`establish` validates), refresh at
-        // once after a 401.
-        let refresh_in = stored
-            .expires_in()
-            .unwrap_or(VALIDATE_EVERY)
-            .saturating_sub(REFRESH_BEFORE);
+        };
+        let sleep = async {
+            match wait {
+                Some(d) => tokio::time::sleep(d.min(VALIDATE_EVERY)).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
-            _ = refresh_wanted.notified() => need_refresh = true,
-            _ = tokio::time::sleep(refresh_in.min(VALIDATE_EVERY)) => need_refresh = refresh_in <= VALIDATE_EVERY,
+            _ = refresh_wanted.notified(), if wait.is_some() => need_refresh = true,
+            _ = sleep => need_refresh = wait.is_some_and(|d| d <= VALIDATE_EVERY),
+            new = file_changed(&twitch.state, file, Some(&stored)) => {
+                tracing::info!("a new Twitch login was stored; using it");
+                stored = new;
+                need_refresh = false;
+                backoff = Duration::from_secs(5);
+            }
         }
     }
 }

@@ -7,7 +7,10 @@
 //! `session_welcome` → subscribe within its window; no message within the keepalive timeout
 //! (plus a margin) → reconnect; `session_reconnect` → connect to the new URL, wait for its
 //! welcome, then close the old socket (make-before-break: subscriptions carry over);
-//! `revocation` → mark it, refresh the token if that is the cause, resubscribe with backoff; a
+//! `revocation` → mark it with its reason; `authorization_revoked` → close the session and wait
+//! for the token task (which finds the refresh refused and asks for a new login);
+//! `user_removed`/`version_removed` → not made again (Twitch would refuse it); others → made
+//! again with backoff; a
 //! close frame (4000–4007) → log Twitch's meaning and reconnect. Notifications are
 //! deduplicated by `message_id` (bounded memory) and dropped when older than 10 minutes.
 
@@ -113,6 +116,10 @@ pub fn parse_timestamp(text: &str) -> Option<u64> {
 /// Why a session ended.
 enum End {
     Shutdown,
+    /// Twitch revoked the authorization: wait for the token task to publish (a new login, or
+    /// a token that turned out valid) before connecting again. The receiver was marked seen
+    /// when the revocation arrived.
+    Revoked(tokio::sync::watch::Receiver<u64>),
     /// Reconnect to the default URL with a fresh session.
     Lost(String),
 }
@@ -126,16 +133,25 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
     let mut backoff = Duration::from_secs(1);
     // A connection was lost since the last session: the next one is a reconnect.
     let mut lost = false;
+    // Twitch revoked the authorization: say so until a token comes.
+    let mut revoked = false;
     loop {
         // Nothing to subscribe without a token.
         let mut generation = twitch.generation.subscribe();
         while twitch.token().is_none() {
-            set_state(&ctx, |e| e.state = "waiting_for_token");
+            set_state(&ctx, |e| {
+                e.state = if revoked {
+                    "authorization_revoked"
+                } else {
+                    "waiting_for_token"
+                }
+            });
             tokio::select! {
                 _ = cancel.cancelled() => return Ok(()),
                 _ = generation.changed() => {}
             }
         }
+        revoked = false;
         // Admin logins become ids once there is a token to ask with.
         twitch.resolve_admins().await;
         set_state(&ctx, |e| e.state = "connecting");
@@ -157,6 +173,26 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
         };
         match end {
             End::Shutdown => return Ok(()),
+            End::Revoked(mut generation) => {
+                tracing::error!(
+                    "Twitch revoked the authorization: EventSub waits for a new login (`stream-control twitch login`)"
+                );
+                revoked = true;
+                let reason = format!("revoked: {}", revocation_reason("authorization_revoked"));
+                set_state(&ctx, |e| {
+                    e.state = "authorization_revoked";
+                    e.session_id = None;
+                    // Twitch revokes every subscription of the user; only the first
+                    // revocation was read before the socket was closed.
+                    for state in e.subscriptions.values_mut() {
+                        state.clone_from(&reason);
+                    }
+                });
+                tokio::select! {
+                    _ = cancel.cancelled() => return Ok(()),
+                    _ = generation.changed() => {}
+                }
+            }
             End::Lost(reason) => {
                 lost = true;
                 tracing::warn!(%reason, retry_in = ?backoff, "EventSub connection lost; reconnecting");
@@ -220,10 +256,14 @@ async fn session_loop(
         e.session_id = Some(session.clone());
     });
     tracing::info!(%session, "EventSub connected");
-    let mut missing: Vec<&'static str> = subscribe(ctx, twitch, &session, TYPES).await;
+    // Subscribing runs beside the reading: Helix may take seconds per call (or wait for a
+    // rate-limit reset), and meanwhile pings must be answered and notifications handled.
+    let mut subscribing: Option<std::pin::Pin<Box<Subscribing<'_>>>> =
+        Some(Box::pin(subscribe(ctx, twitch, &session, TYPES.to_vec())));
+    // Types to subscribe again (failed, or revoked), at `resubscribe_at`.
+    let mut missing: Vec<&'static str> = Vec::new();
     let mut resubscribe_in = Duration::from_secs(2);
-    let mut resubscribe_at =
-        (!missing.is_empty()).then(|| tokio::time::Instant::now() + resubscribe_in);
+    let mut resubscribe_at: Option<tokio::time::Instant> = None;
     // The last EventSub message (a text frame). WebSocket pings are not: Twitch's socket layer
     // may go on pinging a session that sends nothing, and the keepalive timeout is about
     // EventSub messages ("the maximum number of seconds that you should expect silence before
@@ -267,15 +307,33 @@ async fn session_loop(
                 }
                 continue;
             }
+            failed = async {
+                match subscribing.as_mut() {
+                    Some(subscribing) => subscribing.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                subscribing = None;
+                for kind in failed {
+                    if !missing.contains(&kind) {
+                        missing.push(kind);
+                    }
+                }
+                if !missing.is_empty() && resubscribe_at.is_none() {
+                    resubscribe_at = Some(tokio::time::Instant::now() + resubscribe_in);
+                    resubscribe_in = (resubscribe_in * 2).min(Duration::from_secs(120));
+                }
+                continue;
+            }
             _ = async {
                 match resubscribe_at {
                     Some(at) => tokio::time::sleep_until(at).await,
                     None => std::future::pending().await,
                 }
-            } => {
-                missing = subscribe(ctx, twitch, &session, &missing).await;
-                resubscribe_in = (resubscribe_in * 2).min(Duration::from_secs(120));
-                resubscribe_at = (!missing.is_empty()).then(|| tokio::time::Instant::now() + resubscribe_in);
+            }, if subscribing.is_none() => {
+                resubscribe_at = None;
+                let kinds = std::mem::take(&mut missing);
+                subscribing = Some(Box::pin(subscribe(ctx, twitch, &session, kinds)));
                 continue;
             }
             next = tokio::time::timeout_at(heard + silence, socket.next()), if !old_done => next,
@@ -329,20 +387,34 @@ async fn session_loop(
                 notify(ctx, twitch, notification);
             }
             Frame::Revocation { kind, status } => {
-                tracing::warn!(%kind, %status, "Twitch revoked an EventSub subscription");
+                let reason = revocation_reason(&status);
+                tracing::warn!(%kind, %status, %reason, "Twitch revoked an EventSub subscription");
                 set_state(ctx, |e| {
                     e.subscriptions
-                        .insert(kind.clone(), format!("revoked: {status}"));
+                        .insert(kind.clone(), format!("revoked: {reason}"));
                 });
-                if status.contains("authorization_revoked") {
-                    twitch.refresh_wanted.notify_one();
-                }
-                if let Some(kind) = TYPES.iter().find(|t| **t == kind) {
-                    if !missing.contains(kind) {
-                        missing.push(kind);
+                match status.as_str() {
+                    // The tokens are dead: nothing can be subscribed until a new login. The
+                    // token task checks (a refresh is refused) and says so everywhere.
+                    "authorization_revoked" => {
+                        let generation = twitch.generation.subscribe();
+                        twitch.refresh_wanted.notify_one();
+                        let _ = socket.close(None).await;
+                        return End::Revoked(generation);
                     }
-                    resubscribe_in = Duration::from_secs(2);
-                    resubscribe_at = Some(tokio::time::Instant::now() + resubscribe_in);
+                    // Subscribing again would be refused the same way.
+                    "user_removed" | "version_removed" => {
+                        missing.retain(|k| *k != kind);
+                    }
+                    _ => {
+                        if let Some(kind) = TYPES.iter().find(|t| **t == kind) {
+                            if !missing.contains(kind) {
+                                missing.push(kind);
+                            }
+                            resubscribe_in = Duration::from_secs(2);
+                            resubscribe_at = Some(tokio::time::Instant::now() + resubscribe_in);
+                        }
+                    }
                 }
             }
             Frame::Reconnect { url } => {
@@ -477,6 +549,19 @@ fn parse_frame(text: &str) -> Result<Frame, String> {
     })
 }
 
+/// A revocation's status as the streamer reads it (Twitch's subscription statuses,
+/// dev.twitch.tv/docs/eventsub/handling-websocket-events#revocation-message).
+fn revocation_reason(status: &str) -> String {
+    match status {
+        "authorization_revoked" => "the authorization was revoked (disconnected app or changed password): log in again with `stream-control twitch login`".into(),
+        "user_removed" => "the Twitch account no longer exists (user_removed)".into(),
+        "version_removed" => "Twitch no longer supports this subscription version (version_removed): update stream-control".into(),
+        "moderator_removed" => "the moderator that authorized it was removed (moderator_removed)".into(),
+        "chat_user_banned" => "the chat account was banned from the channel (chat_user_banned)".into(),
+        other => other.to_string(),
+    }
+}
+
 /// Twitch's close codes, as its documentation describes them.
 fn close_reason(code: Option<u16>) -> String {
     let meaning = match code {
@@ -496,12 +581,15 @@ fn close_reason(code: Option<u16>) -> String {
     }
 }
 
+/// [`subscribe`]'s future.
+type Subscribing<'a> = dyn std::future::Future<Output = Vec<&'static str>> + Send + 'a;
+
 /// Create the subscriptions of `types` for `session`; returns those that failed.
 async fn subscribe(
     ctx: &Arc<Context>,
     twitch: &Twitch,
     session: &str,
-    types: &[&'static str],
+    types: Vec<&'static str>,
 ) -> Vec<&'static str> {
     let mut failed = Vec::new();
     for kind in types {
@@ -510,7 +598,7 @@ async fn subscribe(
             Ok(()) => "enabled".to_string(),
             Err(error) => {
                 tracing::warn!(kind, %error, "EventSub subscription failed");
-                failed.push(*kind);
+                failed.push(kind);
                 format!("failed: {error}")
             }
         };

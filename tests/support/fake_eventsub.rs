@@ -1020,6 +1020,15 @@ impl FakeEventSub {
     /// `version_removed`, ...; twitch_api only parses its known `Status` values), and removes
     /// those subscriptions.
     pub fn revoke(&self, sub_type: &str, status: &str) {
+        self.revoke_where(|sub| sub.type_ == sub_type, status);
+    }
+
+    /// [`revoke`](FakeEventSub::revoke) the enabled subscriptions whose id is in `ids`.
+    pub fn revoke_ids(&self, ids: &[String], status: &str) {
+        self.revoke_where(|sub| ids.contains(&sub.id), status);
+    }
+
+    fn revoke_where(&self, which: impl Fn(&Sub) -> bool, status: &str) {
         let shared = self.shared();
         {
             let mut st = shared.lock();
@@ -1027,7 +1036,7 @@ impl FakeEventSub {
             for s in st.sessions.iter_mut().filter(|s| s.connected) {
                 let (revoked, kept): (Vec<Sub>, Vec<Sub>) = std::mem::take(&mut s.subs)
                     .into_iter()
-                    .partition(|sub| sub.type_ == sub_type && sub.status == "enabled");
+                    .partition(|sub| which(sub) && sub.status == "enabled");
                 s.subs = kept;
                 for mut sub in revoked {
                     sub.status = status.to_string();

@@ -234,6 +234,10 @@ struct State {
     raids: Vec<(String, String)>,
     pending_raids: HashMap<String, String>,
     rate_limited_calls: usize,
+    /// Only Helix calls whose path starts with this are rate limited.
+    rate_limit_path: String,
+    /// Added before every Helix answer ([`FakeTwitch::set_helix_delay`]).
+    helix_delay: Duration,
     rate_limit_reset: SystemTime,
     requests: Vec<Recorded>,
     /// Subscription id -> user id of the token that created it.
@@ -269,6 +273,8 @@ impl FakeTwitch {
             raids: Vec::new(),
             pending_raids: HashMap::new(),
             rate_limited_calls: 0,
+            rate_limit_path: String::new(),
+            helix_delay: Duration::ZERO,
             rate_limit_reset: SystemTime::now(),
             requests: Vec::new(),
             subscription_owners: HashMap::new(),
@@ -372,6 +378,29 @@ impl FakeTwitch {
     pub fn expire(&self, access: &str) {
         if let Some(token) = lock(&self.shared).tokens.get_mut(access) {
             token.expires_at = Instant::now();
+        }
+    }
+
+    /// The user disconnects the application (or changes the password): every access and
+    /// refresh token of `user_id` stops working (validate and Helix answer 401, a refresh 400
+    /// "Invalid refresh token"), and each of the user's enabled EventSub subscriptions is
+    /// revoked with `authorization_revoked` ("the users in the condition object revoked their
+    /// authorization letting you get events on their behalf, or changed their password",
+    /// dev.twitch.tv/docs/eventsub/handling-websocket-events#revocation-message).
+    pub fn revoke_authorization(&self, user_id: &str) {
+        let ids: Vec<String> = {
+            let mut state = lock(&self.shared);
+            state.tokens.retain(|_, t| t.user_id != user_id);
+            state.refresh_tokens.retain(|_, r| r.user_id != user_id);
+            state
+                .subscription_owners
+                .iter()
+                .filter(|(_, owner)| *owner == user_id)
+                .map(|(id, _)| id.clone())
+                .collect()
+        };
+        if let Some(eventsub) = &self.shared.eventsub {
+            eventsub.revoke_ids(&ids, "authorization_revoked");
         }
     }
 
@@ -516,9 +545,21 @@ impl FakeTwitch {
     /// `{"error":"Too Many Requests","status":429,"message":"Too Many Requests"}` with
     /// `Ratelimit-Remaining: 0` and `Ratelimit-Reset` = now + `reset_in` (Unix seconds).
     pub fn rate_limit_next(&self, calls: usize, reset_in: Duration) {
+        self.rate_limit_next_on("", calls, reset_in);
+    }
+
+    /// [`rate_limit_next`](FakeTwitch::rate_limit_next) for Helix paths starting with
+    /// `path_prefix` only (e.g. `"/helix/eventsub"`).
+    pub fn rate_limit_next_on(&self, path_prefix: &str, calls: usize, reset_in: Duration) {
         let mut state = lock(&self.shared);
         state.rate_limited_calls = calls;
+        state.rate_limit_path = path_prefix.to_string();
         state.rate_limit_reset = SystemTime::now() + reset_in;
+    }
+
+    /// Every Helix call is answered only after `delay` (a slow Twitch; OAuth stays fast).
+    pub fn set_helix_delay(&self, delay: Duration) {
+        lock(&self.shared).helix_delay = delay;
     }
 
     /// The subscription objects answered to `POST /helix/eventsub/subscriptions` so far, in
@@ -810,6 +851,8 @@ async fn handle(
     let reply = if let Some(rest) = path.strip_prefix("/oauth2/") {
         oauth(&shared, rest, &incoming)
     } else if let Some(rest) = path.strip_prefix("/helix/") {
+        let delay = lock(&shared).helix_delay;
+        tokio::time::sleep(delay).await;
         helix(&shared, rest, &incoming)
     } else {
         Reply::helix_error(StatusCode::NOT_FOUND, "")
@@ -1050,7 +1093,7 @@ impl Caller {
 fn helix(shared: &Shared, rest: &str, req: &Incoming<'_>) -> Reply {
     let rate_limited = {
         let mut state = lock(shared);
-        if state.rate_limited_calls > 0 {
+        if state.rate_limited_calls > 0 && req.path.starts_with(&state.rate_limit_path) {
             state.rate_limited_calls -= 1;
             Some(state.rate_limit_reset)
         } else {

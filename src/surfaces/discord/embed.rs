@@ -160,6 +160,9 @@ pub fn status_embed(ctx: &Context, status: &Status, locale: &str) -> serenity::C
                 .map_or_else(none, format_uptime),
             TokenState::Checking => none(),
             TokenState::Missing => text(Reply::new(keys::DISCORD_EMBED_TOKEN_MISSING)),
+            TokenState::Failing if twitch.login_required => {
+                text(Reply::new(keys::DISCORD_EMBED_TOKEN_LOGIN))
+            }
             TokenState::Failing => text(Reply::new(keys::DISCORD_EMBED_TOKEN_FAILING)),
         };
         let body = text(
