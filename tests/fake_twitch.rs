@@ -1164,3 +1164,62 @@ async fn rate_limited_calls_answer_429_with_headers() {
     assert_eq!(statuses, [429, 429, 200]);
     assert_eq!(fake.request_count("/helix/"), 3);
 }
+
+#[tokio::test]
+async fn eventsub_websocket_limits_answer_429_with_twitchs_messages() {
+    let eventsub = FakeEventSub::start().await;
+    let fake = FakeTwitch::start(Some(eventsub.clone())).await;
+    let helix = helix_for(&fake);
+    let token = broadcaster(&fake, &helix).await;
+    let client = reqwest::Client::new();
+    let create = |session: String, to: u64| {
+        client
+            .post(format!("{}eventsub/subscriptions", fake.helix_url()))
+            .header("Client-Id", support::fake_twitch::CLIENT_ID)
+            .bearer_auth(token.access_token.secret())
+            .json(&serde_json::json!({
+                "type": "channel.raid", "version": "1",
+                "condition": {"to_broadcaster_user_id": to.to_string()},
+                "transport": {"method": "websocket", "session_id": session},
+            }))
+            .send()
+    };
+    let answer = |response: reqwest::Response| async move {
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap();
+        (status, body["message"].as_str().unwrap_or("").to_string())
+    };
+    // 300 subscriptions on one socket; the 301st is refused.
+    let (_first, session) = eventsub_session(&eventsub).await;
+    for to in 0..support::fake_twitch::SUBSCRIPTIONS_PER_WEBSOCKET as u64 {
+        let (status, message) = answer(create(session.clone(), to).await.unwrap()).await;
+        assert_eq!(status, 202, "{to}: {message}");
+    }
+    assert_eq!(
+        answer(create(session.clone(), 999).await.unwrap()).await,
+        (
+            429,
+            "websocket transport subscriptions limit exceeded".to_string()
+        )
+    );
+    // Three sessions with subscriptions; the 4th is refused, until one of the others ends.
+    let (_second, two) = eventsub_session(&eventsub).await;
+    let (third, three) = eventsub_session(&eventsub).await;
+    for session in [&two, &three] {
+        assert_eq!(
+            answer(create(session.clone(), 1).await.unwrap()).await.0,
+            202
+        );
+    }
+    let (_fourth, four) = eventsub_session(&eventsub).await;
+    assert_eq!(
+        answer(create(four.clone(), 1).await.unwrap()).await,
+        (
+            429,
+            "number of websocket transports limit exceeded".to_string()
+        )
+    );
+    drop(third);
+    assert!(eventsub.wait_for_connections(3, WAIT).await);
+    assert_eq!(answer(create(four, 1).await.unwrap()).await.0, 202);
+}

@@ -60,6 +60,18 @@ async fn rig_with(
 
 /// [`rig_with`], the broadcaster signed in with `scopes` (`None`: not signed in), without
 /// waiting for the subscriptions.
+/// A rig whose streamer has not logged in yet (no token file).
+async fn logged_out_rig() -> Rig {
+    rig_with_scopes(
+        Duration::from_secs(4 * 3600),
+        None,
+        "",
+        FakeObsOptions::default(),
+        |_, _, _| {},
+    )
+    .await
+}
+
 async fn rig_with_scopes(
     expires_in: Duration,
     scopes: Option<&[&str]>,
@@ -1003,14 +1015,7 @@ async fn removed_users_and_versions_are_not_subscribed_again_and_say_why() {
 
 #[tokio::test]
 async fn a_token_stored_while_running_is_picked_up_without_a_restart() {
-    let rig = rig_with_scopes(
-        Duration::from_secs(4 * 3600),
-        None,
-        "",
-        FakeObsOptions::default(),
-        |_, _, _| {},
-    )
-    .await;
+    let rig = logged_out_rig().await;
     let twitch = wait_twitch(&rig, WAIT, "not logged in", |t| {
         t.token == TokenState::Missing && t.eventsub.state == "waiting_for_token"
     })
@@ -1068,4 +1073,230 @@ async fn a_slow_and_rate_limited_helix_still_subscribes_within_the_window() {
         "the 429 was met"
     );
     rig.stop().await;
+}
+
+/// Another program signed in as the broadcaster: an EventSub socket with one subscription,
+/// answering pings until dropped.
+struct OtherProgram {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl OtherProgram {
+    async fn start(eventsub: &FakeEventSub, twitch: &FakeTwitch) -> OtherProgram {
+        use futures_util::StreamExt;
+        let (mut socket, _) = tokio_tungstenite::connect_async(eventsub.url())
+            .await
+            .expect("a socket");
+        let session = loop {
+            let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = socket.next().await
+            else {
+                panic!("no welcome");
+            };
+            let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if frame["metadata"]["message_type"] == "session_welcome" {
+                break frame["payload"]["session"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+            }
+        };
+        let (access, _) =
+            twitch.issue_token(BROADCASTER_ID, auth::SCOPES, Duration::from_secs(3600));
+        let answer = reqwest::Client::new()
+            .post(format!("{}eventsub/subscriptions", twitch.helix_url()))
+            .header("Client-Id", fake_twitch::CLIENT_ID)
+            .bearer_auth(access)
+            .json(&serde_json::json!({
+                "type": "stream.online", "version": "1",
+                "condition": {"broadcaster_user_id": BROADCASTER_ID},
+                "transport": {"method": "websocket", "session_id": session},
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 202, "{:?}", answer.text().await);
+        // Reading answers pings.
+        let task = tokio::spawn(async move { while socket.next().await.is_some() {} });
+        OtherProgram { task }
+    }
+}
+
+impl Drop for OtherProgram {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[tokio::test]
+async fn when_other_programs_hold_the_three_sockets_the_bot_says_so_and_gets_in_once_one_leaves() {
+    let rig = logged_out_rig().await;
+    let mut others = Vec::new();
+    for _ in 0..3 {
+        others.push(OtherProgram::start(&rig.eventsub, &rig.twitch).await);
+    }
+    rig.log_in();
+    let twitch = wait_twitch(&rig, WAIT, "refused by the socket limit", |t| {
+        t.eventsub.subscriptions.len() == 4
+            && t.eventsub
+                .subscriptions
+                .values()
+                .all(|v| v.starts_with("failed"))
+    })
+    .await;
+    let state = &twitch.eventsub.subscriptions["channel.chat.message"];
+    assert!(
+        state.contains("number of websocket transports limit exceeded")
+            && state.contains("3 EventSub connections"),
+        "{state}"
+    );
+    // Not taken for a rate limit (which would wait for the reset and retry at once).
+    assert_eq!(
+        rig.twitch
+            .requests()
+            .iter()
+            .filter(|r| r.status == 429)
+            .count(),
+        4
+    );
+    others.pop();
+    rig.wait_subscribed().await;
+    rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
+    assert_eq!(rig.reply(0).await.message, "Pong!");
+    drop(others);
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn a_move_twitch_gives_up_on_with_4004_becomes_a_fresh_session_at_once() {
+    let rig = rig().await;
+    // The new socket is never welcomed in time: Twitch closes the old one with 4004.
+    rig.eventsub.set_reconnect_grace(Duration::from_millis(500));
+    rig.eventsub
+        .set_reconnect_welcome_delay(Duration::from_secs(60));
+    let mark = rig.eventsub.session_mark();
+    assert_eq!(rig.eventsub.reconnect().await, None, "the move fails");
+    // Well before the bot's own 10 s wait for a welcome would end.
+    let fresh = rig
+        .eventsub
+        .wait_for_session_after(mark, Duration::from_secs(8))
+        .await
+        .expect("a fresh session soon after the 4004");
+    let info = rig.eventsub.sessions();
+    let fresh = info.iter().find(|s| s.id == fresh).unwrap();
+    assert_eq!(
+        fresh.paths[0], "/ws?keepalive_timeout_seconds=20",
+        "{info:?}"
+    );
+    rig.eventsub.set_reconnect_welcome_delay(Duration::ZERO);
+    rig.wait_subscribed().await;
+    rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
+    assert_eq!(rig.reply(0).await.message, "Pong!");
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn a_reconnect_url_refused_with_4007_becomes_a_fresh_session() {
+    let rig = rig().await;
+    let old = rig.eventsub.wait_for_session(WAIT).await.unwrap();
+    let mark = rig.eventsub.session_mark();
+    // A reconnect URL the server does not know (used or expired) answers 4007.
+    let port = rig
+        .eventsub
+        .url()
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    rig.eventsub.send_raw(
+        &serde_json::json!({
+            "metadata": {
+                "message_id": "reconnect-to-nowhere",
+                "message_type": "session_reconnect",
+                "message_timestamp": "2026-12-04T12:00:00.000Z",
+            },
+            "payload": {"session": {
+                "id": old, "status": "reconnecting", "keepalive_timeout_seconds": null,
+                "reconnect_url": format!("ws://127.0.0.1:{port}/ws?reconnect=999"),
+                "connected_at": "2026-12-04T11:00:00.000Z", "recovery_url": null,
+            }},
+        })
+        .to_string(),
+    );
+    let fresh = rig
+        .eventsub
+        .wait_for_session_after(mark, WAIT)
+        .await
+        .expect("a fresh session");
+    assert_ne!(fresh, old);
+    rig.wait_subscribed().await;
+    rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
+    assert_eq!(rig.reply(0).await.message, "Pong!");
+    assert_eq!(rig.eventsub.connections(), 1, "the old socket was closed");
+    rig.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_never_welcomes_is_left_after_10_s_with_capped_backoff() {
+    use tokio::time::Instant;
+    // Accepts the WebSocket upgrade, then says nothing; notes when each attempt came.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    let (attempts_tx, mut attempts) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            let _ = attempts_tx.send(Instant::now());
+            if let Ok(ws) = tokio_tungstenite::accept_async(socket).await {
+                held.push(ws);
+            }
+        }
+    });
+    let twitch = FakeTwitch::start(None).await;
+    let state = tempfile::tempdir().unwrap();
+    twitch.sign_in(
+        state.path(),
+        TOKEN_FILE,
+        BROADCASTER_ID,
+        auth::SCOPES,
+        Duration::from_secs(4 * 3600),
+    );
+    let config = format!(
+        r#"(state_dir: "{}", twitch: (helix_url: "{}", oauth_url: "{}", eventsub_url: "{url}"))"#,
+        state.path().display(),
+        twitch.helix_url(),
+        twitch.oauth_url(),
+    );
+    let config = Config::parse(&config).unwrap_or_else(|p| panic!("{p:#?}"));
+    let values = BTreeMap::from([
+        ("TWITCH_CLIENT_ID", fake_twitch::CLIENT_ID),
+        ("TWITCH_CLIENT_SECRET", fake_twitch::CLIENT_SECRET),
+    ]);
+    let secrets = Secrets::from_lookup(|name| values.get(name).map(|v| v.to_string()));
+    let ctx = Context::new(config, secrets.clone(), Redactor::new(&secrets)).unwrap();
+    let app = App::start(ctx.clone(), RunOptions::default());
+    let mut at = Vec::new();
+    for _ in 0..10 {
+        at.push(attempts.recv().await.expect("another attempt"));
+    }
+    let gaps: Vec<u64> = at
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis() as u64)
+        .collect();
+    // 10 s waiting for the welcome, then 1, 2, 4 … s, doubling up to 60 s.
+    let expected = [11, 12, 14, 18, 26, 42, 70, 70, 70];
+    for (gap, want) in gaps.iter().zip(expected) {
+        assert!(
+            gap.abs_diff(want * 1000) < 500,
+            "gaps {gaps:?} ms, expected {expected:?} s"
+        );
+    }
+    let eventsub = ctx.status.borrow().twitch.clone().unwrap().eventsub;
+    assert!(
+        matches!(eventsub.state, "reconnecting" | "connecting"),
+        "{eventsub:?}"
+    );
+    assert!(app.shutdown(Duration::from_secs(5)).await);
 }

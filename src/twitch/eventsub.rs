@@ -156,7 +156,12 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
         twitch.resolve_admins().await;
         set_state(&ctx, |e| e.state = "connecting");
         let url = session_url(&twitch.config.eventsub_url);
-        let end = match connect(&url).await {
+        // A server that accepts and never welcomes must not hold up a shutdown.
+        let connected = tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            connected = connect(&url) => connected,
+        };
+        let end = match connected {
             Ok((socket, session, keepalive)) => {
                 backoff = Duration::from_secs(1);
                 if std::mem::take(&mut lost) {
@@ -225,19 +230,29 @@ async fn connect(url: &str) -> Result<(Socket, String, Duration), String> {
         .map_err(|e| format!("cannot connect to {url}: {e}"))?;
     let welcome = tokio::time::timeout(WELCOME_TIMEOUT, async {
         while let Some(message) = socket.next().await {
-            let Ok(Message::Text(text)) = message else {
-                continue;
-            };
-            if let Ok(Frame::Welcome { session, keepalive }) = parse_frame(&text) {
-                return Some((session, keepalive));
+            match message {
+                Ok(Message::Text(text)) => {
+                    if let Ok(Frame::Welcome { session, keepalive }) = parse_frame(&text) {
+                        return Ok((session, keepalive));
+                    }
+                }
+                // 4007: an unknown, used or expired reconnect URL.
+                Ok(Message::Close(frame)) => {
+                    return Err(close_reason(frame.as_ref().map(|f| u16::from(f.code))));
+                }
+                Ok(_) => {}
+                Err(error) => return Err(format!("socket error: {error}")),
             }
         }
-        None
+        Err("the socket closed".to_string())
     })
     .await;
     match welcome {
-        Ok(Some((session, keepalive))) => Ok((socket, session, keepalive)),
-        _ => Err(format!("{url} sent no session_welcome")),
+        Ok(Ok((session, keepalive))) => Ok((socket, session, keepalive)),
+        Ok(Err(reason)) => Err(format!("{url} sent no session_welcome: {reason}")),
+        Err(_) => Err(format!(
+            "{url} sent no session_welcome within {WELCOME_TIMEOUT:?}"
+        )),
     }
 }
 
@@ -340,10 +355,11 @@ async fn session_loop(
         };
         let message = match next {
             Err(_) => return End::Lost(format!("no message within {silence:?} (keepalive)")),
-            Ok(None) => Err("the socket closed".to_string()),
-            Ok(Some(Err(error))) => Err(format!("socket error: {error}")),
+            Ok(None) => Err(("the socket closed".to_string(), None)),
+            Ok(Some(Err(error))) => Err((format!("socket error: {error}"), None)),
             Ok(Some(Ok(Message::Close(frame)))) => {
-                Err(close_reason(frame.as_ref().map(|f| u16::from(f.code))))
+                let code = frame.as_ref().map(|f| u16::from(f.code));
+                Err((close_reason(code), code))
             }
             Ok(Some(Ok(message))) => Ok(message),
         };
@@ -351,12 +367,16 @@ async fn session_loop(
             Ok(Message::Text(text)) => text,
             // Pings are answered by tungstenite; binary frames are not EventSub.
             Ok(_) => continue,
-            // During a move the old socket may end first: the move decides.
+            // 4004: Twitch gave up waiting for the move (the new socket did not welcome us
+            // within its grace time); the session is gone, so is the move.
+            Err((reason, Some(RECONNECT_GRACE_EXPIRED))) => return End::Lost(reason),
+            // During a move the old socket may end first (Twitch closes it once the new one
+            // welcomed us, which may be read later): the move decides.
             Err(_) if moving.is_some() => {
                 old_done = true;
                 continue;
             }
-            Err(reason) => return End::Lost(reason),
+            Err((reason, _)) => return End::Lost(reason),
         };
         heard = tokio::time::Instant::now();
         set_state(ctx, |e| e.last_message_unix = Some(now_unix()));
@@ -561,6 +581,9 @@ fn revocation_reason(status: &str) -> String {
         other => other.to_string(),
     }
 }
+
+/// Twitch's close code for a reconnect that did not finish within its grace time.
+const RECONNECT_GRACE_EXPIRED: u16 = 4004;
 
 /// Twitch's close codes, as its documentation describes them.
 fn close_reason(code: Option<u16>) -> String {

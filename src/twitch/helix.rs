@@ -89,6 +89,9 @@ fn classify(error: &ClientError) -> TwitchError {
                 .unwrap_or(message),
         ),
         401 => TwitchError::Unauthorized,
+        // EventSub's socket and subscription limits answer 429 too, with their own message
+        // ("number of websocket transports limit exceeded"): not a rate limit.
+        429 if message.contains("limit exceeded") => TwitchError::Api { status, message },
         429 => TwitchError::RateLimited,
         _ => TwitchError::Api { status, message },
     }
@@ -431,6 +434,15 @@ pub async fn subscribe(twitch: &Twitch, kind: &str, session: &str) -> Result<(),
     .await;
     match result {
         Err(TwitchError::Api { status: 409, .. }) => Ok(()),
+        Err(TwitchError::Api {
+            status: 429,
+            message,
+        }) if message.contains("websocket transports") => Err(TwitchError::Api {
+            status: 429,
+            message: format!(
+                "{message}: Twitch allows 3 EventSub connections per account, and other programs (or another stream-control) hold them; retrying"
+            ),
+        }),
         // "403 Forbidden: The access token is missing the required scopes" (Create EventSub
         // Subscription, dev.twitch.tv/docs/api/reference): name the one this type needs.
         Err(TwitchError::Api {

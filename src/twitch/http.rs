@@ -64,6 +64,16 @@ fn rate_limit_wait(response: &http::Response<Bytes>) -> Option<Duration> {
     if response.status() != http::StatusCode::TOO_MANY_REQUESTS {
         return None;
     }
+    // A 429 with tokens left in the bucket is another limit (EventSub's sockets and
+    // subscriptions): waiting for the reset would not help.
+    let remaining = response
+        .headers()
+        .get("ratelimit-remaining")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if remaining.is_some_and(|r| r > 0) {
+        return None;
+    }
     let reset = response
         .headers()
         .get("ratelimit-reset")
@@ -155,5 +165,11 @@ mod tests {
             rate_limit_wait(&response(429, None)),
             Some(Duration::from_secs(1))
         );
+        // Tokens left: another limit, no waiting.
+        let mut other = response(429, Some(now + 3));
+        other
+            .headers_mut()
+            .insert("Ratelimit-Remaining", http::HeaderValue::from_static("799"));
+        assert_eq!(rate_limit_wait(&other), None);
     }
 }

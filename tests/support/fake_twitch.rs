@@ -1720,6 +1720,7 @@ fn create_subscription(
     let Some(eventsub) = &shared.eventsub else {
         return Err(Reply::bad_request(NO_SESSION));
     };
+    websocket_limits(shared, eventsub, caller, session_id)?;
     match eventsub.register_subscription(sub_type, version, condition, session_id) {
         Ok(object) => {
             {
@@ -1755,6 +1756,45 @@ fn create_subscription(
             Err(Reply::helix_error(status, message))
         }
     }
+}
+
+/// WebSocket sessions of one user (per client id) that may hold enabled subscriptions.
+/// "Each user ID can create up to 3 websocket connections for a given client ID", "each
+/// websocket can have up to 300 enabled subscriptions" (twitch4j.github.io/eventsub/websocket;
+/// 300 since WebSockets left beta, discuss.dev.twitch.com/t/46527); a reconnect keeps its
+/// session, so it does not count twice.
+pub const WEBSOCKET_SESSIONS_PER_USER: usize = 3;
+pub const SUBSCRIPTIONS_PER_WEBSOCKET: usize = 300;
+
+/// Twitch's answer when a 4th session would get a subscription:
+/// `429 {"error":"Too Many Requests","status":429,"message":"number of websocket transports
+/// limit exceeded"}` (as reported on discuss.dev.twitch.com/t/63174), and the same status when
+/// a session is full.
+fn websocket_limits(
+    shared: &Shared,
+    eventsub: &FakeEventSub,
+    caller: &Caller,
+    session_id: &str,
+) -> Result<(), Reply> {
+    let mine: Vec<Value> = my_subscriptions(shared, eventsub, caller)
+        .into_iter()
+        .filter(|s| s["status"] == "enabled")
+        .collect();
+    let session_of = |s: &Value| s["transport"]["session_id"].as_str().map(str::to_string);
+    let sessions: std::collections::HashSet<String> = mine.iter().filter_map(session_of).collect();
+    // Not a rate limit: `helix` adds the usual headers, the bucket not empty.
+    let too_many = |message: &str| Reply::helix_error(StatusCode::TOO_MANY_REQUESTS, message);
+    if !sessions.contains(session_id) && sessions.len() >= WEBSOCKET_SESSIONS_PER_USER {
+        return Err(too_many("number of websocket transports limit exceeded"));
+    }
+    let here = mine
+        .iter()
+        .filter(|s| session_of(s).as_deref() == Some(session_id))
+        .count();
+    if here >= SUBSCRIPTIONS_PER_WEBSOCKET {
+        return Err(too_many("websocket transport subscriptions limit exceeded"));
+    }
+    Ok(())
 }
 
 fn list_subscriptions(
