@@ -10,11 +10,11 @@ use crate::dispatch::Cooldowns;
 use crate::i18n::I18n;
 use crate::reply::Reply;
 use crate::secrets::{Redactor, Secrets};
-use crate::status::{EarlyReceiver, Event, Status, TaskState, TaskStatus};
+use crate::status::{EarlyReceiver, Event, EventBus, Status, TaskState, TaskStatus};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -40,7 +40,7 @@ pub struct Context {
     /// The current state of everything.
     pub status: watch::Sender<Status>,
     /// Things that happened.
-    pub events: broadcast::Sender<Event>,
+    pub events: EventBus,
     pub cooldowns: Cooldowns,
     /// OBS, when configured.
     pub obs: Option<crate::obs::ObsHandle>,
@@ -76,7 +76,7 @@ impl Context {
     ) -> anyhow::Result<Arc<Context>> {
         let i18n = I18n::new(&config.locale, &config.messages)?;
         let (status, _) = watch::channel(Status::new(config.features(), crate::status::now_unix()));
-        let (events, _) = broadcast::channel(1024);
+        let events = EventBus::default();
         let guard = config
             .guard
             .clone()
@@ -124,9 +124,9 @@ impl Context {
             ))
         });
         Ok(Arc::new(Context {
-            history_events: EarlyReceiver::new(&events),
+            history_events: EarlyReceiver::notable(&events),
             metrics_events: EarlyReceiver::new(&events),
-            alert_events: EarlyReceiver::new(&events),
+            alert_events: EarlyReceiver::notable(&events),
             config: Arc::new(config),
             secrets: Arc::new(secrets),
             redactor,

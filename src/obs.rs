@@ -116,7 +116,7 @@ struct Inner {
     /// Raised by a failed call: the connection task confirms with a request.
     suspect: Notify,
     status: watch::Receiver<Status>,
-    events: broadcast::Sender<Event>,
+    events: crate::status::EventBus,
     /// When the last raid was handled (raids are handled once within 30 s).
     last_raid: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
@@ -126,7 +126,7 @@ impl ObsHandle {
         config: ObsConfig,
         password: Option<Secret>,
         status: watch::Receiver<Status>,
-        events: broadcast::Sender<Event>,
+        events: crate::status::EventBus,
     ) -> ObsHandle {
         let (client, _) = watch::channel(None);
         ObsHandle {
@@ -229,7 +229,7 @@ impl ObsHandle {
             return Ok(Outcome::Already);
         }
         // Listen before asking, so a quick STARTING → STOPPED is not missed.
-        let mut events = self.inner.events.subscribe();
+        let mut events = self.inner.events.subscribe_notable();
         self.call(|c| async move { c.streaming().start().await })
             .await?;
         let timeout = self.inner.config.stop.confirm_timeout;

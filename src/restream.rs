@@ -24,7 +24,7 @@ use crate::status::{ApplyStatus, EndpointStatus, Event, Status};
 use apply::{Applied, ApplyError, Stage, Step};
 use endpoint::{Endpoint, EndpointError, StoreError};
 use std::sync::Arc;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// Most endpoints the store keeps (each RTMPS one takes a stunnel port).
@@ -100,7 +100,7 @@ pub struct Restream {
     state: StateDir,
     redactor: Redactor,
     status: watch::Sender<Status>,
-    events: broadcast::Sender<Event>,
+    events: crate::status::EventBus,
     /// Orders changes (see the module doc).
     changes: tokio::sync::Mutex<()>,
 }
@@ -111,7 +111,7 @@ impl Restream {
         config: &crate::config::Config,
         redactor: Redactor,
         status: watch::Sender<Status>,
-        events: broadcast::Sender<Event>,
+        events: crate::status::EventBus,
     ) -> Option<Restream> {
         let restream = Restream {
             config: config.restream.clone()?,

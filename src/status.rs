@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 use std::collections::BTreeMap;
+use tokio::sync::broadcast;
 
 /// Now, in seconds since the Unix epoch: the unit of every `*_unix` field.
 pub fn now_unix() -> u64 {
@@ -404,6 +405,17 @@ pub enum Event {
     EventSubReconnected { requested: bool },
 }
 
+impl Event {
+    /// Whether the event travels on the bus's chatter lane ([`EventBus`]): things as frequent
+    /// as viewers and services make them, which no alert depends on.
+    pub fn is_chatter(&self) -> bool {
+        matches!(
+            self,
+            Event::TwitchChatMessage { .. } | Event::LogLine { .. } | Event::CommandHandled { .. }
+        )
+    }
+}
+
 /// What the guard decided and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GuardTransition {
@@ -460,25 +472,171 @@ impl SwitchedBy {
     }
 }
 
+/// How many events of each lane the bus keeps for a receiver that falls behind.
+pub const NOTABLE_CAPACITY: usize = 1024;
+pub const CHATTER_CAPACITY: usize = 1024;
+
+/// The event bus: two lanes. Chatter (chat messages, journal lines, commands handled: as many
+/// as viewers and services make) has its own lane, so a burst of it can never push a notable
+/// event (a guard transition, a raid, OBS lost, a failing token) out of a receiver that is busy
+/// with a slow call: a receiver that falls behind loses chatter only, unless it falls behind
+/// by [`NOTABLE_CAPACITY`] notable events. Order is kept within a lane, not across lanes.
+#[derive(Debug, Clone)]
+pub struct EventBus {
+    notable: broadcast::Sender<Event>,
+    chatter: broadcast::Sender<Event>,
+}
+
+impl Default for EventBus {
+    fn default() -> EventBus {
+        EventBus {
+            notable: broadcast::channel(NOTABLE_CAPACITY).0,
+            chatter: broadcast::channel(CHATTER_CAPACITY).0,
+        }
+    }
+}
+
+impl EventBus {
+    /// Publish an event on its lane: how many receivers it reached, `Err` when none listens.
+    pub fn send(&self, event: Event) -> Result<usize, NoReceivers> {
+        let lane = match event.is_chatter() {
+            true => &self.chatter,
+            false => &self.notable,
+        };
+        lane.send(event).map_err(|_| NoReceivers)
+    }
+
+    /// Every event from now on.
+    pub fn subscribe(&self) -> Events {
+        Events {
+            notable: self.notable.subscribe(),
+            chatter: Some(self.chatter.subscribe()),
+        }
+    }
+
+    /// Notable events only (no chat, journal lines or commands handled): for tasks that only
+    /// react to what happened to the stream.
+    pub fn subscribe_notable(&self) -> Events {
+        Events {
+            notable: self.notable.subscribe(),
+            chatter: None,
+        }
+    }
+}
+
+/// Nobody listened to an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoReceivers;
+
+/// A receiver of both lanes (or of the notable lane only). Notable events are taken first.
+#[derive(Debug)]
+pub struct Events {
+    notable: broadcast::Receiver<Event>,
+    chatter: Option<broadcast::Receiver<Event>>,
+}
+
+impl Events {
+    /// The next event. `Lagged(n)`: `n` events of one lane were skipped (chatter, unless this
+    /// receiver fell behind by a whole notable lane). Cancel safe.
+    pub async fn recv(&mut self) -> Result<Event, broadcast::error::RecvError> {
+        let Some(chatter) = self.chatter.as_mut() else {
+            return self.notable.recv().await;
+        };
+        tokio::select! {
+            biased;
+            event = self.notable.recv() => event,
+            event = chatter.recv() => event,
+        }
+    }
+
+    /// The next event if one is waiting (notable first).
+    pub fn try_recv(&mut self) -> Result<Event, broadcast::error::TryRecvError> {
+        match self.notable.try_recv() {
+            Err(broadcast::error::TryRecvError::Empty) => match self.chatter.as_mut() {
+                Some(chatter) => chatter.try_recv(),
+                None => Err(broadcast::error::TryRecvError::Empty),
+            },
+            other => other,
+        }
+    }
+}
+
 /// A receiver of the event bus subscribed when the [`crate::app::Context`] is built, so the task
 /// that takes it also sees events sent before it first ran. A restarted task subscribes anew.
 #[derive(Debug)]
-pub struct EarlyReceiver(std::sync::Mutex<Option<tokio::sync::broadcast::Receiver<Event>>>);
+pub struct EarlyReceiver {
+    early: std::sync::Mutex<Option<Events>>,
+    notable_only: bool,
+}
 
 impl EarlyReceiver {
-    pub fn new(events: &tokio::sync::broadcast::Sender<Event>) -> EarlyReceiver {
-        EarlyReceiver(std::sync::Mutex::new(Some(events.subscribe())))
+    pub fn new(events: &EventBus) -> EarlyReceiver {
+        EarlyReceiver {
+            early: std::sync::Mutex::new(Some(events.subscribe())),
+            notable_only: false,
+        }
     }
 
-    /// The early receiver the first time, a fresh subscription afterwards.
-    pub fn take(
-        &self,
-        events: &tokio::sync::broadcast::Sender<Event>,
-    ) -> tokio::sync::broadcast::Receiver<Event> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-            .unwrap_or_else(|| events.subscribe())
+    /// Of the notable lane only ([`EventBus::subscribe_notable`]).
+    pub fn notable(events: &EventBus) -> EarlyReceiver {
+        EarlyReceiver {
+            early: std::sync::Mutex::new(Some(events.subscribe_notable())),
+            notable_only: true,
+        }
+    }
+
+    /// The early receiver the first time, a fresh subscription (of the same lanes) afterwards.
+    pub fn take(&self, events: &EventBus) -> Events {
+        let early = self.early.lock().unwrap_or_else(|e| e.into_inner()).take();
+        early.unwrap_or_else(|| match self.notable_only {
+            true => events.subscribe_notable(),
+            false => events.subscribe(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use broadcast::error::{RecvError, TryRecvError};
+
+    fn chat(i: usize) -> Event {
+        Event::TwitchChatMessage {
+            user_id: "2002".into(),
+            display_name: "someone".into(),
+            text: format!("line {i}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_chat_flood_never_pushes_a_notable_event_out() {
+        let bus = EventBus::default();
+        let mut all = bus.subscribe();
+        let mut notable = bus.subscribe_notable();
+        // Neither receiver reads while 3,000 chat lines go by, with one notable event early on.
+        for i in 0..3000 {
+            if i == 500 {
+                bus.send(Event::ObsStreamFailed).unwrap();
+            }
+            bus.send(chat(i)).unwrap();
+        }
+        assert_eq!(all.recv().await, Ok(Event::ObsStreamFailed));
+        let skipped = 3000 - CHATTER_CAPACITY as u64;
+        assert_eq!(all.recv().await, Err(RecvError::Lagged(skipped)));
+        assert_eq!(all.recv().await, Ok(chat(skipped as usize)));
+        assert_eq!(notable.try_recv(), Ok(Event::ObsStreamFailed));
+        assert_eq!(notable.try_recv(), Err(TryRecvError::Empty));
+    }
+
+    #[test]
+    fn restarted_tasks_subscribe_to_the_same_lanes() {
+        let bus = EventBus::default();
+        let early = EarlyReceiver::notable(&bus);
+        drop(early.take(&bus));
+        let mut again = early.take(&bus);
+        bus.send(chat(1)).unwrap_err();
+        bus.send(Event::ObsStreamFailed).unwrap();
+        assert_eq!(again.try_recv(), Ok(Event::ObsStreamFailed));
+        assert_eq!(again.try_recv(), Err(TryRecvError::Empty));
     }
 }

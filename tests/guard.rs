@@ -94,7 +94,7 @@ struct Rig {
     obs: FakeObs,
     app: App,
     ctx: Arc<Context>,
-    events: broadcast::Receiver<Event>,
+    events: stream_control::status::Events,
 }
 
 /// Stats `a` live at 2500 kbps, OBS streaming on LIVE, the guard with short windows.

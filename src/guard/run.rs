@@ -235,7 +235,8 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
             })
             .collect(),
     };
-    let mut events = ctx.events.subscribe();
+    // Scene and stream changes only: chat traffic cannot make it lag.
+    let mut events = ctx.events.subscribe_notable();
     looped.publish(None, None);
     looped.resync_scene(true);
 

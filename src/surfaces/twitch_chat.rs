@@ -168,7 +168,8 @@ pub async fn announce(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::R
         .clone()
         .unwrap_or_else(|| ctx.config.locale.clone());
     let announce = twitch.config.announce.clone();
-    let mut events = ctx.events.subscribe();
+    // Notable events only: a chat flood cannot push a transition out while a post is slow.
+    let mut events = ctx.events.subscribe_notable();
     loop {
         let event = tokio::select! {
             _ = cancel.cancelled() => return Ok(()),

@@ -104,6 +104,8 @@ struct State {
     guild_permissions: u64,
     /// Whether the bot is a member of [`GUILD_ID`].
     left_guild: bool,
+    /// How long every REST answer takes (a slow Discord).
+    delay: Option<Duration>,
 }
 
 /// The permissions the bot is invited with (README: `permissions=117760`).
@@ -149,15 +151,18 @@ impl FakeDiscord {
         let gateway = Arc::new(Mutex::new(None));
 
         let http_state = (state.clone(), changed.clone(), gateway_url.clone());
-        let app =
-            axum::Router::new().fallback(
-                move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                    let (state, changed, gateway_url) = http_state.clone();
-                    async move {
-                        handle_http(&state, &changed, &gateway_url, method, uri, headers, body)
+        let app = axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let (state, changed, gateway_url) = http_state.clone();
+                async move {
+                    let delay = state.lock().unwrap().delay;
+                    if let Some(delay) = delay {
+                        tokio::time::sleep(delay).await;
                     }
-                },
-            );
+                    handle_http(&state, &changed, &gateway_url, method, uri, headers, body)
+                }
+            },
+        );
         tokio::spawn(async move {
             let _ = axum::serve(http_listener, app).await;
         });
@@ -193,10 +198,21 @@ impl FakeDiscord {
     pub async fn wait_for<T>(
         &self,
         what: &str,
+        check: impl FnMut(&FakeView<'_>) -> Option<T>,
+    ) -> T {
+        self.wait_for_within(what, Duration::from_secs(15), check)
+            .await
+    }
+
+    /// [`wait_for`](Self::wait_for) with another deadline than 15 s.
+    pub async fn wait_for_within<T>(
+        &self,
+        what: &str,
+        within: Duration,
         mut check: impl FnMut(&FakeView<'_>) -> Option<T>,
     ) -> T {
         let mut rx = self.changed.subscribe();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        let deadline = tokio::time::Instant::now() + within;
         loop {
             {
                 let state = self.state.lock().unwrap();
@@ -669,6 +685,11 @@ impl FakeDiscord {
     /// The bot's permission bits in [`GUILD_ID`].
     pub fn set_guild_permissions(&self, bits: u64) {
         self.state.lock().unwrap().guild_permissions = bits;
+    }
+
+    /// From now on every REST call is answered (and takes effect) only after `delay`.
+    pub fn set_delay(&self, delay: Option<Duration>) {
+        self.state.lock().unwrap().delay = delay;
     }
 
     /// The bot is no longer a member of [`GUILD_ID`].

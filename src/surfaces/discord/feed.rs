@@ -146,86 +146,134 @@ impl FloodGate {
     }
 }
 
-/// The alerts and mirror task.
+/// The alerts and mirror task: two loops, so a slow mirror post never delays an alert, and
+/// neither lane of the event bus can push an alert out (see [`crate::status::EventBus`]).
 pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<()> {
     let http = super::http(&ctx)?;
     let config = super::discord_config(&ctx)?.clone();
     let locale = super::post_locale(&ctx);
-    let mut events = ctx.events.subscribe();
-    let mut gate = config.alerts.as_ref().map(|a| FloodGate::new(a.per_minute));
-    let mut obs_lost = false;
-    let mut mirror: VecDeque<String> = VecDeque::new();
-    let mut mirror_dropped = 0u32;
+    let alerts = async {
+        if let Some(alerts) = &config.alerts {
+            post_alerts(&ctx, &http, alerts, &locale, &cancel).await;
+        }
+    };
+    let mirror = async {
+        if let Some(channel) = config.chat_mirror_channel {
+            mirror_chat(&ctx, &http, channel, &locale, &cancel).await;
+        }
+    };
+    tokio::join!(alerts, mirror);
+    Ok(())
+}
+
+/// A tick every [`MIRROR_INTERVAL`], late ticks delayed (not bunched).
+fn ticker() -> tokio::time::Interval {
     let mut tick = tokio::time::interval(MIRROR_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick
+}
+
+/// Post alerts as they happen, within the flood gate; say how many were held back when there
+/// is room again.
+async fn post_alerts(
+    ctx: &Context,
+    http: &serenity::Http,
+    alerts: &DiscordAlertsConfig,
+    locale: &str,
+    cancel: &CancellationToken,
+) {
+    let mut events = ctx.events.subscribe_notable();
+    let mut gate = FloodGate::new(alerts.per_minute);
+    let mut obs_lost = false;
+    let mut tick = ticker();
     loop {
         tokio::select! {
-            _ = cancel.cancelled() => return Ok(()),
+            _ = cancel.cancelled() => return,
             event = events.recv() => match event {
-                Ok(Event::TwitchChatMessage { display_name, text, .. }) => {
-                    if config.chat_mirror_channel.is_some() {
-                        mirror.push_back(format!(
-                            "**{}**: {}",
-                            escape_markdown(&display_name),
-                            escape_markdown(&text.replace('\n', " "))
-                        ));
-                        while mirror.len() > MIRROR_BACKLOG {
-                            mirror.pop_front();
-                            mirror_dropped += 1;
-                        }
-                    }
-                }
                 Ok(event) => {
-                    let (Some(alerts), Some(gate)) = (&config.alerts, gate.as_mut()) else {
-                        continue;
-                    };
                     let Some(alert) = alert_of(&event, &mut obs_lost) else { continue };
                     if !alerts.kinds.iter().any(|k| k == alert.kind) {
                         continue;
                     }
                     if gate.admit(Instant::now()) {
                         let suppressed = std::mem::take(&mut gate.suppressed);
-                        post_alert(&ctx, &http, alerts, &locale, &alert, suppressed).await;
+                        post_alert(ctx, http, alerts, locale, &alert, suppressed).await;
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "Discord feed fell behind the event bus");
+                    tracing::warn!(missed, "Discord alerts fell behind the event bus");
                 }
-                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+                Err(broadcast::error::RecvError::Closed) => return,
             },
             _ = tick.tick() => {
-                if let (Some(channel), false) = (config.chat_mirror_channel, mirror.is_empty()) {
-                    let mut text = String::new();
-                    if mirror_dropped > 0 {
-                        let note = Reply::new(keys::DISCORD_MIRROR_DROPPED)
-                            .number("count", mirror_dropped);
-                        text.push_str(&ctx.render(&locale, &note));
-                        text.push('\n');
-                        mirror_dropped = 0;
-                    }
-                    while let Some(line) = mirror.front() {
-                        if text.chars().count() + line.chars().count() + 1 > MESSAGE_LIMIT
-                            && !text.is_empty()
-                        {
-                            break;
-                        }
-                        let line = mirror.pop_front().unwrap_or_default();
-                        text.push_str(&line);
-                        text.push('\n');
-                    }
-                    for part in split_lines(&text, MESSAGE_LIMIT) {
-                        send(&http, channel, &part, serenity::CreateAllowedMentions::new()).await;
-                    }
-                }
-                if let (Some(alerts), Some(gate)) = (&config.alerts, gate.as_mut())
-                    && gate.suppressed > 0
-                    && gate.has_room(Instant::now())
-                {
+                if gate.suppressed > 0 && gate.has_room(Instant::now()) {
                     gate.admit(Instant::now());
                     let note = Reply::new(keys::DISCORD_ALERTS_SUPPRESSED)
                         .number("count", std::mem::take(&mut gate.suppressed));
-                    let text = ctx.render(&locale, &note);
-                    send(&http, alerts.channel, &text, serenity::CreateAllowedMentions::new()).await;
+                    let text = ctx.render(locale, &note);
+                    send(http, alerts.channel, &text, serenity::CreateAllowedMentions::new()).await;
+                }
+            }
+        }
+    }
+}
+
+/// Mirror Twitch chat into `channel`, batched: one message per [`MIRROR_INTERVAL`] at most.
+/// Lines Discord cannot take in time (or the bus skipped) are counted and said.
+async fn mirror_chat(
+    ctx: &Context,
+    http: &serenity::Http,
+    channel: u64,
+    locale: &str,
+    cancel: &CancellationToken,
+) {
+    let mut events = ctx.events.subscribe();
+    let mut mirror: VecDeque<String> = VecDeque::new();
+    let mut dropped = 0u32;
+    let mut tick = ticker();
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            event = events.recv() => match event {
+                Ok(Event::TwitchChatMessage { display_name, text, .. }) => {
+                    mirror.push_back(format!(
+                        "**{}**: {}",
+                        escape_markdown(&display_name),
+                        escape_markdown(&text.replace('\n', " "))
+                    ));
+                    while mirror.len() > MIRROR_BACKLOG {
+                        mirror.pop_front();
+                        dropped += 1;
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    // Skipped chatter: chat lines for the most part (also journal lines and
+                    // handled commands, which the count cannot tell apart).
+                    dropped = dropped.saturating_add(u32::try_from(missed).unwrap_or(u32::MAX));
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = tick.tick(), if !mirror.is_empty() || dropped > 0 => {
+                let mut text = String::new();
+                if dropped > 0 {
+                    let note = Reply::new(keys::DISCORD_MIRROR_DROPPED).number("count", dropped);
+                    text.push_str(&ctx.render(locale, &note));
+                    text.push('\n');
+                    dropped = 0;
+                }
+                while let Some(line) = mirror.front() {
+                    if text.chars().count() + line.chars().count() + 1 > MESSAGE_LIMIT
+                        && !text.is_empty()
+                    {
+                        break;
+                    }
+                    let line = mirror.pop_front().unwrap_or_default();
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+                for part in split_lines(&text, MESSAGE_LIMIT) {
+                    send(http, channel, &part, serenity::CreateAllowedMentions::new()).await;
                 }
             }
         }
