@@ -368,8 +368,9 @@ async fn panel_shows_the_current_scene_and_its_buttons_work() {
     assert!(answer.ephemeral());
 }
 
-#[tokio::test]
-async fn a_slow_command_is_deferred_then_edited() {
+/// A bot whose OBS streams and whose `stream stop` takes longer than Discord waits (the ending
+/// delay, then OBS's confirmation); the moderator is an admin.
+async fn streaming_with_a_slow_stop() -> Bot {
     let admin = moderator().user_id;
     let bot = start_with(
         FakeDiscord::start().await,
@@ -386,6 +387,12 @@ async fn a_slow_command_is_deferred_then_edited() {
         .wait_for(|s| s.obs.as_ref().is_some_and(|o| o.streaming))
         .await
         .unwrap();
+    bot
+}
+
+#[tokio::test]
+async fn a_slow_command_is_deferred_then_edited() {
+    let bot = streaming_with_a_slow_stop().await;
     // `stop` waits for the ending delay, then for OBS to confirm: longer than Discord waits.
     let token = bot
         .discord
@@ -814,4 +821,85 @@ async fn the_status_message_carries_the_bitrate_chart() {
     assert_eq!(embed["image"]["url"], "attachment://bitrate.png");
     let footer = embed["footer"]["text"].as_str().unwrap();
     assert!(footer.contains("0–7000 kbps"), "{footer}");
+}
+
+/// Discord's interaction rules, as the fake enforces them (the bot's tests rely on them):
+/// one callback, within 3 s of creation; follow-ups and edits only after it; an edit keeps
+/// what it does not name.
+#[tokio::test]
+async fn the_fake_refuses_what_discord_refuses_for_interactions() {
+    let discord = FakeDiscord::start().await;
+    let http = support::http();
+    let api = format!("{}/api/v10", discord.api_url);
+    let post = |path: String, body: serde_json::Value| {
+        let request = http.post(format!("{api}{path}")).json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            (status, body["code"].as_u64())
+        }
+    };
+    let message = json!({"type": 4, "data": {"content": "hi", "flags": 64,
+        "components": [{"type": 1, "components": [{"type": 2, "style": 1, "label": "A", "custom_id": "a"}]}]}});
+    let (id, token) = discord.issue_interaction(Duration::ZERO);
+    let app = fake_discord::APP_ID;
+    // No follow-up before the acknowledgement.
+    let followup = json!({"content": "more"});
+    assert_eq!(
+        post(format!("/webhooks/{app}/{token}"), followup.clone()).await,
+        (404, Some(10015))
+    );
+    let callback = format!("/interactions/{id}/{token}/callback");
+    assert_eq!(post(callback.clone(), message.clone()).await, (204, None));
+    assert_eq!(
+        post(callback, message.clone()).await,
+        (400, Some(40060)),
+        "a second callback"
+    );
+    assert_eq!(
+        post(format!("/webhooks/{app}/{token}"), followup).await.0,
+        200
+    );
+    // An edit of the original keeps its components (and its ephemeral flag).
+    let edited = http
+        .patch(format!("{api}/webhooks/{app}/{token}/messages/@original"))
+        .json(&json!({"content": "edited"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edited.status(), 200);
+    let original = discord.view(|v| v.answer(&token).unwrap().original.clone().unwrap());
+    assert_eq!(original.content, "edited");
+    assert_eq!(original.components.len(), 1);
+    assert_eq!(original.flags, fake_discord::EPHEMERAL);
+    // Too late: created 3.5 s ago.
+    let (id, token) = discord.issue_interaction(Duration::from_millis(3500));
+    assert_eq!(
+        post(
+            format!("/interactions/{id}/{token}/callback"),
+            message.clone()
+        )
+        .await,
+        (404, Some(10062))
+    );
+    // A token Discord never issued.
+    assert_eq!(
+        post(format!("/interactions/{id}/forged/callback"), message).await,
+        (404, Some(10062))
+    );
+}
+
+/// The 3 s count from the interaction's creation at Discord: one delivered 2 s late, for a
+/// command slower than that, is deferred at once instead of 1.5 s after it arrived.
+#[tokio::test]
+async fn an_interaction_delivered_late_is_still_answered_in_time() {
+    let bot = streaming_with_a_slow_stop().await;
+    let token = bot
+        .discord
+        .slash_aged(&moderator(), &["stream", "stop"], Duration::from_secs(2));
+    // `answer` fails if Discord refused the deferral as late (10062).
+    let answer = bot.discord.answer(&token, |a| !a.edits.is_empty()).await;
+    assert_eq!(answer.callbacks[0]["type"], 5, "deferred: {answer:?}");
+    assert!(!bot.obs.is_streaming());
 }

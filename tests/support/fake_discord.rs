@@ -53,9 +53,30 @@ pub struct FakeMessage {
     pub allowed_mentions: Value,
 }
 
+impl FakeMessage {
+    /// A message with nothing in it yet, in [`CHANNEL_ID`].
+    fn empty(id: u64) -> FakeMessage {
+        FakeMessage {
+            id,
+            channel_id: CHANNEL_ID,
+            content: String::new(),
+            embeds: Vec::new(),
+            components: Vec::new(),
+            files: Vec::new(),
+            edits: 0,
+            flags: 0,
+            allowed_mentions: Value::Null,
+        }
+    }
+}
+
 /// An interaction's answers: the callback and what followed.
 #[derive(Debug, Clone, Default)]
 pub struct Answer {
+    /// Callbacks Discord refused (their HTTP status and JSON error code).
+    pub refused: Vec<(u16, u64)>,
+    /// The original response as it stands (after edits): content, embeds, components, flags.
+    pub original: Option<FakeMessage>,
     /// Interaction callback bodies (`type` 4 message, 5 deferred, 7 update, 8 autocomplete).
     pub callbacks: Vec<Value>,
     /// The original response's content after every edit.
@@ -80,8 +101,51 @@ impl Answer {
         self.callbacks
             .first()
             .and_then(|c| c["data"]["flags"].as_u64())
-            .is_some_and(|f| f & 64 != 0)
+            .is_some_and(|f| f & EPHEMERAL != 0)
     }
+
+    /// Whether every follow-up was ephemeral.
+    pub fn followups_ephemeral(&self) -> bool {
+        self.followups
+            .iter()
+            .all(|f| f["flags"].as_u64().is_some_and(|f| f & EPHEMERAL != 0))
+    }
+}
+
+/// Message flag `EPHEMERAL` (1 << 6).
+pub const EPHEMERAL: u64 = 64;
+
+/// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds: a snowflake's top 42 bits count
+/// milliseconds from it (discord.com/developers/docs/reference#snowflakes).
+pub const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+
+/// Discord: "you must send an initial response within 3 seconds of receiving the event. If the
+/// 3 second deadline is exceeded, the token will be invalidated." and "Interaction tokens are
+/// valid for 15 minutes" (discord.com/developers/docs/interactions/receiving-and-responding#responding-to-an-interaction).
+/// The fake counts the 3 s from the interaction's creation (its snowflake), as Discord does.
+pub const CALLBACK_WINDOW: Duration = Duration::from_secs(3);
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+fn now_unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// An interaction the fake sent: when it was created, whether it was acknowledged.
+#[derive(Debug, Clone)]
+struct Issued {
+    created_unix_ms: u64,
+    acked: bool,
+}
+
+/// A Discord JSON error answer (discord.com/developers/docs/topics/opcodes-and-status-codes#json).
+fn discord_error(status: StatusCode, code: u64, message: &str) -> Response {
+    (
+        status,
+        json!({"message": message, "code": code}).to_string(),
+    )
+        .into_response()
 }
 
 #[derive(Default)]
@@ -91,6 +155,8 @@ struct State {
     command_puts: usize,
     /// Interaction token → answers.
     answers: BTreeMap<String, Answer>,
+    /// Interaction token → the interaction as sent.
+    issued: BTreeMap<String, Issued>,
     messages: BTreeMap<u64, FakeMessage>,
     next_id: u64,
     identifies: usize,
@@ -253,13 +319,21 @@ impl FakeDiscord {
         self.send(GatewayCommand::Drop);
     }
 
-    fn next_interaction(&self) -> (String, String) {
+    /// A new interaction id (a snowflake created `age` ago) and token, noted as issued.
+    fn next_interaction(&self, age: Duration) -> (String, String) {
         let mut counter = self.interaction_counter.lock().unwrap();
         *counter += 1;
-        (
-            format!("{}", 900_000_000_000_000_000u64 + *counter),
-            format!("itoken-{}", *counter),
-        )
+        let created = now_unix_ms().saturating_sub(age.as_millis() as u64);
+        let id = ((created - DISCORD_EPOCH_MS) << 22) | (*counter & 0xfff);
+        let token = format!("itoken-{}", *counter);
+        self.state.lock().unwrap().issued.insert(
+            token.clone(),
+            Issued {
+                created_unix_ms: created,
+                acked: false,
+            },
+        );
+        (id.to_string(), token)
     }
 
     /// Send a slash command: `path` like `["guard", "trigger"]`, `options` the leaf's options
@@ -271,13 +345,7 @@ impl FakeDiscord {
         path: &[&str],
         options: Value,
     ) -> String {
-        let mut options = options;
-        for name in path[1..].iter().rev() {
-            options = json!([{"name": name, "type": 1, "options": options}]);
-        }
-        let data = json!({"id": "700000000000000001", "name": path[0], "type": 1,
-                          "options": options});
-        self.interaction(from, guild, 2, data, None, "en-US")
+        self.interaction(from, guild, 2, slash_data(path, options), None, "en-US")
     }
 
     /// Same, with a locale (Discord's code, e.g. `no`).
@@ -339,7 +407,28 @@ impl FakeDiscord {
         message: Option<Value>,
         locale: &str,
     ) -> String {
-        let (id, token) = self.next_interaction();
+        self.interaction_aged(from, guild, kind, data, message, locale, Duration::ZERO)
+    }
+
+    /// A slash command that Discord created `age` ago (a late gateway delivery): the 3 s to
+    /// answer count from its creation.
+    pub fn slash_aged(&self, from: &Member, path: &[&str], age: Duration) -> String {
+        let data = slash_data(path, json!([]));
+        self.interaction_aged(from, Some(GUILD_ID), 2, data, None, "en-US", age)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn interaction_aged(
+        &self,
+        from: &Member,
+        guild: Option<u64>,
+        kind: u8,
+        data: Value,
+        message: Option<Value>,
+        locale: &str,
+        age: Duration,
+    ) -> String {
+        let (id, token) = self.next_interaction(age);
         let mut d = json!({
             "id": id, "application_id": APP_ID.to_string(), "type": kind, "token": token,
             "version": 1, "locale": locale, "channel_id": CHANNEL_ID.to_string(),
@@ -365,13 +454,37 @@ impl FakeDiscord {
         token
     }
 
-    /// Wait for the interaction's answer to satisfy `check`.
+    /// Wait for the interaction's answer to satisfy `check`. Every test that reads an answer
+    /// also checks that Discord refused none of the bot's callbacks (a second one, or a late one).
     pub async fn answer(&self, token: &str, check: impl Fn(&Answer) -> bool) -> Answer {
-        self.wait_for(&format!("the answer to {token}"), |v| {
-            v.state.answers.get(token).filter(|a| check(a)).cloned()
-        })
-        .await
+        let answer = self
+            .wait_for(&format!("the answer to {token}"), |v| {
+                (v.state.answers.get(token))
+                    .filter(|a| check(a) || !a.refused.is_empty())
+                    .cloned()
+            })
+            .await;
+        assert!(
+            answer.refused.is_empty(),
+            "Discord refused callbacks: {answer:?}"
+        );
+        answer
     }
+
+    /// An interaction Discord created `age` ago that is not delivered to the bot: for tests of
+    /// the fake's own rules. Returns (id, token).
+    pub fn issue_interaction(&self, age: Duration) -> (String, String) {
+        self.next_interaction(age)
+    }
+}
+
+/// A slash command's `data`: `path` like `["guard", "trigger"]`, `options` the leaf's.
+fn slash_data(path: &[&str], options: Value) -> Value {
+    let mut options = options;
+    for name in path[1..].iter().rev() {
+        options = json!([{"name": name, "type": 1, "options": options}]);
+    }
+    json!({"id": "700000000000000001", "name": path[0], "type": 1, "options": options})
 }
 
 /// A member sending interactions.
@@ -555,36 +668,42 @@ fn handle_http(
             s.command_puts += 1;
             Value::Array(stored).to_string().into_response()
         }
-        ("POST", ["interactions", _, token, "callback"]) => {
-            s.answers
-                .entry(token.to_string())
-                .or_default()
-                .callbacks
-                .push(json_body.clone());
-            StatusCode::NO_CONTENT.into_response()
+        ("POST", ["interactions", _, token, "callback"]) => callback(&mut s, token, &json_body),
+        ("PATCH" | "POST", ["webhooks", _, token, ..]) if !webhook_open(&s, token) => {
+            // Discord: follow-ups and edits go through the interaction's webhook, which exists
+            // for 15 minutes after the interaction was acknowledged; else 10015 Unknown Webhook
+            // (discord.com/developers/docs/topics/opcodes-and-status-codes#json).
+            discord_error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook")
         }
         ("PATCH", ["webhooks", _, token, "messages", which]) => {
-            let content = json_body["content"].as_str().unwrap_or("").to_string();
-            let answer = s.answers.entry(token.to_string()).or_default();
-            if *which == "@original" {
-                answer.edits.push(content.clone());
-            } else {
-                answer.followup_edits.push(content.clone());
-            }
+            let content = json_body["content"].as_str().map(str::to_string);
             let id = next_id(&mut s);
-            message_json(&FakeMessage {
-                id,
-                channel_id: CHANNEL_ID,
-                content,
-                embeds: Vec::new(),
-                components: Vec::new(),
-                files,
-                edits: 1,
-                flags: 0,
-                allowed_mentions: json_body["allowed_mentions"].clone(),
-            })
-            .to_string()
-            .into_response()
+            let answer = s.answers.entry(token.to_string()).or_default();
+            let edited = if *which == "@original" {
+                answer.edits.push(content.clone().unwrap_or_default());
+                // An edit changes the fields it names; embeds and components stay.
+                let original = answer
+                    .original
+                    .get_or_insert_with(|| FakeMessage::empty(id));
+                edit_message(original, &json_body, files);
+                original.clone()
+            } else {
+                answer
+                    .followup_edits
+                    .push(content.clone().unwrap_or_default());
+                FakeMessage {
+                    id,
+                    channel_id: CHANNEL_ID,
+                    content: content.unwrap_or_default(),
+                    embeds: Vec::new(),
+                    components: Vec::new(),
+                    files,
+                    edits: 1,
+                    flags: 0,
+                    allowed_mentions: json_body["allowed_mentions"].clone(),
+                }
+            };
+            message_json(&edited).to_string().into_response()
         }
         ("POST", ["webhooks", _, token]) => {
             s.answers
@@ -631,19 +750,7 @@ fn handle_http(
             let id: u64 = id.parse().unwrap_or(0);
             match s.messages.get_mut(&id) {
                 Some(message) => {
-                    if let Some(content) = json_body["content"].as_str() {
-                        message.content = content.to_string();
-                    }
-                    if let Some(embeds) = json_body["embeds"].as_array() {
-                        message.embeds = embeds.clone();
-                    }
-                    if let Some(components) = json_body["components"].as_array() {
-                        message.components = components.clone();
-                    }
-                    if !files.is_empty() {
-                        message.files = files;
-                    }
-                    message.edits += 1;
+                    edit_message(message, &json_body, files);
                     message_json(message).to_string().into_response()
                 }
                 None => (
@@ -668,6 +775,77 @@ fn handle_http(
             .insert("content-type", "application/json".parse().unwrap());
     }
     Response::from_parts(parts, body)
+}
+
+/// An interaction callback, as Discord takes it: one per interaction, within
+/// [`CALLBACK_WINDOW`] of its creation.
+fn callback(s: &mut State, token: &str, body: &Value) -> Response {
+    let now = now_unix_ms();
+    let refusal = match s.issued.get(token) {
+        // Discord: 10062 Unknown interaction (an unknown or expired token).
+        None => Some((StatusCode::NOT_FOUND, 10062, "Unknown interaction")),
+        Some(issued)
+            if now.saturating_sub(issued.created_unix_ms) > CALLBACK_WINDOW.as_millis() as u64 =>
+        {
+            Some((StatusCode::NOT_FOUND, 10062, "Unknown interaction"))
+        }
+        // Discord: 40060 "Interaction has already been acknowledged" (one callback each).
+        Some(issued) if issued.acked => Some((
+            StatusCode::BAD_REQUEST,
+            40060,
+            "Interaction has already been acknowledged.",
+        )),
+        Some(_) => None,
+    };
+    let answer = s.answers.entry(token.to_string()).or_default();
+    if let Some((status, code, message)) = refusal {
+        answer.refused.push((status.as_u16(), code));
+        return discord_error(status, code, message);
+    }
+    answer.callbacks.push(body.clone());
+    // Types 4 (message) and 5 (deferred) make the original response; 6 and 7 (component
+    // updates) and 8 (autocomplete) do not.
+    if matches!(body["type"].as_u64(), Some(4 | 5)) {
+        let mut original = FakeMessage::empty(0);
+        edit_message(&mut original, &body["data"], Vec::new());
+        original.edits = 0;
+        original.flags = body["data"]["flags"].as_u64().unwrap_or(0);
+        answer.original = Some(original);
+    }
+    if let Some(issued) = s.issued.get_mut(token) {
+        issued.acked = true;
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Whether follow-ups and edits of this interaction are accepted now: acknowledged, and
+/// within [`TOKEN_LIFETIME`].
+fn webhook_open(s: &State, token: &str) -> bool {
+    s.issued.get(token).is_some_and(|issued| {
+        issued.acked
+            && now_unix_ms().saturating_sub(issued.created_unix_ms)
+                < TOKEN_LIFETIME.as_millis() as u64
+    })
+}
+
+/// Apply an edit's fields (those present) to a message.
+fn edit_message(message: &mut FakeMessage, body: &Value, files: Vec<(String, usize)>) {
+    if let Some(content) = body["content"].as_str() {
+        message.content = content.to_string();
+    }
+    if let Some(embeds) = body["embeds"].as_array() {
+        message.embeds = embeds.clone();
+    }
+    if let Some(components) = body["components"].as_array() {
+        message.components = components.clone();
+    }
+    if !files.is_empty() {
+        message.files = files;
+    }
+    if !body["allowed_mentions"].is_null() {
+        message.allowed_mentions = body["allowed_mentions"].clone();
+    }
+    message.edits += 1;
 }
 
 fn next_id(s: &mut State) -> u64 {

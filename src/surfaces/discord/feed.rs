@@ -254,7 +254,10 @@ async fn mirror_chat(
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
-            _ = tick.tick(), if !mirror.is_empty() || dropped > 0 => {
+            _ = tick.tick() => {
+                if mirror.is_empty() && dropped == 0 {
+                    continue;
+                }
                 let mut text = String::new();
                 if dropped > 0 {
                     let note = Reply::new(keys::DISCORD_MIRROR_DROPPED).number("count", dropped);

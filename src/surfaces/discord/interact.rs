@@ -16,8 +16,30 @@ use poise::serenity_prelude as serenity;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Answer within this, or defer (Discord's limit is 3 s).
+/// Answer within this, or defer (Discord's limit is 3 s). Counted from the interaction's
+/// creation at Discord (its snowflake), not from its arrival: a late gateway delivery leaves
+/// less time.
 pub const DEFER_AFTER: Duration = Duration::from_millis(1500);
+
+/// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds: a snowflake's top 42 bits count
+/// milliseconds from it.
+const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+
+/// How long after its creation at Discord an interaction was received, from its snowflake and
+/// this machine's clock, capped to [0, `cap`]: a clock behind Discord's counts as no delay, one
+/// far ahead as `cap` (defer at once, which costs only a "thinking…" line).
+pub fn age(id: u64, now: std::time::SystemTime, cap: Duration) -> Duration {
+    let created = (id >> 22) + DISCORD_EPOCH_MS;
+    let now = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Duration::from_millis(now.saturating_sub(created)).min(cap)
+}
+
+/// How long to wait for a quick answer before deferring this interaction.
+fn defer_in(id: u64) -> Duration {
+    DEFER_AFTER - age(id, std::time::SystemTime::now(), DEFER_AFTER)
+}
 
 /// The prefix `/` usage lines are shown with.
 const SLASH: &str = "/";
@@ -221,7 +243,7 @@ pub async fn run_line(
     };
     let run = dispatch::dispatch_isolated(ctx.clone(), invocation);
     tokio::pin!(run);
-    let deadline = tokio::time::sleep(DEFER_AFTER);
+    let deadline = tokio::time::sleep(defer_in(target.id()));
     tokio::pin!(deadline);
     let mut responded = false;
     let reply = loop {
@@ -271,6 +293,14 @@ fn message(text: &str, ephemeral: bool) -> serenity::CreateInteractionResponseMe
 }
 
 impl Target<'_> {
+    /// The interaction's id (a snowflake: it carries its creation time).
+    pub fn id(&self) -> u64 {
+        match self {
+            Target::Command(i) => i.id.get(),
+            Target::Component(i) => i.id.get(),
+        }
+    }
+
     async fn create(&self, http: &serenity::Http, response: serenity::CreateInteractionResponse) {
         let result = match self {
             Target::Command(i) => i.create_response(http, response).await,
@@ -423,14 +453,30 @@ pub async fn autocomplete(
     if invoker(ctx, &origin).is_err() {
         return response;
     }
-    for name in suggestions(ctx, partial, source).await {
+    // Discord waits 3 s from the interaction's creation for suggestions; keep 1 s for the answer.
+    let budget = SUGGEST_WITHIN
+        - age(
+            actx.interaction.id.get(),
+            std::time::SystemTime::now(),
+            SUGGEST_WITHIN,
+        );
+    for name in suggestions(ctx, partial, source, budget).await {
         response = response.add_string_choice(name.clone(), name);
     }
     response
 }
 
-/// Up to 25 names containing `partial` (case-insensitive), each at most 100 characters.
-pub async fn suggestions(ctx: &Context, partial: &str, source: Completion) -> Vec<String> {
+/// The longest an autocomplete waits for suggestions, from the interaction's creation.
+const SUGGEST_WITHIN: Duration = Duration::from_secs(2);
+
+/// Up to 25 names containing `partial` (case-insensitive), each at most 100 characters;
+/// category searches give up after `budget`.
+pub async fn suggestions(
+    ctx: &Context,
+    partial: &str,
+    source: Completion,
+    budget: Duration,
+) -> Vec<String> {
     let partial: String = partial.trim().chars().take(100).collect();
     let wanted = partial.to_lowercase();
     let candidates: Vec<String> = match source {
@@ -452,9 +498,8 @@ pub async fn suggestions(ctx: &Context, partial: &str, source: Completion) -> Ve
             if partial.chars().count() < 2 {
                 return Vec::new();
             }
-            // Discord waits 3 s for suggestions.
             let search = crate::twitch::helix::search_categories(twitch, &partial);
-            match tokio::time::timeout(Duration::from_secs(2), search).await {
+            match tokio::time::timeout(budget, search).await {
                 Ok(Ok(found)) => found.into_iter().map(|(_, name)| name).collect(),
                 Ok(Err(error)) => {
                     tracing::debug!(%error, "category search for autocomplete failed");
@@ -526,5 +571,33 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
                     .await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    fn snowflake_at(unix_ms: u64) -> u64 {
+        (unix_ms - DISCORD_EPOCH_MS) << 22 | 7
+    }
+
+    #[test]
+    fn the_age_comes_from_the_snowflake_and_is_capped() {
+        let now = UNIX_EPOCH + Duration::from_millis(1_764_900_000_000);
+        let cap = Duration::from_millis(1500);
+        let at = |ms_ago: u64| snowflake_at(1_764_900_000_000 - ms_ago);
+        assert_eq!(age(at(400), now, cap), Duration::from_millis(400));
+        assert_eq!(age(at(9_000), now, cap), cap, "delivered late");
+        // Created "after" now: this machine's clock is behind Discord's.
+        assert_eq!(
+            age(snowflake_at(1_764_900_000_900), now, cap),
+            Duration::ZERO
+        );
+        assert!(
+            age(at(0), SystemTime::now(), cap) == cap,
+            "a clock far ahead"
+        );
     }
 }
