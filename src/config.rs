@@ -545,6 +545,17 @@ pub struct DiscordConfig {
     /// off, which only a double can afford.
     #[serde(default)]
     pub api_url: Option<String>,
+    /// The longest any Discord REST call may take (connect, send, answer); a call that takes
+    /// longer fails, so one hung call cannot hold up the alerts or answers behind it.
+    #[serde(
+        default = "default_discord_request_timeout",
+        deserialize_with = "duration"
+    )]
+    pub request_timeout: Duration,
+}
+
+fn default_discord_request_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 
 /// What the alerts channel receives.
@@ -1598,6 +1609,7 @@ fn validate_discord(discord: &DiscordConfig, problem: &mut impl FnMut(String, St
         }
     }
     positive("discord.logs_follow_max", discord.logs_follow_max, problem);
+    positive("discord.request_timeout", discord.request_timeout, problem);
     if let Some(url) = &discord.api_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {

@@ -58,6 +58,18 @@ async fn start_with(
     stop: &str,
     top: &str,
 ) -> Bot {
+    start_when(discord, state, extra, stop, top, |d| d.commands.is_some()).await
+}
+
+/// [`start_with`], ready when OBS is connected and `ready` holds for Discord's status.
+async fn start_when(
+    discord: FakeDiscord,
+    state: tempfile::TempDir,
+    extra: &str,
+    stop: &str,
+    top: &str,
+    ready: impl Fn(&stream_control::status::DiscordStatus) -> bool,
+) -> Bot {
     let obs = FakeObs::start(FakeObsOptions {
         password: Some(support::fake_secret_values()["OBS_PASSWORD"].clone()),
         ..FakeObsOptions::default()
@@ -80,7 +92,7 @@ async fn start_with(
     tokio::time::timeout(
         Duration::from_secs(15),
         status.wait_for(|s| {
-            s.discord.as_ref().is_some_and(|d| d.commands.is_some())
+            s.discord.as_ref().is_some_and(&ready)
                 && s.obs.as_ref().is_some_and(|o| {
                     o.connection == stream_control::status::ObsConnection::Connected
                 })
@@ -902,4 +914,101 @@ async fn an_interaction_delivered_late_is_still_answered_in_time() {
     let answer = bot.discord.answer(&token, |a| !a.edits.is_empty()).await;
     assert_eq!(answer.callbacks[0]["type"], 5, "deferred: {answer:?}");
     assert!(!bot.obs.is_streaming());
+}
+
+/// Every Discord REST call has a timeout (`discord.request_timeout`): an alert POST that Discord
+/// accepts and never answers fails after it, and the next alert goes out within that time + 2 s
+/// (without one, the hung call held every later alert back).
+#[tokio::test]
+async fn a_hung_alert_post_does_not_hold_back_the_next_alert() {
+    let bot = start(&format!(
+        r#"alerts: Some((channel: {ALERTS_CHANNEL})), request_timeout: "2s""#
+    ))
+    .await;
+    bot.discord
+        .hang("POST", &format!("/channels/{ALERTS_CHANNEL}/messages"), 1);
+    let transition = |to: &'static str| GuardTransition {
+        from: "live",
+        to,
+        cause: "low_bitrate",
+        error: None,
+        bitrate_kbps: Some(420),
+        rtt_ms: Some(80),
+        server: Some("home".into()),
+        dry_run: false,
+    };
+    bot.ctx
+        .events
+        .send(Event::BitrateLow(transition("low")))
+        .unwrap();
+    bot.discord
+        .wait_for("the first alert's POST (hung)", |v| {
+            v.requests()
+                .iter()
+                .any(|r| {
+                    r.path
+                        .ends_with(&format!("/channels/{ALERTS_CHANNEL}/messages"))
+                })
+                .then_some(())
+        })
+        .await;
+    bot.ctx
+        .events
+        .send(Event::IngestOffline(transition("offline")))
+        .unwrap();
+    let posted = bot
+        .discord
+        .wait_for_within("the next alert", Duration::from_secs(4), |v| {
+            v.messages_in(ALERTS_CHANNEL).first().cloned()
+        })
+        .await;
+    assert!(
+        posted.content.contains("Ingest offline"),
+        "{}",
+        posted.content
+    );
+}
+
+/// Command registration runs beside serving: while Discord does not answer the registration,
+/// commands are answered; the registration then fails after the request timeout, and says so.
+#[tokio::test]
+async fn a_hung_registration_does_not_hold_up_answers() {
+    let discord = FakeDiscord::start().await;
+    discord.hang("GET", "/applications/", 1);
+    let bot = start_when(
+        discord,
+        tempfile::tempdir().unwrap(),
+        r#"request_timeout: "3s""#,
+        DEFAULT_STOP,
+        "",
+        |d| d.state == "connected",
+    )
+    .await;
+    let token = bot
+        .discord
+        .slash(&moderator(), Some(GUILD_ID), &["brb"], json!([]));
+    let answer = bot
+        .discord
+        .answer(&token, |a| !a.callbacks.is_empty())
+        .await;
+    assert_eq!(answer.callbacks[0]["type"], 4, "{answer:?}");
+    assert_eq!(
+        bot.ctx.status.borrow().discord.as_ref().unwrap().commands,
+        None,
+        "answered while the registration was still waiting"
+    );
+    let mut status = bot.ctx.status.subscribe();
+    let failed = tokio::time::timeout(
+        Duration::from_secs(10),
+        status.wait_for(|s| s.discord.as_ref().is_some_and(|d| d.commands.is_some())),
+    )
+    .await
+    .expect("the registration gives up")
+    .unwrap()
+    .discord
+    .clone()
+    .unwrap()
+    .commands
+    .unwrap();
+    assert!(failed.starts_with("failed"), "{failed}");
 }

@@ -48,7 +48,15 @@ fn build_http(ctx: &Context) -> anyhow::Result<serenity::Http> {
         .secrets
         .get("DISCORD_TOKEN")
         .context("DISCORD_TOKEN is not set (the bot token from the Discord developer portal)")?;
-    let mut builder = serenity::HttpBuilder::new(token.expose());
+    // serenity's default client has no timeout at all: one hung call would hold up whatever
+    // waits behind it (the next alert, an answer) until the connection dies.
+    let client = reqwest_discord::Client::builder()
+        .use_rustls_tls()
+        .timeout(config.request_timeout)
+        .connect_timeout(config.request_timeout)
+        .build()
+        .context("building the Discord HTTP client")?;
+    let mut builder = serenity::HttpBuilder::new(token.expose()).client(client);
     if let Some(url) = &config.api_url {
         // serenity ignores the proxy while its rate limiter is on (a double has no limits).
         builder = builder
@@ -116,27 +124,33 @@ async fn serve(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<(
             ..Default::default()
         })
         .initialize_owners(false)
-        .setup(move |serenity_ctx, ready, framework| {
+        .setup(move |serenity_ctx, ready, _framework| {
             Box::pin(async move {
                 set_status(&data, |d| {
                     d.state = "connected";
                     d.reason = None;
                     d.bot_user = Some(ready.user.name.clone());
                 });
-                let outcome =
-                    register::sync(&serenity_ctx.http, guild, &framework.options().commands).await;
-                let text = match outcome {
-                    Ok(true) => "registered".to_string(),
-                    Ok(false) => "unchanged".to_string(),
-                    Err(error) => {
-                        tracing::error!(
-                            error = format!("{error:#}"),
-                            "registering Discord commands failed"
-                        );
-                        format!("failed: {}", data.redactor.redact(&format!("{error:#}")))
-                    }
-                };
-                set_status(&data, |d| d.commands = Some(text));
+                // Beside serving, not before: poise holds every event until setup returns, so
+                // a slow registration would leave interactions unanswered.
+                let http = serenity_ctx.http.clone();
+                let ctx = data.clone();
+                tokio::spawn(async move {
+                    let commands = tree::commands(&ctx.i18n, default_locale);
+                    let outcome = register::sync(&http, guild, &commands).await;
+                    let text = match outcome {
+                        Ok(true) => "registered".to_string(),
+                        Ok(false) => "unchanged".to_string(),
+                        Err(error) => {
+                            tracing::error!(
+                                error = format!("{error:#}"),
+                                "registering Discord commands failed"
+                            );
+                            format!("failed: {}", ctx.redactor.redact(&format!("{error:#}")))
+                        }
+                    };
+                    set_status(&ctx, |d| d.commands = Some(text));
+                });
                 Ok(data)
             })
         })

@@ -172,6 +172,8 @@ struct State {
     left_guild: bool,
     /// How long every REST answer takes (a slow Discord).
     delay: Option<Duration>,
+    /// Requests (method, path prefix, how many more) that are recorded and never answered.
+    hang: Vec<(String, String, usize)>,
 }
 
 /// The permissions the bot is invited with (README: `permissions=117760`).
@@ -221,7 +223,22 @@ impl FakeDiscord {
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                 let (state, changed, gateway_url) = http_state.clone();
                 async move {
-                    let delay = state.lock().unwrap().delay;
+                    let (delay, hang) = {
+                        let mut s = state.lock().unwrap();
+                        (s.delay, take_hang(&mut s, &method, uri.path()))
+                    };
+                    if hang {
+                        state.lock().unwrap().requests.push(Recorded {
+                            method: method.to_string(),
+                            path: uri.path().to_string(),
+                            query: uri.query().unwrap_or("").to_string(),
+                            body: Value::Null,
+                            files: Vec::new(),
+                        });
+                        touch(&changed);
+                        // Accepted and never answered, until the client gives up.
+                        std::future::pending::<()>().await;
+                    }
                     if let Some(delay) = delay {
                         tokio::time::sleep(delay).await;
                     }
@@ -848,6 +865,17 @@ fn edit_message(message: &mut FakeMessage, body: &Value, files: Vec<(String, usi
     message.edits += 1;
 }
 
+/// Whether this request is one to hang (and count it).
+fn take_hang(s: &mut State, method: &Method, path: &str) -> bool {
+    let Some(rule) = s.hang.iter_mut().find(|(m, prefix, left)| {
+        m == method.as_str() && path.starts_with(prefix.as_str()) && *left > 0
+    }) else {
+        return false;
+    };
+    rule.2 -= 1;
+    true
+}
+
 fn next_id(s: &mut State) -> u64 {
     s.next_id += 1;
     s.next_id
@@ -863,6 +891,16 @@ impl FakeDiscord {
     /// The bot's permission bits in [`GUILD_ID`].
     pub fn set_guild_permissions(&self, bits: u64) {
         self.state.lock().unwrap().guild_permissions = bits;
+    }
+
+    /// The next `count` requests `method` whose path starts with `path_prefix` (after
+    /// `/api/v10`) are accepted and never answered.
+    pub fn hang(&self, method: &str, path_prefix: &str, count: usize) {
+        self.state.lock().unwrap().hang.push((
+            method.to_string(),
+            format!("/api/v10{path_prefix}"),
+            count,
+        ));
     }
 
     /// From now on every REST call is answered (and takes effect) only after `delay`.
