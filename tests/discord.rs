@@ -438,22 +438,27 @@ async fn the_status_message_is_kept_and_edited_after_a_scene_change() {
     assert_ne!(again.id, edited.id);
 }
 
-#[tokio::test]
-async fn low_bitrate_is_alerted_with_the_role_mention_and_floods_are_counted() {
-    let bot = start(&format!(
-        r#"alerts: Some((channel: {ALERTS_CHANNEL}, mention: {{"low": "{ALERT_ROLE}"}}, per_minute: 2))"#
-    ))
-    .await;
-    let low = GuardTransition {
+/// A guard transition from LIVE to `to` at 420 kbps.
+fn transition(to: &'static str) -> GuardTransition {
+    GuardTransition {
         from: "live",
-        to: "low",
+        to,
         cause: "low_bitrate",
         error: None,
         bitrate_kbps: Some(420),
         rtt_ms: Some(80),
         server: Some("home".into()),
         dry_run: false,
-    };
+    }
+}
+
+#[tokio::test]
+async fn low_bitrate_is_alerted_with_the_role_mention_and_floods_are_counted() {
+    let bot = start(&format!(
+        r#"alerts: Some((channel: {ALERTS_CHANNEL}, mention: {{"low": "{ALERT_ROLE}"}}, per_minute: 2))"#
+    ))
+    .await;
+    let low = transition("low");
     for _ in 0..5 {
         bot.ctx.events.send(Event::BitrateLow(low.clone())).unwrap();
     }
@@ -927,16 +932,6 @@ async fn a_hung_alert_post_does_not_hold_back_the_next_alert() {
     .await;
     bot.discord
         .hang("POST", &format!("/channels/{ALERTS_CHANNEL}/messages"), 1);
-    let transition = |to: &'static str| GuardTransition {
-        from: "live",
-        to,
-        cause: "low_bitrate",
-        error: None,
-        bitrate_kbps: Some(420),
-        rtt_ms: Some(80),
-        server: Some("home".into()),
-        dry_run: false,
-    };
     bot.ctx
         .events
         .send(Event::BitrateLow(transition("low")))
