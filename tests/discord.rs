@@ -907,6 +907,44 @@ async fn the_fake_refuses_what_discord_refuses_for_interactions() {
     );
 }
 
+/// Discord's rate limit headers and 429s, as the fake sends them: per route and top-level
+/// resource, with `Retry-After` and `X-RateLimit-Scope` when over.
+#[tokio::test]
+async fn the_fake_rate_limits_as_discord_does() {
+    let discord = FakeDiscord::start().await;
+    discord.set_route_limit("POST", "/channels/", 2, Duration::from_secs(5));
+    let http = support::http();
+    let post = |channel: u64| {
+        http.post(format!(
+            "{}/api/v10/channels/{channel}/messages",
+            discord.api_url
+        ))
+        .json(&json!({"content": "hi"}))
+        .send()
+    };
+    let first = post(CHANNEL_ID).await.unwrap();
+    assert_eq!(first.headers()["x-ratelimit-limit"], "2");
+    assert_eq!(first.headers()["x-ratelimit-remaining"], "1");
+    let reset_after: f64 = first.headers()["x-ratelimit-reset-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(reset_after > 4.0 && reset_after <= 5.0, "{reset_after}");
+    assert!(first.headers().contains_key("x-ratelimit-bucket"));
+    assert_eq!(post(CHANNEL_ID).await.unwrap().status(), 200);
+    let over = post(CHANNEL_ID).await.unwrap();
+    assert_eq!(over.status(), 429);
+    assert_eq!(over.headers()["x-ratelimit-scope"], "user");
+    assert!(over.headers().contains_key("retry-after"));
+    let body: Value = over.json().await.unwrap();
+    assert_eq!(body["global"], false);
+    assert!(body["retry_after"].as_f64().unwrap() > 4.0);
+    // Another channel is another bucket.
+    assert_eq!(post(CHANNEL_ID + 1).await.unwrap().status(), 200);
+    assert_eq!(discord.view(|v| v.over_limit().len()), 1);
+}
+
 /// The 3 s count from the interaction's creation at Discord: one delivered 2 s late, for a
 /// command slower than that, is deferred at once instead of 1.5 s after it arrived.
 #[tokio::test]

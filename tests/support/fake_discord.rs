@@ -174,6 +174,8 @@ struct State {
     delay: Option<Duration>,
     /// Requests (method, path prefix, how many more) that are recorded and never answered.
     hang: Vec<(String, String, usize)>,
+    /// Rate limits: per-route buckets, the global window, requests refused with 429.
+    limits: RateLimits,
 }
 
 /// The permissions the bot is invited with (README: `permissions=117760`).
@@ -547,6 +549,10 @@ impl FakeView<'_> {
     pub fn connections(&self) -> usize {
         self.state.connections
     }
+    /// Requests answered 429 (a client that follows the headers makes none).
+    pub fn over_limit(&self) -> &[String] {
+        &self.state.limits.over_limit
+    }
 }
 
 fn message_json(m: &FakeMessage) -> Value {
@@ -623,6 +629,14 @@ fn handle_http(
         body: json_body.clone(),
         files: files.clone(),
     });
+    let limit_headers = match rate_limit(&mut s, &method, &path) {
+        Ok(headers) => headers,
+        Err(too_many) => {
+            drop(s);
+            touch(changed);
+            return *too_many;
+        }
+    };
     let segments: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
     let authorised = match &s.bot_token {
         None => true,
@@ -786,6 +800,7 @@ fn handle_http(
     drop(s);
     touch(changed);
     let (mut parts, body) = response.into_parts();
+    parts.headers.extend(limit_headers);
     if parts.status != StatusCode::NO_CONTENT {
         parts
             .headers
@@ -865,6 +880,152 @@ fn edit_message(message: &mut FakeMessage, body: &Value, files: Vec<(String, usi
     message.edits += 1;
 }
 
+/// Discord's rate limits, as its REST API applies them
+/// (discord.com/developers/docs/topics/rate-limits):
+/// - per route: "Per-route rate limits exist for many individual endpoints, and may include the
+///   HTTP method"; they "account for top-level resources within the path", which "are currently
+///   limited to channels (channel_id), guilds (guild_id), and webhooks (webhook_id or
+///   webhook_id + webhook_token)". Every answer carries `X-RateLimit-Limit`, `-Remaining`,
+///   `-Reset`, `-Reset-After` and `-Bucket`.
+/// - global: 50 requests per second per bot (support-dev.discord.com, "My Bot is Being Rate
+///   Limited"); "Interaction endpoints are not bound to the bot's Global Rate Limit".
+/// - over a limit: 429 with `{"message", "retry_after", "global"}`, `Retry-After` and
+///   `X-RateLimit-Scope` (`user` or `global`; `X-RateLimit-Global` on a global one).
+#[derive(Debug, Default)]
+struct RateLimits {
+    /// (method, path prefix after `/api/v10`, limit, window): routes with a tighter limit than
+    /// [`DEFAULT_ROUTE_LIMIT`].
+    routes: Vec<(String, String, u32, Duration)>,
+    /// Bucket key → (window start, requests in it).
+    buckets: BTreeMap<String, (tokio::time::Instant, u32)>,
+    /// Start of the current global second and requests in it.
+    global: Option<(tokio::time::Instant, u32)>,
+    /// Requests answered 429: a client that reads the headers makes none.
+    over_limit: Vec<String>,
+}
+
+/// Per-route limit where no test set one.
+const DEFAULT_ROUTE_LIMIT: (u32, Duration) = (50, Duration::from_secs(1));
+/// Discord's global limit: 50 requests per second.
+const GLOBAL_LIMIT: u32 = 50;
+
+/// A route's bucket: the method and the path with ids other than the top-level resource's
+/// replaced (message ids of one channel share a bucket; two channels do not).
+fn bucket_key(method: &Method, path: &str) -> String {
+    let segments: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
+    let top_level = matches!(
+        segments.first(),
+        Some(&("channels" | "guilds" | "webhooks"))
+    );
+    let kept: Vec<&str> = segments
+        .iter()
+        .enumerate()
+        .map(|(i, segment)| {
+            let major = top_level && (i == 1 || (segments[0] == "webhooks" && i == 2));
+            if !major && segment.chars().all(|c| c.is_ascii_digit()) {
+                ":id"
+            } else {
+                segment
+            }
+        })
+        .collect();
+    format!("{method} {}", kept.join("/"))
+}
+
+/// Count a request against its bucket and the global limit: the headers to send, or the 429.
+fn rate_limit(s: &mut State, method: &Method, path: &str) -> Result<HeaderMap, Box<Response>> {
+    let now = tokio::time::Instant::now();
+    let interaction = path.contains("/interactions/") || path.contains("/webhooks/");
+    if !interaction {
+        let (start, count) = s.limits.global.get_or_insert((now, 0));
+        if now.duration_since(*start) >= Duration::from_secs(1) {
+            (*start, *count) = (now, 0);
+        }
+        if *count >= GLOBAL_LIMIT {
+            let retry = Duration::from_secs(1).saturating_sub(now.duration_since(*start));
+            s.limits
+                .over_limit
+                .push(format!("{method} {path} (global)"));
+            return Err(Box::new(too_many(retry, "global", None)));
+        }
+        *count += 1;
+    }
+    let key = bucket_key(method, path);
+    let suffix = path.trim_start_matches("/api/v10");
+    let (limit, window) = s
+        .limits
+        .routes
+        .iter()
+        .find(|(m, prefix, ..)| m == method.as_str() && suffix.starts_with(prefix.as_str()))
+        .map_or(DEFAULT_ROUTE_LIMIT, |(_, _, limit, window)| {
+            (*limit, *window)
+        });
+    let (start, count) = s.limits.buckets.entry(key.clone()).or_insert((now, 0));
+    if now.duration_since(*start) >= window {
+        (*start, *count) = (now, 0);
+    }
+    let reset_after = window.saturating_sub(now.duration_since(*start));
+    let bucket = format!("{:016x}", {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        hasher.finish()
+    });
+    if *count >= limit {
+        s.limits.over_limit.push(format!("{method} {path}"));
+        return Err(Box::new(too_many(
+            reset_after,
+            "user",
+            Some((limit, &bucket)),
+        )));
+    }
+    *count += 1;
+    let mut headers = HeaderMap::new();
+    let reset_at = now_unix_ms() as f64 / 1000.0 + reset_after.as_secs_f64();
+    for (name, value) in [
+        ("x-ratelimit-limit", limit.to_string()),
+        ("x-ratelimit-remaining", (limit - *count).to_string()),
+        ("x-ratelimit-reset", format!("{reset_at:.3}")),
+        (
+            "x-ratelimit-reset-after",
+            format!("{:.3}", reset_after.as_secs_f64()),
+        ),
+        ("x-ratelimit-bucket", bucket),
+    ] {
+        headers.insert(name, value.parse().unwrap());
+    }
+    Ok(headers)
+}
+
+/// A 429 as Discord sends it.
+fn too_many(retry: Duration, scope: &str, route: Option<(u32, &str)>) -> Response {
+    let global = route.is_none();
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        json!({"message": "You are being rate limited.", "retry_after": retry.as_secs_f64(),
+               "global": global})
+        .to_string(),
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    let retry_text = format!("{:.3}", retry.as_secs_f64());
+    headers.insert("retry-after", retry_text.parse().unwrap());
+    headers.insert("x-ratelimit-scope", scope.parse().unwrap());
+    headers.insert("content-type", "application/json".parse().unwrap());
+    match route {
+        None => {
+            headers.insert("x-ratelimit-global", "true".parse().unwrap());
+        }
+        Some((limit, bucket)) => {
+            headers.insert("x-ratelimit-limit", limit.to_string().parse().unwrap());
+            headers.insert("x-ratelimit-remaining", "0".parse().unwrap());
+            headers.insert("x-ratelimit-reset-after", retry_text.parse().unwrap());
+            headers.insert("x-ratelimit-bucket", bucket.parse().unwrap());
+        }
+    }
+    response
+}
+
 /// Whether this request is one to hang (and count it).
 fn take_hang(s: &mut State, method: &Method, path: &str) -> bool {
     let Some(rule) = s.hang.iter_mut().find(|(m, prefix, left)| {
@@ -891,6 +1052,17 @@ impl FakeDiscord {
     /// The bot's permission bits in [`GUILD_ID`].
     pub fn set_guild_permissions(&self, bits: u64) {
         self.state.lock().unwrap().guild_permissions = bits;
+    }
+
+    /// Requests `method` whose path starts with `path_prefix` (after `/api/v10`) share buckets
+    /// of `limit` requests per `window` (one bucket per top-level resource).
+    pub fn set_route_limit(&self, method: &str, path_prefix: &str, limit: u32, window: Duration) {
+        self.state.lock().unwrap().limits.routes.push((
+            method.to_string(),
+            path_prefix.to_string(),
+            limit,
+            window,
+        ));
     }
 
     /// The next `count` requests `method` whose path starts with `path_prefix` (after
