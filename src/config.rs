@@ -545,6 +545,11 @@ pub struct DiscordConfig {
     /// off, which only a double can afford.
     #[serde(default)]
     pub api_url: Option<String>,
+    /// An HTTP proxy for Discord's API (`http://host:port`): HTTPS to discord.com goes through
+    /// it with CONNECT, so TLS and serenity's rate limiter work as without one. `None`: direct
+    /// (or `HTTPS_PROXY` from the environment).
+    #[serde(default)]
+    pub proxy: Option<String>,
     /// The longest any Discord REST call may take (connect, send, answer); a call that takes
     /// longer fails, so one hung call cannot hold up the alerts or answers behind it.
     #[serde(
@@ -1610,13 +1615,19 @@ fn validate_discord(discord: &DiscordConfig, problem: &mut impl FnMut(String, St
     }
     positive("discord.logs_follow_max", discord.logs_follow_max, problem);
     positive("discord.request_timeout", discord.request_timeout, problem);
-    if let Some(url) = &discord.api_url
-        && !(url.starts_with("http://") || url.starts_with("https://"))
-    {
-        problem(
-            "discord.api_url".into(),
-            format!("`{url}` must start with http:// or https://"),
-        );
+    for (key, url) in [
+        ("discord.api_url", &discord.api_url),
+        ("discord.proxy", &discord.proxy),
+    ] {
+        if let Some(url) = url
+            && (!(url.starts_with("http://") || url.starts_with("https://"))
+                || url::Url::parse(url).is_err())
+        {
+            problem(
+                key.into(),
+                format!("`{url}` must be an http:// or https:// address"),
+            );
+        }
     }
 }
 

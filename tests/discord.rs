@@ -1045,3 +1045,37 @@ async fn a_hung_registration_does_not_hold_up_answers() {
     .unwrap();
     assert!(failed.starts_with("failed"), "{failed}");
 }
+
+/// The fake is an HTTPS proxy for `https://discord.com`, as a client configured with a proxy
+/// reaches Discord: CONNECT, then TLS with a `discord.com` certificate from the tests' CA.
+#[tokio::test]
+async fn the_fake_serves_discord_com_through_a_connect_tunnel() {
+    let discord = FakeDiscord::start().await;
+    let client = |trusted: bool| {
+        let mut builder = stream_control::tls::http_client()
+            .proxy(reqwest::Proxy::https(&discord.api_url).unwrap())
+            .timeout(Duration::from_secs(5));
+        if trusted {
+            builder = builder
+                .tls_certs_merge([
+                    reqwest::Certificate::from_pem(discord.ca.pem.as_bytes()).unwrap()
+                ]);
+        }
+        builder.build().unwrap()
+    };
+    let me = client(true)
+        .get("https://discord.com/api/v10/users/@me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert!(me.headers().contains_key("x-ratelimit-bucket"));
+    let body: Value = me.json().await.unwrap();
+    assert_eq!(body["id"], fake_discord::BOT_ID.to_string());
+    // Without the CA, the certificate is refused.
+    let refused = client(false)
+        .get("https://discord.com/api/v10/users/@me")
+        .send()
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+}

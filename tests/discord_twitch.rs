@@ -29,6 +29,7 @@ use stream_control::twitch::auth::{self, TOKEN_FILE};
 
 const MIRROR_CHANNEL: u64 = 300_000_000_000_000_012;
 const ALERTS_CHANNEL: u64 = 300_000_000_000_000_013;
+const STATUS_CHANNEL: u64 = 300_000_000_000_000_014;
 
 struct Rig {
     eventsub: FakeEventSub,
@@ -36,7 +37,7 @@ struct Rig {
     discord: FakeDiscord,
     ctx: Arc<Context>,
     app: App,
-    _state: tempfile::TempDir,
+    state: tempfile::TempDir,
 }
 
 /// The bot with Twitch and Discord (chat mirrored into [`MIRROR_CHANNEL`]), ready: chat
@@ -106,7 +107,7 @@ async fn rig(discord_extra: &str, extra: &str) -> Rig {
         discord,
         ctx,
         app,
-        _state: state,
+        state,
     }
 }
 
@@ -313,5 +314,74 @@ async fn no_alert_is_lost_to_a_chat_flood_while_discord_and_twitch_are_slow() {
                 .then_some(())
         })
         .await;
+    assert!(rig.app.shutdown(Duration::from_secs(10)).await);
+}
+
+/// A revoked Twitch authorization shows on Discord's surfaces: one alert naming the fix, and the
+/// status message says to log in; after `twitch login` in another shell the status message is
+/// green again and no second alert was posted.
+#[tokio::test]
+async fn a_revoked_authorization_is_alerted_once_and_shown_until_the_next_login() {
+    let rig = rig(
+        &format!(
+            r#"alerts: Some((channel: {ALERTS_CHANNEL}, kinds: ["token_failing"])),
+               status_channel: Some({STATUS_CHANNEL})"#
+        ),
+        "",
+    )
+    .await;
+    rig.twitch.revoke_authorization(BROADCASTER_ID);
+    let alert = rig
+        .discord
+        .wait_for("the token alert", |v| {
+            v.messages_in(ALERTS_CHANNEL)
+                .first()
+                .map(|m| m.content.clone())
+        })
+        .await;
+    assert!(alert.contains("`stream-control twitch login`"), "{alert}");
+    let says = |text: &'static str| {
+        move |v: &fake_discord::FakeView<'_>| {
+            v.messages_in(STATUS_CHANNEL)
+                .iter()
+                .any(|m| m.embeds.iter().any(|e| e.to_string().contains(text)))
+                .then_some(())
+        }
+    };
+    rig.discord
+        .wait_for_within(
+            "the status message asks for a login",
+            Duration::from_secs(30),
+            says("log in again with `stream-control twitch login`"),
+        )
+        .await;
+    rig.twitch.sign_in(
+        rig.state.path(),
+        TOKEN_FILE,
+        BROADCASTER_ID,
+        auth::SCOPES,
+        Duration::from_secs(4 * 3600),
+    );
+    rig.discord
+        .wait_for_within(
+            "the status message without the login request",
+            Duration::from_secs(30),
+            |v| {
+                v.messages_in(STATUS_CHANNEL)
+                    .iter()
+                    .any(|m| {
+                        m.embeds
+                            .iter()
+                            .all(|e| !e.to_string().contains("stream-control twitch login"))
+                    })
+                    .then_some(())
+            },
+        )
+        .await;
+    assert_eq!(
+        rig.discord.view(|v| v.messages_in(ALERTS_CHANNEL).len()),
+        1,
+        "one alert, not one per retry"
+    );
     assert!(rig.app.shutdown(Duration::from_secs(10)).await);
 }

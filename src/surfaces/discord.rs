@@ -50,12 +50,16 @@ fn build_http(ctx: &Context) -> anyhow::Result<serenity::Http> {
         .context("DISCORD_TOKEN is not set (the bot token from the Discord developer portal)")?;
     // serenity's default client has no timeout at all: one hung call would hold up whatever
     // waits behind it (the next alert, an answer) until the connection dies.
-    let client = reqwest_discord::Client::builder()
+    let mut client = reqwest_discord::Client::builder()
         .use_rustls_tls()
         .timeout(config.request_timeout)
-        .connect_timeout(config.request_timeout)
-        .build()
-        .context("building the Discord HTTP client")?;
+        .connect_timeout(config.request_timeout);
+    if let Some(proxy) = &config.proxy {
+        client = client.proxy(
+            reqwest_discord::Proxy::https(proxy).context("discord.proxy is not a proxy address")?,
+        );
+    }
+    let client = client.build().context("building the Discord HTTP client")?;
     let mut builder = serenity::HttpBuilder::new(token.expose()).client(client);
     if let Some(url) = &config.api_url {
         // serenity ignores the proxy while its rate limiter is on (a double has no limits).

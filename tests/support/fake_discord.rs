@@ -9,6 +9,9 @@
 
 #![allow(dead_code)]
 
+#[path = "test_ca.rs"]
+pub mod test_ca;
+
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -188,6 +191,13 @@ enum GatewayCommand {
 }
 
 pub struct FakeDiscord {
+    /// When set, `CONNECT discord.com:443` is answered and the tunnel served over TLS with it.
+    tunnel: Arc<Mutex<Option<tokio_rustls::TlsAcceptor>>>,
+    /// The CA whose certificate for `discord.com` the tunnel presents, and its PEM file.
+    pub ca: test_ca::TestCa,
+    ca_dir: tempfile::TempDir,
+    /// `http://127.0.0.1:port`: the REST API (for `discord.api_url`), and an HTTPS proxy for
+    /// `https://discord.com` once [`FakeDiscord::serve_as_proxy`] was called.
     pub api_url: String,
     pub gateway_url: String,
     state: Arc<Mutex<State>>,
@@ -220,34 +230,21 @@ impl FakeDiscord {
         let (changed, _) = watch::channel(0u64);
         let gateway = Arc::new(Mutex::new(None));
 
-        let http_state = (state.clone(), changed.clone(), gateway_url.clone());
-        let app = axum::Router::new().fallback(
-            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-                let (state, changed, gateway_url) = http_state.clone();
-                async move {
-                    let (delay, hang) = {
-                        let mut s = state.lock().unwrap();
-                        (s.delay, take_hang(&mut s, &method, uri.path()))
-                    };
-                    if hang {
-                        state.lock().unwrap().requests.push(Recorded {
-                            method: method.to_string(),
-                            path: uri.path().to_string(),
-                            query: uri.query().unwrap_or("").to_string(),
-                            body: Value::Null,
-                            files: Vec::new(),
-                        });
-                        touch(&changed);
-                        // Accepted and never answered, until the client gives up.
-                        std::future::pending::<()>().await;
-                    }
-                    if let Some(delay) = delay {
-                        tokio::time::sleep(delay).await;
-                    }
-                    handle_http(&state, &changed, &gateway_url, method, uri, headers, body)
-                }
-            },
-        );
+        let rest = Rest {
+            state: state.clone(),
+            changed: changed.clone(),
+            gateway_url: gateway_url.clone(),
+            tunnel: Arc::new(Mutex::new(None)),
+        };
+        let tunnel = rest.tunnel.clone();
+        let ca = test_ca::TestCa::new();
+        let ca_dir = tempfile::tempdir().unwrap();
+        ca.write_pem(ca_dir.path());
+        *tunnel.lock().unwrap() = Some(ca.acceptor(&["discord.com"]));
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let rest = rest.clone();
+            async move { rest.serve(request).await }
+        });
         tokio::spawn(async move {
             let _ = axum::serve(http_listener, app).await;
         });
@@ -270,6 +267,9 @@ impl FakeDiscord {
         });
 
         FakeDiscord {
+            tunnel,
+            ca,
+            ca_dir,
             api_url,
             gateway_url,
             state,
@@ -608,6 +608,96 @@ fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
     (0..=haystack.len() - needle.len())
         .filter(|i| &haystack[*i..*i + needle.len()] == needle)
         .collect()
+}
+
+/// The REST side: plain HTTP on the fake's port, and the same API inside CONNECT tunnels.
+#[derive(Clone)]
+struct Rest {
+    state: Arc<Mutex<State>>,
+    changed: watch::Sender<u64>,
+    gateway_url: String,
+    tunnel: Arc<Mutex<Option<tokio_rustls::TlsAcceptor>>>,
+}
+
+/// Bodies over this are refused (Discord's own limit for bots is 25 MiB of attachments).
+const BODY_LIMIT: usize = 26 * 1024 * 1024;
+
+impl Rest {
+    async fn serve(self, request: axum::extract::Request) -> Response {
+        if request.method() == Method::CONNECT {
+            return self.connect(request);
+        }
+        let (parts, body) = request.into_parts();
+        let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+            return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        };
+        let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
+        let (delay, hang) = {
+            let mut s = self.state.lock().unwrap();
+            (s.delay, take_hang(&mut s, &method, uri.path()))
+        };
+        if hang {
+            self.state.lock().unwrap().requests.push(Recorded {
+                method: method.to_string(),
+                path: uri.path().to_string(),
+                query: uri.query().unwrap_or("").to_string(),
+                body: Value::Null,
+                files: Vec::new(),
+            });
+            touch(&self.changed);
+            // Accepted and never answered, until the client gives up.
+            std::future::pending::<()>().await;
+        }
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+        handle_http(
+            &self.state,
+            &self.changed,
+            &self.gateway_url,
+            method,
+            uri,
+            headers,
+            body,
+        )
+    }
+
+    /// An HTTPS proxy's CONNECT (RFC 9110 §9.3.6): 200, then the tunnel is a TLS connection
+    /// to `discord.com` (the test CA's certificate) carrying the same API. Only
+    /// `discord.com:443`: anything else is refused, as a proxy that only knows Discord.
+    fn connect(self, request: axum::extract::Request) -> Response {
+        let acceptor = self.tunnel.lock().unwrap().clone();
+        let target = request.uri().authority().map(|a| a.as_str().to_string());
+        let Some(acceptor) = acceptor.filter(|_| target.as_deref() == Some("discord.com:443"))
+        else {
+            return StatusCode::FORBIDDEN.into_response();
+        };
+        tokio::spawn(async move {
+            let Ok(upgraded) = hyper::upgrade::on(request).await else {
+                return;
+            };
+            let Ok(tls) = acceptor
+                .accept(hyper_util::rt::TokioIo::new(upgraded))
+                .await
+            else {
+                return;
+            };
+            let service = hyper::service::service_fn(
+                move |request: hyper::Request<hyper::body::Incoming>| {
+                    let rest = self.clone();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(
+                            rest.serve(request.map(axum::body::Body::new)).await,
+                        )
+                    }
+                },
+            );
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await;
+        });
+        StatusCode::OK.into_response()
+    }
 }
 
 fn handle_http(
@@ -1063,6 +1153,24 @@ impl FakeDiscord {
             limit,
             window,
         ));
+    }
+
+    /// The bot's `discord` config line that reaches this fake as production reaches Discord:
+    /// [`api_url`](Self::api_url) as its HTTPS proxy, `CONNECT discord.com:443` answered with
+    /// a tunnel whose TLS presents a certificate for `discord.com` from [`ca`](Self::ca). Real
+    /// URLs, real TLS, serenity's rate limiter on. Needs [`tls_config`](Self::tls_config).
+    pub fn bot_config(&self) -> String {
+        format!(r#"proxy: Some("{}")"#, self.api_url)
+    }
+
+    /// The bot's top-level `tls` config line that trusts [`ca`](Self::ca).
+    pub fn tls_config(&self) -> String {
+        format!(r#"tls: (extra_ca_files: ["{}"])"#, self.ca_file().display())
+    }
+
+    /// The CA's PEM file.
+    pub fn ca_file(&self) -> std::path::PathBuf {
+        self.ca_dir.path().join("test-ca.pem")
     }
 
     /// The next `count` requests `method` whose path starts with `path_prefix` (after
