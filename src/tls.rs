@@ -22,6 +22,13 @@ pub fn http_client() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
 }
 
+/// A builder for serenity's HTTP client (reqwest 0.12, the version serenity is built on), TLS
+/// ready (rustls, *ring*).
+pub fn discord_http_client() -> reqwest_discord::ClientBuilder {
+    install();
+    reqwest_discord::Client::builder().use_rustls_tls()
+}
+
 /// Open a WebSocket, `ws://` or `wss://` (system roots, *ring*).
 pub async fn websocket(
     url: &str,
