@@ -73,6 +73,8 @@ keys! {
     DISCORD_EMBED_CHART = "discord-embed-chart",
     DISCORD_LOGS_FOLLOWING = "discord-logs-following",
     DISCORD_LOGS_FOLLOW_ENDED = "discord-logs-follow-ended",
+    DISCORD_GATEWAY_TOKEN_REFUSED = "discord-gateway-token-refused",
+    DISCORD_GATEWAY_INTENTS_REFUSED = "discord-gateway-intents-refused",
     DISCORD_ALERT_RESTREAM_FAILED = "discord-alert-restream-failed",
     DISCORD_EMBED_RESTREAM = "discord-embed-restream",
     DISCORD_EMBED_RESTREAM_TARGET = "discord-embed-restream-target",

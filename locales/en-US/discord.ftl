@@ -132,3 +132,7 @@ discord-embed-services = Services
 discord-panel-wake = Wake PC
 discord-panel-restart = Restart PC
 discord-panel-shutdown = Shut down PC
+
+# The gateway: why Discord refused the bot for good (shown as the Discord status reason).
+discord-gateway-token-refused = Discord refused the bot token (gateway close 4004). Put the bot's token (developer portal → your application → Bot → Reset Token) into DISCORD_TOKEN and restart stream-control; it does not reconnect until then.
+discord-gateway-intents-refused = Discord refused the bot's gateway intents (close 4014). Turn them on in the developer portal (your application → Bot → Privileged Gateway Intents) and restart stream-control; it does not reconnect until then.

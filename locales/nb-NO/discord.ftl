@@ -132,3 +132,7 @@ discord-embed-services = Tjenester
 discord-panel-wake = Vekk PC-en
 discord-panel-restart = Start PC-en på nytt
 discord-panel-shutdown = Slå av PC-en
+
+# Gatewayen: hvorfor Discord avviste boten for godt (vist som grunn i Discord-statusen).
+discord-gateway-token-refused = Discord avviste bot-tokenet (gateway-lukking 4004). Legg botens token (utviklerportalen → applikasjonen din → Bot → Reset Token) i DISCORD_TOKEN og start stream-control på nytt; den kobler ikke til igjen før det.
+discord-gateway-intents-refused = Discord avviste botens gateway-intents (lukking 4014). Slå dem på i utviklerportalen (applikasjonen din → Bot → Privileged Gateway Intents) og start stream-control på nytt; den kobler ikke til igjen før det.

@@ -95,13 +95,36 @@ fn set_status(ctx: &Context, update: impl FnOnce(&mut DiscordStatus)) {
 /// The gateway task: connect, register the commands, serve interactions until shut down.
 /// serenity resumes and reconnects the session by itself; this returns an error (and is
 /// restarted by the supervisor) only when the client stops.
+///
+/// Except when Discord refuses the bot for good: close 4004 (wrong token) or 4014 (a
+/// privileged intent not enabled). Discord marks both "Reconnect: false"
+/// (docs.discord.com/developers/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes),
+/// and nothing this process can do changes the answer: the token is read once at start, and
+/// the intents toggle is in the developer portal. So the status says `failed` with the fix
+/// (localised) and the task waits for shutdown instead of returning an error: the supervisor
+/// would otherwise identify again and again, and 1000 IDENTIFYs in a day get the token reset
+/// (docs.discord.com/developers/events/gateway#identifying). The streamer fixes it and
+/// restarts.
 pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<()> {
     set_status(&ctx, |d| {
         d.state = "connecting";
         d.reason = None;
     });
-    let result = serve(ctx.clone(), cancel).await;
+    let result = serve(ctx.clone(), cancel.clone()).await;
     if let Err(error) = &result {
+        if let Some(key) = refusal(error) {
+            let reason = ctx.render(&post_locale(&ctx), &crate::reply::Reply::new(key));
+            tracing::error!(
+                error = ctx.redactor.redact(&format!("{error:#}")),
+                "Discord refused the bot; not reconnecting until restarted: {reason}"
+            );
+            set_status(&ctx, |d| {
+                d.state = "failed";
+                d.reason = Some(reason);
+            });
+            cancel.cancelled().await;
+            return Ok(());
+        }
         let reason = ctx.redactor.redact(&format!("{error:#}"));
         set_status(&ctx, |d| {
             d.state = "failed";
@@ -109,6 +132,22 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
         });
     }
     result
+}
+
+/// The fix to show when the gateway refused the bot for good (a close code Discord marks
+/// "Reconnect: false" that only the operator can fix), else `None`. serenity 0.12 ends
+/// `Client::start` with these as `GatewayError`s.
+fn refusal(error: &anyhow::Error) -> Option<crate::reply::Key> {
+    use crate::reply::keys;
+    match error.downcast_ref::<serenity::Error>()? {
+        serenity::Error::Gateway(serenity::GatewayError::InvalidAuthentication) => {
+            Some(keys::DISCORD_GATEWAY_TOKEN_REFUSED)
+        }
+        serenity::Error::Gateway(serenity::GatewayError::DisallowedGatewayIntents) => {
+            Some(keys::DISCORD_GATEWAY_INTENTS_REFUSED)
+        }
+        _ => None,
+    }
 }
 
 async fn serve(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<()> {
@@ -196,7 +235,12 @@ async fn on_event(
                 serenity::ConnectionStage::Resuming => "resuming",
                 _ => "connecting",
             };
-            set_status(ctx, |d| d.state = state);
+            // A stage change reported late must not hide a refusal (see `run`).
+            set_status(ctx, |d| {
+                if d.state != "failed" {
+                    d.state = state;
+                }
+            });
         }
         serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(component),

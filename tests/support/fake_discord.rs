@@ -1,8 +1,16 @@
 //! A fake Discord for the real poise/serenity bot: the REST routes the bot uses (gateway URL,
 //! application info, guild commands, interaction callbacks, webhook follow-ups and edits,
 //! channel messages with JSON or multipart bodies, the bot's user and its servers) and the
-//! gateway (HELLO, IDENTIFY → READY, heartbeat ACK, RESUME → RESUMED, dispatches). Everything it receives is recorded for the
-//! tests. Loopback only, ports chosen by the OS.
+//! gateway. Everything it receives is recorded for the tests. Loopback only, ports chosen by the
+//! OS.
+//!
+//! The gateway follows Discord's rules (each cited where it is enforced, in `serve_gateway` and
+//! `on_gateway_payload`): HELLO with a heartbeat interval (configurable, so tests are short),
+//! IDENTIFY → READY with a new session, heartbeat ACKs (can be withheld: a zombied
+//! connection), RESUME checked against the session and seq it issued (else op 9 `false`) and
+//! answered by replaying the dispatches after `seq`, then RESUMED; dispatches sent while the bot
+//! is disconnected are kept for that replay. On request it sends op 7 Reconnect, op 9 Invalid
+//! Session, or closes with a close code (4004, 4014 answer IDENTIFY when set).
 //!
 //! Shapes follow the Discord API v10 documentation; the READY and interaction payloads carry
 //! exactly the fields serenity 0.12 requires (see shared/reference/crates-and-fakes.md §2).
@@ -23,6 +31,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 pub const APP_ID: u64 = 100_000_000_000_000_001;
 pub const BOT_ID: u64 = 100_000_000_000_000_002;
@@ -165,8 +175,32 @@ struct State {
     identifies: usize,
     resumes: Vec<Value>,
     connections: usize,
+    /// The current session's last seq and id.
     seq: u64,
     session_id: String,
+    /// The current session's dispatches `(seq, frame)`, READY first: what a RESUME replays.
+    sent: Vec<(u64, Value)>,
+    /// Whether the current session may be resumed (not after op 9 `false` or
+    /// [`FakeDiscord::expire_session`]).
+    resumable: bool,
+    /// The connection that gets new dispatches (after its READY or RESUMED): its number and
+    /// sender. `None` while the bot is disconnected; dispatches then wait in `sent`.
+    live: Option<(usize, mpsc::UnboundedSender<GatewayCommand>)>,
+    /// HELLO's `heartbeat_interval` in ms (`None`: Discord's 41250).
+    heartbeat_interval_ms: Option<u64>,
+    /// Heartbeats are read but not acknowledged (a zombied connection).
+    withhold_acks: bool,
+    heartbeats: usize,
+    /// IDENTIFY is answered by closing with this code (4004, 4014) instead of READY.
+    refuse_identify: Option<u16>,
+    /// How each connection began (IDENTIFY or RESUME), in order.
+    handshakes: Vec<Handshake>,
+    /// Close frames the bot sent: (connection, code; `None` for a close frame without one).
+    client_closes: Vec<(usize, Option<u16>)>,
+    /// Connections that ended without the bot sending a close frame.
+    client_drops: Vec<usize>,
+    /// Dispatches replayed on RESUMEs.
+    replayed: Vec<Value>,
     /// When set, every REST call must carry `Authorization: Bot <token>` (else 401).
     bot_token: Option<String>,
     /// The bot's permissions in [`GUILD_ID`] (as `GET /users/@me/guilds` reports them).
@@ -184,10 +218,40 @@ struct State {
 /// The permissions the bot is invited with (README: `permissions=117760`).
 pub const INVITE_PERMISSIONS: u64 = 117_760;
 
+/// What a test asks of one gateway connection.
 enum GatewayCommand {
-    Dispatch(&'static str, Value),
+    /// A numbered dispatch frame (live, or replayed).
+    Frame(Value),
     /// Close the TCP connection without a close frame (a network drop).
     Drop,
+    /// op 7 Reconnect.
+    Reconnect,
+    /// op 9 Invalid Session with `d`.
+    InvalidSession(bool),
+    /// A close frame with this code.
+    Close(u16),
+}
+
+/// How a gateway connection began.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handshake {
+    /// IDENTIFY on connection `connection` (numbered from 1).
+    Identify { connection: usize },
+    /// RESUME, and whether the fake accepted it.
+    Resume {
+        connection: usize,
+        session_id: String,
+        seq: u64,
+        accepted: bool,
+    },
+}
+
+/// Discord's close codes the fake uses (docs.discord.com/developers/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes).
+pub mod close_code {
+    /// "The account token sent with your identify payload is incorrect." Reconnect: false.
+    pub const AUTHENTICATION_FAILED: u16 = 4004;
+    /// "You sent a disallowed intent for a Gateway Intent." Reconnect: false.
+    pub const DISALLOWED_INTENTS: u16 = 4014;
 }
 
 pub struct FakeDiscord {
@@ -252,17 +316,26 @@ impl FakeDiscord {
         let ws_state = state.clone();
         let ws_changed = changed.clone();
         let ws_gateway = gateway.clone();
+        let ws_url = gateway_url.clone();
         tokio::spawn(async move {
+            let mut connection = 0;
             loop {
                 let Ok((stream, _)) = ws_listener.accept().await else {
                     return;
                 };
                 let _ = stream.set_nodelay(true);
+                connection += 1;
                 let (tx, rx) = mpsc::unbounded_channel();
-                *ws_gateway.lock().unwrap() = Some(tx);
-                let state = ws_state.clone();
-                let changed = ws_changed.clone();
-                tokio::spawn(async move { serve_gateway(stream, rx, state, changed).await });
+                *ws_gateway.lock().unwrap() = Some(tx.clone());
+                let link = GatewayLink {
+                    connection,
+                    commands: rx,
+                    own: tx,
+                    state: ws_state.clone(),
+                    changed: ws_changed.clone(),
+                    resume_url: ws_url.clone(),
+                };
+                tokio::spawn(serve_gateway(stream, link));
             }
         });
 
@@ -325,12 +398,31 @@ impl FakeDiscord {
         f(&FakeView { state: &state })
     }
 
+    /// Send `command` to the newest gateway connection.
     fn send(&self, command: GatewayCommand) {
         let sender = self.gateway.lock().unwrap().clone();
         sender
             .expect("the bot is connected to the fake gateway")
             .send(command)
             .unwrap_or_else(|_| panic!("the gateway connection is open"));
+    }
+
+    /// A dispatch in the current session: numbered, kept for a RESUME's replay, and sent at once
+    /// if the bot is connected (else it waits for the RESUME, as Discord's do).
+    fn dispatch(&self, kind: &str, data: Value) {
+        let mut s = self.state.lock().unwrap();
+        assert!(
+            !s.sent.is_empty(),
+            "the bot has no session with the fake gateway"
+        );
+        s.seq += 1;
+        let frame = json!({"op": 0, "t": kind, "s": s.seq, "d": data});
+        let seq = s.seq;
+        s.sent.push((seq, frame.clone()));
+        if let Some((_, live)) = &s.live {
+            // A closed connection drops it; the RESUME replays it.
+            let _ = live.send(GatewayCommand::Frame(frame));
+        }
     }
 
     /// Drop the gateway connection (no close frame).
@@ -469,7 +561,7 @@ impl FakeDiscord {
         if let Some(message) = message {
             d["message"] = message;
         }
-        self.send(GatewayCommand::Dispatch("INTERACTION_CREATE", d));
+        self.dispatch("INTERACTION_CREATE", d);
         token
     }
 
@@ -552,6 +644,33 @@ impl FakeView<'_> {
     /// Requests answered 429 (a client that follows the headers makes none).
     pub fn over_limit(&self) -> &[String] {
         &self.state.limits.over_limit
+    }
+    /// The connection that gets dispatches now (numbered from 1), if any.
+    pub fn live_connection(&self) -> Option<usize> {
+        self.state.live.as_ref().map(|(c, _)| *c)
+    }
+    /// The current session's id.
+    pub fn session_id(&self) -> &str {
+        &self.state.session_id
+    }
+    /// How each gateway connection began, in order.
+    pub fn handshakes(&self) -> &[Handshake] {
+        &self.state.handshakes
+    }
+    /// Close frames the bot sent: (connection, code).
+    pub fn client_closes(&self) -> &[(usize, Option<u16>)] {
+        &self.state.client_closes
+    }
+    /// Connections the bot left without a close frame.
+    pub fn client_drops(&self) -> &[usize] {
+        &self.state.client_drops
+    }
+    /// Dispatch frames RESUMEs replayed.
+    pub fn replayed(&self) -> &[Value] {
+        &self.state.replayed
+    }
+    pub fn heartbeats(&self) -> usize {
+        self.state.heartbeats
     }
 }
 
@@ -1200,72 +1319,268 @@ impl FakeDiscord {
     }
 }
 
-async fn serve_gateway(
-    stream: tokio::net::TcpStream,
-    mut commands: mpsc::UnboundedReceiver<GatewayCommand>,
+impl FakeDiscord {
+    /// HELLO's heartbeat interval for connections opened from now on (Discord's: 41250 ms).
+    pub fn set_heartbeat_interval(&self, interval: Duration) {
+        self.state.lock().unwrap().heartbeat_interval_ms = Some(interval.as_millis() as u64);
+    }
+
+    /// Read heartbeats without acknowledging them (a zombied connection), or ACK them again.
+    pub fn withhold_heartbeat_acks(&self, withhold: bool) {
+        self.state.lock().unwrap().withhold_acks = withhold;
+    }
+
+    /// Answer every IDENTIFY from now on by closing with `code` (a `close_code`).
+    pub fn refuse_identify(&self, code: u16) {
+        self.state.lock().unwrap().refuse_identify = Some(code);
+    }
+
+    /// Send op 7 Reconnect on the newest connection.
+    pub fn send_reconnect(&self) {
+        self.send(GatewayCommand::Reconnect);
+    }
+
+    /// Send op 9 Invalid Session with `d: resumable` on the newest connection.
+    pub fn send_invalid_session(&self, resumable: bool) {
+        self.send(GatewayCommand::InvalidSession(resumable));
+    }
+
+    /// Close the newest connection with `code`.
+    pub fn close_gateway(&self, code: u16) {
+        self.send(GatewayCommand::Close(code));
+    }
+
+    /// The current session times out on Discord's side: a RESUME of it is refused.
+    pub fn expire_session(&self) {
+        self.state.lock().unwrap().resumable = false;
+    }
+
+    /// [`wait_for_within`](Self::wait_for_within) that returns `None` at the deadline instead of
+    /// failing: for "this does not happen within …".
+    pub async fn poll_within<T>(
+        &self,
+        within: Duration,
+        mut check: impl FnMut(&FakeView<'_>) -> Option<T>,
+    ) -> Option<T> {
+        let mut rx = self.changed.subscribe();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            {
+                let state = self.state.lock().unwrap();
+                if let Some(found) = check(&FakeView { state: &state }) {
+                    return Some(found);
+                }
+            }
+            if tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .is_err()
+            {
+                return None;
+            }
+        }
+    }
+}
+
+/// One gateway connection's end of the fake.
+struct GatewayLink {
+    /// Numbered from 1 in accept order.
+    connection: usize,
+    commands: mpsc::UnboundedReceiver<GatewayCommand>,
+    /// This connection's own sender, registered as `live` after READY or RESUMED.
+    own: mpsc::UnboundedSender<GatewayCommand>,
     state: Arc<Mutex<State>>,
     changed: watch::Sender<u64>,
-) {
+    /// READY's `resume_gateway_url`: this gateway (serenity 0.12 resumes at the URL of
+    /// `GET /gateway` anyway; Discord's own is session-specific).
+    resume_url: String,
+}
+
+fn text(value: Value) -> Message {
+    Message::text(value.to_string())
+}
+
+async fn serve_gateway(stream: tokio::net::TcpStream, mut link: GatewayLink) {
     let Ok(ws) = tokio_tungstenite::accept_async(stream).await else {
         return;
     };
-    state.lock().unwrap().connections += 1;
-    touch(&changed);
+    let interval = {
+        let mut s = link.state.lock().unwrap();
+        s.connections += 1;
+        s.heartbeat_interval_ms.unwrap_or(41_250)
+    };
+    touch(&link.changed);
     let (mut sink, mut source) = ws.split();
-    let hello = json!({"op": 10, "d": {"heartbeat_interval": 41250}});
-    if sink.send(Message::text(hello.to_string())).await.is_err() {
-        return;
-    }
-    loop {
+    // Discord: "Once connected to the Gateway, your app will receive a Hello (opcode 10) event
+    // that contains your connection's heartbeat interval" (docs.discord.com/developers/events/gateway#hello-event).
+    let hello = json!({"op": 10, "d": {"heartbeat_interval": interval}});
+    // Whether the fake sent a close frame (the bot's answering one is not its own close).
+    let mut closing = sink.send(text(hello)).await.is_err();
+    let mut closed_by_client = false;
+    while !closing || !closed_by_client {
         tokio::select! {
             frame = source.next() => {
-                let Some(Ok(frame)) = frame else { return };
-                let Message::Text(text) = frame else { continue };
-                let Ok(payload) = serde_json::from_str::<Value>(text.as_str()) else { continue };
-                let reply = match payload["op"].as_u64() {
-                    Some(1) => Some(json!({"op": 11})),
-                    Some(2) => {
-                        let mut s = state.lock().unwrap();
-                        s.identifies += 1;
-                        s.seq = 1;
-                        s.session_id = format!("fake-session-{}", s.identifies);
-                        Some(json!({"op": 0, "t": "READY", "s": 1, "d": {
-                            "v": 10, "user": user(BOT_ID, "stream-control", true),
-                            "guilds": [{"id": GUILD_ID.to_string(), "unavailable": true}],
-                            "session_id": s.session_id,
-                            "resume_gateway_url": "ws://127.0.0.1:1",
-                            "application": {"id": APP_ID.to_string(), "flags": 0},
-                            "shard": [0, 1]}}))
+                let Some(Ok(frame)) = frame else { break };
+                let outgoing = match frame {
+                    Message::Close(close) => {
+                        if !closing {
+                            let code = close.map(|c| u16::from(c.code));
+                            link.state.lock().unwrap().client_closes.push((link.connection, code));
+                        }
+                        closed_by_client = true;
+                        // Sends tungstenite's answering close frame.
+                        let _ = sink.close().await;
+                        break;
                     }
-                    Some(6) => {
-                        let mut s = state.lock().unwrap();
-                        s.resumes.push(payload["d"].clone());
-                        s.seq += 1;
-                        Some(json!({"op": 0, "t": "RESUMED", "s": s.seq, "d": {}}))
-                    }
-                    _ => None,
+                    Message::Text(body) => match serde_json::from_str::<Value>(body.as_str()) {
+                        Ok(payload) => on_gateway_payload(&link, &payload),
+                        Err(_) => Vec::new(),
+                    },
+                    _ => Vec::new(),
                 };
-                touch(&changed);
-                if let Some(reply) = reply
-                    && sink.send(Message::text(reply.to_string())).await.is_err()
-                {
-                    return;
+                touch(&link.changed);
+                for message in outgoing {
+                    closing |= matches!(message, Message::Close(_));
+                    if sink.send(message).await.is_err() {
+                        closing = true;
+                        closed_by_client = true;
+                    }
                 }
             }
-            command = commands.recv() => match command {
-                Some(GatewayCommand::Dispatch(kind, data)) => {
-                    let seq = {
-                        let mut s = state.lock().unwrap();
-                        s.seq += 1;
-                        s.seq
-                    };
-                    let frame = json!({"op": 0, "t": kind, "s": seq, "d": data});
-                    if sink.send(Message::text(frame.to_string())).await.is_err() {
-                        return;
+            command = link.commands.recv() => {
+                let message = match command {
+                    Some(GatewayCommand::Frame(frame)) => text(frame),
+                    // Discord: op 7 "You should attempt to reconnect and resume immediately."
+                    // (docs.discord.com/developers/topics/opcodes-and-status-codes#gateway-gateway-opcodes)
+                    Some(GatewayCommand::Reconnect) => text(json!({"op": 7, "d": null})),
+                    Some(GatewayCommand::InvalidSession(resumable)) => {
+                        if !resumable {
+                            invalidate(&link);
+                        }
+                        text(json!({"op": 9, "d": resumable}))
                     }
+                    Some(GatewayCommand::Close(code)) => {
+                        closing = true;
+                        close_frame(code)
+                    }
+                    Some(GatewayCommand::Drop) | None => break,
+                };
+                if sink.send(message).await.is_err() {
+                    break;
                 }
-                Some(GatewayCommand::Drop) | None => return,
-            },
+            }
         }
+    }
+    let mut s = link.state.lock().unwrap();
+    if !closed_by_client {
+        s.client_drops.push(link.connection);
+    }
+    if s.live.as_ref().is_some_and(|(c, _)| *c == link.connection) {
+        s.live = None;
+    }
+    drop(s);
+    touch(&link.changed);
+}
+
+fn close_frame(code: u16) -> Message {
+    let reason = match code {
+        close_code::AUTHENTICATION_FAILED => "Authentication failed.",
+        close_code::DISALLOWED_INTENTS => "Disallowed intent(s).",
+        _ => "",
+    };
+    Message::Close(Some(CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.into(),
+    }))
+}
+
+/// The current session is over: not resumable, no more live dispatches.
+fn invalidate(link: &GatewayLink) {
+    let mut s = link.state.lock().unwrap();
+    s.resumable = false;
+    s.live = None;
+}
+
+/// The fake's answer to one payload from the bot (in order).
+fn on_gateway_payload(link: &GatewayLink, payload: &Value) -> Vec<Message> {
+    let mut s = link.state.lock().unwrap();
+    let connection = link.connection;
+    match payload["op"].as_u64() {
+        Some(1) => {
+            s.heartbeats += 1;
+            // Discord: "When you send a Heartbeat event, Discord will respond with a Heartbeat
+            // ACK (opcode 11)"; withheld, the bot must treat the connection as zombied
+            // (docs.discord.com/developers/events/gateway#heartbeat-interval).
+            if s.withhold_acks {
+                Vec::new()
+            } else {
+                vec![text(json!({"op": 11}))]
+            }
+        }
+        Some(2) => {
+            s.identifies += 1;
+            s.handshakes.push(Handshake::Identify { connection });
+            if let Some(code) = s.refuse_identify {
+                // Discord: 4004 "The account token sent with your identify payload is
+                // incorrect", 4014 "You sent a disallowed intent", both "Reconnect: false"
+                // (docs.discord.com/developers/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes).
+                return vec![close_frame(code)];
+            }
+            // Discord: READY carries the `session_id` and `resume_gateway_url` to resume with
+            // (docs.discord.com/developers/events/gateway#ready-event). A new session: the old
+            // one can no longer be resumed here.
+            s.session_id = format!("fake-session-{}", s.identifies);
+            s.seq = 1;
+            s.resumable = true;
+            let ready = json!({"op": 0, "t": "READY", "s": 1, "d": {
+                "v": 10, "user": user(BOT_ID, "stream-control", true),
+                "guilds": [{"id": GUILD_ID.to_string(), "unavailable": true}],
+                "session_id": s.session_id,
+                "resume_gateway_url": link.resume_url,
+                "application": {"id": APP_ID.to_string(), "flags": 0},
+                "shard": [0, 1]}});
+            s.sent = vec![(1, ready.clone())];
+            s.live = Some((connection, link.own.clone()));
+            vec![text(ready)]
+        }
+        Some(6) => {
+            s.resumes.push(payload["d"].clone());
+            let session_id = payload["d"]["session_id"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            let seq = payload["d"]["seq"].as_u64();
+            let accepted =
+                s.resumable && session_id == s.session_id && seq.is_some_and(|q| q <= s.seq);
+            s.handshakes.push(Handshake::Resume {
+                connection,
+                session_id,
+                seq: seq.unwrap_or(0),
+                accepted,
+            });
+            if !accepted {
+                // Discord: "It's possible your app won't reconnect in time to Resume, in which
+                // case it will receive an Invalid Session (opcode 9) event. If the d field is set
+                // to false […] your app should disconnect", then IDENTIFY anew
+                // (docs.discord.com/developers/events/gateway#resuming).
+                s.resumable = false;
+                return vec![text(json!({"op": 9, "d": false}))];
+            }
+            // Discord: "If successful, the Gateway will send the missed events in order,
+            // finishing with a Resumed event to signal event replay has finished"
+            // (docs.discord.com/developers/events/gateway#resuming).
+            let after = seq.unwrap_or(0);
+            let missed: Vec<Value> = s
+                .sent
+                .iter()
+                .filter(|(n, _)| *n > after)
+                .map(|(_, frame)| frame.clone())
+                .collect();
+            s.replayed.extend(missed.iter().cloned());
+            s.seq += 1;
+            let resumed = json!({"op": 0, "t": "RESUMED", "s": s.seq, "d": {}});
+            s.live = Some((connection, link.own.clone()));
+            missed.into_iter().chain([resumed]).map(text).collect()
+        }
+        _ => Vec::new(),
     }
 }
