@@ -211,7 +211,7 @@ async fn commands_are_registered_once_with_localisations_and_again_only_when_cha
         ..
     } = bot;
     assert!(app.shutdown(Duration::from_secs(5)).await);
-    let bot = start_with(discord, _state, "", DEFAULT_STOP, "").await;
+    let mut bot = start_with(discord, _state, "", DEFAULT_STOP, "").await;
     assert_eq!(bot.discord.view(|v| v.command_puts()), 1);
     assert_eq!(
         bot.ctx
@@ -228,6 +228,78 @@ async fn commands_are_registered_once_with_localisations_and_again_only_when_cha
     let token = bot.discord.click(&moderator(), "run:brb");
     bot.discord.answer(&token, |a| a.text().is_some()).await;
     assert_eq!(bot.obs.current_scene(), "BRB");
+
+    // A real change (Norwegian as the default language: other descriptions) is sent once, and
+    // accepted by the strict fake; the next restart with it sends nothing.
+    for (puts, outcome) in [(2, "registered"), (2, "unchanged")] {
+        let Bot {
+            app,
+            discord,
+            _state,
+            ..
+        } = bot;
+        assert!(app.shutdown(Duration::from_secs(5)).await);
+        bot = start_with(discord, _state, "", DEFAULT_STOP, r#"locale: "nb-NO""#).await;
+        assert_eq!(bot.discord.view(|v| v.command_puts()), puts);
+        assert_eq!(commands_status(&bot).as_deref(), Some(outcome));
+    }
+    let brb = bot
+        .discord
+        .view(|v| v.commands().iter().find(|c| c["name"] == "brb").cloned())
+        .unwrap();
+    assert_eq!(brb["description"], "Bytt til BRB-scenen");
+    assert_eq!(
+        brb["description_localizations"]["en-US"],
+        "Switch to the BRB scene"
+    );
+}
+
+fn commands_status(bot: &Bot) -> Option<String> {
+    bot.ctx.status.borrow().discord.as_ref()?.commands.clone()
+}
+
+/// The option `name` in a list of options (or subcommands).
+fn option<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .and_then(|l| l.iter().find(|o| o["name"] == name))
+        .unwrap_or_else(|| panic!("no option {name} in {list}"))
+}
+
+#[tokio::test]
+async fn names_are_localised_under_discords_code_for_norwegian() {
+    let bot = start("").await;
+    assert_eq!(commands_status(&bot).as_deref(), Some("registered"));
+    let commands = Value::Array(bot.discord.view(|v| v.commands().to_vec()));
+    let guard = option(&commands, "guard");
+    assert_eq!(
+        guard["name_localizations"],
+        json!({"no": "vakt"}),
+        "command"
+    );
+    let trigger = option(&guard["options"], "trigger");
+    assert_eq!(trigger["name_localizations"]["no"], "terskel", "subcommand");
+    let kind = option(&trigger["options"], "kind");
+    assert_eq!(kind["name_localizations"]["no"], "type", "option");
+    assert_eq!(kind["choices"][0]["name"], "low");
+    assert_eq!(
+        kind["choices"][0]["name_localizations"]["no"], "lav",
+        "choice"
+    );
+    assert_eq!(
+        kind["choices"][3]["name_localizations"]["no"],
+        "rtt-frakoblet"
+    );
+    // A name equal in both languages is not sent; Discord answers null for it.
+    assert_eq!(
+        option(&commands, "scene")["name_localizations"],
+        Value::Null
+    );
+    // Only Discord's locale codes (the strict fake would refuse `nb-NO` anyway).
+    assert!(!commands.to_string().contains("nb-NO"));
+    assert_eq!(
+        option(&commands, "brb")["description_localizations"]["no"],
+        "Bytt til BRB-scenen"
+    );
 }
 
 #[tokio::test]
@@ -313,6 +385,267 @@ async fn norwegian_users_get_norwegian_answers() {
         .with_outcome(Outcome::Refused);
     assert_eq!(content(&answer), bot.ctx.render("nb-NO", &refusal));
     assert_ne!(content(&answer), bot.ctx.render("en-US", &refusal));
+
+    // A Norwegian client shows `/scene navn:`, but Discord sends the default names.
+    let token = bot.discord.slash_in(
+        &moderator(),
+        &["scene"],
+        json!([{"name": "name", "type": 3, "value": "starting"}]),
+        "no",
+    );
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert_eq!(bot.obs.current_scene(), "Starting soon", "{answer:?}");
+    let token = bot.discord.slash_in(
+        &moderator(),
+        &["guard"],
+        json!([{"name": "dryrun", "type": 1, "options": [{"name": "state", "type": 4,
+                "value": 0}]}]),
+        "no",
+    );
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    let unknown = "Jeg kjenner ikke denne kommandoen";
+    assert!(!content(&answer).contains(unknown), "resolved: {answer:?}");
+    // (A Norwegian name would not be: Discord never sends one.)
+    let token = bot
+        .discord
+        .slash_in(&moderator(), &["vakt"], json!([]), "no");
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert!(content(&answer).contains(unknown), "{answer:?}");
+}
+
+/// The fake's checks of a registration body, as Discord's API makes them.
+mod strict_registration {
+    use super::*;
+    use fake_discord::discord_commands::{valid_name, validate_commands};
+
+    fn command() -> Value {
+        json!({"name": "guard", "description": "The guard", "type": 1,
+            "name_localizations": {"no": "vakt"}, "description_localizations": {"no": "Vakten"},
+            "options": [{"type": 1, "name": "trigger", "description": "A trigger", "options": [
+                {"type": 4, "name": "kind", "description": "Which", "required": true,
+                 "choices": [{"name": "Low bitrate (kbps)", "value": 0,
+                              "name_localizations": {"no": "Lav bitrate"}}]},
+                {"type": 3, "name": "value", "description": "New value"}]}]})
+    }
+
+    /// `change` applied to a valid command makes Discord refuse it with `code` at `path`.
+    fn refused(change: impl Fn(&mut Value), path: &str, code: &str) {
+        let mut body = command();
+        change(&mut body);
+        let errors = validate_commands(&json!([body])).expect_err(path);
+        let mut node = &errors["0"];
+        for key in path.split('.').filter(|k| !k.is_empty()) {
+            node = &node[key];
+        }
+        assert_eq!(node["_errors"][0]["code"], code, "{path}: {errors}");
+    }
+
+    #[test]
+    fn a_valid_command_with_free_text_choices_is_accepted() {
+        assert_eq!(validate_commands(&json!([command()])), Ok(()));
+    }
+
+    #[test]
+    fn names_follow_discords_pattern() {
+        refused(
+            |c| c["name"] = json!("Guard"),
+            "name",
+            "APPLICATION_COMMAND_INVALID_NAME",
+        );
+        refused(
+            |c| c["name"] = json!("the guard"),
+            "name",
+            "APPLICATION_COMMAND_INVALID_NAME",
+        );
+        refused(
+            |c| c["name"] = json!("x".repeat(33)),
+            "name",
+            "BASE_TYPE_BAD_LENGTH",
+        );
+        refused(|c| c["name"] = json!(""), "name", "BASE_TYPE_BAD_LENGTH");
+        refused(
+            |c| c["options"][0]["options"][1]["name"] = json!("new value"),
+            "options.0.options.1.name",
+            "APPLICATION_COMMAND_INVALID_NAME",
+        );
+        refused(
+            |c| c["name_localizations"]["no"] = json!("Vakt"),
+            "name_localizations.no",
+            "APPLICATION_COMMAND_INVALID_NAME",
+        );
+        for good in ["vakt", "slå-av", "ผู้ใช้", "नमस्ते", "x_1", "l'eau"]
+        {
+            assert!(valid_name(good), "{good}");
+        }
+        for bad in ["Vakt", "slå av", "a.b", "a/b", "ÆØÅ"] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn descriptions_and_choice_names_are_1_to_100_characters() {
+        refused(
+            |c| c["description"] = json!("d".repeat(101)),
+            "description",
+            "BASE_TYPE_BAD_LENGTH",
+        );
+        refused(
+            |c| c["description_localizations"]["no"] = json!("ø".repeat(101)),
+            "description_localizations.no",
+            "BASE_TYPE_BAD_LENGTH",
+        );
+        refused(
+            |c| c["options"][0]["options"][0]["choices"][0]["name"] = json!("c".repeat(101)),
+            "options.0.options.0.choices.0.name",
+            "BASE_TYPE_BAD_LENGTH",
+        );
+        let mut ok = command();
+        ok["description"] = json!("ø".repeat(100));
+        assert_eq!(validate_commands(&json!([ok])), Ok(()));
+    }
+
+    #[test]
+    fn only_discords_locale_codes() {
+        refused(
+            |c| c["name_localizations"] = json!({"nb-NO": "vakt"}),
+            "name_localizations.nb-NO",
+            "BASE_TYPE_CHOICES",
+        );
+        refused(
+            |c| {
+                c["options"][0]["options"][0]["choices"][0]["name_localizations"] =
+                    json!({"nb": "lav"})
+            },
+            "options.0.options.0.choices.0.name_localizations.nb",
+            "BASE_TYPE_CHOICES",
+        );
+    }
+
+    #[test]
+    fn counts_order_and_nesting() {
+        let many: Vec<Value> = (0..26)
+            .map(|i| json!({"type": 3, "name": format!("o{i}"), "description": "o"}))
+            .collect();
+        refused(
+            |c| c["options"][0]["options"] = json!(many),
+            "options.0.options",
+            "BASE_TYPE_MAX_LENGTH",
+        );
+        let choices: Vec<Value> = (0..26).map(|i| json!({"name": "c", "value": i})).collect();
+        refused(
+            |c| c["options"][0]["options"][0]["choices"] = json!(choices),
+            "options.0.options.0.choices",
+            "BASE_TYPE_MAX_LENGTH",
+        );
+        refused(
+            |c| {
+                c["options"][0]["options"][0]["required"] = json!(false);
+                c["options"][0]["options"][1]["required"] = json!(true);
+            },
+            "options.0.options.1",
+            "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+        );
+        // A group inside a subcommand, and a plain option beside a subcommand.
+        refused(
+            |c| {
+                c["options"][0]["options"][1] =
+                    json!({"type": 2, "name": "deeper", "description": "d", "options": []})
+            },
+            "options.0.options",
+            "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+        );
+        refused(
+            |c| {
+                let loose = json!({"type": 3, "name": "loose", "description": "l"});
+                c["options"].as_array_mut().unwrap().push(loose);
+            },
+            "options",
+            "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+        );
+        refused(
+            |c| c["options"][0]["options"][0]["autocomplete"] = json!(true),
+            "options.0.options.0.choices",
+            "APPLICATION_COMMAND_AUTOCOMPLETE_CHOICES",
+        );
+        let commands: Vec<Value> = (0..101)
+            .map(|i| json!({"name": format!("c{i}"), "description": "c"}))
+            .collect();
+        let errors = validate_commands(&json!(commands)).unwrap_err();
+        assert_eq!(errors["_errors"][0]["code"], "BASE_TYPE_MAX_LENGTH");
+        assert_eq!(validate_commands(&json!(commands[..100])), Ok(()));
+    }
+
+    #[test]
+    fn the_bots_tree_passes_in_both_default_languages() {
+        for default in stream_control::i18n::LOCALES {
+            let i18n = stream_control::i18n::I18n::new(default, &Default::default()).unwrap();
+            let commands = tree::commands(&i18n, default);
+            let body =
+                serde_json::to_value(poise::builtins::create_application_commands(&commands))
+                    .unwrap();
+            assert_eq!(validate_commands(&body), Ok(()), "{default}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_registration_is_a_400_with_discords_body_and_stores_nothing() {
+        let discord = FakeDiscord::start().await;
+        let url = format!(
+            "{}/api/v10/applications/{}/guilds/{GUILD_ID}/commands",
+            discord.api_url,
+            fake_discord::APP_ID
+        );
+        let mut bad = command();
+        bad["name_localizations"] = json!({"nb-NO": "vakt"});
+        let response = support::http()
+            .put(&url)
+            .json(&json!([bad]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], 50035);
+        assert_eq!(body["message"], "Invalid Form Body");
+        assert_eq!(
+            body["errors"]["0"]["name_localizations"]["nb-NO"]["_errors"][0]["code"],
+            "BASE_TYPE_CHOICES"
+        );
+        assert_eq!(
+            discord.view(|v| (v.command_puts(), v.commands().len())),
+            (0, 0)
+        );
+
+        // Accepted: answered in Discord's normal form, and the same on GET.
+        let response = support::http()
+            .put(&url)
+            .json(&json!([command()]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let stored: Value = response.json().await.unwrap();
+        let guard = &stored[0];
+        assert_eq!(guard["guild_id"], GUILD_ID.to_string());
+        assert_eq!(guard["default_member_permissions"], Value::Null);
+        assert_eq!(guard["nsfw"], false);
+        assert!(guard["version"].is_string() && guard["id"].is_string());
+        let value = &guard["options"][0]["options"][1];
+        assert_eq!(value["name_localizations"], Value::Null);
+        assert!(
+            value.get("required").is_none(),
+            "false is left out: {value}"
+        );
+        let got: Value = support::http()
+            .get(format!("{url}?with_localizations=true"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(got, stored);
+    }
 }
 
 #[tokio::test]

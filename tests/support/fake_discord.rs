@@ -34,6 +34,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+#[path = "discord_commands.rs"]
+pub mod discord_commands;
+
 pub const APP_ID: u64 = 100_000_000_000_000_001;
 pub const BOT_ID: u64 = 100_000_000_000_000_002;
 pub const GUILD_ID: u64 = 200_000_000_000_000_001;
@@ -883,30 +886,20 @@ fn handle_http(
         .to_string()
         .into_response(),
         ("GET", ["applications", _, "guilds", _, "commands"]) => {
-            Value::Array(s.commands.clone()).to_string().into_response()
+            let with_localizations = uri
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .any(|pair| pair == "with_localizations=true");
+            commands_answer(&s.commands, with_localizations)
+                .to_string()
+                .into_response()
         }
         ("PUT", ["applications", app, "guilds", guild, "commands"]) => {
-            let mut stored = Vec::new();
-            for (i, command) in json_body
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .enumerate()
-            {
-                let mut command = command;
-                command["id"] = json!(format!("{}", 700_000_000_000_000_100u64 + i as u64));
-                command["application_id"] = json!(app);
-                command["guild_id"] = json!(guild);
-                command["version"] = json!("1");
-                if command.get("type").is_none() {
-                    command["type"] = json!(1);
-                }
-                stored.push(command);
+            match put_commands(&mut s, app, guild, &json_body) {
+                Ok(stored) => Value::Array(stored).to_string().into_response(),
+                Err(refusal) => (StatusCode::BAD_REQUEST, refusal.to_string()).into_response(),
             }
-            s.commands = stored.clone();
-            s.command_puts += 1;
-            Value::Array(stored).to_string().into_response()
         }
         ("POST", ["interactions", _, token, "callback"]) => callback(&mut s, token, &json_body),
         ("PATCH" | "POST", ["webhooks", _, token, ..]) if !webhook_open(&s, token) => {
@@ -1249,6 +1242,69 @@ fn take_hang(s: &mut State, method: &Method, path: &str) -> bool {
 fn next_id(s: &mut State) -> u64 {
     s.next_id += 1;
     s.next_id
+}
+
+/// `PUT …/guilds/{guild}/commands`, a bulk overwrite: checked as Discord checks it (refused whole,
+/// nothing stored, with Discord's 400 body), else stored in Discord's normalised form. A command
+/// keeps its id when one of the same name and type existed, and its version when nothing about
+/// it changed (so answers of two identical PUTs are identical).
+fn put_commands(s: &mut State, app: &str, guild: &str, body: &Value) -> Result<Vec<Value>, Value> {
+    discord_commands::validate_commands(body).map_err(discord_commands::invalid_form_body)?;
+    let mut stored = Vec::new();
+    for command in body.as_array().into_iter().flatten() {
+        let previous = s
+            .commands
+            .iter()
+            .find(|c| {
+                c["name"] == command["name"]
+                    && c["type"].as_u64() == Some(command["type"].as_u64().unwrap_or(1))
+            })
+            .cloned();
+        let id = match previous
+            .as_ref()
+            .and_then(|c| c["id"].as_str()?.parse().ok())
+        {
+            Some(id) => id,
+            None => next_id(s),
+        };
+        let mut normalised = discord_commands::normalise_command(command, id, app, guild, 0);
+        let unchanged = previous.as_ref().is_some_and(|p| {
+            let mut p = p.clone();
+            p["version"] = json!("0");
+            p == normalised
+        });
+        let version = match previous.as_ref().and_then(|p| p["version"].as_str()) {
+            Some(v) if unchanged => v.to_string(),
+            _ => next_id(s).to_string(),
+        };
+        normalised["version"] = json!(version);
+        stored.push(normalised);
+    }
+    s.commands = stored.clone();
+    s.command_puts += 1;
+    Ok(stored)
+}
+
+/// The stored commands as `GET …/commands` answers them: without `with_localizations=true`
+/// Discord leaves the localisation maps out (it would fill `name_localized` for the caller's
+/// locale, which a bot has none of).
+fn commands_answer(commands: &[Value], with_localizations: bool) -> Value {
+    fn strip(value: &mut Value) {
+        if let Some(map) = value.as_object_mut() {
+            map.remove("name_localizations");
+            map.remove("description_localizations");
+            for key in ["options", "choices"] {
+                if let Some(list) = map.get_mut(key).and_then(Value::as_array_mut) {
+                    list.iter_mut().for_each(strip);
+                }
+            }
+        }
+    }
+    let mut list = commands.to_vec();
+    if !with_localizations {
+        list.iter_mut().for_each(strip);
+    }
+    Value::Array(list)
 }
 
 impl FakeDiscord {

@@ -3,6 +3,14 @@
 //! At every start the registered commands are read (with their localisations) and compared with
 //! the tree in a normal form (only the fields both sides carry, defaults dropped). Equal: nothing
 //! is sent, so a restart does not make Discord clients reload the command list.
+//!
+//! Discord answers with a normalised form of what was sent: ids, `version`, `application_id`,
+//! `guild_id`, `default_member_permissions: null`, `type: 1`, `nsfw: false`, localisation maps
+//! `null` when absent (on commands, options and choices), `required` only when true, and for a
+//! guild command `contexts: null` and `integration_types: [0]` whatever was sent (both are "only
+//! for globally-scoped commands":
+//! https://docs.discord.com/developers/interactions/application-commands). The normal form
+//! drops exactly those differences and keeps everything a user can see.
 
 use super::{Data, Error};
 use anyhow::Context as _;
@@ -35,7 +43,8 @@ pub async fn sync(
     Ok(true)
 }
 
-/// Fields that describe a command or option (the rest are ids and versions).
+/// Fields that describe a guild command (the rest are ids and versions, and `contexts`,
+/// `integration_types` and `dm_permission`, which Discord ignores for guild commands).
 const COMMAND_FIELDS: &[&str] = &[
     "name",
     "name_localizations",
@@ -45,7 +54,6 @@ const COMMAND_FIELDS: &[&str] = &[
     "default_member_permissions",
     "type",
     "nsfw",
-    "contexts",
 ];
 const OPTION_FIELDS: &[&str] = &[
     "type",
@@ -140,5 +148,37 @@ mod tests {
         let changed = json!([{"name": "a", "description": "A2", "type": 1}, {"name": "b",
             "description": "B", "type": 1}]);
         assert_ne!(normal_form(&changed), normal_form(&existing));
+    }
+
+    #[test]
+    fn discords_answer_for_a_guild_command_equals_what_was_sent() {
+        // Sent as serenity serialises poise's builder; answered as Discord normalises it.
+        let sent = json!([{"name": "guard", "description": "Guard",
+            "name_localizations": {"no": "vakt"}, "description_localizations": {"no": "Vakt"},
+            "contexts": [0], "options": [{"type": 1, "name": "trigger", "description": "T",
+              "options": [{"type": 4, "name": "kind", "description": "K", "required": true,
+                "name_localizations": {"no": "type"},
+                "choices": [{"name": "low", "value": 0, "name_localizations": {"no": "lav"}},
+                            {"name": "rtt", "value": 1, "name_localizations": {}}]},
+               {"type": 3, "name": "value", "description": "V", "required": false,
+                "max_length": 12, "autocomplete": false, "channel_types": []}]}]}]);
+        let answered = json!([{"id": "7", "application_id": "1", "version": "8",
+            "default_member_permissions": null, "type": 1, "name": "guard",
+            "name_localizations": {"no": "vakt"}, "description": "Guard",
+            "description_localizations": {"no": "Vakt"}, "guild_id": "2", "contexts": null,
+            "integration_types": [0], "nsfw": false, "options": [{"type": 1, "name": "trigger",
+              "name_localizations": null, "description": "T", "description_localizations": null,
+              "options": [{"type": 4, "name": "kind", "name_localizations": {"no": "type"},
+                "description": "K", "description_localizations": null, "required": true,
+                "choices": [{"name": "low", "name_localizations": {"no": "lav"}, "value": 0},
+                            {"name": "rtt", "name_localizations": null, "value": 1}]},
+               {"type": 3, "name": "value", "name_localizations": null, "description": "V",
+                "description_localizations": null, "max_length": 12}]}]}]);
+        assert_eq!(normal_form(&sent), normal_form(&answered));
+        // What users see still counts: a choice's Norwegian name.
+        let mut renamed = answered.clone();
+        renamed[0]["options"][0]["options"][0]["choices"][0]["name_localizations"]["no"] =
+            json!("lavt");
+        assert_ne!(normal_form(&sent), normal_form(&renamed));
     }
 }

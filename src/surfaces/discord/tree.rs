@@ -1,5 +1,6 @@
 //! The slash command tree: a table that mirrors the vocabulary (`commands::SPECS`), turned into
-//! poise commands with Discord localisations from `locales/*/discord.ftl` and `commands.ftl`.
+//! poise commands with Discord localisations (names and descriptions) from `locales/*/discord.ftl`
+//! and `commands.ftl`.
 //!
 //! Every leaf is a typed front end for one chat line: `/guard trigger kind:low value:800` becomes
 //! the line `trigger low 800`, parsed by the same `commands::parse` as Twitch chat. Nothing is
@@ -309,8 +310,11 @@ pub static TREE: &[Node] = &[
     ),
 ];
 
-/// Discord's locale codes for ours (descriptions are sent in each).
-const DISCORD_LOCALES: &[(&str, &str)] = &[("en-US", "en-US"), ("en-US", "en-GB"), ("nb-NO", "no")];
+/// Discord's locale codes for ours (descriptions are sent in each; names where they differ from
+/// the default). Discord's code for Norwegian is `no` (its list has no `nb-NO`):
+/// https://discord.com/developers/docs/reference#locales
+pub const DISCORD_LOCALES: &[(&str, &str)] =
+    &[("en-US", "en-US"), ("en-US", "en-GB"), ("nb-NO", "no")];
 
 /// Every leaf with its path (`["guard", "trigger"]`), depth first.
 pub fn leaves() -> Vec<(Vec<&'static str>, &'static Leaf)> {
@@ -371,6 +375,36 @@ pub fn option_description(
     crate::reply::clip(&text, 100)
 }
 
+/// A command, option or choice word in `locale` (`discord-name-<word>`, falling back to en-US), if
+/// it is a valid Discord name. The words themselves stay the default names: Discord sends those
+/// in every interaction, whatever the user's language.
+pub fn localized_name(i18n: &I18n, locale: &str, word: &str) -> Option<String> {
+    let text = i18n.message_text(locale, &format!("discord-name-{word}"), None)?;
+    if valid_name(&text) {
+        Some(text)
+    } else {
+        tracing::warn!(
+            locale,
+            word,
+            text,
+            "not a valid Discord name; not localised"
+        );
+        None
+    }
+}
+
+/// A chat-input command or option name as Discord accepts it: 1-32 characters, letters
+/// (lowercase where a lowercase form exists), digits, `-`, `_` and `'`
+/// (https://docs.discord.com/developers/interactions/application-commands, "Application Command
+/// Naming"; the fake Discord checks the full pattern).
+pub fn valid_name(name: &str) -> bool {
+    (1..=32).contains(&name.chars().count())
+        && name.chars().all(|c| {
+            (c.is_alphanumeric() || matches!(c, '-' | '_' | '\''))
+                && c.to_lowercase().eq(std::iter::once(c))
+        })
+}
+
 /// The poise commands for the whole tree, described in the default locale and localised in
 /// every other.
 pub fn commands(i18n: &I18n, default_locale: &str) -> Vec<poise::Command<Data, Error>> {
@@ -379,15 +413,26 @@ pub fn commands(i18n: &I18n, default_locale: &str) -> Vec<poise::Command<Data, E
         .collect()
 }
 
-fn localizations(
-    text: impl Fn(&str) -> String,
-) -> Vec<(
+type Localizations = Vec<(
     std::borrow::Cow<'static, str>,
     std::borrow::Cow<'static, str>,
-)> {
+)>;
+
+fn localizations(text: impl Fn(&str) -> String) -> Localizations {
     DISCORD_LOCALES
         .iter()
         .map(|(ours, discord)| ((*discord).into(), text(ours).into()))
+        .collect()
+}
+
+/// A word's name in every Discord locale where it differs from the word.
+fn name_localizations(i18n: &I18n, word: &str) -> Localizations {
+    DISCORD_LOCALES
+        .iter()
+        .filter_map(|(ours, discord)| {
+            let name = localized_name(i18n, ours, word).filter(|name| name != word)?;
+            Some(((*discord).into(), name.into()))
+        })
         .collect()
 }
 
@@ -404,6 +449,7 @@ fn command(
     };
     let mut built = poise::Command::<Data, Error> {
         name: node.name.into(),
+        name_localizations: name_localizations(i18n, node.name).into(),
         qualified_name: path.join(" ").into(),
         identifying_name: path.join(" ").into(),
         source_code_name: path.join(" ").into(),
@@ -467,7 +513,7 @@ fn parameter(
                     .iter()
                     .map(|w| poise::CommandParameterChoice {
                         name: (*w).into(),
-                        localizations: Vec::new().into(),
+                        localizations: name_localizations(i18n, w).into(),
                         __non_exhaustive: (),
                     })
                     .collect(),
@@ -481,7 +527,7 @@ fn parameter(
         };
     poise::CommandParameter {
         name: opt.name.into(),
-        name_localizations: Vec::new().into(),
+        name_localizations: name_localizations(i18n, opt.name).into(),
         description: Some(description.into()),
         description_localizations: description_localizations.into(),
         required: opt.required,
@@ -601,6 +647,84 @@ mod tests {
                 assert!(text.chars().count() <= 100);
             }
         }
+    }
+
+    /// Every word of the tree (nodes, options, choices) by sibling group: the names that must
+    /// differ from each other.
+    fn sibling_groups() -> Vec<Vec<&'static str>> {
+        fn walk(nodes: &'static [Node], out: &mut Vec<Vec<&'static str>>) {
+            out.push(nodes.iter().map(|n| n.name).collect());
+            for node in nodes {
+                match &node.kind {
+                    NodeKind::Group(children) => walk(children, out),
+                    NodeKind::Leaf(leaf) => {
+                        out.push(leaf.options.iter().map(|o| o.name).collect());
+                        for opt in leaf.options {
+                            if let OptKind::Choice(words) = opt.kind {
+                                out.push(words.to_vec());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(TREE, &mut out);
+        out
+    }
+
+    #[test]
+    fn every_word_has_a_valid_distinct_name_in_every_locale() {
+        let i18n = I18n::new("en-US", &Default::default()).unwrap();
+        for locale in crate::i18n::LOCALES {
+            let ids = crate::i18n::message_ids(locale);
+            for group in sibling_groups() {
+                let mut names = std::collections::BTreeSet::new();
+                for word in &group {
+                    let id = format!("discord-name-{word}");
+                    assert!(ids.contains(&id), "{locale} lacks {id}");
+                    let name = localized_name(&i18n, locale, word)
+                        .unwrap_or_else(|| panic!("{locale} {id}: not a valid Discord name"));
+                    assert!(
+                        names.insert(name.clone()),
+                        "{locale}: {name} twice in {group:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            localized_name(&i18n, "nb-NO", "guard").as_deref(),
+            Some("vakt")
+        );
+    }
+
+    #[test]
+    fn names_discord_refuses_are_not_localised() {
+        for bad in ["", "Vakt", "slå av", "a/b", &"x".repeat(33)] {
+            assert!(!valid_name(bad), "{bad:?}");
+        }
+        for good in [
+            "vakt",
+            "slå-av",
+            "rtt_frakoblet",
+            "l'eau",
+            "x1",
+            &"x".repeat(32),
+        ] {
+            assert!(valid_name(good), "{good:?}");
+        }
+        let overrides = [(
+            "nb-NO".to_string(),
+            [("discord-name-guard".to_string(), "Vakt Hund".to_string())].into(),
+        )]
+        .into();
+        let i18n = I18n::new("en-US", &overrides).unwrap();
+        assert_eq!(localized_name(&i18n, "nb-NO", "guard"), None);
+        let guard = commands(&i18n, "en-US")
+            .into_iter()
+            .find(|c| c.name == "guard")
+            .unwrap();
+        assert!(guard.name_localizations.is_empty());
     }
 
     #[test]
