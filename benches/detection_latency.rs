@@ -81,7 +81,7 @@ async fn watch_ingest(
     stream: String,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> Vec<(Instant, u64)> {
-    let client = stream_control::guard::stats::client();
+    let client = stream_control::guard::stats::client(&stream_control::tls::Tls::system());
     let mut seen = Vec::new();
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         if let Ok(answer) = client.get(&url).send().await

@@ -318,7 +318,8 @@ async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
 /// Until `/api/status` shows every peer connected and the chat subscription and the Discord
 /// status message exist.
 async fn wait_connected(web_port: u16, eventsub: &FakeEventSub, discord: &FakeDiscord) {
-    let http = stream_control::tls::http_client()
+    let http = stream_control::tls::Tls::system()
+        .http_client()
         .no_proxy()
         .build()
         .unwrap();

@@ -148,7 +148,8 @@ async fn fan_out(ctx: &Arc<Context>, base: &str) {
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let http = stream_control::tls::http_client()
+    let http = stream_control::tls::Tls::system()
+        .http_client()
         .no_proxy()
         .build()
         .unwrap();
@@ -200,7 +201,8 @@ async fn fan_out(ctx: &Arc<Context>, base: &str) {
 async fn status_rps(base: &str) {
     const CONNECTIONS: usize = 64;
     const RUN: Duration = Duration::from_secs(5);
-    let http = stream_control::tls::http_client()
+    let http = stream_control::tls::Tls::system()
+        .http_client()
         .no_proxy()
         .pool_max_idle_per_host(CONNECTIONS)
         .build()

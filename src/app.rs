@@ -34,6 +34,9 @@ pub const STABLE_AFTER: Duration = Duration::from_secs(60);
 pub struct Context {
     pub config: Arc<Config>,
     pub secrets: Arc<Secrets>,
+    /// The one TLS client configuration (system roots + `tls.extra_ca_files`), built once:
+    /// every outgoing HTTP client and WebSocket starts from it.
+    pub tls: crate::tls::Tls,
     /// Masks secrets in rendered replies and logs.
     pub redactor: Redactor,
     pub i18n: I18n,
@@ -75,6 +78,7 @@ impl Context {
         redactor: Redactor,
     ) -> anyhow::Result<Arc<Context>> {
         let i18n = I18n::new(&config.locale, &config.messages)?;
+        let tls = crate::tls::Tls::new(&config.tls)?;
         let (status, _) = watch::channel(Status::new(config.features(), crate::status::now_unix()));
         let events = EventBus::default();
         let guard = config
@@ -87,6 +91,7 @@ impl Context {
                 &secrets,
                 crate::state_store::StateDir::new(&config.state_dir),
                 redactor.clone(),
+                &tls,
             ))
         });
         let obs = config.obs.clone().map(|obs| {
@@ -95,10 +100,12 @@ impl Context {
                 secrets.get("OBS_PASSWORD").cloned(),
                 status.subscribe(),
                 events.clone(),
+                tls.clone(),
             )
         });
         let restream = crate::restream::Restream::new(
             &config,
+            &tls,
             redactor.clone(),
             status.clone(),
             events.clone(),
@@ -129,6 +136,7 @@ impl Context {
             alert_events: EarlyReceiver::notable(&events),
             config: Arc::new(config),
             secrets: Arc::new(secrets),
+            tls,
             redactor,
             i18n,
             status,

@@ -63,6 +63,9 @@ pub struct Config {
     /// Where the system programs the bot runs live (nginx, systemctl, journalctl, ssh, sudo).
     #[serde(default)]
     pub programs: ProgramsConfig,
+    /// Outgoing TLS: certificate authorities trusted besides the system's.
+    #[serde(default)]
+    pub tls: TlsConfig,
     #[serde(default)]
     pub commands: CommandsConfig,
     /// Reply overrides: locale → message id → Fluent pattern.
@@ -1178,6 +1181,7 @@ impl Config {
             validate_discord(discord, &mut problem);
         }
         validate_programs(&self.programs, &mut problem);
+        validate_tls(&self.tls, &mut problem);
         if let Some(restream) = &self.restream {
             validate_restream(restream, &mut problem);
         }
@@ -1644,6 +1648,26 @@ fn validate_programs(programs: &ProgramsConfig, problem: &mut impl FnMut(String,
                 format!("programs.{key}"),
                 "must be the path of the program".into(),
             );
+        }
+    }
+}
+
+/// Outgoing TLS (Helix, OAuth, EventSub, stats pages, the nginx control URL): which certificate
+/// authorities are trusted besides the system's roots. One configuration for HTTP and WebSocket
+/// alike: see `tls`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM files of extra certificate authorities, one or more certificates each (a
+    /// self-signed stats server's, a local proxy's). Default: none.
+    #[serde(default)]
+    pub extra_ca_files: Vec<PathBuf>,
+}
+
+fn validate_tls(tls: &TlsConfig, problem: &mut impl FnMut(String, String)) {
+    for (i, path) in tls.extra_ca_files.iter().enumerate() {
+        if let Err(error) = crate::tls::read_ca_file(path) {
+            problem(format!("tls.extra_ca_files[{i}]"), error.to_string());
         }
     }
 }

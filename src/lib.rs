@@ -17,8 +17,8 @@
 //! - [`history`]: the 30-minute ring buffer of bitrate, RTT and scene switches; [`metrics`]:
 //!   counters for `/metrics`; [`alerts`]: overlay alerts and their fan-out.
 //! - [`web`]: status page, overlay, alert API, metrics, bans, rate limits, security headers.
-//! - [`logging`]: tracing with redaction; [`tls`]: one rustls provider, every HTTP client and
-//!   WebSocket built through it.
+//! - [`logging`]: tracing with redaction; [`tls`]: one rustls client configuration (system
+//!   roots + `tls.extra_ca_files`), every HTTP client and WebSocket built from it.
 //! - [`demo`]: `stream-control demo`, the bot against its built-in OBS and nginx-rtmp
 //!   simulators (the OBS simulator is also the tests' fake OBS).
 //! - [`doctor`]: `stream-control doctor`, every outside dependency checked with its fix;

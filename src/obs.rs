@@ -117,6 +117,8 @@ struct Inner {
     suspect: Notify,
     status: watch::Receiver<Status>,
     events: crate::status::EventBus,
+    /// For the version probe's WebSocket (`ws://`: obs-websocket has no TLS of its own).
+    tls: crate::tls::Tls,
     /// When the last raid was handled (raids are handled once within 30 s).
     last_raid: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
@@ -127,6 +129,7 @@ impl ObsHandle {
         password: Option<Secret>,
         status: watch::Receiver<Status>,
         events: crate::status::EventBus,
+        tls: crate::tls::Tls,
     ) -> ObsHandle {
         let (client, _) = watch::channel(None);
         ObsHandle {
@@ -137,6 +140,7 @@ impl ObsHandle {
                 suspect: Notify::new(),
                 status,
                 events,
+                tls,
                 last_raid: std::sync::Mutex::new(None),
             }),
         }

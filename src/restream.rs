@@ -97,6 +97,8 @@ pub struct Change {
 pub struct Restream {
     config: RestreamConfig,
     programs: ProgramsConfig,
+    /// For the nginx control URL when it is `https`.
+    tls: crate::tls::Tls,
     state: StateDir,
     redactor: Redactor,
     status: watch::Sender<Status>,
@@ -109,6 +111,7 @@ impl Restream {
     /// Set up the feature (when configured) and teach the redactor every stored key.
     pub fn new(
         config: &crate::config::Config,
+        tls: &crate::tls::Tls,
         redactor: Redactor,
         status: watch::Sender<Status>,
         events: crate::status::EventBus,
@@ -116,6 +119,7 @@ impl Restream {
         let restream = Restream {
             config: config.restream.clone()?,
             programs: config.programs.clone(),
+            tls: tls.clone(),
             state: StateDir::new(&config.state_dir),
             redactor,
             status,
@@ -240,6 +244,7 @@ impl Restream {
         let env = apply::Environment {
             config: &self.config,
             programs: &self.programs,
+            tls: &self.tls,
         };
         let step = |step: Step| {
             progress.send(Reply::new(match step {

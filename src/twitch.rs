@@ -50,6 +50,8 @@ pub struct Twitch {
     pub helix: HelixClient<'static, http::TwitchHttp>,
     pub client_id: Option<ClientId>,
     pub client_secret: Option<ClientSecret>,
+    /// For the EventSub WebSocket (Helix and OAuth have it in `helix`'s client).
+    tls: crate::tls::Tls,
     state: StateDir,
     redactor: Redactor,
     /// The broadcaster's usable token, published by the token task.
@@ -151,8 +153,9 @@ impl Twitch {
         secrets: &Secrets,
         state: StateDir,
         redactor: Redactor,
+        tls: &crate::tls::Tls,
     ) -> Twitch {
-        let http = http::TwitchHttp::new(&config.helix_url, &config.oauth_url);
+        let http = http::TwitchHttp::new(tls, &config.helix_url, &config.oauth_url);
         Twitch {
             helix: HelixClient::with_client(http),
             client_id: secrets
@@ -162,6 +165,7 @@ impl Twitch {
                 .get("TWITCH_CLIENT_SECRET")
                 .map(|s| ClientSecret::new(s.expose().to_string())),
             config,
+            tls: tls.clone(),
             state,
             redactor,
             token: RwLock::new(None),

@@ -80,11 +80,12 @@ async fn start_when(
             obs: (port: {port}, reconnect_min: "100ms", reconnect_max: "500ms",
                   request_timeout: "2s", {stop}),
             discord: (guild_id: {GUILD_ID}, roles: {{"{MOD_ROLE}": Moderator}},
-                      api_url: Some("{api}"), {extra}),
-            commands: (cooldowns: (command: "0s", user: "0s")), {top})"#,
+                      {proxy}, {extra}),
+            commands: (cooldowns: (command: "0s", user: "0s")), {tls}, {top})"#,
         state = state.path().display(),
         port = obs.port(),
-        api = discord.api_url,
+        proxy = discord.bot_config(),
+        tls = discord.tls_config(),
     );
     let ctx = support::context(&config);
     let app = App::start(ctx.clone(), RunOptions::default());
@@ -1385,16 +1386,18 @@ async fn a_hung_registration_does_not_hold_up_answers() {
 async fn the_fake_serves_discord_com_through_a_connect_tunnel() {
     let discord = FakeDiscord::start().await;
     let client = |trusted: bool| {
-        let mut builder = stream_control::tls::http_client()
+        let extra_ca_files = match trusted {
+            true => vec![discord.ca.ca_file().to_path_buf()],
+            false => Vec::new(),
+        };
+        let tls =
+            stream_control::tls::Tls::new(&stream_control::config::TlsConfig { extra_ca_files })
+                .unwrap();
+        tls.http_client()
             .proxy(reqwest::Proxy::https(&discord.api_url).unwrap())
-            .timeout(Duration::from_secs(5));
-        if trusted {
-            builder = builder
-                .tls_certs_merge([
-                    reqwest::Certificate::from_pem(discord.ca.pem.as_bytes()).unwrap()
-                ]);
-        }
-        builder.build().unwrap()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
     };
     let me = client(true)
         .get("https://discord.com/api/v10/users/@me")
@@ -1411,4 +1414,53 @@ async fn the_fake_serves_discord_com_through_a_connect_tunnel() {
         .send()
         .await;
     assert!(refused.is_err(), "{refused:?}");
+}
+
+/// serenity's rate limiter, on as in production (Discord's real URLs, through the fake as an
+/// HTTPS proxy): 10 alerts and 30 scene changes against buckets of 5 requests per 5 s. Every
+/// alert is posted, the status message ends on the last scene, and Discord never had to answer
+/// 429 (the fake counts every request over a limit).
+#[tokio::test]
+async fn bursts_stay_within_discords_rate_limits_and_nothing_is_lost() {
+    let discord = FakeDiscord::start().await;
+    discord.set_route_limit("POST", "/channels/", 5, Duration::from_secs(5));
+    discord.set_route_limit("PATCH", "/channels/", 5, Duration::from_secs(5));
+    let bot = start_with(
+        discord,
+        tempfile::tempdir().unwrap(),
+        &format!(
+            r#"alerts: Some((channel: {ALERTS_CHANNEL}, per_minute: 10)),
+               status_channel: Some({STATUS_CHANNEL})"#
+        ),
+        DEFAULT_STOP,
+        "",
+    )
+    .await;
+    bot.status_message("the status message", embed_says("LIVE"))
+        .await;
+    for i in 0..30 {
+        bot.obs.set_scene(if i % 2 == 0 { "BRB" } else { "LIVE" });
+    }
+    bot.obs.set_scene("Starting soon");
+    for _ in 0..10 {
+        bot.ctx
+            .events
+            .send(Event::BitrateLow(transition("low")))
+            .unwrap();
+    }
+    let alerts = bot
+        .discord
+        .wait_for_within("ten alerts", Duration::from_secs(30), |v| {
+            let posted = v.messages_in(ALERTS_CHANNEL);
+            (posted.len() >= 10).then_some(posted.len())
+        })
+        .await;
+    assert_eq!(alerts, 10);
+    bot.status_message(
+        "the status message on the last scene",
+        embed_says("Starting soon"),
+    )
+    .await;
+    let over = bot.discord.view(|v| v.over_limit().to_vec());
+    assert!(over.is_empty(), "requests over Discord's limits: {over:#?}");
 }

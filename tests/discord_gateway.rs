@@ -49,11 +49,12 @@ async fn start_until(discord: FakeDiscord, ready: impl Fn(&Status) -> bool) -> B
             obs: (port: {port}, reconnect_min: "100ms", reconnect_max: "500ms",
                   request_timeout: "2s", stop: (ending_delay: "50ms", confirm_timeout: "2s")),
             discord: (guild_id: {GUILD_ID}, roles: {{"{MOD_ROLE}": Moderator}},
-                      api_url: Some("{api}")),
-            commands: (cooldowns: (command: "0s", user: "0s")))"#,
+                      {proxy}),
+            commands: (cooldowns: (command: "0s", user: "0s")), {tls})"#,
         state = state.path().display(),
         port = obs.port(),
-        api = discord.api_url,
+        proxy = discord.bot_config(),
+        tls = discord.tls_config(),
     );
     let ctx = support::context(&config);
     let app = App::start(ctx.clone(), RunOptions::default());

@@ -59,14 +59,15 @@ async fn rig(discord_extra: &str, extra: &str) -> Rig {
         r#"(state_dir: "{state}",
             twitch: (helix_url: "{helix}", oauth_url: "{oauth}", eventsub_url: "{es}"),
             discord: (guild_id: {GUILD_ID}, users: {{"800000000000000001": Moderator}},
-                      chat_mirror_channel: Some({MIRROR_CHANNEL}), api_url: Some("{api}"),
+                      chat_mirror_channel: Some({MIRROR_CHANNEL}), {proxy},
                       {discord_extra}),
-            {extra})"#,
+            {tls}, {extra})"#,
         state = state.path().display(),
         helix = twitch.helix_url(),
         oauth = twitch.oauth_url(),
         es = eventsub.url(),
-        api = discord.api_url,
+        proxy = discord.bot_config(),
+        tls = discord.tls_config(),
     );
     let config = Config::parse(&config).unwrap_or_else(|p| panic!("{p:#?}"));
     let values = BTreeMap::from([

@@ -42,7 +42,8 @@ struct Rewrite {
 impl Rewrite {
     fn new(fake: &FakeTwitch) -> Rewrite {
         Rewrite {
-            inner: stream_control::tls::http_client()
+            inner: stream_control::tls::Tls::system()
+                .http_client()
                 .no_proxy()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(10))
@@ -163,7 +164,8 @@ async fn validate_builds_a_user_token() {
     assert_eq!(validate.status, 200);
 
     // The raw shape: seconds left as an integer, scopes as an array.
-    let raw = stream_control::tls::http_client()
+    let raw = stream_control::tls::Tls::system()
+        .http_client()
         .no_proxy()
         .build()
         .unwrap()
@@ -214,7 +216,8 @@ async fn expired_and_unknown_tokens_are_refused() {
         "{err:?}"
     );
 
-    let raw = stream_control::tls::http_client()
+    let raw = stream_control::tls::Tls::system()
+        .http_client()
         .no_proxy()
         .build()
         .unwrap()
@@ -1069,7 +1072,8 @@ async fn wrong_client_id_and_missing_token_answer_401() {
     assert_eq!(request.client_id.as_deref(), Some("someotherclientid"));
     assert_eq!(request.status, 401);
 
-    let raw = stream_control::tls::http_client()
+    let raw = stream_control::tls::Tls::system()
+        .http_client()
         .no_proxy()
         .build()
         .unwrap()
@@ -1120,7 +1124,8 @@ async fn rate_limited_calls_answer_429_with_headers() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let raw = stream_control::tls::http_client()
+    let raw = stream_control::tls::Tls::system()
+        .http_client()
         .no_proxy()
         .build()
         .unwrap()

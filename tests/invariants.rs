@@ -192,14 +192,14 @@ fn only_exec_starts_programs_and_never_through_a_shell() {
     assert!(exec.contains(".kill_on_drop(true)"));
 }
 
-/// Outgoing TLS has one provider and works: every reqwest client and WebSocket of the product is
-/// built in `src/tls.rs`, which installs it (`src/tls.rs` tests: `wss://` and `https` send a
-/// ClientHello, `ws://` stays plain).
+/// Outgoing TLS has one provider and one trust source: every reqwest client and WebSocket of the
+/// product is built in `src/tls.rs` from its one client configuration (`src/tls.rs` tests:
+/// `wss://` and `https` send a ClientHello, `ws://` stays plain, extra CA files are trusted).
 #[test]
 fn only_tls_builds_http_clients_and_websockets() {
     only_owner_contains(
         "src/tls.rs",
         &["Client::builder()", "connect_async", "reqwest::get("],
-        "build clients through tls::http_client or tls::websocket",
+        "build clients through tls::Tls::http_client or tls::Tls::websocket",
     );
 }

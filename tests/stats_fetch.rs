@@ -310,7 +310,7 @@ fn assert_unreachable(result: Result<Reading, StatsError>, url: &str) {
 #[tokio::test]
 async fn nginx_stat_pages_and_failures() {
     let base = start().await;
-    let http = client();
+    let http = client(&stream_control::tls::Tls::system());
     let fetch = |path: &str, application: &'static str, stream: &'static str, timeout| {
         let url = format!("{base}{path}");
         let http = http.clone();
@@ -368,7 +368,7 @@ async fn nginx_stat_pages_and_failures() {
 #[tokio::test]
 async fn sls_stats_and_failures() {
     let base = start().await;
-    let http = client();
+    let http = client(&stream_control::tls::Tls::system());
     let url = |path: &str| format!("{base}{path}");
     let fetch = |path: &str, publisher: Option<&'static str>, timeout| {
         let url = url(path);
@@ -420,7 +420,7 @@ async fn sls_stats_and_failures() {
 #[tokio::test]
 async fn mediamtx_paths_and_srt_round_trip_times() {
     let base = start().await;
-    let http = client();
+    let http = client(&stream_control::tls::Tls::system());
     let url = |path: &str| format!("{base}{path}");
     let fetch = |path: &str, timeout| {
         let url = url(path);
@@ -495,7 +495,7 @@ async fn mediamtx_paths_and_srt_round_trip_times() {
 #[tokio::test]
 async fn nimble_needs_both_pages() {
     let base = start().await;
-    let http = client();
+    let http = client(&stream_control::tls::Tls::system());
     let fetch = |prefix: &str, id: &'static str, stream: &'static str, timeout| {
         let url = format!("{base}{prefix}");
         let http = http.clone();
@@ -547,7 +547,7 @@ async fn nimble_needs_both_pages() {
 #[tokio::test]
 async fn the_other_types_fetch_too() {
     let base = start().await;
-    let http = client();
+    let http = client(&stream_control::tls::Tls::system());
     let url = |path: &str| format!("{base}{path}");
 
     assert_eq!(
@@ -602,7 +602,7 @@ async fn the_other_types_fetch_too() {
 #[tokio::test]
 async fn a_closed_port_is_unreachable_with_a_reason() {
     let base = closed_port().await;
-    let http = client();
+    let http = client(&stream_control::tls::Tls::system());
     let stat = format!("{base}/stat");
     assert_unreachable(
         nginx::fetch(&http, &stat, "publish", "test", TIMEOUT).await,

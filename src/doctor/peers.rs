@@ -116,7 +116,7 @@ pub(super) async fn stats_servers(ctx: &Context) -> Vec<Check> {
     let Some(guard) = &ctx.config.guard else {
         return vec![Check::absent("guard", "guard")];
     };
-    let client = crate::guard::stats::client();
+    let client = crate::guard::stats::client(&ctx.tls);
     let checks = guard.servers.iter().enumerate().map(|(i, server)| {
         let client = &client;
         async move {

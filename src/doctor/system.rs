@@ -22,6 +22,7 @@ pub(super) async fn restream(ctx: &Context) -> Vec<Check> {
     let env = crate::restream::apply::Environment {
         config,
         programs: &ctx.config.programs,
+        tls: &ctx.tls,
     };
     let nginx = match env.test().await {
         Ok(()) => Check::ok("nginx -t", "nginx accepts its configuration"),
@@ -125,7 +126,11 @@ pub(super) async fn sudo(ctx: &Context) -> Vec<Check> {
     let programs = &ctx.config.programs;
     let mut lines: Vec<CommandLine> = Vec::new();
     if let Some(config) = &ctx.config.restream {
-        let env = crate::restream::apply::Environment { config, programs };
+        let env = crate::restream::apply::Environment {
+            config,
+            programs,
+            tls: &ctx.tls,
+        };
         lines.push(env.reload_line());
         lines.extend(env.stunnel_restart_line());
     }

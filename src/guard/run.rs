@@ -211,7 +211,14 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
     };
     let config = guard.config().clone();
     let (poll_tx, mut polls) = mpsc::channel::<Poll>(2);
-    let poller = tokio::spawn(poll(config.clone(), obs.clone(), poll_tx, token.clone()));
+    let client = super::stats::client(&ctx.tls);
+    let poller = tokio::spawn(poll(
+        client,
+        config.clone(),
+        obs.clone(),
+        poll_tx,
+        token.clone(),
+    ));
     let _stop_poller = token.clone().drop_guard();
 
     let mut looped = Loop {
@@ -272,12 +279,12 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
 
 /// Fetch every server concurrently each `poll_interval`.
 async fn poll(
+    client: reqwest::Client,
     config: GuardConfig,
     obs: ObsHandle,
     tx: mpsc::Sender<Poll>,
     token: CancellationToken,
 ) {
-    let client = super::stats::client();
     let mut tick = tokio::time::interval(config.poll_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -374,8 +374,8 @@ fn unreachable_error(url: &str, error: &reqwest::Error) -> StatsError {
 }
 
 /// The HTTP client for stats pages: no proxy for loopback, no redirects, a connect timeout.
-pub fn client() -> reqwest::Client {
-    crate::tls::http_client()
+pub fn client(tls: &crate::tls::Tls) -> reqwest::Client {
+    tls.http_client()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(DEFAULT_TIMEOUT)
         .no_proxy()

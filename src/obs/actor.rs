@@ -124,7 +124,13 @@ pub(crate) async fn connect(obs: &ObsHandle) -> Result<obws::Client, ObsConnecti
         obws::error::Error::Connect(error) => ObsConnection::Offline(error_chain(&error)),
         other => {
             // Older obs-websocket answers in shapes obws 0.15 cannot parse: ask its Hello.
-            match probe::websocket_version(&config.host, config.port, config.request_timeout).await
+            match probe::websocket_version(
+                &obs.inner.tls,
+                &config.host,
+                config.port,
+                config.request_timeout,
+            )
+            .await
             {
                 Some(version) if version_below(&version, MIN_WEBSOCKET_VERSION) => {
                     ObsConnection::TooOld(format!("obs-websocket {version}"))

@@ -6,7 +6,12 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
 /// The `obsWebSocketVersion` from the server's Hello, if it says one within `timeout`.
-pub async fn websocket_version(host: &str, port: u16, timeout: Duration) -> Option<String> {
+pub async fn websocket_version(
+    tls: &crate::tls::Tls,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Option<String> {
     let host = if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]")
     } else {
@@ -14,7 +19,7 @@ pub async fn websocket_version(host: &str, port: u16, timeout: Duration) -> Opti
     };
     let url = format!("ws://{host}:{port}");
     let probe = async {
-        let mut socket = crate::tls::websocket(&url).await.ok()?;
+        let mut socket = tls.websocket(&url).await.ok()?;
         while let Some(Ok(message)) = socket.next().await {
             if let Message::Text(text) = message {
                 let hello: serde_json::Value = serde_json::from_str(text.as_str()).ok()?;

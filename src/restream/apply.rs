@@ -135,6 +135,8 @@ fn write_error(path: &Path, error: &std::io::Error) -> ApplyError {
 pub struct Environment<'a> {
     pub config: &'a RestreamConfig,
     pub programs: &'a ProgramsConfig,
+    /// For `drop_publisher.control_url` when it is `https`.
+    pub tls: &'a crate::tls::Tls,
 }
 
 impl Environment<'_> {
@@ -193,7 +195,9 @@ impl Environment<'_> {
             drop.control_url.trim_end_matches('/'),
             drop.application
         );
-        let client = crate::tls::http_client()
+        let client = self
+            .tls
+            .http_client()
             .timeout(DROP_TIMEOUT)
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())

@@ -50,7 +50,9 @@ fn build_http(ctx: &Context) -> anyhow::Result<serenity::Http> {
         .context("DISCORD_TOKEN is not set (the bot token from the Discord developer portal)")?;
     // serenity's default client has no timeout at all: one hung call would hold up whatever
     // waits behind it (the next alert, an answer) until the connection dies.
-    let mut client = crate::tls::discord_http_client()
+    let mut client = ctx
+        .tls
+        .discord_http_client()
         .timeout(config.request_timeout)
         .connect_timeout(config.request_timeout);
     if let Some(proxy) = &config.proxy {

@@ -248,7 +248,8 @@ pub async fn device_login(
     let client_id = secrets
         .get("TWITCH_CLIENT_ID")
         .context("TWITCH_CLIENT_ID is not set (create an application at dev.twitch.tv)")?;
-    let http = super::http::TwitchHttp::new(&twitch.helix_url, &twitch.oauth_url);
+    let tls = crate::tls::Tls::new(&config.tls)?;
+    let http = super::http::TwitchHttp::new(&tls, &twitch.helix_url, &twitch.oauth_url);
     let helix: twitch_api::HelixClient<'static, _> = twitch_api::HelixClient::with_client(http);
     let scopes = if bot { BOT_SCOPES } else { SCOPES };
     let scopes = scopes

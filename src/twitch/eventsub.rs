@@ -159,7 +159,7 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
         // A server that accepts and never welcomes must not hold up a shutdown.
         let connected = tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
-            connected = connect(&url) => connected,
+            connected = connect(&twitch.tls, &url) => connected,
         };
         let end = match connected {
             Ok((socket, session, keepalive)) => {
@@ -223,8 +223,8 @@ type Connecting =
     dyn std::future::Future<Output = Result<(Socket, String, Duration), String>> + Send;
 
 /// Connect and wait for the welcome: the socket, the session id and the keepalive timeout.
-async fn connect(url: &str) -> Result<(Socket, String, Duration), String> {
-    let mut socket = tokio::time::timeout(WELCOME_TIMEOUT, crate::tls::websocket(url))
+async fn connect(tls: &crate::tls::Tls, url: &str) -> Result<(Socket, String, Duration), String> {
+    let mut socket = tokio::time::timeout(WELCOME_TIMEOUT, tls.websocket(url))
         .await
         .map_err(|_| format!("no connection to {url} within {WELCOME_TIMEOUT:?}"))?
         .map_err(|e| format!("cannot connect to {url}: {e}"))?;
@@ -444,7 +444,8 @@ async fn session_loop(
                 // Make before break: the new socket must welcome us before the old one goes;
                 // meanwhile the old one is still read (the `moving` branch above).
                 if moving.is_none() {
-                    moving = Some(Box::pin(async move { connect(&url).await }));
+                    let tls = twitch.tls.clone();
+                    moving = Some(Box::pin(async move { connect(&tls, &url).await }));
                 }
             }
         }

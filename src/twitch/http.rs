@@ -24,8 +24,9 @@ pub struct TwitchHttp {
 
 impl TwitchHttp {
     /// `helix` and `oauth` are the base URLs to use instead of Twitch's (with trailing slash).
-    pub fn new(helix: &str, oauth: &str) -> TwitchHttp {
-        let client = crate::tls::http_client()
+    pub fn new(tls: &crate::tls::Tls, helix: &str, oauth: &str) -> TwitchHttp {
+        let client = tls
+            .http_client()
             .timeout(REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("stream-control/", env!("CARGO_PKG_VERSION")))
@@ -129,7 +130,11 @@ mod tests {
 
     #[test]
     fn rewrites_only_twitch_bases() {
-        let http = TwitchHttp::new("http://127.0.0.1:1/helix", "http://127.0.0.1:1/oauth2/");
+        let http = TwitchHttp::new(
+            &crate::tls::Tls::system(),
+            "http://127.0.0.1:1/helix",
+            "http://127.0.0.1:1/oauth2/",
+        );
         let uri: http::Uri = "https://api.twitch.tv/helix/users?login=a".parse().unwrap();
         assert_eq!(
             http.rewrite(&uri).unwrap().to_string(),

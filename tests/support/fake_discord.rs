@@ -17,6 +17,8 @@
 
 #![allow(dead_code)]
 
+// Also included by fake_twitch.rs: test binaries with both fakes have two copies.
+#[allow(clippy::duplicate_mod)]
 #[path = "test_ca.rs"]
 pub mod test_ca;
 
@@ -262,7 +264,6 @@ pub struct FakeDiscord {
     tunnel: Arc<Mutex<Option<tokio_rustls::TlsAcceptor>>>,
     /// The CA whose certificate for `discord.com` the tunnel presents, and its PEM file.
     pub ca: test_ca::TestCa,
-    ca_dir: tempfile::TempDir,
     /// `http://127.0.0.1:port`: the REST API (for `discord.api_url`), and an HTTPS proxy for
     /// `https://discord.com` once [`FakeDiscord::serve_as_proxy`] was called.
     pub api_url: String,
@@ -305,9 +306,7 @@ impl FakeDiscord {
         };
         let tunnel = rest.tunnel.clone();
         let ca = test_ca::TestCa::new();
-        let ca_dir = tempfile::tempdir().unwrap();
-        ca.write_pem(ca_dir.path());
-        *tunnel.lock().unwrap() = Some(ca.acceptor(&["discord.com"]));
+        *tunnel.lock().unwrap() = Some(ca.acceptor_for(&["discord.com"]));
         let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
             let rest = rest.clone();
             async move { rest.serve(request).await }
@@ -345,7 +344,6 @@ impl FakeDiscord {
         FakeDiscord {
             tunnel,
             ca,
-            ca_dir,
             api_url,
             gateway_url,
             state,
@@ -1340,12 +1338,7 @@ impl FakeDiscord {
 
     /// The bot's top-level `tls` config line that trusts [`ca`](Self::ca).
     pub fn tls_config(&self) -> String {
-        format!(r#"tls: (extra_ca_files: ["{}"])"#, self.ca_file().display())
-    }
-
-    /// The CA's PEM file.
-    pub fn ca_file(&self) -> std::path::PathBuf {
-        self.ca_dir.path().join("test-ca.pem")
+        self.ca.config_entry()
     }
 
     /// The next `count` requests `method` whose path starts with `path_prefix` (after

@@ -44,7 +44,11 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
+
+/// A client's connection: plain TCP, or TLS over it ([`FakeEventSub::start_tls`]).
+type Io = Either<TcpStream, tokio_rustls::server::TlsStream<TcpStream>>;
 
 /// EventSub WebSocket close codes (Twitch "Close message" table), plus the plain normal close.
 pub mod close_code {
@@ -199,9 +203,15 @@ struct Shared {
     /// The fake's own runtime (driven by its thread).
     rt: tokio::runtime::Handle,
     port: u16,
+    /// `Some`: every connection is TLS first (`wss://`).
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Shared {
+    fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "wss" } else { "ws" }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -285,6 +295,8 @@ struct State {
     max_conns: usize,
     /// Ids of fresh sessions (not reconnect continuations), in welcome order.
     new_sessions: Vec<String>,
+    /// Why TLS handshakes failed ([`FakeEventSub::start_tls`]), in order.
+    tls_failures: Vec<String>,
 }
 
 impl State {
@@ -355,6 +367,16 @@ impl FakeEventSub {
     /// Starts the server on `127.0.0.1:0` (its own runtime thread) and returns at once; the
     /// socket is already bound, so clients may connect immediately.
     pub async fn start() -> FakeEventSub {
+        FakeEventSub::start_with(None).await
+    }
+
+    /// [`FakeEventSub::start`] over TLS (`wss://`): `acceptor` holds the certificate (see
+    /// `test_ca.rs`). Reconnect URLs are `wss://` too.
+    pub async fn start_tls(acceptor: tokio_rustls::TlsAcceptor) -> FakeEventSub {
+        FakeEventSub::start_with(Some(acceptor)).await
+    }
+
+    async fn start_with(tls: Option<tokio_rustls::TlsAcceptor>) -> FakeEventSub {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener
             .set_nonblocking(true)
@@ -382,11 +404,13 @@ impl FakeEventSub {
                 pongs: 0,
                 max_conns: 0,
                 new_sessions: Vec::new(),
+                tls_failures: Vec::new(),
             }),
             changed: Notify::new(),
             cancel: CancellationToken::new(),
             rt: rt.handle().clone(),
             port,
+            tls,
         });
         let server = Arc::clone(&shared);
         std::thread::Builder::new()
@@ -410,11 +434,16 @@ impl FakeEventSub {
         &self.guard.shared
     }
 
-    /// The URL a client connects to: `ws://127.0.0.1:<port>/ws`. The query parameter
+    /// The URL a client connects to: `ws://127.0.0.1:<port>/ws` (`wss://` over TLS). The
+    /// query parameter
     /// `keepalive_timeout_seconds` is honoured as on Twitch (see
     /// [`FakeEventSub::set_keepalive_secs`]). Other paths are refused with HTTP 404.
     pub fn url(&self) -> String {
-        format!("ws://127.0.0.1:{}/ws", self.shared().port)
+        format!(
+            "{}://127.0.0.1:{}/ws",
+            self.shared().scheme(),
+            self.shared().port
+        )
     }
 
     /// Keepalive seconds for sessions that connect from now on: sent as
@@ -531,6 +560,18 @@ impl FakeEventSub {
             })
         })
         .await
+    }
+
+    /// Why TLS handshakes failed so far.
+    pub fn tls_failures(&self) -> Vec<String> {
+        self.shared().lock().tls_failures.clone()
+    }
+
+    /// Waits until a TLS handshake failed and returns why (a client that does not trust the
+    /// certificate ends it with an alert: "received fatal alert: UnknownCA").
+    pub async fn wait_for_tls_failure(&self, timeout: Duration) -> Option<String> {
+        self.wait_until(timeout, |st| st.tls_failures.first().cloned())
+            .await
     }
 
     /// Waits until exactly `n` sockets are open; false on timeout.
@@ -943,7 +984,11 @@ impl FakeEventSub {
             };
             let n = st.next_reconnect;
             st.next_reconnect += 1;
-            let url = format!("ws://127.0.0.1:{}/ws?reconnect={n}", shared.port);
+            let url = format!(
+                "{}://127.0.0.1:{}/ws?reconnect={n}",
+                shared.scheme(),
+                shared.port
+            );
             let frame = json!({
                 "metadata": {
                     "message_id": uuid_v4(),
@@ -1321,7 +1366,7 @@ fn keepalive_frame() -> String {
 }
 
 /// Sends a close frame and waits (bounded) for the client's answer so the frame is delivered.
-async fn close_ws(ws: &mut WebSocketStream<TcpStream>, code: u16, reason: &str) {
+async fn close_ws(ws: &mut WebSocketStream<Io>, code: u16, reason: &str) {
     let mut reason = reason.to_string();
     while reason.len() > 123 {
         reason.pop();
@@ -1353,10 +1398,22 @@ async fn serve(shared: Arc<Shared>, tcp: TcpStream) {
         }
         Ok(resp)
     };
-    let handshake = tokio::time::timeout(
-        Duration::from_secs(10),
-        tokio_tungstenite::accept_hdr_async(tcp, callback),
-    );
+    let tls = shared.tls.clone();
+    let failed = Arc::clone(&shared);
+    let handshake = tokio::time::timeout(Duration::from_secs(10), async move {
+        let io = match tls {
+            None => Either::Left(tcp),
+            Some(acceptor) => match acceptor.accept(tcp).await {
+                Ok(tls) => Either::Right(tls),
+                Err(error) => {
+                    failed.lock().tls_failures.push(error.to_string());
+                    failed.changed.notify_waiters();
+                    return Err(tokio_tungstenite::tungstenite::Error::Io(error));
+                }
+            },
+        };
+        tokio_tungstenite::accept_hdr_async(io, callback).await
+    });
     let mut ws = tokio::select! {
         () = shared.cancel.cancelled() => return,
         r = handshake => match r {

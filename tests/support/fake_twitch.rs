@@ -27,6 +27,9 @@
 //! timestamps (`created_at`, `started_at`) use the system clock. The server task ends when the
 //! last clone of the [`FakeTwitch`] is dropped.
 //!
+//! [`FakeTwitch::start_tls`] serves the same over HTTPS with a test CA's certificate
+//! (`test_ca.rs`), for the TLS tests.
+//!
 //! Include it next to the EventSub fake, e.g. in a test crate root:
 //! `mod support { #[path = "fake_eventsub.rs"] pub mod fake_eventsub; #[path = "fake_twitch.rs"] pub mod fake_twitch; }`
 
@@ -50,6 +53,11 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::fake_eventsub::FakeEventSub;
+
+/// The test CA and TLS listener for [`FakeTwitch::start_tls`], included here so that includers
+/// need not add it (use it as `fake_twitch::test_ca`: a second include is a duplicate module).
+#[path = "test_ca.rs"]
+pub mod test_ca;
 
 /// The client id of the fake application. Helix calls must send it as `Client-Id`, OAuth calls
 /// as `client_id`.
@@ -164,6 +172,10 @@ impl Recorded {
 pub struct FakeTwitch {
     shared: Arc<Shared>,
     addr: SocketAddr,
+    /// `http`, or `https` when started with [`FakeTwitch::start_tls`].
+    scheme: &'static str,
+    /// Failed TLS handshakes (always empty over plain HTTP).
+    handshake_errors: Arc<Mutex<Vec<String>>>,
     _server: Arc<ServerTask>,
 }
 
@@ -254,6 +266,21 @@ impl FakeTwitch {
     /// with `POST /helix/eventsub/subscriptions`; without it such a request answers 400 as for
     /// an unknown session.
     pub async fn start(eventsub: Option<FakeEventSub>) -> FakeTwitch {
+        FakeTwitch::start_with(eventsub, None).await
+    }
+
+    /// [`FakeTwitch::start`] over HTTPS: `acceptor` holds the certificate (see `test_ca.rs`).
+    pub async fn start_tls(
+        eventsub: Option<FakeEventSub>,
+        acceptor: tokio_rustls::TlsAcceptor,
+    ) -> FakeTwitch {
+        FakeTwitch::start_with(eventsub, Some(acceptor)).await
+    }
+
+    async fn start_with(
+        eventsub: Option<FakeEventSub>,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> FakeTwitch {
         let mut state = State {
             users: BTreeMap::new(),
             tokens: HashMap::new(),
@@ -294,19 +321,36 @@ impl FakeTwitch {
             random: std::collections::hash_map::RandomState::new(),
             counter: AtomicU64::new(1),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("fake twitch: bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("fake twitch: local address");
         let app = Router::new()
             .fallback(handle)
             .with_state(Arc::clone(&shared));
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, scheme, handshake_errors, server) = match tls {
+            None => {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("fake twitch: bind 127.0.0.1:0");
+                let addr = listener.local_addr().expect("fake twitch: local address");
+                let server = tokio::spawn(async move {
+                    let _ = axum::serve(listener, app).await;
+                });
+                (addr, "http", Arc::default(), server)
+            }
+            Some(acceptor) => {
+                let listener = test_ca::TlsListener::bind(acceptor).await;
+                let addr = axum::serve::Listener::local_addr(&listener)
+                    .expect("fake twitch: local address");
+                let errors = listener.handshake_errors();
+                let server = tokio::spawn(async move {
+                    let _ = axum::serve(listener, app).await;
+                });
+                (addr, "https", errors, server)
+            }
+        };
         FakeTwitch {
             shared,
             addr,
+            scheme,
+            handshake_errors,
             _server: Arc::new(ServerTask(server)),
         }
     }
@@ -316,15 +360,24 @@ impl FakeTwitch {
         self.addr
     }
 
-    /// The Helix base URL, `http://127.0.0.1:<port>/helix/` (with the trailing slash
-    /// `twitch_api` needs, since it `Url::join`s endpoint paths).
+    /// The Helix base URL, `http://127.0.0.1:<port>/helix/` (`https` over TLS; with the
+    /// trailing slash `twitch_api` needs, since it `Url::join`s endpoint paths).
     pub fn helix_url(&self) -> String {
-        format!("http://{}/helix/", self.addr)
+        format!("{}://{}/helix/", self.scheme, self.addr)
     }
 
-    /// The OAuth base URL, `http://127.0.0.1:<port>/oauth2/`.
+    /// The OAuth base URL, `http://127.0.0.1:<port>/oauth2/` (`https` over TLS).
     pub fn oauth_url(&self) -> String {
-        format!("http://{}/oauth2/", self.addr)
+        format!("{}://{}/oauth2/", self.scheme, self.addr)
+    }
+
+    /// Why TLS handshakes with the fake failed so far (a client that does not trust the
+    /// certificate ends its handshake with an alert).
+    pub fn handshake_errors(&self) -> Vec<String> {
+        self.handshake_errors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Adds (or renames) a user. The broadcaster ([`BROADCASTER_ID`]) exists from the start.

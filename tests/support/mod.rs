@@ -37,7 +37,8 @@ pub fn context(config: &str) -> Arc<Context> {
 
 /// An HTTP client for the app under test: no proxy, short timeout.
 pub fn http() -> reqwest::Client {
-    stream_control::tls::http_client()
+    stream_control::tls::Tls::system()
+        .http_client()
         .no_proxy()
         .timeout(std::time::Duration::from_secs(10))
         .build()
