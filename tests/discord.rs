@@ -1277,6 +1277,17 @@ async fn the_fake_rate_limits_as_discord_does() {
     // Another channel is another bucket.
     assert_eq!(post(CHANNEL_ID + 1).await.unwrap().status(), 200);
     assert_eq!(discord.view(|v| v.over_limit().len()), 1);
+    // The global limit (Discord's 50 a second; 2 a minute here, so the test cannot outlast
+    // the window): the third request, to a channel of its own, is a global 429.
+    discord.set_global_limit(2, Duration::from_secs(60));
+    assert_eq!(post(CHANNEL_ID + 100).await.unwrap().status(), 200);
+    assert_eq!(post(CHANNEL_ID + 101).await.unwrap().status(), 200);
+    let global = post(CHANNEL_ID + 102).await.unwrap();
+    assert_eq!(global.status(), 429);
+    assert_eq!(global.headers()["x-ratelimit-scope"], "global");
+    assert_eq!(global.headers()["x-ratelimit-global"], "true");
+    let body: Value = global.json().await.unwrap();
+    assert_eq!(body["global"], true);
 }
 
 /// The 3 s count from the interaction's creation at Discord: one delivered 2 s late, for a
@@ -1463,4 +1474,35 @@ async fn bursts_stay_within_discords_rate_limits_and_nothing_is_lost() {
     .await;
     let over = bot.discord.view(|v| v.over_limit().to_vec());
     assert!(over.is_empty(), "requests over Discord's limits: {over:#?}");
+}
+
+/// A global 429 (which no header announces beforehand) is waited out: with 3 requests per 2 s
+/// in all, 6 alerts are all posted.
+#[tokio::test]
+async fn a_global_rate_limit_is_waited_out_and_nothing_is_lost() {
+    let bot = start(&format!(
+        "alerts: Some((channel: {ALERTS_CHANNEL}, per_minute: 10))"
+    ))
+    .await;
+    bot.discord.set_global_limit(3, Duration::from_secs(2));
+    for _ in 0..6 {
+        bot.ctx
+            .events
+            .send(Event::BitrateLow(transition("low")))
+            .unwrap();
+    }
+    let posted = bot
+        .discord
+        .wait_for_within("six alerts", Duration::from_secs(20), |v| {
+            let n = v.messages_in(ALERTS_CHANNEL).len();
+            (n >= 6).then_some(n)
+        })
+        .await;
+    assert_eq!(posted, 6);
+    let over = bot.discord.view(|v| v.over_limit().to_vec());
+    assert!(!over.is_empty(), "the global limit was reached");
+    assert!(
+        over.iter().all(|r| r.ends_with("(global)")),
+        "only global 429s, which cannot be foreseen: {over:#?}"
+    );
 }

@@ -310,3 +310,40 @@ async fn close_4004_is_fatal_and_names_the_token() {
 async fn close_4014_is_fatal_and_names_the_intents_toggle() {
     refused_for_good(close_code::DISALLOWED_INTENTS, "Privileged Gateway Intents").await;
 }
+
+/// The gateway over `wss://`: serenity 0.12 opens it with its own TLS stack (tokio-tungstenite
+/// 0.21 with the webpki roots compiled in), which no configuration reaches, so it cannot be
+/// shown a test CA. What can be checked: a `wss://` gateway URL gets a TLS handshake, and a
+/// certificate from an unknown CA is refused (the bot does not connect to an impostor).
+#[tokio::test]
+async fn the_gateway_speaks_tls_and_refuses_an_untrusted_certificate() {
+    let discord = FakeDiscord::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    discord.set_gateway_url(&format!("wss://127.0.0.1:{port}"));
+    let acceptor = discord.ca.acceptor();
+    let (handshakes, mut handshake) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let result = acceptor.accept(tcp).await.map(drop);
+            let _ = handshakes.send(result.map_err(|e| e.to_string()));
+        }
+    });
+    let bot = start_until(discord, |s| {
+        s.obs
+            .as_ref()
+            .is_some_and(|o| o.connection == ObsConnection::Connected)
+    })
+    .await;
+    let first = tokio::time::timeout(Duration::from_secs(15), handshake.recv())
+        .await
+        .expect("a TLS handshake to the wss:// gateway")
+        .unwrap();
+    let error = first.expect_err("the test CA's certificate is not trusted");
+    assert!(error.contains("UnknownCA"), "{error}");
+    assert_ne!(
+        bot.ctx.status.borrow().discord.as_ref().unwrap().state,
+        "connected"
+    );
+    assert!(bot.app.shutdown(Duration::from_secs(10)).await);
+}

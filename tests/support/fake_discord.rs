@@ -214,6 +214,8 @@ struct State {
     left_guild: bool,
     /// How long every REST answer takes (a slow Discord).
     delay: Option<Duration>,
+    /// What `GET /gateway` answers instead of this fake's own gateway.
+    gateway_override: Option<String>,
     /// Requests (method, path prefix, how many more) that are recorded and never answered.
     hang: Vec<(String, String, usize)>,
     /// Rate limits: per-route buckets, the global window, requests refused with 429.
@@ -580,6 +582,13 @@ impl FakeDiscord {
             answer.refused.is_empty(),
             "Discord refused callbacks: {answer:?}"
         );
+        // A private answer's follow-ups are private too: none may show it to the channel.
+        if answer.ephemeral() {
+            assert!(
+                answer.followups_ephemeral(),
+                "a follow-up of an ephemeral answer is public: {answer:?}"
+            );
+        }
         answer
     }
 
@@ -876,7 +885,10 @@ fn handle_http(
             };
             Value::Array(guilds).to_string().into_response()
         }
-        ("GET", ["gateway"]) => json!({"url": gateway_url}).to_string().into_response(),
+        ("GET", ["gateway"]) => {
+            let url = s.gateway_override.as_deref().unwrap_or(gateway_url);
+            json!({"url": url}).to_string().into_response()
+        }
         ("GET", ["oauth2", "applications", "@me"]) => json!({
             "id": APP_ID.to_string(), "name": "stream-control", "icon": null,
             "description": "", "bot_public": false, "bot_require_code_grant": false,
@@ -1102,6 +1114,8 @@ struct RateLimits {
     global: Option<(tokio::time::Instant, u32)>,
     /// Requests answered 429: a client that reads the headers makes none.
     over_limit: Vec<String>,
+    /// Requests per window in all; `None`: Discord's [`GLOBAL_LIMIT`] per second.
+    global_limit: Option<(u32, Duration)>,
 }
 
 /// Per-route limit where no test set one.
@@ -1137,12 +1151,16 @@ fn rate_limit(s: &mut State, method: &Method, path: &str) -> Result<HeaderMap, B
     let now = tokio::time::Instant::now();
     let interaction = path.contains("/interactions/") || path.contains("/webhooks/");
     if !interaction {
+        let (limit, window) = s
+            .limits
+            .global_limit
+            .unwrap_or((GLOBAL_LIMIT, Duration::from_secs(1)));
         let (start, count) = s.limits.global.get_or_insert((now, 0));
-        if now.duration_since(*start) >= Duration::from_secs(1) {
+        if now.duration_since(*start) >= window {
             (*start, *count) = (now, 0);
         }
-        if *count >= GLOBAL_LIMIT {
-            let retry = Duration::from_secs(1).saturating_sub(now.duration_since(*start));
+        if *count >= limit {
+            let retry = window.saturating_sub(now.duration_since(*start));
             s.limits
                 .over_limit
                 .push(format!("{method} {path} (global)"));
@@ -1349,6 +1367,19 @@ impl FakeDiscord {
             format!("/api/v10{path_prefix}"),
             count,
         ));
+    }
+
+    /// At most `limit` requests per `window` in all (outside interactions) instead of
+    /// Discord's 50 per second; counting starts afresh.
+    pub fn set_global_limit(&self, limit: u32, window: Duration) {
+        let mut s = self.state.lock().unwrap();
+        s.limits.global_limit = Some((limit, window));
+        s.limits.global = None;
+    }
+
+    /// `GET /gateway` answers `url` instead of this fake's own (plain `ws://`) gateway.
+    pub fn set_gateway_url(&self, url: &str) {
+        self.state.lock().unwrap().gateway_override = Some(url.to_string());
     }
 
     /// From now on every REST call is answered (and takes effect) only after `delay`.
