@@ -544,8 +544,8 @@ pub struct DiscordConfig {
     /// The longest `/logs … follow`.
     #[serde(default = "default_logs_follow", deserialize_with = "duration")]
     pub logs_follow_max: Duration,
-    /// Discord's API address. Change only for a test double: it turns serenity's rate limiter
-    /// off, which only a double can afford.
+    /// Another address for Discord's API: a rate-limiting proxy (twilight-http-proxy). It turns
+    /// serenity's own rate limiter off, which only such a proxy can afford.
     #[serde(default)]
     pub api_url: Option<String>,
     /// An HTTP proxy for Discord's API (`http://host:port`): HTTPS to discord.com goes through

@@ -63,7 +63,8 @@ fn build_http(ctx: &Context) -> anyhow::Result<serenity::Http> {
     let client = client.build().context("building the Discord HTTP client")?;
     let mut builder = serenity::HttpBuilder::new(token.expose()).client(client);
     if let Some(url) = &config.api_url {
-        // serenity ignores the proxy while its rate limiter is on (a double has no limits).
+        // serenity builds rate-limited requests without `proxy`: a rate-limiting proxy limits
+        // instead.
         builder = builder
             .proxy(url.trim_end_matches('/'))
             .ratelimiter_disabled(true);
