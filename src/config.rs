@@ -1652,7 +1652,7 @@ fn validate_programs(programs: &ProgramsConfig, problem: &mut impl FnMut(String,
     }
 }
 
-/// Outgoing TLS (Helix, OAuth, EventSub, stats pages, the nginx control URL): which certificate
+/// Outgoing TLS (Helix, OAuth, EventSub, Discord's API, stats pages, the nginx control URL): which certificate
 /// authorities are trusted besides the system's roots. One configuration for HTTP and WebSocket
 /// alike: see `tls`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

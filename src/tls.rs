@@ -1,6 +1,9 @@
 //! TLS for every outgoing connection the product makes itself: Twitch's Helix and OAuth, the
-//! EventSub WebSocket (`wss://eventsub.wss.twitch.tv/ws`), stats pages and the nginx control URL
-//! when they are `https`. Its configuration is `tls` in `config.ron` ([`TlsConfig`]).
+//! EventSub WebSocket (`wss://eventsub.wss.twitch.tv/ws`), Discord's REST API (serenity's
+//! reqwest 0.12 client), stats pages and the nginx control URL when they are `https`. Its
+//! configuration is `tls` in `config.ron` ([`TlsConfig`]). The one connection outside it is
+//! Discord's gateway: serenity 0.12 opens it with its own TLS (rustls 0.22, compiled-in webpki
+//! roots), which takes no configuration.
 //!
 //! **Invariant:** one rustls [`ClientConfig`] per loaded configuration, built once by
 //! [`Tls::new`] (held by `app::Context`), and one trust source for HTTP and WebSocket alike: the
@@ -109,11 +112,7 @@ fn system_roots() -> &'static [TrustAnchor<'static>] {
 
 /// The one rustls client configuration for `config`: the system's roots plus the extra CA
 /// files, *ring*, TLS 1.2 and 1.3, no ALPN (each client sets its own on a copy).
-///
-/// Also usable for a reqwest 0.12 client (serenity's): both link the same rustls 0.23, so
-/// `reqwest012::ClientBuilder::use_preconfigured_tls((*client_config(..)?).clone())` gives it the
-/// same trust.
-pub fn client_config(config: &TlsConfig) -> Result<Arc<ClientConfig>, TlsError> {
+fn client_config(config: &TlsConfig) -> Result<Arc<ClientConfig>, TlsError> {
     install();
     let mut roots = RootCertStore {
         roots: system_roots().to_vec(),
@@ -134,8 +133,8 @@ pub fn client_config(config: &TlsConfig) -> Result<Arc<ClientConfig>, TlsError> 
     Ok(Arc::new(client))
 }
 
-/// Install *ring* as the process's rustls provider, for libraries that build their own
-/// configuration from it (serenity's reqwest 0.12). Idempotent.
+/// Install *ring* as the process's rustls provider, for a library that builds a rustls 0.23
+/// configuration of its own from the default provider. Idempotent.
 fn install() {
     // Err means a provider is installed already, which can only be this same one.
     let _ = rustls::crypto::ring::default_provider().install_default();

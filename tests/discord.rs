@@ -124,6 +124,16 @@ async fn start(extra: &str) -> Bot {
 }
 
 impl Bot {
+    /// `n` LOW transitions on the event bus (each an alert).
+    fn lows(&self, n: usize) {
+        for _ in 0..n {
+            self.ctx
+                .events
+                .send(Event::BitrateLow(transition("low")))
+                .unwrap();
+        }
+    }
+
     /// Waits for a message in the status channel that passes `check`.
     async fn status_message(
         &self,
@@ -792,10 +802,7 @@ async fn low_bitrate_is_alerted_with_the_role_mention_and_floods_are_counted() {
         r#"alerts: Some((channel: {ALERTS_CHANNEL}, mention: {{"low": "{ALERT_ROLE}"}}, per_minute: 2))"#
     ))
     .await;
-    let low = transition("low");
-    for _ in 0..5 {
-        bot.ctx.events.send(Event::BitrateLow(low.clone())).unwrap();
-    }
+    bot.lows(5);
     let messages = bot
         .discord
         .wait_for("two alerts", |v| {
@@ -1315,10 +1322,7 @@ async fn a_hung_alert_post_does_not_hold_back_the_next_alert() {
     .await;
     bot.discord
         .hang("POST", &format!("/channels/{ALERTS_CHANNEL}/messages"), 1);
-    bot.ctx
-        .events
-        .send(Event::BitrateLow(transition("low")))
-        .unwrap();
+    bot.lows(1);
     bot.discord
         .wait_for("the first alert's POST (hung)", |v| {
             v.requests()
@@ -1453,12 +1457,7 @@ async fn bursts_stay_within_discords_rate_limits_and_nothing_is_lost() {
         bot.obs.set_scene(if i % 2 == 0 { "BRB" } else { "LIVE" });
     }
     bot.obs.set_scene("Starting soon");
-    for _ in 0..10 {
-        bot.ctx
-            .events
-            .send(Event::BitrateLow(transition("low")))
-            .unwrap();
-    }
+    bot.lows(10);
     let alerts = bot
         .discord
         .wait_for_within("ten alerts", Duration::from_secs(30), |v| {
@@ -1485,12 +1484,7 @@ async fn a_global_rate_limit_is_waited_out_and_nothing_is_lost() {
     ))
     .await;
     bot.discord.set_global_limit(3, Duration::from_secs(2));
-    for _ in 0..6 {
-        bot.ctx
-            .events
-            .send(Event::BitrateLow(transition("low")))
-            .unwrap();
-    }
+    bot.lows(6);
     let posted = bot
         .discord
         .wait_for_within("six alerts", Duration::from_secs(20), |v| {

@@ -159,6 +159,7 @@ async fn serve(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<(
     let guild = serenity::GuildId::new(config.guild_id);
     let default_locale = ctx.i18n.negotiate(&post_locale(&ctx));
     let commands = tree::commands(&ctx.i18n, default_locale);
+    let wanted = register::wanted(&commands);
     let data = ctx.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
@@ -181,8 +182,7 @@ async fn serve(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<(
                 let http = serenity_ctx.http.clone();
                 let ctx = data.clone();
                 tokio::spawn(async move {
-                    let commands = tree::commands(&ctx.i18n, default_locale);
-                    let outcome = register::sync(&http, guild, &commands).await;
+                    let outcome = register::sync(&http, guild, wanted).await;
                     let text = match outcome {
                         Ok(true) => "registered".to_string(),
                         Ok(false) => "unchanged".to_string(),

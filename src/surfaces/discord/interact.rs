@@ -28,7 +28,7 @@ const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 /// How long after its creation at Discord an interaction was received, from its snowflake and
 /// this machine's clock, capped to [0, `cap`]: a clock behind Discord's counts as no delay, one
 /// far ahead as `cap` (defer at once, which costs only a "thinking…" line).
-pub fn age(id: u64, now: std::time::SystemTime, cap: Duration) -> Duration {
+fn age(id: u64, now: std::time::SystemTime, cap: Duration) -> Duration {
     let created = (id >> 22) + DISCORD_EPOCH_MS;
     let now = now
         .duration_since(std::time::UNIX_EPOCH)
@@ -36,9 +36,9 @@ pub fn age(id: u64, now: std::time::SystemTime, cap: Duration) -> Duration {
     Duration::from_millis(now.saturating_sub(created)).min(cap)
 }
 
-/// How long to wait for a quick answer before deferring this interaction.
-fn defer_in(id: u64) -> Duration {
-    DEFER_AFTER - age(id, std::time::SystemTime::now(), DEFER_AFTER)
+/// What is left now of `within`, counted from the interaction's creation at Discord.
+fn time_left(id: u64, within: Duration) -> Duration {
+    within - age(id, std::time::SystemTime::now(), within)
 }
 
 /// The prefix `/` usage lines are shown with.
@@ -243,7 +243,7 @@ pub async fn run_line(
     };
     let run = dispatch::dispatch_isolated(ctx.clone(), invocation);
     tokio::pin!(run);
-    let deadline = tokio::time::sleep(defer_in(target.id()));
+    let deadline = tokio::time::sleep(time_left(target.id(), DEFER_AFTER));
     tokio::pin!(deadline);
     let mut responded = false;
     let reply = loop {
@@ -454,12 +454,7 @@ pub async fn autocomplete(
         return response;
     }
     // Discord waits 3 s from the interaction's creation for suggestions; keep 1 s for the answer.
-    let budget = SUGGEST_WITHIN
-        - age(
-            actx.interaction.id.get(),
-            std::time::SystemTime::now(),
-            SUGGEST_WITHIN,
-        );
+    let budget = time_left(actx.interaction.id.get(), SUGGEST_WITHIN);
     for name in suggestions(ctx, partial, source, budget).await {
         response = response.add_string_choice(name.clone(), name);
     }

@@ -17,14 +17,18 @@ use anyhow::Context as _;
 use poise::serenity_prelude as serenity;
 use serde_json::{Map, Value};
 
-/// Register `commands` in `guild` if they differ from what Discord has. Returns whether they
-/// were sent.
+/// What registering `commands` sends.
+pub fn wanted(commands: &[poise::Command<Data, Error>]) -> Vec<serenity::CreateCommand> {
+    poise::builtins::create_application_commands(commands)
+}
+
+/// Register `wanted` (see [`wanted`]) in `guild` if it differs from what Discord has. Returns
+/// whether it was sent.
 pub async fn sync(
     http: &serenity::Http,
     guild: serenity::GuildId,
-    commands: &[poise::Command<Data, Error>],
+    wanted: Vec<serenity::CreateCommand>,
 ) -> anyhow::Result<bool> {
-    let wanted = poise::builtins::create_application_commands(commands);
     let wanted_json = serde_json::to_value(&wanted).context("serialising the commands")?;
     let existing = http
         .get_guild_commands_with_localizations(guild)
