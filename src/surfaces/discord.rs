@@ -69,7 +69,23 @@ fn build_http(ctx: &Context) -> anyhow::Result<serenity::Http> {
             .proxy(url.trim_end_matches('/'))
             .ratelimiter_disabled(true);
     }
-    Ok(builder.build())
+    let mut http = builder.build();
+    if let Some(limiter) = http.ratelimiter.as_mut() {
+        // A global 429 (Discord does not announce that limit, so no client can avoid it):
+        // serenity waits it out and retries, and only says so at debug level. Route limits are
+        // followed before they are hit (the callback also reports those waits: not logged).
+        // No path: a webhook's holds its token.
+        limiter.set_ratelimit_callback(Box::new(|info| {
+            if info.global {
+                tracing::warn!(
+                    method = ?info.method,
+                    retry_after_ms = info.timeout.as_millis() as u64,
+                    "Discord answered 429 (global rate limit); retrying after the wait"
+                );
+            }
+        }));
+    }
+    Ok(http)
 }
 
 pub(crate) fn discord_config(ctx: &Context) -> anyhow::Result<&DiscordConfig> {
@@ -217,21 +233,40 @@ async fn serve(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<(
     }
 }
 
+/// Once per gateway interruption (op 7 Reconnect, op 9 Invalid Session, a lost socket), when
+/// it is over: serenity reconnects by itself and logs none of these at warn.
+fn log_reconnected(resumed: bool) {
+    tracing::warn!(
+        resumed,
+        "the Discord gateway connection was interrupted; reconnected"
+    );
+}
+
 async fn on_event(
     framework: poise::FrameworkContext<'_, Data, Error>,
     event: &serenity::FullEvent,
 ) -> Result<(), Error> {
     let ctx = framework.user_data;
     match event {
-        serenity::FullEvent::Ready { data_about_bot } => set_status(ctx, |d| {
-            d.state = "connected";
-            d.reason = None;
-            d.bot_user = Some(data_about_bot.user.name.clone());
-        }),
-        serenity::FullEvent::Resume { .. } => set_status(ctx, |d| {
-            d.state = "connected";
-            d.reason = None;
-        }),
+        // A READY after the first one ends an interruption with a new session; a RESUMED ends
+        // one with the old session.
+        serenity::FullEvent::Ready { data_about_bot } => {
+            if (ctx.status.borrow().discord.as_ref()).is_some_and(|d| d.bot_user.is_some()) {
+                log_reconnected(false);
+            }
+            set_status(ctx, |d| {
+                d.state = "connected";
+                d.reason = None;
+                d.bot_user = Some(data_about_bot.user.name.clone());
+            })
+        }
+        serenity::FullEvent::Resume { .. } => {
+            log_reconnected(true);
+            set_status(ctx, |d| {
+                d.state = "connected";
+                d.reason = None;
+            })
+        }
         serenity::FullEvent::ShardStageUpdate { event } => {
             let state = match event.new {
                 serenity::ConnectionStage::Connected => "connected",
