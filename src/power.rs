@@ -224,15 +224,23 @@ pub async fn run_action(
 ) -> Result<(), PowerError> {
     let line = ssh_command(config, programs, action);
     tracing::info!(?action, host = %config.host, "stream PC power action");
-    let output = exec::run(&line, config.ssh_timeout).await?;
-    let error = output.error_text(ERROR_CHARS);
-    match output.code {
-        Some(0) => Ok(()),
-        Some(255) if dropped_during_command(&output.stderr) => Ok(()),
-        Some(255) => Err(PowerError::Unreachable(error)),
-        Some(code) => Err(PowerError::Refused { code, error }),
-        None => Err(PowerError::Killed(error)),
+    let result = match exec::run(&line, config.ssh_timeout).await {
+        Err(error) => Err(PowerError::from(error)),
+        Ok(output) => {
+            let error = output.error_text(ERROR_CHARS);
+            match output.code {
+                Some(0) => Ok(()),
+                Some(255) if dropped_during_command(&output.stderr) => Ok(()),
+                Some(255) => Err(PowerError::Unreachable(error)),
+                Some(code) => Err(PowerError::Refused { code, error }),
+                None => Err(PowerError::Killed(error)),
+            }
+        }
+    };
+    if let Err(error) = &result {
+        tracing::warn!(?action, host = %config.host, %error, "stream PC power action failed");
     }
+    result
 }
 
 /// The supervised task: probe every [`POLL_INTERVAL`] into `Status.power`.
