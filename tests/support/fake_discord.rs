@@ -313,6 +313,11 @@ impl FakeDiscord {
             let rest = rest.clone();
             async move { rest.serve(request).await }
         });
+        // Small TLS records in the CONNECT tunnels: without TCP_NODELAY, Nagle holds each one
+        // for the peer's delayed ACK (~40 ms), a real-time wait a paused clock cannot see.
+        let http_listener = axum::serve::ListenerExt::tap_io(http_listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move {
             let _ = axum::serve(http_listener, app).await;
         });

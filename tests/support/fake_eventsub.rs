@@ -16,7 +16,8 @@
 //! Guarantees:
 //! - the fake runs on its **own runtime in its own thread**, so it uses real time whatever the
 //!   test runtime does (a paused tokio clock does not touch it), and one fake can be shared by
-//!   tests that run on different runtimes (a `static`);
+//!   tests that run on different runtimes (a `static`); `start_on_test_runtime` instead runs it
+//!   on the test's runtime, for a test whose paused clock must drive both sides;
 //! - the shared state lives behind one `std::sync::Mutex` that is never held across an
 //!   `.await`;
 //! - a misbehaving client (garbage, early disconnects, wrong paths, stale reconnect URLs) is
@@ -200,7 +201,8 @@ struct Shared {
     /// Woken (`notify_waiters`) on every change a `wait_*` method may be waiting for.
     changed: Notify,
     cancel: CancellationToken,
-    /// The fake's own runtime (driven by its thread).
+    /// The fake's own runtime (driven by its thread), or the test's
+    /// ([`FakeEventSub::start_on_test_runtime`]).
     rt: tokio::runtime::Handle,
     port: u16,
     /// `Some`: every connection is TLS first (`wss://`).
@@ -367,25 +369,35 @@ impl FakeEventSub {
     /// Starts the server on `127.0.0.1:0` (its own runtime thread) and returns at once; the
     /// socket is already bound, so clients may connect immediately.
     pub async fn start() -> FakeEventSub {
-        FakeEventSub::start_with(None).await
+        FakeEventSub::start_with(None, true).await
+    }
+
+    /// [`FakeEventSub::start`] on the calling (test) runtime instead of a thread of its own:
+    /// keepalives, grace times and deadlines then follow the test's clock, so a paused clock
+    /// the test advances moves both sides alike (`tests/long_run.rs`: 24 simulated hours). Not
+    /// for a `static` shared by tests on different runtimes.
+    pub async fn start_on_test_runtime() -> FakeEventSub {
+        FakeEventSub::start_with(None, false).await
     }
 
     /// [`FakeEventSub::start`] over TLS (`wss://`): `acceptor` holds the certificate (see
     /// `test_ca.rs`). Reconnect URLs are `wss://` too.
     pub async fn start_tls(acceptor: tokio_rustls::TlsAcceptor) -> FakeEventSub {
-        FakeEventSub::start_with(Some(acceptor)).await
+        FakeEventSub::start_with(Some(acceptor), true).await
     }
 
-    async fn start_with(tls: Option<tokio_rustls::TlsAcceptor>) -> FakeEventSub {
+    async fn start_with(tls: Option<tokio_rustls::TlsAcceptor>, own_thread: bool) -> FakeEventSub {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener
             .set_nonblocking(true)
             .expect("non-blocking listener");
         let port = listener.local_addr().expect("local addr").port();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("fake EventSub runtime");
+        let rt = own_thread.then(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("fake EventSub runtime")
+        });
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 keepalive_secs: DEFAULT_KEEPALIVE_SECS,
@@ -408,11 +420,22 @@ impl FakeEventSub {
             }),
             changed: Notify::new(),
             cancel: CancellationToken::new(),
-            rt: rt.handle().clone(),
+            rt: rt
+                .as_ref()
+                .map_or_else(tokio::runtime::Handle::current, |rt| rt.handle().clone()),
             port,
             tls,
         });
         let server = Arc::clone(&shared);
+        let Some(rt) = rt else {
+            // On the test's runtime: every socket task ends on `cancel` (last handle dropped).
+            if let Ok(listener) = TcpListener::from_std(listener) {
+                tokio::spawn(accept_loop(server, listener));
+            }
+            return FakeEventSub {
+                guard: Arc::new(Guard { shared }),
+            };
+        };
         std::thread::Builder::new()
             .name(format!("fake-eventsub-{port}"))
             .spawn(move || {
