@@ -10,6 +10,8 @@
 //! `--binary PATH` measures another build of the same source (e.g. with other profile settings);
 //! `MALLOC_ARENA_MAX` is passed on when set. `--guard-only` configures only OBS and the guard
 //! (what NOALBS does), to compare like with like and to see what the other sections cost.
+//! For a long run (`-- --minutes 60`, README's Reliability), a line on stderr every minute gives
+//! the RSS of that minute (min/max) and so far, and the table adds the window's minimum.
 
 mod common;
 
@@ -240,8 +242,24 @@ async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
     let started = Instant::now();
     let ticks_before = cpu_ticks(pid);
     let mut samples = Vec::new();
+    let mut minute = Vec::new();
     while started.elapsed() < window {
-        samples.push(status_field(pid, "VmRSS"));
+        let rss = status_field(pid, "VmRSS");
+        samples.push(rss);
+        minute.push(rss);
+        if minute.len() == 60 {
+            let (low, high) = (minute.iter().min(), minute.iter().max());
+            let (all_low, all_high) = (samples.iter().min(), samples.iter().max());
+            eprintln!(
+                "minute {}: RSS {:.2}..{:.2} MiB; so far {:.2}..{:.2} MiB",
+                samples.len() / 60,
+                mib(low.copied().unwrap_or(0)),
+                mib(high.copied().unwrap_or(0)),
+                mib(all_low.copied().unwrap_or(0)),
+                mib(all_high.copied().unwrap_or(0)),
+            );
+            minute.clear();
+        }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let ticks = cpu_ticks(pid) - ticks_before;
@@ -272,6 +290,7 @@ async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
     let mut sorted = samples.clone();
     sorted.sort();
     let median = sorted[sorted.len() / 2];
+    let min = sorted[0];
     let max = sorted[sorted.len() - 1];
 
     let stripped = dir.path().join("stream-control.stripped");
@@ -298,12 +317,13 @@ async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
         samples.len()
     );
     println!(
-        "| RSS median | RSS max | RSS first → last | of which anonymous / file-backed (end) | CPU (one core) | binary stripped | unstripped |"
+        "| RSS median | RSS min … max | RSS first → last | of which anonymous / file-backed (end) | CPU (one core) | binary stripped | unstripped |"
     );
     println!("|---|---|---|---|---|---|---|");
     println!(
-        "| {:.1} MiB | {:.1} MiB | {:.1} → {:.1} MiB | {:.1} / {:.1} MiB | {:.3} % ({ticks} ticks of 1/{hz} s) | {:.1} MB | {:.1} MB |",
+        "| {:.1} MiB | {:.2} … {:.2} MiB | {:.1} → {:.1} MiB | {:.1} / {:.1} MiB | {:.3} % ({ticks} ticks of 1/{hz} s) | {:.1} MB | {:.1} MB |",
         mib(median),
+        mib(min),
         mib(max),
         mib(first),
         mib(last),
