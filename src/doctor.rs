@@ -332,11 +332,26 @@ fn environment(config: &Config, secrets: &Secrets, env_file: Option<&Path>) -> C
         detail.push_str(note);
     }
     let env_problem = env_file.and_then(env_file_problem);
-    if missing.is_empty() && env_problem.is_none() {
+    let short = secrets.too_short();
+    let exposed = crate::secrets::exposed_files(&crate::secrets::secret_files(env_file, config));
+    if missing.is_empty() && env_problem.is_none() && short.is_empty() && exposed.is_empty() {
         return Check::ok(NAME, detail);
     }
     let mut problems: Vec<String> = missing.iter().map(|m| format!("not set: {m}")).collect();
     problems.extend(env_problem);
+    problems.extend(short.iter().map(|name| {
+        format!(
+            "{name} is shorter than {} characters: too short to be masked safely (the bot \
+             refuses to start; use a longer value)",
+            crate::secrets::MIN_SECRET_LEN
+        )
+    }));
+    problems.extend(exposed.iter().map(|file| {
+        format!(
+            "{} holds secrets and its group or everyone may read it: `chmod 600 {0}`",
+            file.display()
+        )
+    }));
     Check::fail(
         NAME,
         format!("{}\n{detail}", problems.join("\n")),
@@ -502,6 +517,40 @@ mod tests {
             "STATUS_KEY",
         ]);
         assert_eq!(environment(&config, &all, None).outcome, Outcome::Ok);
+    }
+
+    #[test]
+    fn short_secrets_and_readable_secret_files_are_a_fail() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(&format!("(state_dir: {:?})", dir.path()));
+        let env = dir.path().join(".env");
+        std::fs::write(&env, "OBS_PASSWORD=1234567\n").unwrap();
+        std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let long = Secrets::from_lookup(|n| (n == "OBS_PASSWORD").then(|| "12345678".into()));
+        assert_eq!(environment(&config, &long, Some(&env)).outcome, Outcome::Ok);
+        let short = Secrets::from_lookup(|n| (n == "OBS_PASSWORD").then(|| "1234567".into()));
+        let check = environment(&config, &short, Some(&env));
+        assert_eq!(check.outcome, Outcome::Fail);
+        assert!(
+            check.detail.contains("OBS_PASSWORD is shorter than 8"),
+            "{check:?}"
+        );
+        assert!(!check.detail.contains("1234567"), "{check:?}");
+        std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let token = dir.path().join(crate::twitch::auth::TOKEN_FILE);
+        std::fs::write(&token, "{}").unwrap();
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o604)).unwrap();
+        let check = environment(&config, &long, Some(&env));
+        assert_eq!(check.outcome, Outcome::Fail);
+        for file in [&env, &token] {
+            assert!(
+                check
+                    .detail
+                    .contains(&format!("`chmod 600 {}`", file.display())),
+                "{check:?}"
+            );
+        }
     }
 
     #[test]

@@ -55,12 +55,14 @@ impl CommandLine {
         }
     }
 
-    /// A `tokio` command for this line: no shell, no stdin, killed when dropped.
+    /// A `tokio` command for this line: no shell, no stdin, killed when dropped, in a process
+    /// group of its own (so a timeout can end everything it started, see [`run`]).
     pub fn command(&self) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(&self.argv[0]);
         command
             .args(&self.argv[1..])
             .stdin(Stdio::null())
+            .process_group(0)
             .kill_on_drop(true);
         command
     }
@@ -150,6 +152,9 @@ pub async fn run(line: &CommandLine, timeout: Duration) -> Result<Output, ExecEr
             program: line.name.clone(),
             source,
         })?;
+    // Armed until the program has ended by itself: a timeout, or a caller that gives up (drops
+    // this future), kills the program's whole process group.
+    let mut group = GroupKill(child.id().and_then(|pid| i32::try_from(pid).ok()));
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let finished = async {
@@ -159,6 +164,7 @@ pub async fn run(line: &CommandLine, timeout: Duration) -> Result<Output, ExecEr
     };
     match tokio::time::timeout(timeout, finished).await {
         Ok((stdout, stderr, status)) => {
+            group.disarm();
             let status = status.map_err(|source| ExecError::Spawn {
                 program: line.name.clone(),
                 source,
@@ -170,13 +176,36 @@ pub async fn run(line: &CommandLine, timeout: Duration) -> Result<Output, ExecEr
             })
         }
         Err(_) => {
-            // Dropping the child kills it (kill_on_drop); reap it now.
+            // The child leads its own group (`process_group(0)`): kill the whole group, so
+            // what it started (the program behind `sudo`, a shell's children) dies with it.
+            drop(group);
             let _ = child.start_kill();
             let _ = child.wait().await;
             Err(ExecError::Timeout {
                 program: line.name.clone(),
                 after: timeout,
             })
+        }
+    }
+}
+
+/// Kills a child's process group when dropped, unless disarmed (the child ended by itself).
+struct GroupKill(Option<i32>);
+
+impl GroupKill {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            // SIGKILL to the group led by the child (its pid is the group id). SAFETY: killpg
+            // touches no memory; a group that is gone only yields ESRCH.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
         }
     }
 }
@@ -258,5 +287,46 @@ mod tests {
         let missing = CommandLine::new(Path::new("/nonexistent/program"), ["x"]);
         let error = run(&missing, Duration::from_secs(1)).await.unwrap_err();
         assert!(matches!(error, ExecError::Spawn { .. }), "{error}");
+    }
+
+    /// A fake `sudo` that starts a sleeper in the background and waits for it: after the
+    /// timeout, the sleeper (which `sudo` started, not we) is gone too.
+    #[tokio::test]
+    async fn a_timeout_kills_what_sudo_started() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let sudo = dir.path().join("sudo");
+        let pid_file = dir.path().join("sleeper.pid");
+        std::fs::write(
+            &sudo,
+            format!(
+                "#!/bin/sh\nsleep 1000 &\necho $! > {}.tmp\nmv {0}.tmp {0}\nwait\n",
+                pid_file.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let line = CommandLine::new(Path::new("/usr/bin/journalctl"), ["-u", "x"]).privileged(
+            &ProgramsConfig {
+                use_sudo: Some(true),
+                sudo: sudo.clone(),
+                ..ProgramsConfig::default()
+            },
+        );
+        let error = run(&line, Duration::from_millis(500)).await.unwrap_err();
+        assert!(matches!(error, ExecError::Timeout { .. }), "{error}");
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let proc_dir = Path::new("/proc").join(pid.trim());
+        // SIGKILL is delivered at once, but the zombie is reaped by init: wait (on the
+        // condition, bounded) until /proc no longer shows a live sleeper.
+        let gone = || {
+            std::fs::read_to_string(proc_dir.join("stat"))
+                .map_or(true, |stat| stat.split_whitespace().nth(2) == Some("Z"))
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !gone() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(gone(), "the sleeper {} outlived the timeout", pid.trim());
     }
 }

@@ -127,7 +127,10 @@ fn check_config(path: &std::path::Path) -> ExitCode {
     let Some(config) = load(path) else {
         return ExitCode::FAILURE;
     };
-    let secrets = Secrets::from_env();
+    let secrets = Secrets::from_env(path);
+    if !secrets_long_enough(&secrets) {
+        return ExitCode::FAILURE;
+    }
     let i18n = match stream_control::i18n::I18n::new(&config.locale, &config.messages) {
         Ok(i18n) => i18n,
         Err(error) => {
@@ -184,11 +187,14 @@ fn check_config(path: &std::path::Path) -> ExitCode {
 }
 
 fn doctor(path: &std::path::Path) -> ExitCode {
-    let secrets = Secrets::from_env();
+    let secrets = Secrets::from_env(path);
     let Some(runtime) = runtime(&mut tokio::runtime::Builder::new_current_thread()) else {
         return ExitCode::FAILURE;
     };
-    let options = stream_control::doctor::Options::default();
+    let options = stream_control::doctor::Options {
+        env_file: Some(secrets::env_file(path)),
+        ..Default::default()
+    };
     let report = runtime.block_on(stream_control::doctor::run(path, secrets, options));
     print!("{}", report.render());
     if report.passed() {
@@ -202,7 +208,10 @@ fn twitch_login(path: &std::path::Path, bot: bool) -> ExitCode {
     let Some(config) = load(path) else {
         return ExitCode::FAILURE;
     };
-    let secrets = Secrets::from_env();
+    let secrets = Secrets::from_env(path);
+    if !secrets_long_enough(&secrets) {
+        return ExitCode::FAILURE;
+    }
     let Some(runtime) = runtime(&mut tokio::runtime::Builder::new_current_thread()) else {
         return ExitCode::FAILURE;
     };
@@ -285,9 +294,21 @@ fn run(args: RunArgs) -> ExitCode {
     let Some(config) = load(&args.config) else {
         return ExitCode::FAILURE;
     };
-    let secrets = Secrets::from_env();
+    let secrets = Secrets::from_env(&args.config);
+    if !secrets_long_enough(&secrets) {
+        return ExitCode::FAILURE;
+    }
     let redactor = Redactor::new(&secrets);
     stream_control::logging::init(&config.log, redactor.clone());
+    for file in secrets::exposed_files(&secrets::secret_files(
+        Some(&secrets::env_file(&args.config)),
+        &config,
+    )) {
+        tracing::warn!(
+            file = %file.display(),
+            "a secret file is readable by its group or by everyone: chmod 600 it"
+        );
+    }
     let Some(runtime) = runtime(&mut tokio::runtime::Builder::new_multi_thread()) else {
         return ExitCode::FAILURE;
     };
@@ -332,6 +353,19 @@ fn demo(port: u16) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether every secret is long enough to be masked; if not, says which (names only).
+fn secrets_long_enough(secrets: &Secrets) -> bool {
+    let short = secrets.too_short();
+    for name in &short {
+        eprintln!(
+            "{name} is shorter than {} characters: too short to be masked in logs and chat \
+             safely; use a longer value",
+            secrets::MIN_SECRET_LEN
+        );
+    }
+    short.is_empty()
 }
 
 /// Build a tokio runtime with every driver, or say why not.

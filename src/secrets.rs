@@ -3,10 +3,15 @@
 //! [`Secrets`] reads the documented variables once at start. [`Redactor`] knows every secret
 //! value (including ones learnt at run time, e.g. refreshed tokens or stream keys) and masks them
 //! in log output and rendered replies: **Invariant:** no secret reaches a log line, chat, Discord
-//! or an HTTP answer.
+//! or an HTTP answer. The redactor also masks the forms a secret takes once escaped with
+//! backslashes: in JSON (`\"`, `\\`, `\/`, `\uXXXX`) and in Discord markdown (`\_`, `\*`), so
+//! escaping cannot split a secret past it (secrets with control characters are matched raw only). Secrets shorter than [`MIN_SECRET_LEN`] are refused at start
+//! ([`Secrets::too_short`]): masking them would hit ordinary words, leaving them unmasked would
+//! leak them.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 /// Every secret the bot reads from the environment, with what it is for (README lists them).
@@ -77,12 +82,23 @@ impl Secrets {
         Secrets { values }
     }
 
-    /// Load `.env` from the working directory if present (it never overrides variables already
-    /// set), then read the environment.
-    pub fn from_env() -> Secrets {
-        // A missing `.env` is normal; a malformed one is reported by `check-config`.
-        let _ = dotenvy::dotenv();
+    /// Load the `.env` beside the configuration file `config` if present (never the working
+    /// directory's: who starts the bot from elsewhere must not feed it secrets; it never
+    /// overrides variables already set), then read the environment.
+    pub fn from_env(config: &Path) -> Secrets {
+        // A missing `.env` is normal; a malformed one is reported by `doctor`.
+        let _ = dotenvy::from_path(env_file(config));
         Secrets::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The variables whose value is shorter than [`MIN_SECRET_LEN`] characters (names only): the
+    /// bot refuses to start with any, as the redactor could not mask them safely.
+    pub fn too_short(&self) -> Vec<&'static str> {
+        self.values
+            .iter()
+            .filter(|(_, secret)| secret.expose().chars().count() < MIN_SECRET_LEN)
+            .map(|(name, _)| *name)
+            .collect()
     }
 
     pub fn get(&self, name: &str) -> Option<&Secret> {
@@ -111,8 +127,42 @@ impl fmt::Debug for Redactor {
     }
 }
 
-/// Values shorter than this are not masked (they would mask ordinary words).
-const MIN_SECRET_LEN: usize = 6;
+/// Secrets shorter than this (in characters) are refused at start, and run-time values shorter
+/// than this are not masked: masking 7-letter values would hit ordinary words (`welcome`), and
+/// no generated token, key or password of ours is that short.
+pub const MIN_SECRET_LEN: usize = 8;
+
+/// The files that hold secrets: `env_file` (the configuration's `.env`) and the Twitch token
+/// files in the state directory.
+pub fn secret_files(env_file: Option<&Path>, config: &crate::config::Config) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = env_file.map(Path::to_path_buf).into_iter().collect();
+    for name in [
+        crate::twitch::auth::TOKEN_FILE,
+        crate::twitch::auth::BOT_TOKEN_FILE,
+    ] {
+        files.push(config.state_dir.join(name));
+    }
+    files
+}
+
+/// Those of `files` that exist and that their group or everyone may read (or write).
+pub fn exposed_files(files: &[PathBuf]) -> Vec<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    files
+        .iter()
+        .filter(|file| std::fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o077 != 0))
+        .cloned()
+        .collect()
+}
+
+/// The `.env` file read with the configuration at `config`: the one beside it.
+pub fn env_file(config: &Path) -> PathBuf {
+    config
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join(".env")
+}
 
 impl Redactor {
     pub fn new(secrets: &Secrets) -> Redactor {
@@ -125,7 +175,7 @@ impl Redactor {
 
     /// Learn a secret at run time (a refreshed token, a new stream key).
     pub fn add(&self, value: &str) {
-        if value.len() < MIN_SECRET_LEN {
+        if value.chars().count() < MIN_SECRET_LEN {
             return;
         }
         let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
@@ -136,7 +186,8 @@ impl Redactor {
         }
     }
 
-    /// `text` with every known secret replaced by `***`.
+    /// `text` with every known secret replaced by `***`, whether written raw or escaped with
+    /// backslashes (JSON, Discord markdown).
     pub fn redact(&self, text: &str) -> String {
         let known = self.known.read().unwrap_or_else(|e| e.into_inner());
         let mut out = text.to_string();
@@ -145,8 +196,77 @@ impl Redactor {
                 out = out.replace(secret.as_str(), "***");
             }
         }
+        if out.contains('\\') {
+            out = mask_escaped(&out, &known);
+        }
         out
     }
+}
+
+/// `text` with every secret that shows once its backslash escapes are undone (`\x` → `x`,
+/// `\uXXXX` and surrogate pairs → the character) replaced by `***`, escapes and all.
+fn mask_escaped(text: &str, known: &[String]) -> String {
+    // The unescaped text, and for each of its characters: its byte offset there, and the byte
+    // range in `text` it came from.
+    let mut plain = String::with_capacity(text.len());
+    let mut sources: Vec<(usize, usize, usize)> = Vec::new();
+    let mut rest = text.char_indices().peekable();
+    while let Some((start, c)) = rest.next() {
+        let (decoded, end) = if c != '\\' {
+            (c, start + c.len_utf8())
+        } else if let Some((decoded, end)) = unicode_escape(text, start) {
+            while rest.peek().is_some_and(|(i, _)| *i < end) {
+                rest.next();
+            }
+            (decoded, end)
+        } else if let Some((i, next)) = rest.next() {
+            (next, i + next.len_utf8())
+        } else {
+            (c, start + 1)
+        };
+        sources.push((plain.len(), start, end));
+        plain.push(decoded);
+    }
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for secret in known {
+        for (offset, matched) in plain.match_indices(secret.as_str()) {
+            let first = sources.partition_point(|(p, _, _)| *p < offset);
+            let last = sources.partition_point(|(p, _, _)| *p < offset + matched.len()) - 1;
+            spans.push((sources[first].1, sources[last].2));
+        }
+    }
+    if spans.is_empty() {
+        return text.to_string();
+    }
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    for (start, end) in spans {
+        if end <= done {
+            continue;
+        }
+        out.push_str(&text[done..start.max(done)]);
+        out.push_str("***");
+        done = end;
+    }
+    out.push_str(&text[done..]);
+    out
+}
+
+/// The character a JSON `\uXXXX` escape at byte `at` of `text` stands for (a surrogate pair
+/// `\uD83D\uDE00` as one), and the byte offset after it.
+fn unicode_escape(text: &str, at: usize) -> Option<(char, usize)> {
+    let unit = |i: usize| -> Option<u16> {
+        let hex = text.get(i..i + 6)?.strip_prefix("\\u")?;
+        u16::from_str_radix(hex, 16).ok()
+    };
+    let high = unit(at)?;
+    if let Some(c) = char::from_u32(u32::from(high)) {
+        return Some((c, at + 6));
+    }
+    let low = unit(at + 6)?;
+    let c = char::decode_utf16([high, low]).next()?.ok()?;
+    Some((c, at + 12))
 }
 
 /// A stream key or URL with a key, masked for display: `live_abc…xyz` keeps 4 characters at
@@ -199,10 +319,10 @@ mod tests {
     fn redactor_masks_known_and_learnt_secrets() {
         let r = Redactor::new(&secrets(&[("OBS_PASSWORD", "hunter22")]));
         r.add("live_0123456789abcdef");
-        r.add("abc"); // too short to mask
+        r.add("welcome"); // too short to mask
         assert_eq!(
-            r.redact("pw=hunter22 key=live_0123456789abcdef abc"),
-            "pw=*** key=*** abc"
+            r.redact("pw=hunter22 key=live_0123456789abcdef welcome"),
+            "pw=*** key=*** welcome"
         );
     }
 
@@ -212,6 +332,58 @@ mod tests {
         r.add("secret");
         r.add("secret-and-more");
         assert_eq!(r.redact("x secret-and-more y"), "x *** y");
+    }
+
+    /// One secret with every character JSON or Discord markdown escapes, and non-ASCII.
+    const ODD: &str = "k_e*y\"q\\/ø😀end";
+
+    fn check(escaped: &str) {
+        let r = Redactor::default();
+        r.add(ODD);
+        let text = format!("before {escaped} after");
+        assert_eq!(r.redact(&text), "before *** after", "{escaped}");
+    }
+
+    #[test]
+    fn redactor_masks_json_escaped_secrets() {
+        let json = serde_json::to_string(ODD).unwrap();
+        check(&json[1..json.len() - 1]);
+        check(r#"k_e*y\"q\\\/ø😀end"#);
+        check(r#"k_e*y\"q\\\/\u00f8\ud83d\ude00end"#);
+        check(r#"k_e*y\"q\\\/\u00F8\uD83D\uDE00end"#);
+        // A whole JSON log line.
+        let r = Redactor::default();
+        r.add(ODD);
+        let line = serde_json::json!({ "fields": { "message": format!("got {ODD}") } }).to_string();
+        assert!(!r.redact(&line).contains("end"), "{}", r.redact(&line));
+    }
+
+    #[test]
+    fn redactor_masks_markdown_escaped_secrets() {
+        check(r#"k\_e\*y"q\\/ø😀end"#);
+        check(r#"k\_e\*y\"q\\\/ø😀end"#);
+        let r = Redactor::default();
+        r.add("live_ab*cd_ef");
+        assert_eq!(
+            r.redact(r"key live\_ab\*cd\_ef\_\_ ok\\"),
+            r"key ***\_\_ ok\\"
+        );
+        assert_eq!(r.redact(r"no \secret here\"), r"no \secret here\");
+    }
+
+    #[test]
+    fn too_short_secrets_are_named_not_shown() {
+        let s = secrets(&[("OBS_PASSWORD", "1234567"), ("DISCORD_TOKEN", "12345678")]);
+        assert_eq!(s.too_short(), vec!["OBS_PASSWORD"]);
+    }
+
+    #[test]
+    fn env_file_is_beside_the_config() {
+        assert_eq!(
+            env_file(Path::new("/etc/sc/config.ron")),
+            Path::new("/etc/sc/.env")
+        );
+        assert_eq!(env_file(Path::new("config.ron")), Path::new("./.env"));
     }
 
     #[test]

@@ -871,6 +871,37 @@ async fn chat_is_mirrored_in_batches_without_mentions() {
     assert!(first.content.contains("viewer\\_1"));
 }
 
+/// A stream key typed into chat is masked in the mirror, escapes and all (issue #15 §3): the
+/// key has `_` and `*`, which the mirror escapes.
+#[tokio::test]
+async fn a_secret_typed_into_chat_is_not_mirrored() {
+    let bot = start(&format!("chat_mirror_channel: Some({MIRROR_CHANNEL})")).await;
+    let key = "live_1234*5678_abcd";
+    bot.ctx.redactor.add(key);
+    bot.ctx
+        .events
+        .send(Event::TwitchChatMessage {
+            user_id: "1".into(),
+            display_name: "viewer_1".into(),
+            text: format!("my key is {key} oops"),
+        })
+        .unwrap();
+    let line = bot
+        .discord
+        .wait_for("the mirror message", |v| {
+            v.messages_in(MIRROR_CHANNEL).into_iter().next()
+        })
+        .await;
+    assert!(
+        line.content.contains("my key is \\*\\*\\* oops"),
+        "{}",
+        line.content
+    );
+    for part in ["1234", "5678", "abcd"] {
+        assert!(!line.content.contains(part), "{}", line.content);
+    }
+}
+
 #[tokio::test]
 async fn a_dropped_gateway_is_resumed_and_commands_keep_working() {
     let bot = start("").await;

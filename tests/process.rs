@@ -34,6 +34,16 @@ fn command(dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
+/// `run --config config` in `cwd`, its log (stderr) piped.
+fn spawn_run(cwd: &Path, config: &Path) -> Child {
+    command(cwd, &["--config", config.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Wait for the child to exit, at most `limit`; returns its exit code or None.
 fn wait_at_most(mut child: Child, limit: Duration) -> (Option<i32>, Child) {
     let (tx, rx) = mpsc::channel();
@@ -116,12 +126,7 @@ fn check_config_prints_every_problem_and_exits_1() {
 fn run_serves_the_status_page_and_exits_within_5s_of_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_on_ephemeral_port(dir.path());
-    let mut child = command(dir.path(), &["--config", config.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(dir.path(), &config);
     // The log line names the address actually bound.
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
@@ -243,4 +248,52 @@ fn version_and_help_flags() {
         help.contains("check-config") && help.contains("--console"),
         "{help}"
     );
+}
+
+/// `.env` is read beside the configuration only (not from the working directory); a secret too
+/// short to mask is refused by name (never its value); `run` warns of a `.env` its group or
+/// everyone may read.
+#[test]
+fn env_beside_the_config_short_secrets_refused_readable_env_warned() {
+    use std::os::unix::fs::PermissionsExt;
+    let cwd = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_on_ephemeral_port(dir.path());
+    let config = config.to_str().unwrap();
+    let check = |cwd: &Path| command(cwd, &["check-config", config]).output().unwrap();
+    // The working directory's `.env` is not read.
+    std::fs::write(cwd.path().join(".env"), "STATUS_KEY=1234567\n").unwrap();
+    let out = check(cwd.path());
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // The one beside the configuration is, and its short secret is refused by name.
+    let env = dir.path().join(".env");
+    std::fs::write(&env, "STATUS_KEY=1234567\n").unwrap();
+    std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = check(cwd.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("STATUS_KEY is shorter than 8 characters"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("1234567"), "{stderr}");
+    let out = command(cwd.path(), &["--config", config]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "run refuses it too");
+    // Long enough but readable by others: `run` starts and warns.
+    std::fs::write(&env, "STATUS_KEY=12345678-long-enough\n").unwrap();
+    std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut child = spawn_run(cwd.path(), Path::new(config));
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("status page on") {
+        assert_ne!(stderr.read_line(&mut said).unwrap(), 0, "exited: {said}");
+    }
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    assert!(
+        said.contains("readable by its group or by everyone") && said.contains(".env"),
+        "{said}"
+    );
+    assert!(!said.contains("12345678-long-enough"), "{said}");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

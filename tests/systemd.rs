@@ -194,6 +194,10 @@ fn the_unit_is_type_notify_with_a_watchdog_and_keeps_its_sandbox() {
         "PrivateTmp=yes",
         "StateDirectory=stream-control",
         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+        "ProcSubset=pid",
+        "PrivateIPC=yes",
+        "MemoryMax=256M",
+        "TasksMax=256",
     ] {
         assert!(
             text.lines().any(|l| l == line),

@@ -5,7 +5,7 @@
 //!   `per_minute` messages in any minute; the rest are counted and reported in one line when
 //!   there is room again.
 //! - Mirror: Twitch chat lines are batched, at most one Discord message every
-//!   [`MIRROR_INTERVAL`], markdown escaped, no mentions.
+//!   [`MIRROR_INTERVAL`], secrets redacted, markdown escaped, no mentions.
 
 use super::{MESSAGE_LIMIT, escape_markdown, split_lines};
 use crate::app::Context;
@@ -236,10 +236,12 @@ async fn mirror_chat(
             _ = cancel.cancelled() => return,
             event = events.recv() => match event {
                 Ok(Event::TwitchChatMessage { display_name, text, .. }) => {
+                    // Redacted before escaping: a secret typed into chat (a stream key) is
+                    // masked whole, not split by escapes (the redactor sees through them too).
                     mirror.push_back(format!(
                         "**{}**: {}",
-                        escape_markdown(&display_name),
-                        escape_markdown(&text.replace('\n', " "))
+                        escape_markdown(&ctx.redactor.redact(&display_name)),
+                        escape_markdown(&ctx.redactor.redact(&text.replace('\n', " ")))
                     ));
                     while mirror.len() > MIRROR_BACKLOG {
                         mirror.pop_front();
