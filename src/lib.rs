@@ -23,6 +23,8 @@
 //!   simulators (the OBS simulator is also the tests' fake OBS).
 //! - [`doctor`]: `stream-control doctor`, every outside dependency checked with its fix;
 //!   [`systemd`]: `READY=1`, watchdog pings and `STOPPING=1` for a `Type=notify` unit.
+//! - `fuzzing` (hidden): one fuzz target per parser, for the `fuzz/` crate and
+//!   `tests/fuzzing.rs`.
 //!
 //! README's `## Architecture` section is the code map and lists the invariants with their tests.
 
@@ -35,6 +37,8 @@ pub mod demo;
 pub mod dispatch;
 pub mod doctor;
 pub mod exec;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guard;
 pub mod handlers;
 pub mod history;

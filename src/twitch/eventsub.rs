@@ -454,7 +454,7 @@ async fn session_loop(
 
 /// One EventSub frame, read as far as this client needs it.
 #[derive(Debug)]
-enum Frame {
+pub(crate) enum Frame {
     Welcome {
         session: String,
         keepalive: Duration,
@@ -477,7 +477,7 @@ enum Frame {
 
 /// The notifications of the subscribed types, in twitch_api's payload types.
 #[derive(Debug)]
-enum Notification {
+pub(crate) enum Notification {
     Chat(Box<ChannelChatMessageV1Payload>),
     Raid(ChannelRaidV1Payload),
     Live(bool),
@@ -485,7 +485,7 @@ enum Notification {
 
 /// Read a frame: the metadata and session payloads with twitch_api's types, a notification with
 /// its own type's parser (as `Event::parse_websocket` does, for the subscribed types only).
-fn parse_frame(text: &str) -> Result<Frame, String> {
+pub(crate) fn parse_frame(text: &str) -> Result<Frame, String> {
     #[derive(serde::Deserialize)]
     struct Raw<'a> {
         #[serde(borrow)]
@@ -572,7 +572,7 @@ fn parse_frame(text: &str) -> Result<Frame, String> {
 
 /// A revocation's status as the streamer reads it (Twitch's subscription statuses,
 /// dev.twitch.tv/docs/eventsub/handling-websocket-events#revocation-message).
-fn revocation_reason(status: &str) -> String {
+pub(crate) fn revocation_reason(status: &str) -> String {
     match status {
         "authorization_revoked" => "the authorization was revoked (disconnected app or changed password): log in again with `stream-control twitch login`".into(),
         "user_removed" => "the Twitch account no longer exists (user_removed)".into(),

@@ -126,6 +126,60 @@ struct AlertBody {
     message: Option<String>,
 }
 
+/// Why a `POST /api/alert` body is refused (400); [`AlertBodyError::as_str`] is the answer's
+/// `error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertBodyError {
+    /// Not JSON, or not an object with string `type` and `message`.
+    Json,
+    /// `type` missing or not one of the alert kinds.
+    Type,
+    /// `message` over [`MAX_MESSAGE_CHARS`] characters (after cleaning).
+    TooLong,
+    /// `raid` and `custom` need a message.
+    MessageRequired,
+}
+
+impl AlertBodyError {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertBodyError::Json => "invalid JSON",
+            AlertBodyError::Type => "invalid type",
+            AlertBodyError::TooLong => "message too long",
+            AlertBodyError::MessageRequired => "message required",
+        }
+    }
+}
+
+/// Read an alert body: its kind and its cleaned message (control characters made spaces,
+/// trimmed; one line, at most [`MAX_MESSAGE_CHARS`]), `None` when it is left out or empty
+/// (the kind's localised text is used). Pure; the fuzz target `alert_body` runs it.
+pub fn read_alert(body: &[u8]) -> Result<(AlertKind, Option<String>), AlertBodyError> {
+    let body: AlertBody = serde_json::from_slice(body).map_err(|_| AlertBodyError::Json)?;
+    let kind = (body.kind.as_deref())
+        .and_then(kind_from_name)
+        .ok_or(AlertBodyError::Type)?;
+    // Text only, one line, no secret on stream (redacted by the caller).
+    let message: String = body
+        .message
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string();
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(AlertBodyError::TooLong);
+    }
+    if message.is_empty() {
+        if matches!(kind, AlertKind::Raid | AlertKind::Custom) {
+            return Err(AlertBodyError::MessageRequired);
+        }
+        return Ok((kind, None));
+    }
+    Ok((kind, Some(message)))
+}
+
 async fn api_alert(
     State(state): State<WebState>,
     Extension(ClientIp(ip)): Extension<ClientIp>,
@@ -151,31 +205,13 @@ async fn api_alert(
         }
         return refusal(StatusCode::FORBIDDEN, "forbidden");
     }
-    let Ok(body) = serde_json::from_slice::<AlertBody>(&body) else {
-        return refusal(StatusCode::BAD_REQUEST, "invalid JSON");
+    let (kind, message) = match read_alert(&body) {
+        Ok(alert) => alert,
+        Err(error) => return refusal(StatusCode::BAD_REQUEST, error.as_str()),
     };
-    let Some(kind) = body.kind.as_deref().and_then(kind_from_name) else {
-        return refusal(StatusCode::BAD_REQUEST, "invalid type");
-    };
-    // Text only, one line, no secret on stream.
-    let message: String = body
-        .message
-        .unwrap_or_default()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_string();
-    if message.chars().count() > MAX_MESSAGE_CHARS {
-        return refusal(StatusCode::BAD_REQUEST, "message too long");
-    }
-    let message = if message.is_empty() {
-        if matches!(kind, AlertKind::Raid | AlertKind::Custom) {
-            return refusal(StatusCode::BAD_REQUEST, "message required");
-        }
-        OverlayAlert::test(kind, &state.ctx.i18n, alerts.locale()).message
-    } else {
-        state.ctx.redactor.redact(&message)
+    let message = match message {
+        Some(message) => state.ctx.redactor.redact(&message),
+        None => OverlayAlert::test(kind, &state.ctx.i18n, alerts.locale()).message,
     };
     let id = alerts.publish(&OverlayAlert { kind, message });
     (
