@@ -128,6 +128,7 @@ impl Context {
             Arc::new(crate::web::bans::Bans::load(
                 crate::state_store::StateDir::new(&config.state_dir),
                 web.auto_ban.clone(),
+                web.limits.max_auto_bans,
             ))
         });
         Ok(Arc::new(Context {

@@ -109,11 +109,14 @@ pub struct WebConfig {
     /// Address and port to listen on.
     #[serde(default = "default_bind", deserialize_with = "socket_addr")]
     pub bind: SocketAddr,
-    /// Reverse proxies (addresses or networks, e.g. "127.0.0.1", "10.0.0.0/8") whose
-    /// `CF-Connecting-IP` / `X-Forwarded-For` are believed. From anyone else those headers are
-    /// ignored: the client is the peer address.
-    #[serde(default, deserialize_with = "ip_nets")]
-    pub trusted_proxies: Vec<IpNet>,
+    /// Reverse proxies, each with the one header it sets: `(net: "127.0.0.1", header:
+    /// XForwardedFor)`. Only that header is believed, and only from that proxy; from anyone else
+    /// every forwarding header is ignored and the client is the peer address.
+    #[serde(default)]
+    pub trusted_proxies: Vec<TrustedProxy>,
+    /// Caps on what the web server remembers.
+    #[serde(default)]
+    pub limits: WebLimits,
     /// Send `Strict-Transport-Security` (only when the bot is reached over HTTPS through a TLS
     /// proxy).
     #[serde(default)]
@@ -135,10 +138,53 @@ impl Default for WebConfig {
         WebConfig {
             bind: default_bind(),
             trusted_proxies: Vec::new(),
+            limits: WebLimits::default(),
             hsts: false,
             rate_limit: RateLimitConfig::default(),
             auto_ban: default_auto_ban(),
             overlay: None,
+        }
+    }
+}
+
+/// A reverse proxy in front of the web server and the header it sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedProxy {
+    /// The proxy's address or network ("127.0.0.1", "10.0.0.0/8", "fd00::/8").
+    #[serde(deserialize_with = "ip_net")]
+    pub net: IpNet,
+    /// The header this proxy writes the client address into.
+    pub header: ProxyHeader,
+}
+
+/// Which header a trusted proxy writes the client address into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For` (nginx `proxy_add_x_forwarded_for`, Caddy, Traefik): read right to
+    /// left, skipping trusted hops.
+    XForwardedFor,
+    /// `CF-Connecting-IP` (Cloudflare, cloudflared).
+    CfConnectingIp,
+    /// `X-Real-IP` (nginx `proxy_set_header X-Real-IP $remote_addr`).
+    XRealIp,
+}
+
+/// Caps of the web server's memory.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebLimits {
+    /// Client addresses (IPv6: /64 networks) the rate limiter remembers at most.
+    pub max_rate_limit_entries: usize,
+    /// Automatic bans kept at most; beyond, the one closest to expiring is dropped.
+    pub max_auto_bans: usize,
+}
+
+impl Default for WebLimits {
+    fn default() -> Self {
+        WebLimits {
+            max_rate_limit_entries: 10_000,
+            max_auto_bans: 10_000,
         }
     }
 }
@@ -162,13 +208,17 @@ impl Default for RateLimitConfig {
     }
 }
 
-/// Automatic bans: `after` bad keys or tokens from one IP `within` this long.
+/// Automatic bans: `after` bad keys or tokens from one IP `within` this long ban it `for` this
+/// long.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AutoBanConfig {
     pub after: u32,
     #[serde(deserialize_with = "duration")]
     pub within: Duration,
+    /// How long an automatic ban lasts (bans by command last until `unban-ip`).
+    #[serde(rename = "for", deserialize_with = "duration")]
+    pub duration: Duration,
 }
 
 impl Default for AutoBanConfig {
@@ -176,6 +226,7 @@ impl Default for AutoBanConfig {
         AutoBanConfig {
             after: 5,
             within: Duration::from_secs(600),
+            duration: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -1020,11 +1071,10 @@ fn socket_addr<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> 
     })
 }
 
-fn ip_nets<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
-    Vec::<String>::deserialize(d)?
-        .iter()
-        .map(|text| text.parse().map_err(serde::de::Error::custom))
-        .collect()
+fn ip_net<'de, D: Deserializer<'de>>(d: D) -> Result<IpNet, D::Error> {
+    String::deserialize(d)?
+        .parse()
+        .map_err(serde::de::Error::custom)
 }
 
 fn parse_duration<E: serde::de::Error>(text: &str) -> Result<Duration, E> {
@@ -1312,6 +1362,17 @@ fn positive(path: &str, value: Duration, problem: &mut impl FnMut(String, String
     }
 }
 
+fn validate_web_limits(limits: &WebLimits, problem: &mut impl FnMut(String, String)) {
+    for (key, value) in [
+        ("max_rate_limit_entries", limits.max_rate_limit_entries),
+        ("max_auto_bans", limits.max_auto_bans),
+    ] {
+        if value == 0 {
+            problem(format!("web.limits.{key}"), "must be at least 1".into());
+        }
+    }
+}
+
 fn validate_web(web: &WebConfig, problem: &mut impl FnMut(String, String)) {
     if web.rate_limit.per_second == 0 {
         problem(
@@ -1330,7 +1391,9 @@ fn validate_web(web: &WebConfig, problem: &mut impl FnMut(String, String)) {
             );
         }
         positive("web.auto_ban.within", ban.within, problem);
+        positive("web.auto_ban.for", ban.duration, problem);
     }
+    validate_web_limits(&web.limits, problem);
     let Some(overlay) = &web.overlay else {
         return;
     };

@@ -77,6 +77,7 @@ pub fn router(ctx: Arc<Context>, token: CancellationToken) -> Router {
         limiter: Arc::new(security::RateLimiter::new(
             web.rate_limit.per_second,
             web.rate_limit.burst,
+            web.limits.max_rate_limit_entries,
         )),
         web,
         token,

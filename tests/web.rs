@@ -355,30 +355,87 @@ async fn ban_commands_are_for_discord_and_the_console_only() {
 async fn forwarded_addresses_count_only_from_trusted_proxies() {
     let state = tempfile::tempdir().unwrap();
     let banned = "203.0.113.66";
-    for (trusted, expect_banned) in [(r#"trusted_proxies: ["127.0.0.0/8"]"#, true), ("", false)] {
+    // (trusted_proxies, which of X-Forwarded-For / CF-Connecting-IP / X-Real-IP name the client)
+    let cases = [
+        (
+            r#"trusted_proxies: [(net: "127.0.0.0/8", header: XForwardedFor)]"#,
+            [true, false, false],
+        ),
+        (
+            r#"trusted_proxies: [(net: "127.0.0.0/8", header: CfConnectingIp)]"#,
+            [false, true, false],
+        ),
+        (
+            r#"trusted_proxies: [(net: "127.0.0.0/8", header: XRealIp)]"#,
+            [false, false, true],
+        ),
+        (
+            r#"trusted_proxies: [(net: "10.0.0.0/8", header: XForwardedFor)]"#,
+            [false, false, false],
+        ),
+        ("", [false, false, false]),
+    ];
+    for (trusted, believed) in cases {
         let ctx = support::context_with_secrets(&config(&state, trusted), &[]);
         run(&ctx, &format!("!ban-ip {banned}"), Invoker::console()).await;
         let (app, base) = support::start_web(&ctx).await;
         let client = support::http();
-        let forwarded = client
-            .get(format!("{base}/healthz"))
-            .header("x-forwarded-for", format!("{banned}, 127.0.0.1"))
-            .send()
-            .await
-            .unwrap();
-        let cloudflare = client
-            .get(format!("{base}/healthz"))
-            .header("cf-connecting-ip", banned)
-            .send()
-            .await
-            .unwrap();
-        let direct = get(&base, "/healthz").await;
-        let expected = if expect_banned { 403 } else { 200 };
-        assert_eq!(forwarded.status(), expected, "{trusted:?}");
-        assert_eq!(cloudflare.status(), expected, "{trusted:?}");
-        assert_eq!(direct.status(), 200, "{trusted:?}");
+        let mut codes = Vec::new();
+        for header in ["x-forwarded-for", "cf-connecting-ip", "x-real-ip"] {
+            let response = client
+                .get(format!("{base}/healthz"))
+                .header(header, banned)
+                .send()
+                .await
+                .unwrap();
+            codes.push(response.status().as_u16());
+        }
+        let expected = believed.map(|b| if b { 403 } else { 200 }).to_vec();
+        assert_eq!(codes, expected, "{trusted:?}");
+        assert_eq!(get(&base, "/healthz").await.status(), 200, "{trusted:?}");
         assert!(app.shutdown(Duration::from_secs(5)).await);
     }
+}
+
+#[tokio::test]
+async fn a_spoofed_header_behind_nginx_neither_escapes_the_limit_nor_bans_another() {
+    // The issue: behind nginx a client set CF-Connecting-IP to the OBS PC's address, escaped
+    // its rate limit and got the OBS PC banned with bad keys.
+    let state = tempfile::tempdir().unwrap();
+    let ctx = support::context(&config(
+        &state,
+        r#"rate_limit: (per_second: 1, burst: 3),
+           auto_ban: Some((after: 2, within: "10m", for: "1h")),
+           trusted_proxies: [(net: "127.0.0.1", header: XForwardedFor)]"#,
+    ));
+    let (app, base) = support::start_web(&ctx).await;
+    let client = support::http();
+    let attacker = "203.0.113.5";
+    let obs_pc = "192.168.1.20";
+    let mut codes = Vec::new();
+    for i in 0..4 {
+        let response = client
+            .get(format!("{base}/api/status?key=wrong"))
+            .header("x-forwarded-for", format!("{obs_pc}, {attacker}"))
+            .header("cf-connecting-ip", format!("192.168.1.{}", 20 + i))
+            .header("x-real-ip", obs_pc)
+            .send()
+            .await
+            .unwrap();
+        codes.push(response.status().as_u16());
+    }
+    assert_eq!(codes, vec![401, 401, 403, 403], "the attacker is banned");
+    let bans = ctx.bans.as_ref().unwrap().list();
+    let banned: Vec<String> = bans.iter().map(|(ip, _)| ip.to_string()).collect();
+    assert_eq!(banned, vec![attacker.to_string()]);
+    let from_obs = client
+        .get(format!("{base}/healthz"))
+        .header("x-forwarded-for", obs_pc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_obs.status(), 200, "the OBS PC is not banned");
+    assert!(app.shutdown(Duration::from_secs(5)).await);
 }
 
 #[tokio::test]
@@ -387,7 +444,7 @@ async fn the_rate_limit_holds_per_client_on_every_route() {
     let ctx = support::context_with_secrets(
         &config(
             &state,
-            r#"rate_limit: (per_second: 1, burst: 4), trusted_proxies: ["127.0.0.1"]"#,
+            r#"rate_limit: (per_second: 1, burst: 4), trusted_proxies: [(net: "127.0.0.1", header: XForwardedFor)]"#,
         ),
         &[],
     );

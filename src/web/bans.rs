@@ -1,9 +1,11 @@
 //! IP bans of the web server, kept in `state_dir/bans.json` (0600, written atomically through
 //! `state_store`; the seed's `{"bans": {"<ip>": {"banned_ts", "reason"}}}` file is read as is).
 //!
-//! A banned client gets 403 on every route. Bans come from `ban-ip` (Discord or the console) and
-//! automatically after `web.auto_ban.after` bad access keys or alert tokens within
-//! `web.auto_ban.within`; they last until `unban-ip`. Bad attempts are counted in memory only.
+//! A banned client gets 403 on every route. Bans come from `ban-ip` (Discord or the console),
+//! lasting until `unban-ip`, and automatically after `web.auto_ban.after` bad access keys or alert
+//! tokens within `web.auto_ban.within`, lasting `web.auto_ban.for` (`expires_ts` in the file).
+//! At most `web.limits.max_auto_bans` automatic bans are kept: beyond, the one closest to
+//! expiring goes. Bad attempts are counted in memory only, for at most [`MAX_TRACKED`] IPs.
 
 use crate::config::AutoBanConfig;
 use crate::state_store::{Sensitivity, StateDir};
@@ -11,12 +13,14 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// The state file.
 pub const BANS_FILE: &str = "bans.json";
-/// Beyond this many IPs with recent bad attempts, the expired ones are forgotten.
-const MAX_TRACKED: usize = 10_000;
+/// IPs with recent bad attempts tracked at most: beyond, the expired ones are forgotten, then the
+/// one whose last attempt is oldest.
+pub const MAX_TRACKED: usize = 10_000;
 
 /// One ban.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +32,9 @@ pub struct BanEntry {
     /// Who banned it (`discord:<id>`, `console`); `None`: automatically.
     #[serde(default)]
     pub by: Option<String>,
+    /// When an automatic ban ends, seconds since the epoch; `None`: at `unban-ip`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_ts: Option<u64>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -39,8 +46,26 @@ struct BanFile {
 #[derive(Debug, Default)]
 struct State {
     bans: BTreeMap<IpAddr, BanEntry>,
+    /// When each automatic ban ends (on the runtime's clock; `expires_ts` in the file).
+    expiry: HashMap<IpAddr, Instant>,
     /// Recent bad attempts per IP, oldest first.
     attempts: HashMap<IpAddr, VecDeque<Instant>>,
+}
+
+impl State {
+    /// Forget the automatic bans that have ended.
+    fn drop_expired(&mut self, now: Instant) {
+        let ended: Vec<IpAddr> = self
+            .expiry
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(ip, _)| *ip)
+            .collect();
+        for ip in ended {
+            self.expiry.remove(&ip);
+            self.bans.remove(&ip);
+        }
+    }
 }
 
 /// The ban list. Shared as `Arc<Bans>`; the lock is a `std::sync::Mutex` never held across
@@ -49,6 +74,8 @@ struct State {
 pub struct Bans {
     dir: StateDir,
     auto: Option<AutoBanConfig>,
+    /// Automatic bans kept at most (`web.limits.max_auto_bans`).
+    max_auto_bans: usize,
     state: Mutex<State>,
     /// Serialises file writes; each writes the newest list.
     writing: Mutex<()>,
@@ -57,7 +84,7 @@ pub struct Bans {
 impl Bans {
     /// Read the ban list (a missing file is an empty list; an unreadable one is logged and
     /// treated as empty).
-    pub fn load(dir: StateDir, auto: Option<AutoBanConfig>) -> Bans {
+    pub fn load(dir: StateDir, auto: Option<AutoBanConfig>, max_auto_bans: usize) -> Bans {
         let file: BanFile = match dir.read_json(BANS_FILE) {
             Ok(file) => file.unwrap_or_default(),
             Err(error) => {
@@ -66,10 +93,19 @@ impl Bans {
             }
         };
         let mut bans = BTreeMap::new();
+        let mut expiry = HashMap::new();
+        let (now_unix, now) = (crate::status::now_unix(), Instant::now());
         for (ip, entry) in file.bans {
             match ip.parse::<IpAddr>() {
                 Ok(ip) => {
-                    bans.insert(ip.to_canonical(), entry);
+                    let ip = ip.to_canonical();
+                    if let Some(until) = entry.expires_ts {
+                        if until <= now_unix {
+                            continue;
+                        }
+                        expiry.insert(ip, now + Duration::from_secs(until - now_unix));
+                    }
+                    bans.insert(ip, entry);
                 }
                 Err(_) => tracing::warn!(%ip, "ignoring a ban that is not an IP address"),
             }
@@ -77,8 +113,10 @@ impl Bans {
         Bans {
             dir,
             auto,
+            max_auto_bans: max_auto_bans.max(1),
             state: Mutex::new(State {
                 bans,
+                expiry,
                 attempts: HashMap::new(),
             }),
             writing: Mutex::new(()),
@@ -90,12 +128,24 @@ impl Bans {
     }
 
     pub fn is_banned(&self, ip: IpAddr) -> bool {
-        self.lock().bans.contains_key(&ip.to_canonical())
+        let ip = ip.to_canonical();
+        let mut state = self.lock();
+        if state
+            .expiry
+            .get(&ip)
+            .is_some_and(|until| *until <= Instant::now())
+        {
+            state.expiry.remove(&ip);
+            state.bans.remove(&ip);
+        }
+        state.bans.contains_key(&ip)
     }
 
-    /// Every ban, by IP.
+    /// Every ban in force, by IP.
     pub fn list(&self) -> Vec<(IpAddr, BanEntry)> {
-        self.lock()
+        let mut state = self.lock();
+        state.drop_expired(Instant::now());
+        state
             .bans
             .iter()
             .map(|(ip, entry)| (*ip, entry.clone()))
@@ -108,13 +158,22 @@ impl Bans {
             banned_ts: crate::status::now_unix(),
             reason: format!("banned by {by}"),
             by: Some(by.to_string()),
+            expires_ts: None,
         };
         let added = {
             let mut state = self.lock();
             let ip = ip.to_canonical();
+            state.drop_expired(Instant::now());
             state.attempts.remove(&ip);
+            // A ban by command replaces an automatic one: it lasts until `unban-ip`.
+            let was_auto = state.expiry.remove(&ip).is_some();
             match state.bans.entry(ip) {
-                std::collections::btree_map::Entry::Occupied(_) => false,
+                std::collections::btree_map::Entry::Occupied(mut slot) => {
+                    if was_auto {
+                        slot.insert(entry);
+                    }
+                    was_auto
+                }
                 std::collections::btree_map::Entry::Vacant(slot) => {
                     slot.insert(entry);
                     true
@@ -132,7 +191,9 @@ impl Bans {
         let removed = {
             let mut state = self.lock();
             let ip = ip.to_canonical();
+            state.drop_expired(Instant::now());
             state.attempts.remove(&ip);
+            state.expiry.remove(&ip);
             state.bans.remove(&ip).is_some()
         };
         if removed {
@@ -151,15 +212,25 @@ impl Bans {
         let now = Instant::now();
         let banned = {
             let mut state = self.lock();
+            state.drop_expired(now);
             if state.bans.contains_key(&ip) {
                 return false;
             }
-            if state.attempts.len() >= MAX_TRACKED {
+            if state.attempts.len() >= MAX_TRACKED && !state.attempts.contains_key(&ip) {
                 state.attempts.retain(|_, times| {
                     times
                         .back()
                         .is_some_and(|t| now.saturating_duration_since(*t) < auto.within)
                 });
+                if state.attempts.len() >= MAX_TRACKED
+                    && let Some(oldest) = state
+                        .attempts
+                        .iter()
+                        .min_by_key(|(_, times)| times.back().copied())
+                        .map(|(ip, _)| *ip)
+                {
+                    state.attempts.remove(&oldest);
+                }
             }
             let times = state.attempts.entry(ip).or_default();
             while times
@@ -173,16 +244,29 @@ impl Bans {
                 false
             } else {
                 state.attempts.remove(&ip);
+                if state.expiry.len() >= self.max_auto_bans
+                    && let Some(soonest) = state
+                        .expiry
+                        .iter()
+                        .min_by_key(|(_, until)| **until)
+                        .map(|(ip, _)| *ip)
+                {
+                    state.expiry.remove(&soonest);
+                    state.bans.remove(&soonest);
+                }
+                let banned_ts = crate::status::now_unix();
+                state.expiry.insert(ip, now + auto.duration);
                 state.bans.insert(
                     ip,
                     BanEntry {
-                        banned_ts: crate::status::now_unix(),
+                        banned_ts,
                         reason: format!(
                             "{} bad access keys or alert tokens within {}",
                             auto.after,
                             humantime::format_duration(auto.within)
                         ),
                         by: None,
+                        expires_ts: Some(banned_ts.saturating_add(auto.duration.as_secs())),
                     },
                 );
                 true
@@ -205,11 +289,13 @@ impl Bans {
         let bans = self.clone();
         tokio::task::spawn_blocking(move || {
             let _writing = bans.writing.lock().unwrap_or_else(|e| e.into_inner());
+            let now_unix = crate::status::now_unix();
             let file = BanFile {
                 bans: bans
                     .lock()
                     .bans
                     .iter()
+                    .filter(|(_, entry)| entry.expires_ts.is_none_or(|until| until > now_unix))
                     .map(|(ip, entry)| (ip.to_string(), entry.clone()))
                     .collect(),
             };
@@ -244,7 +330,6 @@ pub fn format_utc(unix: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn dates_are_utc_civil_dates() {
@@ -261,7 +346,9 @@ mod tests {
             Some(AutoBanConfig {
                 after: 3,
                 within: Duration::from_secs(60),
+                duration: Duration::from_secs(3600),
             }),
+            100,
         ));
         let ip: IpAddr = "::ffff:203.0.113.9".parse().unwrap();
         assert!(!bans.bad_attempt(ip));
@@ -276,9 +363,77 @@ mod tests {
         while !path.exists() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let reloaded = Bans::load(StateDir::new(dir.path()), None);
+        let reloaded = Bans::load(StateDir::new(dir.path()), None, 100);
         assert_eq!(reloaded.list().len(), 1);
         assert_eq!(reloaded.list()[0].1.by, None);
+    }
+
+    fn auto_bans(dir: &tempfile::TempDir, max: usize) -> Arc<Bans> {
+        Arc::new(Bans::load(
+            StateDir::new(dir.path()),
+            Some(AutoBanConfig {
+                after: 1,
+                within: Duration::from_secs(60),
+                duration: Duration::from_secs(3600),
+            }),
+            max,
+        ))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn automatic_bans_end_after_their_time_and_manual_ones_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let bans = auto_bans(&dir, 100);
+        let auto: IpAddr = "203.0.113.1".parse().unwrap();
+        let manual: IpAddr = "203.0.113.2".parse().unwrap();
+        assert!(bans.bad_attempt(auto));
+        assert!(bans.ban(manual, "console").await.unwrap());
+        tokio::time::advance(Duration::from_secs(3599)).await;
+        assert!(bans.is_banned(auto));
+        assert_eq!(bans.list().len(), 2);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(!bans.is_banned(auto), "an automatic ban ends after `for`");
+        assert!(bans.is_banned(manual));
+        assert_eq!(bans.list().len(), 1);
+        // The file says when it ends (wall clock), and a reload keeps that.
+        let reloaded = Bans::load(StateDir::new(dir.path()), None, 100);
+        assert!(reloaded.is_banned(manual));
+        let entry = BanEntry {
+            banned_ts: 1,
+            reason: "x".into(),
+            by: None,
+            expires_ts: Some(2),
+        };
+        let ended = serde_json::json!({"bans": {"198.51.100.3": entry}});
+        crate::state_store::write_atomic(
+            &dir.path().join(BANS_FILE),
+            ended.to_string().as_bytes(),
+            Sensitivity::Secret,
+        )
+        .unwrap();
+        let reloaded = Bans::load(StateDir::new(dir.path()), None, 100);
+        assert!(reloaded.list().is_empty(), "ended while the bot was down");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_automatic_ban_list_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let bans = auto_bans(&dir, 10);
+        let manual: IpAddr = "198.51.100.1".parse().unwrap();
+        assert!(bans.ban(manual, "console").await.unwrap());
+        for i in 0..1_000u32 {
+            assert!(bans.bad_attempt(IpAddr::V4(std::net::Ipv4Addr::from(0xCB00_7100 + i))));
+            tokio::time::advance(Duration::from_millis(10)).await;
+        }
+        let list = bans.list();
+        assert_eq!(list.len(), 11, "10 automatic bans and the manual one");
+        assert!(bans.is_banned(manual), "a ban by command is never dropped");
+        let newest = IpAddr::V4(std::net::Ipv4Addr::from(0xCB00_7100 + 999));
+        assert!(
+            bans.is_banned(newest),
+            "the oldest automatic bans went first"
+        );
+        assert!(!bans.is_banned(IpAddr::V4(std::net::Ipv4Addr::from(0xCB00_7100))));
     }
 
     #[test]
@@ -292,7 +447,7 @@ mod tests {
             Sensitivity::Secret,
         )
         .unwrap();
-        let bans = Bans::load(StateDir::new(dir.path()), None);
+        let bans = Bans::load(StateDir::new(dir.path()), None, 100);
         assert!(bans.is_banned("198.51.100.2".parse().unwrap()));
         assert!(!bans.is_banned("198.51.100.1".parse().unwrap()));
         assert_eq!(bans.list().len(), 1);

@@ -6,7 +6,7 @@
 //! ban. A missing key does not (a bookmark without `?key=` is a mistake, not a guess).
 
 use super::WebState;
-use crate::config::IpNet;
+use crate::config::{ProxyHeader, TrustedProxy};
 use crate::metrics::Refusal;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -26,48 +26,59 @@ pub struct ClientIp(pub IpAddr);
 #[derive(Debug, Clone, Copy)]
 pub struct Embeddable;
 
-/// The client of a request: the peer address, unless the peer is a trusted proxy; then
-/// `CF-Connecting-IP`, else the nearest `X-Forwarded-For` entry that is not itself a trusted
-/// proxy. IPv4-mapped IPv6 addresses are shown as IPv4.
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
-    let peer = peer.to_canonical();
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
-    if !is_trusted(peer) {
-        return peer;
-    }
+/// Forwarded hops read from `X-Forwarded-For` at most (nginx and Cloudflare in front of the bot
+/// are two; more is a client padding the header).
+const MAX_FORWARDED_HOPS: usize = 16;
+
+/// The client of a request. The peer address, unless the peer is a trusted proxy: then the
+/// header that proxy sets, and only that one. `CF-Connecting-IP` and `X-Real-IP` name the client
+/// outright; `X-Forwarded-For` is read right to left, each trusted `XForwardedFor` hop naming the
+/// one before it, until an address that is not such a hop (at most [`MAX_FORWARDED_HOPS`]).
+/// A header another proxy sets (or the client wrote) is ignored, as is an unreadable one.
+/// IPv4-mapped IPv6 addresses are shown as IPv4.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[TrustedProxy]) -> IpAddr {
     let parse = |text: &str| {
         text.trim()
             .parse::<IpAddr>()
             .ok()
             .map(|ip| ip.to_canonical())
     };
-    if let Some(ip) = headers
-        .get("cf-connecting-ip")
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse)
-    {
-        return ip;
-    }
-    let forwarded: Vec<&str> = headers
+    let header_of = |ip: IpAddr| {
+        trusted
+            .iter()
+            .find(|proxy| proxy.net.contains(ip))
+            .map(|proxy| proxy.header)
+    };
+    // The one value of a single-address header; two of them are a client's addition.
+    let single = |name: &str| {
+        let mut values = headers.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (Some(value), None) => value.to_str().ok().and_then(parse),
+            _ => None,
+        }
+    };
+    let mut client = peer.to_canonical();
+    let mut forwarded = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .collect();
-    let mut client = peer;
-    for entry in forwarded.iter().rev() {
-        match parse(entry) {
-            Some(ip) => {
-                client = ip;
-                if !is_trusted(ip) {
-                    break;
-                }
+        .rev()
+        .flat_map(|v| v.to_str().unwrap_or("").rsplit(','))
+        .take(MAX_FORWARDED_HOPS);
+    loop {
+        let next = match header_of(client) {
+            None => return client,
+            Some(ProxyHeader::CfConnectingIp) => {
+                return single("cf-connecting-ip").unwrap_or(client);
             }
-            // Garbage from the client's side of the chain: stop at the last address we trust.
-            None => break,
+            Some(ProxyHeader::XRealIp) => return single("x-real-ip").unwrap_or(client),
+            Some(ProxyHeader::XForwardedFor) => forwarded.next().and_then(parse),
+        };
+        match next {
+            Some(ip) => client = ip,
+            // The chain ends (or the client wrote garbage): the last hop we trust saw it.
+            None => return client,
         }
     }
-    client
 }
 
 /// Equal without revealing where they differ (the length may show).
@@ -81,11 +92,14 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     diff == 0
 }
 
-/// A token bucket per client IP.
+/// A token bucket per client: an IPv4 address, or an IPv6 /64 (one household or server gets a
+/// whole /64 and can pick any address in it).
 #[derive(Debug)]
 pub struct RateLimiter {
     per_second: f64,
     burst: f64,
+    /// Buckets kept at most (`web.limits.max_rate_limit_entries`).
+    max_entries: usize,
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
 }
 
@@ -95,29 +109,57 @@ struct Bucket {
     at: Instant,
 }
 
-/// Beyond this many tracked IPs, the full (idle) buckets are forgotten.
-const MAX_BUCKETS: usize = 10_000;
+/// The bucket a client shares: its IPv4 address, or its IPv6 /64.
+pub fn rate_limit_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        v4 => v4,
+    }
+}
 
 impl RateLimiter {
-    pub fn new(per_second: u32, burst: u32) -> RateLimiter {
+    pub fn new(per_second: u32, burst: u32, max_entries: usize) -> RateLimiter {
         RateLimiter {
             per_second: f64::from(per_second.max(1)),
             burst: f64::from(burst.max(1)),
+            max_entries: max_entries.max(1),
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
+    /// How many buckets are kept now.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no bucket is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Bucket>> {
+        self.buckets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Take one request from `ip`'s bucket, or say how long until there is one.
     pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+        let key = rate_limit_key(ip);
         let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(&ip) {
+        let mut buckets = self.lock();
+        if buckets.len() >= self.max_entries && !buckets.contains_key(&key) {
+            // Full buckets are the same as forgotten ones.
             let (rate, burst) = (self.per_second, self.burst);
             buckets.retain(|_, b| {
                 b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * rate < burst
             });
+            // Still full (many clients at once): the least recently seen goes.
+            if buckets.len() >= self.max_entries
+                && let Some(oldest) = buckets.iter().min_by_key(|(_, b)| b.at).map(|(k, _)| *k)
+            {
+                buckets.remove(&oldest);
+            }
         }
-        let bucket = buckets.entry(ip).or_insert(Bucket {
+        let bucket = buckets.entry(key).or_insert(Bucket {
             tokens: self.burst,
             at: now,
         });
@@ -278,8 +320,13 @@ pub async fn security_headers(State(state): State<WebState>, mut response: Respo
 mod tests {
     use super::*;
 
-    fn nets(list: &[&str]) -> Vec<IpNet> {
-        list.iter().map(|n| n.parse().unwrap()).collect()
+    fn proxies(list: &[(&str, ProxyHeader)]) -> Vec<TrustedProxy> {
+        list.iter()
+            .map(|(net, header)| TrustedProxy {
+                net: net.parse().unwrap(),
+                header: *header,
+            })
+            .collect()
     }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
@@ -290,8 +337,13 @@ mod tests {
         map
     }
 
-    fn check(peer: &str, pairs: &[(&'static str, &'static str)], trusted: &[&str], expected: &str) {
-        let ip = client_ip(peer.parse().unwrap(), &headers(pairs), &nets(trusted));
+    fn check(
+        peer: &str,
+        pairs: &[(&'static str, &'static str)],
+        trusted: &[(&str, ProxyHeader)],
+        expected: &str,
+    ) {
+        let ip = client_ip(peer.parse().unwrap(), &headers(pairs), &proxies(trusted));
         assert_eq!(
             ip,
             expected.parse::<IpAddr>().unwrap(),
@@ -299,32 +351,78 @@ mod tests {
         );
     }
 
+    use ProxyHeader::{CfConnectingIp as Cf, XForwardedFor as Xff, XRealIp as Real};
+
     #[test]
     fn forwarded_headers_count_only_from_trusted_proxies() {
         let xff = [("x-forwarded-for", "203.0.113.7")];
         check("198.51.100.1", &xff, &[], "198.51.100.1");
-        check("198.51.100.1", &xff, &["127.0.0.1"], "198.51.100.1");
-        check("127.0.0.1", &xff, &["127.0.0.1"], "203.0.113.7");
-        check("::ffff:127.0.0.1", &xff, &["127.0.0.0/8"], "203.0.113.7");
+        check("198.51.100.1", &xff, &[("127.0.0.1", Xff)], "198.51.100.1");
+        check("127.0.0.1", &xff, &[("127.0.0.1", Xff)], "203.0.113.7");
         check(
-            "127.0.0.1",
-            &[
-                ("cf-connecting-ip", "2001:db8::5"),
-                ("x-forwarded-for", "203.0.113.7"),
-            ],
-            &["127.0.0.1"],
-            "2001:db8::5",
+            "::ffff:127.0.0.1",
+            &xff,
+            &[("127.0.0.0/8", Xff)],
+            "203.0.113.7",
         );
-        check("127.0.0.1", &[], &["127.0.0.1"], "127.0.0.1");
+        check("127.0.0.1", &[], &[("127.0.0.1", Xff)], "127.0.0.1");
+        let cf = [("cf-connecting-ip", "2001:db8::5")];
+        check("127.0.0.1", &cf, &[("127.0.0.1", Cf)], "2001:db8::5");
+        check("198.51.100.1", &cf, &[("127.0.0.1", Cf)], "198.51.100.1");
+        let real = [("x-real-ip", "203.0.113.9")];
+        check("127.0.0.1", &real, &[("127.0.0.1", Real)], "203.0.113.9");
     }
 
     #[test]
-    fn the_nearest_untrusted_forwarded_address_is_the_client() {
+    fn only_the_header_the_proxy_sets_counts() {
+        // Behind nginx (X-Forwarded-For), a client's CF-Connecting-IP or X-Real-IP is its own
+        // invention: the client is the address nginx appended.
+        let spoofs = [
+            ("cf-connecting-ip", "192.0.2.10"),
+            ("x-real-ip", "192.0.2.11"),
+            ("x-forwarded-for", "203.0.113.7"),
+        ];
+        check("127.0.0.1", &spoofs, &[("127.0.0.1", Xff)], "203.0.113.7");
+        // Behind cloudflared (CF-Connecting-IP), X-Forwarded-For and X-Real-IP are ignored.
+        let spoofs = [
+            ("x-forwarded-for", "192.0.2.10"),
+            ("x-real-ip", "192.0.2.11"),
+            ("cf-connecting-ip", "203.0.113.7"),
+        ];
+        check("127.0.0.1", &spoofs, &[("127.0.0.1", Cf)], "203.0.113.7");
+        // A Cloudflare proxy that did not say: the proxy itself, not the client's XFF.
+        check(
+            "127.0.0.1",
+            &[("x-forwarded-for", "192.0.2.10")],
+            &[("127.0.0.1", Cf)],
+            "127.0.0.1",
+        );
+        // Two CF-Connecting-IP headers: one is not Cloudflare's.
+        check(
+            "127.0.0.1",
+            &[
+                ("cf-connecting-ip", "192.0.2.10"),
+                ("cf-connecting-ip", "203.0.113.7"),
+            ],
+            &[("127.0.0.1", Cf)],
+            "127.0.0.1",
+        );
+        check(
+            "127.0.0.1",
+            &[("cf-connecting-ip", "not an ip")],
+            &[("127.0.0.1", Cf)],
+            "127.0.0.1",
+        );
+    }
+
+    #[test]
+    fn the_forwarded_chain_is_read_right_to_left_skipping_trusted_hops() {
         // The client can write anything on the left; only our proxies' additions count.
+        let trusted = [("127.0.0.1", Xff), ("10.0.0.0/8", Xff)];
         check(
             "127.0.0.1",
             &[("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.2")],
-            &["127.0.0.1", "10.0.0.0/8"],
+            &trusted,
             "203.0.113.7",
         );
         check(
@@ -333,20 +431,34 @@ mod tests {
                 ("x-forwarded-for", "6.6.6.6"),
                 ("x-forwarded-for", "203.0.113.8"),
             ],
-            &["127.0.0.1"],
+            &trusted,
             "203.0.113.8",
         );
         check(
             "127.0.0.1",
             &[("x-forwarded-for", "garbage, 10.0.0.2")],
-            &["127.0.0.1", "10.0.0.0/8"],
+            &trusted,
             "10.0.0.2",
         );
+        // A client posing as a trusted hop gets no further than the padding limit.
+        let padded = "198.51.100.9, 10.0.0.1, 10.0.0.1, 10.0.0.1, 10.0.0.1, 10.0.0.1, 10.0.0.1, \
+                      10.0.0.1, 10.0.0.1, 10.0.0.1, 10.0.0.1, 10.0.0.1, 10.0.0.1, 10.0.0.1, \
+                      10.0.0.1, 10.0.0.1, 10.0.0.1, 10.0.0.1";
         check(
             "127.0.0.1",
-            &[("cf-connecting-ip", "not an ip")],
-            &["127.0.0.1"],
+            &[("x-forwarded-for", padded)],
+            &trusted,
+            "10.0.0.1",
+        );
+        // nginx behind cloudflared: nginx appends cloudflared's address, cloudflared says who.
+        check(
             "127.0.0.1",
+            &[
+                ("x-forwarded-for", "6.6.6.6, 10.0.0.5"),
+                ("cf-connecting-ip", "203.0.113.7"),
+            ],
+            &[("127.0.0.1", Xff), ("10.0.0.5", Cf)],
+            "203.0.113.7",
         );
     }
 
@@ -360,8 +472,48 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn ipv6_clients_in_one_64_share_a_bucket() {
+        let limiter = RateLimiter::new(1, 2, 100);
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap();
+        assert_eq!(limiter.check(a), Ok(()));
+        assert_eq!(limiter.check(b), Ok(()));
+        assert!(limiter.check(a).is_err(), "the /64's bucket is empty");
+        assert_eq!(
+            limiter.check("2001:db8:1:3::1".parse().unwrap()),
+            Ok(()),
+            "another /64"
+        );
+        assert_eq!(limiter.len(), 2);
+        // IPv4 stays per address, also written IPv4-mapped.
+        assert_eq!(limiter.check("203.0.113.1".parse().unwrap()), Ok(()));
+        assert_eq!(limiter.check("::ffff:203.0.113.1".parse().unwrap()), Ok(()));
+        assert!(limiter.check("203.0.113.1".parse().unwrap()).is_err());
+        assert_eq!(limiter.check("203.0.113.2".parse().unwrap()), Ok(()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_bucket_map_never_grows_beyond_its_cap() {
+        let limiter = RateLimiter::new(1, 5, 100);
+        // Each client spends a token, so none of them is "full" and forgettable.
+        for i in 0..5_000u32 {
+            let ip = IpAddr::V4(Ipv4Addr::from(0xC633_6400 + i));
+            assert_eq!(limiter.check(ip), Ok(()));
+            assert!(limiter.len() <= 100, "{} buckets", limiter.len());
+            tokio::time::advance(Duration::from_millis(1)).await;
+        }
+        assert_eq!(limiter.len(), 100);
+        // The newest client is still limited by its own bucket.
+        let last = IpAddr::V4(Ipv4Addr::from(0xC633_6400 + 4_999));
+        for _ in 0..4 {
+            assert_eq!(limiter.check(last), Ok(()));
+        }
+        assert!(limiter.check(last).is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn the_bucket_allows_a_burst_then_the_rate() {
-        let limiter = RateLimiter::new(2, 3);
+        let limiter = RateLimiter::new(2, 3, 100);
         let ip: IpAddr = "203.0.113.1".parse().unwrap();
         for _ in 0..3 {
             assert_eq!(limiter.check(ip), Ok(()));
