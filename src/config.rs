@@ -386,6 +386,10 @@ pub struct ObsConfig {
     pub request_timeout: Duration,
     #[serde(default)]
     pub scenes: SceneNames,
+    /// Scenes `scene <name>` may switch to besides those named in `scenes`. Empty: only those.
+    /// Any other OBS scene is answered like an unknown one and never listed.
+    #[serde(default)]
+    pub switchable_scenes: Vec<String>,
     #[serde(default)]
     pub stop: StopConfig,
     #[serde(default)]
@@ -398,6 +402,22 @@ pub struct ObsConfig {
     /// Stop the stream after an outgoing raid. Absent: raids do not stop the stream.
     #[serde(default)]
     pub raid_stop: Option<RaidStopConfig>,
+}
+
+impl ObsConfig {
+    /// The scenes `scene <name>` may switch to: those named in `scenes`, the refresh scene and
+    /// `switchable_scenes`.
+    pub fn switchable(&self) -> Vec<&str> {
+        let scenes = &self.scenes;
+        [&scenes.live, &scenes.low, &scenes.brb, &scenes.offline]
+            .into_iter()
+            .chain(scenes.starting.as_ref())
+            .chain(scenes.ending.as_ref())
+            .chain(self.refresh_scene.as_ref())
+            .chain(&self.switchable_scenes)
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 /// What happens after an outgoing raid.
@@ -592,6 +612,10 @@ pub struct DiscordConfig {
     /// Channel that mirrors Twitch chat (at most one message every 2 s). Absent: no mirror.
     #[serde(default)]
     pub chat_mirror_channel: Option<u64>,
+    /// Where answers with private data (logs, addresses, bans, restream endpoints, services)
+    /// are posted, with a short ephemeral pointer to them. `None`: those answers are ephemeral.
+    #[serde(default)]
+    pub private_channel: Option<u64>,
     /// The longest `/logs … follow`.
     #[serde(default = "default_logs_follow", deserialize_with = "duration")]
     pub logs_follow_max: Duration,
@@ -927,6 +951,11 @@ pub struct CooldownsConfig {
     /// After a user runs a command, that user cannot run it again for this long.
     #[serde(default = "default_user_cooldown", deserialize_with = "duration")]
     pub user: Duration,
+    /// After a refusal or a usage answer is posted in a public chat, further refusals and usage
+    /// answers for the same command word, and for the same user, are not posted for this long
+    /// (the command is still refused): a crowd spamming `!start` gets a few answers a minute.
+    #[serde(default = "default_refusal_cooldown", deserialize_with = "duration")]
+    pub refusal: Duration,
     /// This level and above are never held back by a cooldown.
     #[serde(default = "default_exempt")]
     pub exempt: Level,
@@ -940,6 +969,7 @@ impl Default for CooldownsConfig {
         CooldownsConfig {
             command: default_command_cooldown(),
             user: default_user_cooldown(),
+            refusal: default_refusal_cooldown(),
             exempt: default_exempt(),
             overrides: BTreeMap::new(),
         }
@@ -1057,6 +1087,9 @@ fn default_command_cooldown() -> Duration {
 }
 fn default_user_cooldown() -> Duration {
     Duration::from_secs(10)
+}
+fn default_refusal_cooldown() -> Duration {
+    Duration::from_secs(30)
 }
 fn default_exempt() -> Level {
     Level::Moderator
@@ -1480,6 +1513,14 @@ fn validate_obs(obs: &ObsConfig, problem: &mut impl FnMut(String, String)) {
             problem(format!("obs.scenes.{key}"), "must not be empty".into());
         }
     }
+    for (i, name) in obs.switchable_scenes.iter().enumerate() {
+        if name.trim().is_empty() {
+            problem(
+                format!("obs.switchable_scenes[{i}]"),
+                "must not be empty".into(),
+            );
+        }
+    }
     for (key, other) in [("low", &scenes.low), ("offline", &scenes.offline)] {
         if *other == scenes.live {
             problem(
@@ -1640,6 +1681,7 @@ fn validate_discord(discord: &DiscordConfig, problem: &mut impl FnMut(String, St
         ("status_channel", discord.status_channel),
         ("panel_channel", discord.panel_channel),
         ("chat_mirror_channel", discord.chat_mirror_channel),
+        ("private_channel", discord.private_channel),
         ("alerts.channel", discord.alerts.as_ref().map(|a| a.channel)),
     ] {
         if channel == Some(0) {

@@ -2,6 +2,12 @@
 //!
 //! **Invariant:** permission is checked here, once, before any handler runs. Surfaces only
 //! translate platform input into an [`Invocation`] and render the [`Reply`] back.
+//!
+//! A command whose answer carries private data ([`Command::is_private`]: logs, addresses, bans,
+//! restream endpoints) is refused on Twitch, whose chat is public, before its handler runs.
+//! Refusals and usage answers in a public chat cost a cooldown of their own
+//! ([`answer_refusal`]), so a crowd spamming a command it may not use gets a few answers a
+//! minute, not one each.
 
 use crate::app::Context;
 use crate::config::CommandsConfig;
@@ -191,7 +197,15 @@ pub struct Cooldowns {
 struct CooldownState {
     by_command: HashMap<&'static str, Instant>,
     by_user: HashMap<(&'static str, String), Instant>,
+    /// When a refusal or usage answer for each command word was last posted.
+    refusal_by_command: HashMap<&'static str, Instant>,
+    /// When a refusal or usage answer to each user (`surface:id`) was last posted.
+    refusal_by_user: HashMap<String, Instant>,
 }
+
+/// The most users whose last refusal is remembered; beyond it, those whose cooldown is over
+/// are forgotten (a raid of throwaway accounts cannot grow the map without bound).
+pub const REFUSAL_USERS_MAX: usize = 10_000;
 
 impl Cooldowns {
     /// Admit the invocation or say how long to wait. Admission records the use (check and record
@@ -228,6 +242,58 @@ impl Cooldowns {
     }
 }
 
+impl Cooldowns {
+    /// Whether a refusal or usage answer for `name` to `invoker` may be posted now (and if so,
+    /// record it). Exempt levels and allow-listed users are always answered.
+    fn admit_refusal(
+        &self,
+        config: &CommandsConfig,
+        invoker: &Invoker,
+        name: &'static str,
+    ) -> bool {
+        let cooldowns = &config.cooldowns;
+        if invoker.permission >= cooldowns.exempt.into() || allow_listed(config, invoker, name) {
+            return true;
+        }
+        let window = cooldowns.refusal;
+        let now = Instant::now();
+        let cooling = |last: Option<&Instant>| last.is_some_and(|t| now < *t + window);
+        let mut state = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let key = invoker.key();
+        if cooling(state.refusal_by_command.get(name)) || cooling(state.refusal_by_user.get(&key)) {
+            return false;
+        }
+        if state.refusal_by_user.len() >= REFUSAL_USERS_MAX {
+            state.refusal_by_user.retain(|_, t| now < *t + window);
+        }
+        state.refusal_by_command.insert(name, now);
+        state.refusal_by_user.insert(key, now);
+        true
+    }
+}
+
+/// Whether a refusal or usage answer (`reply`, for command word `name`) should be posted in a
+/// public chat. Other answers always are. A refusal that is not posted is still a refusal: the
+/// command did not run.
+pub fn answer_refusal(ctx: &Context, invoker: &Invoker, name: &'static str, reply: &Reply) -> bool {
+    if !matches!(reply.outcome, Outcome::Refused | Outcome::Usage) {
+        return true;
+    }
+    ctx.cooldowns
+        .admit_refusal(&ctx.config.commands, invoker, name)
+}
+
+/// The refusal of a private command in a public chat.
+fn private_refused(command: &Command, prefix: &str) -> Reply {
+    if let Command::Restream(commands::restream::RestreamCommand::Add(..)) = command {
+        // Says more: the key may already be out.
+        return Reply::new(keys::RESTREAM_ADD_PUBLIC).with_outcome(Outcome::Refused);
+    }
+    Reply::new(keys::ERROR_PRIVATE)
+        .arg("command", format!("{prefix}{}", command.name()))
+        .with_outcome(Outcome::Refused)
+}
+
 /// Run one invocation to its reply. Never fails: errors become localised replies.
 pub async fn dispatch(ctx: &Context, invocation: Invocation) -> Reply {
     let Invocation {
@@ -241,6 +307,8 @@ pub async fn dispatch(ctx: &Context, invocation: Invocation) -> Reply {
     let required = required_permission(config, &command);
     let reply = if invoker.permission < required && !allow_listed(config, &invoker, name) {
         reply::permission_refused(format!("{}{name}", config.prefix), required)
+    } else if invoker.surface == Surface::Twitch && command.is_private() {
+        private_refused(&command, &config.prefix)
     } else if let Err(wait) = ctx.cooldowns.admit(config, &invoker, name) {
         Reply::new(keys::ERROR_COOLDOWN)
             .arg("command", format!("{}{name}", config.prefix))

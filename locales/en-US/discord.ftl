@@ -176,6 +176,7 @@ discord-embed-twitch = { $live ->
     Category: { $category }
     Token valid for { $token } · EventSub: { $eventsub }
 discord-embed-chart = Last 30 minutes · bitrate 0–{ $kbps } kbps (green) · RTT 0–{ $ms } ms (orange) · dashed: low and recover thresholds · blue: scene switches
+discord-private-posted = The answer is in { $channel }.
 discord-logs-following = Following { $service } for { $minutes } { $minutes ->
         [one] minute
        *[other] minutes

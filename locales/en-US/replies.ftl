@@ -19,6 +19,7 @@ status-none = none
 error-not-enabled = { $feature } is not enabled on this bot.
 error-permission = { $command } needs { $level } or higher.
 error-cooldown = { $command } is cooling down; try again in { $seconds } s.
+error-private = { $command } answers with private data (logs, addresses, bans, restream targets): ask on Discord or on the bot's console.
 error-internal = Something went wrong; the details are in the bot's log.
 error-usage = Usage: { $usage } ({ $problem })
 error-unknown-command = Unknown command. Try { $help }.
@@ -127,7 +128,6 @@ alert-test-sent = Test alert “{ $kind }” sent to { $clients ->
 alert-test-no-overlay = Test alert “{ $kind }” sent, but no overlay is connected.
 
 # bans (web server)
-bans-discord-only = IP bans are managed on Discord only.
 ban-added = { $ip } is banned from the web server.
 ban-already = { $ip } is already banned.
 ban-removed = { $ip } is no longer banned.

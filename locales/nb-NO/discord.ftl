@@ -175,6 +175,7 @@ discord-embed-twitch = { $live ->
     Kategori: { $category }
     Tokenet gjelder i { $token } · EventSub: { $eventsub }
 discord-embed-chart = Siste 30 minutter · bitrate 0–{ $kbps } kbps (grønn) · RTT 0–{ $ms } ms (oransje) · stiplet: terskler for lav og tilbake · blå: scenebytter
+discord-private-posted = Svaret står i { $channel }.
 discord-logs-following = Følger { $service } i { $minutes } { $minutes ->
         [one] minutt
        *[other] minutter

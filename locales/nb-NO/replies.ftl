@@ -18,6 +18,7 @@ status-none = ingen
 error-not-enabled = { $feature } er ikke aktivert i denne boten.
 error-permission = { $command } krever { $level } eller høyere.
 error-cooldown = { $command } har pause; prøv igjen om { $seconds } s.
+error-private = { $command } svarer med private data (logger, adresser, utestengelser, restream-mål): spør i Discord eller på botens konsoll.
 error-internal = Noe gikk galt; detaljene står i botens logg.
 error-usage = Bruk: { $usage } ({ $problem })
 error-unknown-command = Ukjent kommando. Prøv { $help }.
@@ -126,7 +127,6 @@ alert-test-sent = Testvarselet «{ $kind }» er sendt til { $clients ->
 alert-test-no-overlay = Testvarselet «{ $kind }» er sendt, men ingen overlegg er tilkoblet.
 
 # bans (web server)
-bans-discord-only = IP-utestengelser styres bare fra Discord.
 ban-added = { $ip } er utestengt fra webserveren.
 ban-already = { $ip } er allerede utestengt.
 ban-removed = { $ip } er ikke lenger utestengt.

@@ -1,20 +1,21 @@
 //! Restream endpoints for nginx-rtmp: `restream list|on|off|add|remove`. Parsing lives in
 //! `commands::restream`; the store, render and apply in `restream`.
 //!
-//! `restream add` shows a stream key to whoever reads the command, so it is refused in public
-//! Twitch chat (Discord answers it privately; the console is local). Replies never hold a key:
+//! `restream add` shows a stream key to whoever reads the command, and `restream list` names
+//! hosts, so dispatch refuses both in public Twitch chat (`Command::is_private`; Discord answers
+//! privately; the console is local). Replies never hold a key:
 //! URLs are masked (`rtmp://host/app/live…wxyz`).
 
 use crate::app::Context;
-use crate::dispatch::{Invoker, Progress, Surface};
-use crate::reply::{Outcome, Reply, keys};
+use crate::dispatch::{Invoker, Progress};
+use crate::reply::{Reply, keys};
 use crate::restream::{Change, RestreamError, endpoint::Endpoint, names_reply};
 use commands::Toggle;
 use commands::restream::RestreamCommand;
 
 pub(crate) async fn handle_command(
     ctx: &Context,
-    invoker: &Invoker,
+    _invoker: &Invoker,
     cmd: RestreamCommand,
     progress: &Progress,
 ) -> anyhow::Result<Reply> {
@@ -42,15 +43,10 @@ pub(crate) async fn handle_command(
                 },
             )
         }
-        RestreamCommand::Add(name, url) => {
-            if invoker.surface == Surface::Twitch {
-                return Ok(Reply::new(keys::RESTREAM_ADD_PUBLIC).with_outcome(Outcome::Refused));
-            }
-            answer(
-                restream.add(name.as_str(), url.as_str(), progress).await,
-                |_| keys::RESTREAM_ADDED,
-            )
-        }
+        RestreamCommand::Add(name, url) => answer(
+            restream.add(name.as_str(), url.as_str(), progress).await,
+            |_| keys::RESTREAM_ADDED,
+        ),
         RestreamCommand::Remove(name) => {
             answer(restream.remove(name.as_str(), progress).await, |_| {
                 keys::RESTREAM_REMOVED

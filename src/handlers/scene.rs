@@ -1,5 +1,9 @@
 //! Scene switching through OBS: live, brb, starting, scene, fix, refresh.
 //! Parsing lives in `commands::scene`.
+//!
+//! `scene <name>` reaches only the scenes the configuration names (`obs.scenes`, the refresh
+//! scene, `obs.switchable_scenes`); any other OBS scene is answered like an unknown one, and
+//! "not found" lists only switchable scenes (the chat may be public).
 
 use crate::app::Context;
 use crate::config::FixConfig;
@@ -30,7 +34,14 @@ pub(crate) async fn handle_command(
             if !obs.is_connected() {
                 return Err(UserError::from(crate::obs::ObsError::NotConnected).into());
             }
-            match resolve(query.as_str(), &obs.scenes()) {
+            // Only the switchable scenes: nothing else is reached, or named in an answer.
+            let allowed = obs.config().switchable();
+            let scenes: Vec<String> = obs
+                .scenes()
+                .into_iter()
+                .filter(|scene| allowed.contains(&scene.as_str()))
+                .collect();
+            match resolve(query.as_str(), &scenes) {
                 SceneMatch::Found(scene) => switch(obs, &scene).await,
                 SceneMatch::Ambiguous(candidates) => Ok(Reply::new(keys::SCENE_AMBIGUOUS)
                     .arg("query", query.as_str())

@@ -2,11 +2,11 @@
 //! the ban list in `web::bans`.
 //!
 //! Managed on Discord only (and the local console): a Twitch chat is public, and an address in
-//! it is personal data. Other surfaces get a localised refusal.
+//! it is personal data. Dispatch refuses these commands there (`Command::is_private`).
 
 use crate::app::Context;
 use crate::dispatch::{Invoker, Surface};
-use crate::reply::{Outcome, Reply, keys};
+use crate::reply::{Reply, keys};
 use crate::web::bans::format_utc;
 use commands::web::WebCommand;
 
@@ -18,9 +18,6 @@ pub(crate) async fn handle_command(
     let Some(bans) = &ctx.bans else {
         return Ok(Reply::not_enabled(keys::FEATURE_BANS));
     };
-    if !matches!(invoker.surface, Surface::Discord | Surface::Console) {
-        return Ok(Reply::new(keys::BANS_DISCORD_ONLY).with_outcome(Outcome::Refused));
-    }
     Ok(match cmd {
         WebCommand::Ban(ip) => {
             let by = match invoker.surface {

@@ -6,7 +6,17 @@
 //! reacts to its own messages: known by id once Helix has answered the post, and before that
 //! by sender and text (Twitch may deliver the echo first; `Twitch::own_echo`). Unknown words:
 //! silence. Malformed: the usage line. A command still cooling down is dropped silently (a busy
-//! chat stays readable).
+//! chat stays readable), and so are refusals and usage answers while their own cooldown runs
+//! (`commands.cooldowns.refusal`, [`dispatch::answer_refusal`]): 50 viewers spamming `!start`
+//! get a few answers a minute.
+//!
+//! **Only this channel's chat.** In a Shared Chat session Twitch also delivers the messages
+//! sent in the other channels of the session, with `source_broadcaster_user_id` set to the
+//! channel they came from (it is null for a message sent in the subscribed channel itself:
+//! dev.twitch.tv/docs/eventsub/eventsub-reference/#channel-chat-message-event; twitch_api's
+//! `ChannelChatMessageV1Payload`: "Only present when in a shared chat session"). Another
+//! channel's viewers, badges and moderators are not ours: such messages are ignored
+//! ([`from_another_channel`]).
 //!
 //! **Replies never become commands.** Without a bot account, replies go out as the broadcaster
 //! and come back over EventSub; a reply that began with the prefix (a usage line, or an
@@ -82,11 +92,30 @@ pub fn permission(badges: &[&str], is_admin: bool) -> Permission {
     }
 }
 
+/// Whether a chat message was sent in another channel of a Shared Chat session (its badges
+/// are that channel's: a moderator there is nobody here). An empty source counts as none.
+pub fn from_another_channel(message: &ChannelChatMessageV1Payload) -> bool {
+    message
+        .source_broadcaster_user_id
+        .as_ref()
+        .is_some_and(|source| !source.as_str().is_empty() && *source != message.broadcaster_user_id)
+}
+
 /// One chat message.
 pub async fn on_message(ctx: Arc<Context>, message: ChannelChatMessageV1Payload) {
     let Some(twitch) = ctx.twitch.clone() else {
         return;
     };
+    if from_another_channel(&message) {
+        tracing::debug!(
+            source = message
+                .source_broadcaster_user_id
+                .as_ref()
+                .map(|s| s.as_str()),
+            "ignoring a Shared Chat message from another channel"
+        );
+        return;
+    }
     let message_id = message.message_id.to_string();
     // Nobody listening is fine.
     let _ = ctx.events.send(Event::TwitchChatMessage {
@@ -115,28 +144,33 @@ pub async fn on_message(ctx: Arc<Context>, message: ChannelChatMessageV1Payload)
         .locale
         .clone()
         .unwrap_or_else(|| ctx.config.locale.clone());
-    let reply = match parsed {
-        Err(error) => reply::usage(&error, &config.prefix),
+    let badges: Vec<&str> = message.badges.iter().map(|b| b.set_id.as_str()).collect();
+    let user_id = message.chatter_user_id.to_string();
+    let invoker = Invoker {
+        surface: Surface::Twitch,
+        permission: permission(&badges, twitch.is_admin(&user_id)),
+        user_id,
+        display_name: message.chatter_user_name.to_string(),
+    };
+    let (name, reply) = match parsed {
+        Err(error) => (error.command, reply::usage(&error, &config.prefix)),
         Ok(command) => {
-            let badges: Vec<&str> = message.badges.iter().map(|b| b.set_id.as_str()).collect();
-            let user_id = message.chatter_user_id.to_string();
-            let invoker = Invoker {
-                surface: Surface::Twitch,
-                permission: permission(&badges, twitch.is_admin(&user_id)),
-                user_id,
-                display_name: message.chatter_user_name.to_string(),
-            };
+            let name = command.name();
             let invocation = Invocation {
                 command,
-                invoker,
+                invoker: invoker.clone(),
                 locale: locale.clone(),
                 reply_to: Some(message_id.clone()),
                 progress: crate::dispatch::Progress::none(),
             };
-            dispatch::dispatch_isolated(ctx.clone(), invocation).await
+            (
+                name,
+                dispatch::dispatch_isolated(ctx.clone(), invocation).await,
+            )
         }
     };
-    if reply.outcome == Outcome::Cooldown {
+    if reply.outcome == Outcome::Cooldown || !dispatch::answer_refusal(&ctx, &invoker, name, &reply)
+    {
         return;
     }
     say(&ctx, &locale, &reply, Some(&message_id)).await;

@@ -5,6 +5,13 @@
 //! dispatch is quick; otherwise the interaction is deferred (Discord allows 3 s) and the answer,
 //! and any progress of a long action, edits it. Refusals, usage errors and private commands are
 //! ephemeral; buttons always answer ephemerally (the panel itself shows the result).
+//!
+//! **Private answers** ([`private_answer`]: logs, addresses, bans, restream endpoints, services)
+//! are ephemeral, or, with `discord.private_channel`, posted there with an ephemeral pointer.
+//!
+//! **Autocomplete needs the command's level.** A suggestion costs a Helix search with the
+//! broadcaster's token or shows OBS's scenes, so a member below the command's level gets none
+//! and nothing is asked ([`autocomplete`]).
 
 use super::tree::{Completion, Leaf, OptKind};
 use super::{Data, Error, MESSAGE_LIMIT, split_lines};
@@ -219,7 +226,7 @@ pub async fn run_line(
     invoker: Invoker,
     locale: &str,
     line: &str,
-    private: bool,
+    ephemeral: bool,
 ) -> Option<Reply> {
     let command = match commands::parse(line, "") {
         Some(Ok(command)) => command,
@@ -233,6 +240,8 @@ pub async fn run_line(
             return None;
         }
     };
+    let private_data = private_answer(&command);
+    let private = ephemeral || private_data;
     let (progress, mut steps) = Progress::channel();
     let invocation = Invocation {
         command,
@@ -267,8 +276,48 @@ pub async fn run_line(
     };
     let ephemeral = private || is_refusal(reply.outcome);
     let parts = super::logs::messages(ctx, locale, &reply);
+    let channel = ctx.config.discord.as_ref().and_then(|d| d.private_channel);
+    let parts = match channel {
+        Some(channel) if private_data && !is_refusal(reply.outcome) => {
+            post_privately(ctx, http, locale, channel, parts).await
+        }
+        _ => parts,
+    };
     target.answer(http, parts, responded, ephemeral).await;
     Some(reply)
+}
+
+/// Whether a command's answer is for the invoker's eyes (or the private channel) only: what
+/// [`commands::Command::is_private`] says (logs, addresses, bans, restream endpoints), and
+/// `service`, whose answers name units and carry systemctl's errors.
+pub fn private_answer(command: &commands::Command) -> bool {
+    command.is_private() || matches!(command, commands::Command::Service(_))
+}
+
+/// Post `parts` in the private channel; the ephemeral answer then only points there. If the
+/// channel cannot be posted to, the parts themselves are the (ephemeral) answer.
+async fn post_privately(
+    ctx: &Context,
+    http: &serenity::Http,
+    locale: &str,
+    channel: u64,
+    parts: Vec<String>,
+) -> Vec<String> {
+    let channel_id = serenity::ChannelId::new(channel);
+    for part in parts
+        .iter()
+        .flat_map(|part| split_lines(part, MESSAGE_LIMIT))
+    {
+        let message = serenity::CreateMessage::new()
+            .content(part)
+            .allowed_mentions(serenity::CreateAllowedMentions::new());
+        if let Err(error) = channel_id.send_message(http, message).await {
+            tracing::warn!(%error, "posting in the private channel failed; answering ephemerally");
+            return parts;
+        }
+    }
+    let pointer = Reply::new(keys::DISCORD_PRIVATE_POSTED).arg("channel", format!("<#{channel}>"));
+    vec![ctx.render(locale, &pointer)]
 }
 
 fn is_refusal(outcome: Outcome) -> bool {
@@ -377,7 +426,7 @@ impl Target<'_> {
         }
     }
 
-    /// A follow-up message whose id is kept for [`Target::edit_followup`].
+    /// An ephemeral follow-up message whose id is kept for [`Target::edit_followup`].
     pub async fn followup_message(
         &self,
         http: &serenity::Http,
@@ -385,6 +434,7 @@ impl Target<'_> {
     ) -> Option<serenity::MessageId> {
         let followup = serenity::CreateInteractionResponseFollowup::new()
             .content(text)
+            .ephemeral(true)
             .allowed_mentions(serenity::CreateAllowedMentions::new());
         let result = match self {
             Target::Command(i) => i.create_followup(http, followup).await,
@@ -450,7 +500,14 @@ pub async fn autocomplete(
     let ctx: &Arc<Context> = actx.data();
     let origin = Origin::of_command(actx.interaction);
     let mut response = serenity::CreateAutocompleteResponse::new();
-    if invoker(ctx, &origin).is_err() {
+    let Ok(invoker) = invoker(ctx, &origin) else {
+        return response;
+    };
+    // The level of the command being typed, before anything is asked of Helix or OBS.
+    let word = super::tree::leaf_at(&actx.command().qualified_name).and_then(|leaf| leaf.word);
+    let allowed =
+        word.is_some_and(|word| dispatch::may_use_word(&ctx.config.commands, &invoker, word));
+    if !allowed {
         return response;
     }
     // Discord waits 3 s from the interaction's creation for suggestions; keep 1 s for the answer.
@@ -475,13 +532,17 @@ pub async fn suggestions(
     let partial: String = partial.trim().chars().take(100).collect();
     let wanted = partial.to_lowercase();
     let candidates: Vec<String> = match source {
-        Completion::Scene => ctx
-            .status
-            .borrow()
-            .obs
-            .as_ref()
-            .map(|obs| obs.scenes.clone())
-            .unwrap_or_default(),
+        // Only the scenes `scene` may switch to.
+        Completion::Scene => match &ctx.obs {
+            Some(obs) => {
+                let allowed = obs.config().switchable();
+                obs.scenes()
+                    .into_iter()
+                    .filter(|scene| allowed.contains(&scene.as_str()))
+                    .collect()
+            }
+            None => Vec::new(),
+        },
         Completion::CommandWord => commands::Command::NAMES
             .iter()
             .map(|n| n.to_string())

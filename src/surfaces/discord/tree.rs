@@ -35,7 +35,8 @@ pub struct Leaf {
     pub line: &'static str,
     pub options: &'static [Opt],
     /// Answer only to the invoker (and so never show the options to the channel): replies that
-    /// may carry private data, such as restream URLs.
+    /// may carry private data (`interact::private_answer`: logs, addresses, bans, restream
+    /// endpoints, services).
     pub private: bool,
 }
 
@@ -232,7 +233,7 @@ pub static TREE: &[Node] = &[
         NodeKind::Group(&[
             node(
                 "status",
-                leaf(
+                private_leaf(
                     "service",
                     "service status",
                     &[opt("name", OptKind::Text(64), false)],
@@ -240,18 +241,18 @@ pub static TREE: &[Node] = &[
             ),
             node(
                 "restart",
-                leaf(
+                private_leaf(
                     "service",
                     "service restart",
                     &[opt("name", OptKind::Text(64), true)],
                 ),
             ),
-            node("repair", leaf("service", "service repair", &[])),
+            node("repair", private_leaf("service", "service repair", &[])),
         ]),
     ),
     node(
         "logs",
-        leaf(
+        private_leaf(
             "logs",
             "logs",
             &[
@@ -281,9 +282,9 @@ pub static TREE: &[Node] = &[
             ),
         )]),
     ),
-    node("ban-ip", leaf("ban-ip", "ban-ip", &[IP])),
-    node("unban-ip", leaf("unban-ip", "unban-ip", &[IP])),
-    simple("bans"),
+    node("ban-ip", private_leaf("ban-ip", "ban-ip", &[IP])),
+    node("unban-ip", private_leaf("unban-ip", "unban-ip", &[IP])),
+    node("bans", private_leaf("bans", "bans", &[])),
     node(
         "help",
         leaf(
@@ -728,10 +729,27 @@ mod tests {
     }
 
     #[test]
-    fn answers_that_may_carry_a_stream_key_are_private() {
+    fn leaves_of_commands_with_private_answers_are_private() {
+        // Each leaf is private exactly when the vocabulary forms it runs have private answers.
         for (path, leaf) in leaves() {
-            let private = path == ["restream", "add"] || path == ["restream", "list"];
-            assert_eq!(leaf.private, private, "{path:?}");
+            let Some(word) = leaf.word else { continue };
+            let forms: Vec<commands::Command> = commands::FORMS
+                .iter()
+                .filter(|form| {
+                    form.strip_prefix(leaf.line)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+                })
+                .filter_map(|form| commands::parse(form, "")?.ok())
+                .filter(|command| command.name() == word)
+                .collect();
+            assert!(!forms.is_empty(), "{path:?}: no form of `{}`", leaf.line);
+            for command in forms {
+                assert_eq!(
+                    leaf.private,
+                    super::super::interact::private_answer(&command),
+                    "{path:?}: {command:?}"
+                );
+            }
         }
     }
 
