@@ -525,7 +525,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = config(&format!("(state_dir: {:?})", dir.path()));
         let env = dir.path().join(".env");
-        std::fs::write(&env, "OBS_PASSWORD=1234567\n").unwrap();
+        let write = |path: &std::path::Path, text: &str| {
+            crate::state_store::write_atomic(
+                path,
+                text.as_bytes(),
+                crate::state_store::Sensitivity::Secret,
+            )
+            .unwrap()
+        };
+        write(&env, "OBS_PASSWORD=1234567\n");
         std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o600)).unwrap();
         let long = Secrets::from_lookup(|n| (n == "OBS_PASSWORD").then(|| "12345678".into()));
         assert_eq!(environment(&config, &long, Some(&env)).outcome, Outcome::Ok);
@@ -539,7 +547,7 @@ mod tests {
         assert!(!check.detail.contains("1234567"), "{check:?}");
         std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o640)).unwrap();
         let token = dir.path().join(crate::twitch::auth::TOKEN_FILE);
-        std::fs::write(&token, "{}").unwrap();
+        write(&token, "{}");
         std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o604)).unwrap();
         let check = environment(&config, &long, Some(&env));
         assert_eq!(check.outcome, Outcome::Fail);

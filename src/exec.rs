@@ -297,12 +297,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sudo = dir.path().join("sudo");
         let pid_file = dir.path().join("sleeper.pid");
-        std::fs::write(
+        let script = format!(
+            "#!/bin/sh\nsleep 1000 &\necho $! > {}.tmp\nmv {0}.tmp {0}\nwait\n",
+            pid_file.display()
+        );
+        crate::state_store::write_atomic(
             &sudo,
-            format!(
-                "#!/bin/sh\nsleep 1000 &\necho $! > {}.tmp\nmv {0}.tmp {0}\nwait\n",
-                pid_file.display()
-            ),
+            script.as_bytes(),
+            crate::state_store::Sensitivity::Public,
         )
         .unwrap();
         std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -267,6 +267,13 @@ async fn refused_exactly_below_the_required_level_for_every_form_and_level() {
                     ),
                     "{case}"
                 );
+            } else if cmd.is_private() {
+                // Twitch chat is public: private answers are refused there, to anyone.
+                assert_eq!(reply.outcome, Outcome::Refused, "{case}");
+                assert!(
+                    reply.key == keys::ERROR_PRIVATE || reply.key == keys::RESTREAM_ADD_PUBLIC,
+                    "{case}"
+                );
             } else {
                 assert!(
                     matches!(reply.outcome, Outcome::Done | Outcome::NotEnabled),
@@ -285,7 +292,11 @@ async fn refused_exactly_below_the_required_level_for_every_form_and_level() {
                     assert_eq!(user_id, who.user_id, "{case}");
                     assert_eq!(command, name, "{case}");
                     assert_eq!(outcome, reply.outcome, "{case}");
-                    assert_eq!(outcome == Outcome::Refused, level < required, "{case}");
+                    assert_eq!(
+                        outcome == Outcome::Refused,
+                        level < required || cmd.is_private(),
+                        "{case}"
+                    );
                 }
                 other => panic!("{case}: expected one CommandHandled event, got {other:?}"),
             }

@@ -1306,3 +1306,124 @@ async fn a_server_that_never_welcomes_is_left_after_10_s_with_capped_backoff() {
     );
     assert!(app.shutdown(Duration::from_secs(5)).await);
 }
+
+/// Issue #15: a crowd spamming a command it may not use gets one refusal per
+/// `commands.cooldowns.refusal` (30 s by default), not one each. Without the refusal cooldown
+/// the 200 refusals below are 200 chat messages.
+#[tokio::test]
+async fn fifty_viewers_spamming_start_get_one_refusal_not_two_hundred() {
+    let rig = rig().await;
+    let mut events = rig.ctx.events.subscribe();
+    let mark = rig.obs.request_mark();
+    for _round in 0..4 {
+        for viewer in 0..50 {
+            let id = format!("{}", 7000 + viewer);
+            rig.chat(&user(&id, &format!("viewer{viewer}")), "!start", None);
+        }
+    }
+    // Every one of the 200 went through dispatch (and was refused) before we count.
+    let handled = timeout(WAIT, async {
+        let mut refused = 0;
+        while refused < 200 {
+            if let Ok(Event::CommandHandled {
+                command: "start",
+                outcome,
+                ..
+            }) = events.recv().await
+            {
+                assert_eq!(outcome, stream_control::reply::Outcome::Refused);
+                refused += 1;
+            }
+        }
+    })
+    .await;
+    assert!(handled.is_ok(), "200 refusals handled");
+    // A moderator is still answered at once, and is the only other message.
+    let moderator = user("3003", "amod");
+    rig.chat(&moderator, "!brb", Some("moderator"));
+    let twitch = rig.twitch.clone();
+    let brb = timeout(WAIT, async move {
+        loop {
+            let sent = twitch.chat_messages();
+            if sent.iter().any(|m| m.message == "Switched to BRB.") {
+                return sent;
+            }
+            let _ = twitch.wait_for_chat(sent.len(), WAIT).await;
+        }
+    })
+    .await
+    .expect("the moderator's reply");
+    let refusals: Vec<&str> = brb
+        .iter()
+        .map(|m| m.message.as_str())
+        .filter(|m| m.contains("!start"))
+        .collect();
+    assert_eq!(
+        refusals,
+        vec!["» !start needs admin or higher."],
+        "one refusal for 200 attempts"
+    );
+    assert_eq!(brb.len(), 2, "{brb:?}");
+    assert!(
+        rig.obs.requests()[mark..]
+            .iter()
+            .all(|r| r.request_type != "StartStream"),
+        "nothing started"
+    );
+    rig.stop().await;
+}
+
+/// Issue #15: in a Shared Chat session another channel's messages arrive too, with that
+/// channel's badges; its moderators are nobody here.
+#[tokio::test]
+async fn a_shared_chat_message_from_another_channel_is_ignored() {
+    let rig = rig().await;
+    let mark = rig.obs.request_mark();
+    let mut events = rig.ctx.events.subscribe();
+    let other = user("8008", "otherchannel");
+    let their_mod = user("8009", "theirmod");
+    let shared = ChatMessage::new(&rig.broadcaster, &their_mod, "!brb")
+        .with_badge("moderator", "1")
+        .shared_from(&other);
+    rig.eventsub.send_chat(&shared).unwrap();
+    // Our own moderator right after: answered, and the only answer.
+    rig.chat(&user("3003", "amod"), "!brb", Some("moderator"));
+    let reply = rig.reply(0).await;
+    assert_eq!(reply.message, "Switched to BRB.");
+    assert_eq!(rig.twitch.chat_messages().len(), 1);
+    let switches = rig.obs.requests()[mark..]
+        .iter()
+        .filter(|r| r.request_type == "SetCurrentProgramScene")
+        .count();
+    assert_eq!(switches, 1, "only our moderator's switch");
+    // Dispatch saw only ours: the shared message never became an invocation.
+    let mut handled = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if let Event::CommandHandled { user_id, .. } = event {
+            handled.push(user_id);
+        }
+    }
+    assert_eq!(handled, vec!["3003".to_string()]);
+    rig.stop().await;
+}
+
+/// Issue #15: answers carrying logs, addresses, bans or restream targets never go to public
+/// chat, whoever asks: the broadcaster is told where to ask instead.
+#[tokio::test]
+async fn private_answers_are_refused_in_public_chat_even_to_the_broadcaster() {
+    let rig = rig().await;
+    let me = user(BROADCASTER_ID, BROADCASTER_LOGIN);
+    for (i, word) in ["!bans", "!restream", "!logs obs"].into_iter().enumerate() {
+        rig.chat(&me, word, Some("broadcaster"));
+        let reply = rig.reply(i).await;
+        let name = word.split(' ').next().unwrap_or(word);
+        assert_eq!(
+            reply.message,
+            format!(
+                "» {name} answers with private data (logs, addresses, bans, restream targets): \
+                 ask on Discord or on the bot's console."
+            )
+        );
+    }
+    rig.stop().await;
+}

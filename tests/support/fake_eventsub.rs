@@ -121,6 +121,10 @@ pub struct ChatMessage {
     /// parent if the fake delivered it earlier (body, sender, thread); otherwise the body is
     /// empty and the parent sender is the broadcaster.
     pub reply_to: Option<String>,
+    /// In a Shared Chat session, the channel the message was really sent in (Twitch fills
+    /// `source_broadcaster_user_*` only then: "Only present when in a shared chat session",
+    /// dev.twitch.tv/docs/eventsub/eventsub-reference/#channel-chat-message-event).
+    pub source: Option<User>,
 }
 
 impl ChatMessage {
@@ -133,7 +137,14 @@ impl ChatMessage {
             badges: Vec::new(),
             message_id: None,
             reply_to: None,
+            source: None,
         }
+    }
+
+    /// Makes it a message sent in `source`'s channel and shared into this one (Shared Chat).
+    pub fn shared_from(mut self, source: &User) -> ChatMessage {
+        self.source = Some(source.clone());
+        self
     }
 
     /// Adds a badge `(set_id, id)`.
@@ -1268,11 +1279,11 @@ fn chat_event(chat: &ChatMessage, chat_id: &str, reply: Option<Value>) -> Value 
         "reply": reply,
         "channel_points_custom_reward_id": null,
         "channel_points_animation_id": null,
-        "source_broadcaster_user_id": null,
-        "source_broadcaster_user_login": null,
-        "source_broadcaster_user_name": null,
-        "source_message_id": null,
-        "source_badges": null,
+        "source_broadcaster_user_id": chat.source.as_ref().map(|s| s.id.clone()),
+        "source_broadcaster_user_login": chat.source.as_ref().map(|s| s.login.clone()),
+        "source_broadcaster_user_name": chat.source.as_ref().map(|s| s.name.clone()),
+        "source_message_id": chat.source.as_ref().map(|_| chat_id),
+        "source_badges": chat.source.as_ref().map(|_| badges.clone()),
         "is_source_only": null,
     })
 }
