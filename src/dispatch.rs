@@ -203,6 +203,11 @@ struct CooldownState {
     refusal_by_user: HashMap<String, Instant>,
 }
 
+/// Whether no cooldown holds `invoker` back for `name`: the exempt levels and allow-listed users.
+fn exempt(config: &CommandsConfig, invoker: &Invoker, name: &str) -> bool {
+    invoker.permission >= config.cooldowns.exempt.into() || allow_listed(config, invoker, name)
+}
+
 /// The most users whose last refusal is remembered; beyond it, those whose cooldown is over
 /// are forgotten (a raid of throwaway accounts cannot grow the map without bound).
 pub const REFUSAL_USERS_MAX: usize = 10_000;
@@ -216,10 +221,10 @@ impl Cooldowns {
         invoker: &Invoker,
         name: &'static str,
     ) -> Result<(), Duration> {
-        let cooldowns = &config.cooldowns;
-        if invoker.permission >= cooldowns.exempt.into() || allow_listed(config, invoker, name) {
+        if exempt(config, invoker, name) {
             return Ok(());
         }
+        let cooldowns = &config.cooldowns;
         let over = cooldowns.overrides.get(name);
         let per_command = over.and_then(|o| o.command).unwrap_or(cooldowns.command);
         let per_user = over.and_then(|o| o.user).unwrap_or(cooldowns.user);
@@ -240,9 +245,7 @@ impl Cooldowns {
         state.by_user.insert(user_key, now);
         Ok(())
     }
-}
 
-impl Cooldowns {
     /// Whether a refusal or usage answer for `name` to `invoker` may be posted now (and if so,
     /// record it). Exempt levels and allow-listed users are always answered.
     fn admit_refusal(
@@ -251,11 +254,10 @@ impl Cooldowns {
         invoker: &Invoker,
         name: &'static str,
     ) -> bool {
-        let cooldowns = &config.cooldowns;
-        if invoker.permission >= cooldowns.exempt.into() || allow_listed(config, invoker, name) {
+        if exempt(config, invoker, name) {
             return true;
         }
-        let window = cooldowns.refusal;
+        let window = config.cooldowns.refusal;
         let now = Instant::now();
         let cooling = |last: Option<&Instant>| last.is_some_and(|t| now < *t + window);
         let mut state = self.last.lock().unwrap_or_else(|e| e.into_inner());

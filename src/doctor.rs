@@ -339,13 +339,7 @@ fn environment(config: &Config, secrets: &Secrets, env_file: Option<&Path>) -> C
     }
     let mut problems: Vec<String> = missing.iter().map(|m| format!("not set: {m}")).collect();
     problems.extend(env_problem);
-    problems.extend(short.iter().map(|name| {
-        format!(
-            "{name} is shorter than {} characters: too short to be masked safely (the bot \
-             refuses to start; use a longer value)",
-            crate::secrets::MIN_SECRET_LEN
-        )
-    }));
+    problems.extend(short.iter().map(|name| Secrets::too_short_problem(name)));
     problems.extend(exposed.iter().map(|file| {
         format!(
             "{} holds secrets and its group or everyone may read it: `chmod 600 {0}`",

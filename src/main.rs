@@ -359,11 +359,7 @@ fn demo(port: u16) -> ExitCode {
 fn secrets_long_enough(secrets: &Secrets) -> bool {
     let short = secrets.too_short();
     for name in &short {
-        eprintln!(
-            "{name} is shorter than {} characters: too short to be masked in logs and chat \
-             safely; use a longer value",
-            secrets::MIN_SECRET_LEN
-        );
+        eprintln!("{}", Secrets::too_short_problem(name));
     }
     short.is_empty()
 }

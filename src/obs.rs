@@ -166,6 +166,15 @@ impl ObsHandle {
             .unwrap_or_default()
     }
 
+    /// The scenes OBS has that `scene <name>` may switch to ([`ObsConfig::switchable`]): what
+    /// chat and autocomplete may reach or name.
+    pub fn switchable_scenes(&self) -> Vec<String> {
+        let allowed = self.config().switchable();
+        let mut scenes = self.scenes();
+        scenes.retain(|scene| allowed.contains(&scene.as_str()));
+        scenes
+    }
+
     /// The current program scene as last seen.
     pub fn current_scene(&self) -> Option<String> {
         self.inner

@@ -101,6 +101,14 @@ impl Secrets {
             .collect()
     }
 
+    /// What is wrong with a too-short secret `name` (never its value), for `run` and `doctor`.
+    pub fn too_short_problem(name: &str) -> String {
+        format!(
+            "{name} is shorter than {MIN_SECRET_LEN} characters: too short to be masked in logs \
+             and chat safely (the bot refuses to start); use a longer value"
+        )
+    }
+
     pub fn get(&self, name: &str) -> Option<&Secret> {
         self.values.get(name)
     }

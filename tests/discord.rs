@@ -124,6 +124,18 @@ async fn start(extra: &str) -> Bot {
 }
 
 impl Bot {
+    /// A Twitch chat line from `viewer_1`, as EventSub hands it to the event bus.
+    fn twitch_chat(&self, text: &str) {
+        self.ctx
+            .events
+            .send(Event::TwitchChatMessage {
+                user_id: "1".into(),
+                display_name: "viewer_1".into(),
+                text: text.into(),
+            })
+            .unwrap();
+    }
+
     /// `n` LOW transitions on the event bus (each an alert).
     fn lows(&self, n: usize) {
         for _ in 0..n {
@@ -836,14 +848,7 @@ async fn low_bitrate_is_alerted_with_the_role_mention_and_floods_are_counted() {
 async fn chat_is_mirrored_in_batches_without_mentions() {
     let bot = start(&format!("chat_mirror_channel: Some({MIRROR_CHANNEL})")).await;
     for i in 0..5 {
-        bot.ctx
-            .events
-            .send(Event::TwitchChatMessage {
-                user_id: "1".into(),
-                display_name: "viewer_1".into(),
-                text: format!("hello {i} @everyone **bold**"),
-            })
-            .unwrap();
+        bot.twitch_chat(&format!("hello {i} @everyone **bold**"));
     }
     let first = bot
         .discord
@@ -878,14 +883,7 @@ async fn a_secret_typed_into_chat_is_not_mirrored() {
     let bot = start(&format!("chat_mirror_channel: Some({MIRROR_CHANNEL})")).await;
     let key = "live_1234*5678_abcd";
     bot.ctx.redactor.add(key);
-    bot.ctx
-        .events
-        .send(Event::TwitchChatMessage {
-            user_id: "1".into(),
-            display_name: "viewer_1".into(),
-            text: format!("my key is {key} oops"),
-        })
-        .unwrap();
+    bot.twitch_chat(&format!("my key is {key} oops"));
     let line = bot
         .discord
         .wait_for("the mirror message", |v| {

@@ -216,6 +216,14 @@ impl Command {
         }
     }
 
+    /// Whether the answer is for the invoker's eyes only where a surface can answer privately
+    /// (Discord: ephemeral, or a private channel): every [`Command::is_private`] command, and
+    /// `service`, whose answers name units and carry systemctl's errors (fine in a public chat
+    /// to those allowed to use it, not to a whole Discord channel).
+    pub fn answered_privately(&self) -> bool {
+        self.is_private() || matches!(self, Command::Service(_))
+    }
+
     /// The spec of this command's word.
     pub fn spec(&self) -> &'static CommandSpec {
         spec_of(self.name()).unwrap_or(&SPECS[0])
@@ -532,6 +540,15 @@ mod tests {
                 "bans",
             ]
         );
+        // Where an answer can be private (Discord), `service`'s are too.
+        for form in FORMS {
+            let command = ok(&format!("!{form}"), "!");
+            assert_eq!(
+                command.answered_privately(),
+                command.is_private() || command.name() == "service",
+                "{form}"
+            );
+        }
     }
 
     #[test]

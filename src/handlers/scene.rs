@@ -35,13 +35,7 @@ pub(crate) async fn handle_command(
                 return Err(UserError::from(crate::obs::ObsError::NotConnected).into());
             }
             // Only the switchable scenes: nothing else is reached, or named in an answer.
-            let allowed = obs.config().switchable();
-            let scenes: Vec<String> = obs
-                .scenes()
-                .into_iter()
-                .filter(|scene| allowed.contains(&scene.as_str()))
-                .collect();
-            match resolve(query.as_str(), &scenes) {
+            match resolve(query.as_str(), &obs.switchable_scenes()) {
                 SceneMatch::Found(scene) => switch(obs, &scene).await,
                 SceneMatch::Ambiguous(candidates) => Ok(Reply::new(keys::SCENE_AMBIGUOUS)
                     .arg("query", query.as_str())

@@ -6,8 +6,9 @@
 //! and any progress of a long action, edits it. Refusals, usage errors and private commands are
 //! ephemeral; buttons always answer ephemerally (the panel itself shows the result).
 //!
-//! **Private answers** ([`private_answer`]: logs, addresses, bans, restream endpoints, services)
-//! are ephemeral, or, with `discord.private_channel`, posted there with an ephemeral pointer.
+//! **Private answers** ([`commands::Command::answered_privately`]: logs, addresses, bans,
+//! restream endpoints, services) are ephemeral, or, with `discord.private_channel`, posted there
+//! with an ephemeral pointer.
 //!
 //! **Autocomplete needs the command's level.** A suggestion costs a Helix search with the
 //! broadcaster's token or shows OBS's scenes, so a member below the command's level gets none
@@ -240,7 +241,7 @@ pub async fn run_line(
             return None;
         }
     };
-    let private_data = private_answer(&command);
+    let private_data = command.answered_privately();
     let private = ephemeral || private_data;
     let (progress, mut steps) = Progress::channel();
     let invocation = Invocation {
@@ -285,13 +286,6 @@ pub async fn run_line(
     };
     target.answer(http, parts, responded, ephemeral).await;
     Some(reply)
-}
-
-/// Whether a command's answer is for the invoker's eyes (or the private channel) only: what
-/// [`commands::Command::is_private`] says (logs, addresses, bans, restream endpoints), and
-/// `service`, whose answers name units and carry systemctl's errors.
-pub fn private_answer(command: &commands::Command) -> bool {
-    command.is_private() || matches!(command, commands::Command::Service(_))
 }
 
 /// Post `parts` in the private channel; the ephemeral answer then only points there. If the
@@ -533,16 +527,11 @@ pub async fn suggestions(
     let wanted = partial.to_lowercase();
     let candidates: Vec<String> = match source {
         // Only the scenes `scene` may switch to.
-        Completion::Scene => match &ctx.obs {
-            Some(obs) => {
-                let allowed = obs.config().switchable();
-                obs.scenes()
-                    .into_iter()
-                    .filter(|scene| allowed.contains(&scene.as_str()))
-                    .collect()
-            }
-            None => Vec::new(),
-        },
+        Completion::Scene => ctx
+            .obs
+            .as_ref()
+            .map(|obs| obs.switchable_scenes())
+            .unwrap_or_default(),
         Completion::CommandWord => commands::Command::NAMES
             .iter()
             .map(|n| n.to_string())

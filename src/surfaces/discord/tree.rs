@@ -35,7 +35,7 @@ pub struct Leaf {
     pub line: &'static str,
     pub options: &'static [Opt],
     /// Answer only to the invoker (and so never show the options to the channel): replies that
-    /// may carry private data (`interact::private_answer`: logs, addresses, bans, restream
+    /// may carry private data (`Command::answered_privately`: logs, addresses, bans, restream
     /// endpoints, services).
     pub private: bool,
 }
@@ -746,7 +746,7 @@ mod tests {
             for command in forms {
                 assert_eq!(
                     leaf.private,
-                    super::super::interact::private_answer(&command),
+                    command.answered_privately(),
                     "{path:?}: {command:?}"
                 );
             }
