@@ -831,6 +831,11 @@ pub struct StunnelConfig {
     pub unit: Option<String>,
     /// CA bundle the stunnel clients verify the ingest's certificate against.
     pub ca_file: PathBuf,
+    /// The user stunnel drops to after binding its ports (`setuid`; Debian's stunnel4 package
+    /// creates `stunnel4`). Never root: the bot user can rewrite this file.
+    pub user: String,
+    /// The group stunnel drops to (`setgid`).
+    pub group: String,
 }
 
 impl Default for StunnelConfig {
@@ -840,6 +845,8 @@ impl Default for StunnelConfig {
             first_port: 19350,
             unit: Some("stunnel@restream.service".into()),
             ca_file: "/etc/ssl/certs/ca-certificates.crt".into(),
+            user: "stunnel4".into(),
+            group: "stunnel4".into(),
         }
     }
 }
@@ -1853,6 +1860,21 @@ fn validate_restream(restream: &RestreamConfig, problem: &mut impl FnMut(String,
                 "restream.stunnel.ca_file".into(),
                 "must be the path of a CA bundle".into(),
             );
+        }
+        for (key, name) in [("user", &stunnel.user), ("group", &stunnel.group)] {
+            // One word in the file, never root (the point is to drop root).
+            let word = !name.is_empty()
+                && name.len() <= 32
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                && !name.starts_with('-');
+            if !word || name == "root" || name == "0" {
+                problem(
+                    format!("restream.stunnel.{key}"),
+                    format!("`{name}` must be a system {key} name other than root"),
+                );
+            }
         }
         if let Some(unit) = &stunnel.unit
             && !valid_unit_name(unit)

@@ -1110,6 +1110,8 @@ async fn logs_come_as_code_blocks_and_follow_edits_one_message() {
                 .is_some_and(|c| c.contains("Stopped following"))
         })
         .await;
+    // Logs are private (issue #15): ephemeral, follow-ups included (the fake checks those).
+    assert!(answer.ephemeral(), "{answer:?}");
     let first = answer.callbacks[0]["data"]["content"].as_str().unwrap();
     assert!(
         first.starts_with("The last 120 lines of nginx.service"),
@@ -1528,4 +1530,30 @@ async fn a_global_rate_limit_is_waited_out_and_nothing_is_lost() {
         over.iter().all(|r| r.ends_with("(global)")),
         "only global 429s, which cannot be foreseen: {over:#?}"
     );
+}
+
+/// Issue #15: autocomplete is the command's own business: a member who may not run `/scene`
+/// gets no suggestions (and no lookups are made for them), a moderator does.
+#[tokio::test]
+async fn autocomplete_needs_the_commands_permission() {
+    let bot = start("").await;
+    for (member, expect) in [(viewer(), None), (moderator(), Some("LIVE"))] {
+        let token = bot
+            .discord
+            .autocomplete(&member, Some(GUILD_ID), "scene", "name", "LI");
+        let answer = bot
+            .discord
+            .answer(&token, |a| !a.callbacks.is_empty())
+            .await;
+        assert_eq!(answer.callbacks[0]["type"], 8, "{answer:?}");
+        let choices = answer.callbacks[0]["data"]["choices"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let first = choices.first().and_then(|c| c["value"].as_str());
+        assert_eq!(first, expect, "{choices:?}");
+        if expect.is_none() {
+            assert!(choices.is_empty(), "{choices:?}");
+        }
+    }
 }

@@ -859,3 +859,105 @@ fn the_import_command_lists_what_it_took_and_refused_without_a_key() {
     assert!(!stdout.contains(TWITCH_KEY));
     assert!(dir.path().join("state/restream.json").exists());
 }
+
+/// Issue #15: the stunnel file the bot writes makes a real stunnel (Debian's stunnel4, started
+/// as root the way `stunnel@.service` starts it) drop to its own user and group once its port
+/// is bound, so a file rewritten by a compromised bot user cannot run anything as root.
+#[test]
+fn real_stunnel_started_as_root_drops_to_its_own_user() {
+    let stunnel = Path::new("/usr/bin/stunnel4");
+    assert!(
+        stunnel.exists(),
+        "stunnel4 is not installed (tests/run.sh installs it: apt install stunnel4)"
+    );
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let uid: u32 = passwd
+        .lines()
+        .find_map(|l| l.strip_prefix("stunnel4:"))
+        .and_then(|rest| rest.split(':').nth(1))
+        .and_then(|uid| uid.parse().ok())
+        .expect("the stunnel4 user (created by Debian's stunnel4 package)");
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = StunnelConfig {
+        config_path: dir.path().join("restream.conf"),
+        first_port: port,
+        unit: None,
+        ..StunnelConfig::default()
+    };
+    let endpoint =
+        Endpoint::from_push_url("Local", "rtmps://localhost:1/app/some-key", None, true).unwrap();
+    let rendered = render(&[endpoint], Some(&config)).unwrap();
+    let text = rendered.stunnel.expect("a stunnel file");
+    assert!(
+        text.contains("\nsetuid = stunnel4\nsetgid = stunnel4\n"),
+        "{text}"
+    );
+    std::fs::write(&config.config_path, &text).unwrap();
+    // As root (CI), or through sudo as a developer.
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    let run = |args: &[&str]| {
+        let mut command = if root {
+            std::process::Command::new(args[0])
+        } else {
+            let mut sudo = std::process::Command::new("sudo");
+            sudo.arg("-n").arg(args[0]);
+            sudo
+        };
+        command.args(&args[1..]).status().unwrap()
+    };
+    let path = config.config_path.to_str().unwrap();
+    assert!(
+        run(&["/usr/bin/stunnel4", path]).success(),
+        "stunnel refused {text}"
+    );
+    // It forks into the background: find it by its configuration file, once it listens.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let pid = loop {
+        let listening = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        let found = listening
+            .then(|| {
+                std::fs::read_dir("/proc")
+                    .unwrap()
+                    .flatten()
+                    .find_map(|entry| {
+                        let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+                        String::from_utf8_lossy(&cmdline)
+                            .contains(path)
+                            .then(|| entry.file_name().to_string_lossy().into_owned())
+                    })
+            })
+            .flatten();
+        if let Some(pid) = found {
+            break pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stunnel never listened"
+        );
+        std::thread::yield_now();
+    };
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let _ = run(&["/bin/kill", &pid]);
+    let ids = |key: &str| -> Vec<u32> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| {
+                v.split_whitespace()
+                    .filter_map(|n| n.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // Real, effective, saved and filesystem uid: all stunnel4's, none root.
+    assert_eq!(ids("Uid:"), vec![uid; 4], "{status}");
+    assert!(!ids("Gid:").contains(&0), "{status}");
+}

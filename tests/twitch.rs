@@ -1427,3 +1427,46 @@ async fn private_answers_are_refused_in_public_chat_even_to_the_broadcaster() {
     }
     rig.stop().await;
 }
+
+/// Issue #15: `scene` reaches only the configured scenes and `obs.switchable_scenes`; any
+/// other OBS scene is unknown to chat, and "not found" never names it.
+#[tokio::test]
+async fn scene_reaches_only_switchable_scenes_and_never_names_the_others() {
+    let options = FakeObsOptions {
+        scenes: [
+            "LIVE",
+            "LOW",
+            "BRB",
+            "OFFLINE",
+            "Starting soon",
+            "Camera 2",
+            "Secret Desk",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..FakeObsOptions::default()
+    };
+    let rig = rig_with(
+        Duration::from_secs(4 * 3600),
+        r#"switchable_scenes: ["Camera 2"]"#,
+        options,
+        |_, _, _| {},
+    )
+    .await;
+    let moderator = user("3003", "amod");
+    let mark = rig.obs.request_mark();
+    rig.chat(&moderator, "!scene secret desk", Some("moderator"));
+    let reply = rig.reply(0).await;
+    assert!(reply.message.starts_with("There is no scene"), "{reply:?}");
+    assert!(!reply.message.contains("Secret"), "{reply:?}");
+    assert!(
+        rig.obs.requests()[mark..]
+            .iter()
+            .all(|r| r.request_type != "SetCurrentProgramScene")
+    );
+    rig.chat(&moderator, "!scene camera", Some("moderator"));
+    let reply = rig.reply(1).await;
+    assert_eq!(reply.message, "Switched to Camera 2.");
+    assert_eq!(rig.obs.current_scene(), "Camera 2");
+    rig.stop().await;
+}

@@ -7,7 +7,7 @@
 //! pages answer from the new worker, which cannot see it; dropped first, the encoder reconnects
 //! to the new worker a moment later and gets the new pushes.
 
-use super::render::{INCLUDE_HEADER, Rendered, STUNNEL_HEADER};
+use super::render::{INCLUDE_HEADER, Rendered, stunnel_empty};
 use crate::config::{ProgramsConfig, RestreamConfig};
 use crate::exec::{self, CommandLine};
 use crate::state_store::{Sensitivity, write_atomic};
@@ -76,11 +76,11 @@ struct FileChange<'a> {
     /// The previous content; `None` when the file did not exist.
     old: Option<String>,
     /// What a missing file is restored to (an empty list).
-    empty: &'static str,
+    empty: String,
 }
 
 impl<'a> FileChange<'a> {
-    async fn read(path: &'a Path, new: &'a str, empty: &'static str) -> Result<Self, ApplyError> {
+    async fn read(path: &'a Path, new: &'a str, empty: String) -> Result<Self, ApplyError> {
         let old = match tokio::fs::read_to_string(path).await {
             Ok(text) => Some(text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -110,7 +110,7 @@ impl<'a> FileChange<'a> {
     }
 
     fn restore(&self) -> Result<(), String> {
-        let old = self.old.as_deref().unwrap_or(self.empty);
+        let old = self.old.as_deref().unwrap_or(&self.empty);
         write_atomic(self.path, old.as_bytes(), Sensitivity::Secret)
             .map_err(|e| format!("{}: {e}", self.path.display()))
     }
@@ -222,11 +222,15 @@ pub async fn apply(
     options: Options,
     progress: &(dyn Fn(Step) + Sync),
 ) -> Result<Applied, ApplyError> {
-    let include =
-        FileChange::read(&env.config.include_path, &rendered.include, INCLUDE_HEADER).await?;
+    let include = FileChange::read(
+        &env.config.include_path,
+        &rendered.include,
+        INCLUDE_HEADER.to_string(),
+    )
+    .await?;
     let stunnel = match (&env.config.stunnel, &rendered.stunnel) {
         (Some(config), Some(text)) => {
-            Some(FileChange::read(&config.config_path, text, STUNNEL_HEADER).await?)
+            Some(FileChange::read(&config.config_path, text, stunnel_empty(config)).await?)
         }
         _ => None,
     };

@@ -37,13 +37,24 @@ pub const STUNNEL_HEADER: &str = "\
 ; Do not edit: every change from the bot rewrites it.
 ";
 
+/// The stunnel configuration with no endpoint: the header and the global options. stunnel
+/// starts as root (systemd's `stunnel@` unit) and drops to `setuid`/`setgid` once its ports are
+/// bound ("setuid = USER: setuid() to USER in daemon mode", stunnel(8), GLOBAL OPTIONS), so a
+/// file rewritten by a compromised bot user cannot run anything as root through stunnel.
+pub fn stunnel_empty(stunnel: &StunnelConfig) -> String {
+    format!(
+        "{STUNNEL_HEADER}setuid = {}\nsetgid = {}\n",
+        stunnel.user, stunnel.group
+    )
+}
+
 /// Render both files. Refuses an enabled RTMPS endpoint when stunnel is not configured.
 pub fn render(
     endpoints: &[Endpoint],
     stunnel: Option<&StunnelConfig>,
 ) -> Result<Rendered, EndpointError> {
     let mut include = String::from(INCLUDE_HEADER);
-    let mut tunnels = String::from(STUNNEL_HEADER);
+    let mut tunnels = stunnel.map(stunnel_empty).unwrap_or_default();
     let mut pushing = Vec::new();
     let mut next_port = stunnel.map(|s| s.first_port);
     let mut uses_stunnel = false;
@@ -148,7 +159,10 @@ mod tests {
     fn no_endpoints_is_a_valid_empty_include() {
         let rendered = render(&[], Some(&StunnelConfig::default())).unwrap();
         assert_eq!(rendered.include, INCLUDE_HEADER);
-        assert_eq!(rendered.stunnel.as_deref(), Some(STUNNEL_HEADER));
+        assert_eq!(
+            rendered.stunnel.as_deref(),
+            Some(format!("{STUNNEL_HEADER}setuid = stunnel4\nsetgid = stunnel4\n").as_str())
+        );
         assert!(!rendered.uses_stunnel);
     }
 }

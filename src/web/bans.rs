@@ -405,13 +405,16 @@ mod tests {
             expires_ts: Some(2),
         };
         let ended = serde_json::json!({"bans": {"198.51.100.3": entry}});
+        // A directory of its own: the automatic ban above is saved by a background task that may
+        // still be writing `dir`.
+        let down = tempfile::tempdir().unwrap();
         crate::state_store::write_atomic(
-            &dir.path().join(BANS_FILE),
+            &down.path().join(BANS_FILE),
             ended.to_string().as_bytes(),
             Sensitivity::Secret,
         )
         .unwrap();
-        let reloaded = Bans::load(StateDir::new(dir.path()), None, 100);
+        let reloaded = Bans::load(StateDir::new(down.path()), None, 100);
         assert!(reloaded.list().is_empty(), "ended while the bot was down");
     }
 
