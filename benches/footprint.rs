@@ -14,6 +14,8 @@
 //! the RSS of that minute (min/max) and so far, and the table adds the window's minimum.
 
 mod common;
+#[path = "../tests/support/nginx.rs"]
+mod nginx;
 
 #[path = "../tests/support/fake_discord.rs"]
 mod fake_discord;
@@ -96,14 +98,6 @@ async fn stats_server() -> (String, Arc<AtomicU64>) {
     (url, counter)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `utime + stime` of a process, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the bot runs");
@@ -113,21 +107,6 @@ fn cpu_ticks(pid: u32) -> u64 {
     let utime: u64 = fields[11].parse().unwrap();
     let stime: u64 = fields[12].parse().unwrap();
     utime + stime
-}
-
-/// A `kB` field of /proc/<pid>/status (`VmRSS`, `RssAnon`, `RssFile`), or `Threads`.
-fn status_field(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the bot runs");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
 }
 
 async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
@@ -153,7 +132,7 @@ async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
     let discord = FakeDiscord::start().await;
     discord.require_token(DISCORD_TOKEN);
     let (stats, polls) = stats_server().await;
-    let web_port = free_port();
+    let web_port = nginx::free_port();
     let others = if guard_only {
         String::new()
     } else {
@@ -244,7 +223,7 @@ async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
     let mut samples = Vec::new();
     let mut minute = Vec::new();
     while started.elapsed() < window {
-        let rss = status_field(pid, "VmRSS");
+        let rss = common::status_field(pid, "VmRSS");
         samples.push(rss);
         minute.push(rss);
         if minute.len() == 60 {
@@ -253,10 +232,10 @@ async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
             eprintln!(
                 "minute {}: RSS {:.2}..{:.2} MiB; so far {:.2}..{:.2} MiB",
                 samples.len() / 60,
-                mib(low.copied().unwrap_or(0)),
-                mib(high.copied().unwrap_or(0)),
-                mib(all_low.copied().unwrap_or(0)),
-                mib(all_high.copied().unwrap_or(0)),
+                common::mib(low.copied().unwrap_or(0)),
+                common::mib(high.copied().unwrap_or(0)),
+                common::mib(all_low.copied().unwrap_or(0)),
+                common::mib(all_high.copied().unwrap_or(0)),
             );
             minute.clear();
         }
@@ -265,9 +244,9 @@ async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
     let ticks = cpu_ticks(pid) - ticks_before;
     let elapsed = started.elapsed();
     let (anon, file, threads) = (
-        status_field(pid, "RssAnon"),
-        status_field(pid, "RssFile"),
-        status_field(pid, "Threads"),
+        common::status_field(pid, "RssAnon"),
+        common::status_field(pid, "RssFile"),
+        common::status_field(pid, "Threads"),
     );
     let obs_requests = obs.requests().len() - obs_requests_before;
     let stats_polls = polls.load(Ordering::Relaxed) - polls_before;
@@ -322,13 +301,13 @@ async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
     println!("|---|---|---|---|---|---|---|");
     println!(
         "| {:.1} MiB | {:.2} … {:.2} MiB | {:.1} → {:.1} MiB | {:.1} / {:.1} MiB | {:.3} % ({ticks} ticks of 1/{hz} s) | {:.1} MB | {:.1} MB |",
-        mib(median),
-        mib(min),
-        mib(max),
-        mib(first),
-        mib(last),
-        mib(anon),
-        mib(file),
+        common::mib(median),
+        common::mib(min),
+        common::mib(max),
+        common::mib(first),
+        common::mib(last),
+        common::mib(anon),
+        common::mib(file),
         cpu_percent,
         size(&stripped),
         size(std::path::Path::new(&bin)),

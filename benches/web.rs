@@ -27,7 +27,7 @@ const ALERTS: usize = 200;
 const TOKEN: &str = "bench-alert-token-0123456789";
 
 fn main() {
-    raise_fd_limit();
+    common::raise_fd_limit(16_384);
     let server = common::runtime();
     let state = tempfile::tempdir().unwrap();
     let (ctx, app, base) = server.block_on(start(&state));
@@ -39,24 +39,11 @@ fn main() {
     });
 }
 
-fn raise_fd_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain libc calls on a local struct.
-    unsafe {
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
-        limit.rlim_cur = limit.rlim_max.min(16_384);
-        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-    }
-}
-
 async fn start(state: &tempfile::TempDir) -> (Arc<Context>, App, String) {
     let config = Config::parse(&format!(
         r#"(state_dir: "{}", log: (filter: "warn"),
             web: (bind: "127.0.0.1:0", rate_limit: (per_second: 1000000, burst: 1000000),
-                  overlay: (banner: "6s")))"#,
+                  limits: (max_overlays: 2000, max_connections_per_ip: 4000), overlay: (banner: "6s")))"#,
         state.path().display()
     ))
     .unwrap();

@@ -114,7 +114,12 @@ pub struct WebConfig {
     /// every forwarding header is ignored and the client is the peer address.
     #[serde(default)]
     pub trusted_proxies: Vec<TrustedProxy>,
-    /// Caps on what the web server remembers.
+    /// Host names the pages are reached by, besides IP addresses and `localhost`
+    /// (`["stream.example.com"]`). A page without an access key answers only to these (421 to any
+    /// other `Host`): a web page cannot point a name of its own at the bot (DNS rebinding).
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Caps on what the web server remembers, its connections and its time.
     #[serde(default)]
     pub limits: WebLimits,
     /// Send `Strict-Transport-Security` (only when the bot is reached over HTTPS through a TLS
@@ -138,6 +143,7 @@ impl Default for WebConfig {
         WebConfig {
             bind: default_bind(),
             trusted_proxies: Vec::new(),
+            hosts: Vec::new(),
             limits: WebLimits::default(),
             hsts: false,
             rate_limit: RateLimitConfig::default(),
@@ -170,7 +176,7 @@ pub enum ProxyHeader {
     XRealIp,
 }
 
-/// Caps of the web server's memory.
+/// Caps of the web server's memory, connections and time.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebLimits {
@@ -178,6 +184,26 @@ pub struct WebLimits {
     pub max_rate_limit_entries: usize,
     /// Automatic bans kept at most; beyond, the one closest to expiring is dropped.
     pub max_auto_bans: usize,
+    /// Open connections at most; beyond, a new one is closed at once.
+    pub max_connections: usize,
+    /// Open connections from one address (IPv6: one /64) at most; trusted proxies are exempt.
+    pub max_connections_per_ip: usize,
+    /// A request's headers must arrive within this long, counted from the connection's start
+    /// or the previous answer (so it is also how long an idle keep-alive connection stays).
+    #[serde(deserialize_with = "duration")]
+    pub header_timeout: Duration,
+    /// A connection that neither sends nor takes a byte for this long is closed (a live
+    /// status stream and overlay send something every 15 and 20 s).
+    #[serde(deserialize_with = "duration")]
+    pub idle_timeout: Duration,
+    /// A request (its body included) must be answered within this long (408 beyond); a stream's
+    /// answer starts at once and is not limited.
+    #[serde(deserialize_with = "duration")]
+    pub request_timeout: Duration,
+    /// Status pages on the live stream (`/api/events`) at most; 503 beyond.
+    pub max_status_streams: usize,
+    /// Overlays connected to `/ws/overlay` at most; 503 beyond.
+    pub max_overlays: usize,
 }
 
 impl Default for WebLimits {
@@ -185,6 +211,13 @@ impl Default for WebLimits {
         WebLimits {
             max_rate_limit_entries: 10_000,
             max_auto_bans: 10_000,
+            max_connections: 4096,
+            max_connections_per_ip: 64,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(15),
+            max_status_streams: 100,
+            max_overlays: 32,
         }
     }
 }
@@ -1406,10 +1439,34 @@ fn validate_web_limits(limits: &WebLimits, problem: &mut impl FnMut(String, Stri
     for (key, value) in [
         ("max_rate_limit_entries", limits.max_rate_limit_entries),
         ("max_auto_bans", limits.max_auto_bans),
+        ("max_connections", limits.max_connections),
+        ("max_connections_per_ip", limits.max_connections_per_ip),
+        ("max_status_streams", limits.max_status_streams),
+        ("max_overlays", limits.max_overlays),
     ] {
         if value == 0 {
             problem(format!("web.limits.{key}"), "must be at least 1".into());
         }
+    }
+    for (key, value) in [
+        ("header_timeout", limits.header_timeout),
+        ("idle_timeout", limits.idle_timeout),
+        ("request_timeout", limits.request_timeout),
+    ] {
+        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&value) {
+            problem(
+                format!("web.limits.{key}"),
+                "must be between 1s and 1h".into(),
+            );
+        }
+    }
+    // The live streams keep themselves alive with a frame every 15 s (status) and 20 s (overlay).
+    if (Duration::from_secs(1)..Duration::from_secs(30)).contains(&limits.idle_timeout) {
+        problem(
+            "web.limits.idle_timeout".into(),
+            "must be at least 30s: the status stream and the overlay are quiet for up to 20s"
+                .into(),
+        );
     }
 }
 
@@ -1434,6 +1491,25 @@ fn validate_web(web: &WebConfig, problem: &mut impl FnMut(String, String)) {
         positive("web.auto_ban.for", ban.duration, problem);
     }
     validate_web_limits(&web.limits, problem);
+    for host in &web.hosts {
+        let plain = !host.is_empty()
+            && host.len() <= 253
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !plain {
+            problem(
+                "web.hosts".into(),
+                format!(
+                    "{host:?} is not a host name (no scheme, port or path: \"stream.example.com\")"
+                ),
+            );
+        }
+    }
     let Some(overlay) = &web.overlay else {
         return;
     };

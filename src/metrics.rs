@@ -25,6 +25,15 @@ pub enum Refusal {
     BadKey,
     /// An access key was needed and none was given.
     NoKey,
+    /// A page without an access key was asked for under a host name that is not the bot's (DNS
+    /// rebinding).
+    UnknownHost,
+    /// The status stream or overlay already has its most clients.
+    Busy,
+    /// The request was not answered within `web.limits.request_timeout`.
+    Timeout,
+    /// A connection over `web.limits.max_connections` or `max_connections_per_ip`, closed at once.
+    TooManyConnections,
 }
 
 impl Refusal {
@@ -34,6 +43,10 @@ impl Refusal {
             Refusal::RateLimited => "rate_limited",
             Refusal::BadKey => "bad_key",
             Refusal::NoKey => "no_key",
+            Refusal::UnknownHost => "unknown_host",
+            Refusal::Busy => "busy",
+            Refusal::Timeout => "timeout",
+            Refusal::TooManyConnections => "too_many_connections",
         }
     }
 }
@@ -45,6 +58,8 @@ pub struct Clients {
     pub overlay: usize,
     /// Status pages connected to `/api/status/stream`.
     pub status: usize,
+    /// Open connections to the web server.
+    pub connections: usize,
 }
 
 /// Every counter. Shared as `Arc<Metrics>` in the [`Context`].
@@ -228,6 +243,13 @@ impl Metrics {
             "Status pages connected to /api/status/stream.",
         )
         .sample(&[], clients.status);
+        Family::new(
+            &mut out,
+            "stream_control_http_connections",
+            "gauge",
+            "Open connections to the web server (web.limits.max_connections at most).",
+        )
+        .sample(&[], clients.connections);
 
         let c = self.lock();
         let mut f = Family::new(
@@ -286,7 +308,7 @@ impl Metrics {
             &mut out,
             "stream_control_http_refused_total",
             "counter",
-            "Requests refused by the web server, by reason.",
+            "Requests (and connections) refused by the web server, by reason.",
         );
         for (why, n) in &c.http_refused {
             f.sample(&[("reason", why.as_str())], n);
@@ -357,6 +379,7 @@ mod tests {
             Clients {
                 overlay: 3,
                 status: 0,
+                connections: 7,
             },
         );
         for line in [
@@ -365,6 +388,7 @@ mod tests {
             "stream_control_scene_switches_total{by=\"guard\"} 1",
             "stream_control_commands_total{command=\"brb\",surface=\"twitch\",outcome=\"done\"} 1",
             "stream_control_overlay_clients 3",
+            "stream_control_http_connections 7",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }

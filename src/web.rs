@@ -10,6 +10,7 @@
 pub mod bans;
 pub mod overlay;
 pub mod security;
+pub mod server;
 pub mod status_page;
 
 use crate::app::Context;
@@ -22,9 +23,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use include_dir::{Dir, include_dir};
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio_util::sync::CancellationToken;
 
 static ASSETS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/overlay");
@@ -34,9 +34,8 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
     let Some(web) = ctx.config.web.clone() else {
         return Ok(());
     };
-    let listener = tokio::net::TcpListener::bind(web.bind)
-        .await
-        .with_context(|| format!("cannot listen on {}", web.bind))?;
+    let listener =
+        server::listen(web.bind).with_context(|| format!("cannot listen on {}", web.bind))?;
     let addr = listener.local_addr()?;
     ctx.status.send_modify(|s| {
         s.web = Some(WebStatus {
@@ -44,14 +43,22 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
         })
     });
     tracing::info!(%addr, "status page on http://{addr}/");
-    let app = router(ctx.clone(), token.clone());
-    axum::serve(
+    let connections = Arc::new(server::Connections::default());
+    let app = router(ctx.clone(), token.clone(), connections.clone());
+    let mut limits = web.limits.clone();
+    limits.max_connections = server::fit_to_open_files(limits.max_connections);
+    server::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app,
+        server::Serve {
+            limits,
+            trusted_proxies: web.trusted_proxies.clone(),
+            metrics: ctx.metrics.clone(),
+            connections,
+        },
+        token,
     )
-    .with_graceful_shutdown(token.cancelled_owned())
-    .await
-    .context("web server")?;
+    .await;
     ctx.status.send_modify(|s| s.web = None);
     Ok(())
 }
@@ -67,10 +74,53 @@ pub struct WebState {
     pub limiter: Arc<security::RateLimiter>,
     /// Status pages connected to the live stream now.
     pub status_clients: Arc<AtomicUsize>,
+    /// Overlays connected now (taken before the WebSocket upgrade, so the cap is exact).
+    pub overlay_clients: Arc<AtomicUsize>,
+    /// Open connections (for `/metrics`).
+    pub connections: Arc<server::Connections>,
+}
+
+/// One place in a capped group of long-lived clients (status streams, overlays); dropping it
+/// frees the place.
+pub struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    /// A place if fewer than `max` are taken.
+    pub fn take(count: &Arc<AtomicUsize>, max: usize) -> Option<Slot> {
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(count.clone()))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// 503 for a stream or overlay beyond its cap.
+pub(crate) fn busy(state: &WebState) -> Response {
+    state
+        .ctx
+        .metrics
+        .http_refused(crate::metrics::Refusal::Busy);
+    let mut response = security::refusal(StatusCode::SERVICE_UNAVAILABLE, "too many clients");
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("30"));
+    response
 }
 
 /// All routes, with the security layers.
-pub fn router(ctx: Arc<Context>, token: CancellationToken) -> Router {
+pub fn router(
+    ctx: Arc<Context>,
+    token: CancellationToken,
+    connections: Arc<server::Connections>,
+) -> Router {
     let web = Arc::new(ctx.config.web.clone().unwrap_or_default());
     let state = WebState {
         ctx,
@@ -82,6 +132,8 @@ pub fn router(ctx: Arc<Context>, token: CancellationToken) -> Router {
         web,
         token,
         status_clients: Arc::new(AtomicUsize::new(0)),
+        overlay_clients: Arc::new(AtomicUsize::new(0)),
+        connections,
     };
     let keyed = |variable| {
         axum::middleware::from_fn_with_state(

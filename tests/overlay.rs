@@ -22,7 +22,7 @@ const WAIT: Duration = Duration::from_secs(20);
 fn config(state: &tempfile::TempDir, overlay: &str) -> String {
     format!(
         r#"(state_dir: "{}", locale: "nb-NO",
-            web: (bind: "127.0.0.1:0", rate_limit: (per_second: 100000, burst: 100000), overlay: ({overlay})))"#,
+            web: (bind: "127.0.0.1:0", rate_limit: (per_second: 100000, burst: 100000), limits: (max_overlays: 2000, max_connections_per_ip: 4000), overlay: ({overlay})))"#,
         state.path().display()
     )
 }

@@ -49,11 +49,25 @@ async fn page(State(state): State<WebState>) -> Response {
     response
 }
 
+/// The overlay sends nothing but pongs and a close: a few KiB is plenty, and a client cannot make
+/// the server buffer more (tungstenite's defaults are 16 MiB frames, 64 MiB messages).
+pub const MAX_INCOMING_BYTES: usize = 4 * 1024;
+
 async fn socket(State(state): State<WebState>, upgrade: WebSocketUpgrade) -> Response {
     if state.ctx.alerts.is_none() {
         return super::not_found_response();
     }
-    upgrade.on_upgrade(move |socket| serve(state, socket))
+    let Some(slot) = super::Slot::take(&state.overlay_clients, state.web.limits.max_overlays)
+    else {
+        return super::busy(&state);
+    };
+    upgrade
+        .max_frame_size(MAX_INCOMING_BYTES)
+        .max_message_size(MAX_INCOMING_BYTES)
+        .on_upgrade(move |socket| async move {
+            serve(state, socket).await;
+            drop(slot);
+        })
 }
 
 /// One overlay connection: the hello frame, then every alert, until either side goes away, the

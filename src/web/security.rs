@@ -253,6 +253,13 @@ pub struct KeyGuard {
 pub async fn require_key(State(guard): State<KeyGuard>, request: Request, next: Next) -> Response {
     let state = &guard.state;
     let Some(expected) = state.ctx.secrets.get(guard.variable) else {
+        if !host_allowed(request.headers(), &state.web.hosts) {
+            state.ctx.metrics.http_refused(Refusal::UnknownHost);
+            return refusal(
+                StatusCode::MISDIRECTED_REQUEST,
+                "unknown host name: add it to web.hosts, or set an access key",
+            );
+        }
         return next.run(request).await;
     };
     let ip = request
@@ -279,6 +286,38 @@ pub async fn require_key(State(guard): State<KeyGuard>, request: Request, next: 
             unauthorized("wrong access key")
         }
     }
+}
+
+/// Whether a page without an access key may answer a request for this `Host`: an IP address
+/// (any port), `localhost`, or a name in `web.hosts`. A browser tricked by DNS rebinding sends
+/// the attacker's own name, so refusing unknown names keeps other sites' scripts from reading
+/// the page; no `Host` at all is not a browser's request and passes.
+pub fn host_allowed(headers: &HeaderMap, hosts: &[String]) -> bool {
+    let Some(host) = headers.get(header::HOST) else {
+        return true;
+    };
+    let Ok(host) = host.to_str() else {
+        return false;
+    };
+    if host.starts_with('[') {
+        return host.split_once(']').is_some_and(|(ip, port)| {
+            ip[1..].parse::<std::net::Ipv6Addr>().is_ok()
+                && (port.is_empty() || port.strip_prefix(':').is_some_and(is_port))
+        });
+    }
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if is_port(port) => name,
+        Some(_) => return false,
+        None => host,
+    };
+    let name = name.strip_suffix('.').unwrap_or(name);
+    name.parse::<Ipv4Addr>().is_ok()
+        || name.eq_ignore_ascii_case("localhost")
+        || hosts.iter().any(|known| known.eq_ignore_ascii_case(name))
+}
+
+fn is_port(port: &str) -> bool {
+    !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Headers on every response: self-only CSP, no sniffing, no referrer, no framing (the overlay
@@ -335,6 +374,47 @@ mod tests {
             map.append(*name, HeaderValue::from_static(value));
         }
         map
+    }
+
+    #[test]
+    fn a_page_without_a_key_answers_addresses_localhost_and_known_names_only() {
+        let known = vec!["stream.example.com".to_string()];
+        for host in [
+            "127.0.0.1:8080",
+            "192.168.1.20",
+            "[::1]:8080",
+            "[fe80::1]",
+            "localhost:8080",
+            "LOCALHOST",
+            "stream.example.com",
+            "Stream.Example.COM.:443",
+        ] {
+            assert!(
+                host_allowed(&headers(&[("host", host)]), &known),
+                "{host} is allowed"
+            );
+        }
+        for host in [
+            "evil.example",
+            "evil.example:8080",
+            "127.0.0.1.evil.example",
+            "stream.example.com.evil.example",
+            "localhost.evil.example",
+            "[::1",
+            "[::1]x",
+            "127.0.0.1:80:80",
+            "127.0.0.1:",
+            "",
+        ] {
+            assert!(
+                !host_allowed(&headers(&[("host", host)]), &known),
+                "{host:?} is refused"
+            );
+        }
+        assert!(
+            host_allowed(&HeaderMap::new(), &[]),
+            "no Host: not a browser"
+        );
     }
 
     fn check(

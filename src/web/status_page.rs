@@ -18,8 +18,7 @@ use axum::routing::get;
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::convert::Infallible;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio_stream::wrappers::{BroadcastStream, WatchStream};
 
@@ -164,24 +163,12 @@ async fn api_history(State(state): State<WebState>) -> Response {
     json_response(serde_json::to_string(&body).unwrap_or_else(|_| "{}".into()))
 }
 
-/// Counts a connected status page while its stream lives.
-struct Connected(Arc<AtomicUsize>);
-
-impl Connected {
-    fn new(count: &Arc<AtomicUsize>) -> Connected {
-        count.fetch_add(1, Ordering::Relaxed);
-        Connected(count.clone())
-    }
-}
-
-impl Drop for Connected {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-async fn stream(State(state): State<WebState>) -> impl IntoResponse {
-    let connected = Connected::new(&state.status_clients);
+async fn stream(State(state): State<WebState>) -> Response {
+    let Some(connected) =
+        super::Slot::take(&state.status_clients, state.web.limits.max_status_streams)
+    else {
+        return super::busy(&state);
+    };
     let statuses = WatchStream::new(state.ctx.status.subscribe()).map(|status| {
         SseEvent::default()
             .event("status")
@@ -201,13 +188,16 @@ async fn stream(State(state): State<WebState>) -> impl IntoResponse {
             Ok::<_, Infallible>(event)
         })
         .take_until(state.token.cancelled_owned());
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
 }
 
 async fn metrics(State(state): State<WebState>) -> Response {
     let clients = Clients {
         overlay: state.ctx.alerts.as_ref().map_or(0, |a| a.clients()),
         status: state.status_clients.load(Ordering::Relaxed),
+        connections: state.connections.open(),
     };
     let body = state
         .ctx
