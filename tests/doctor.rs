@@ -241,6 +241,8 @@ async fn all_green_exits_0_and_says_what_it_found() {
         "stats sls",
         "the SRT Live Server parser reads it: publish/live/feed1 is live at 3990 kbps, RTT 51 ms",
     );
+    // The page `/sls` is no word of a stats API: it could be a stream id, so it is not shown.
+    assert_ok(&report, "stats sls", &format!("{}/… answers", rig.stats));
     assert_ok(&report, "Twitch token", "every scope granted");
     assert_eq!(check(&report, "Twitch bot token").outcome, Outcome::Skipped);
     assert_ok(
@@ -309,7 +311,7 @@ async fn every_failure_is_a_cross_with_its_fix_and_exit_1_and_no_secret_is_shown
     let servers = format!(
         r#"(name: "garbage", kind: SrtLiveServer(url: "{stats}/garbage")),
            (name: "wrongtype", kind: SrtLiveServer(url: "{stats}/nginx")),
-           (name: "down", kind: Belabox(url: "http://127.0.0.1:1/stats?key={ALERT_TOKEN}")),"#,
+           (name: "down", kind: Belabox(url: "http://viewer:hunter2-pass@127.0.0.1:1/stats/streamid-7f3a?key={ALERT_TOKEN}")),"#,
         stats = rig.stats
     );
     let config = rig.config(&servers, false, "");
@@ -338,7 +340,8 @@ async fn every_failure_is_a_cross_with_its_fix_and_exit_1_and_no_secret_is_shown
     assert_fails(
         &report,
         "stats down",
-        "cannot reach http://127.0.0.1:1/stats?key=***",
+        // Which server: its name and address, without credentials, query or stream id.
+        "cannot reach http://127.0.0.1:1/stats/…",
         "start the stats server, or correct the URL in guard.servers[3].kind",
     );
     assert_fails(
@@ -380,6 +383,9 @@ async fn every_failure_is_a_cross_with_its_fix_and_exit_1_and_no_secret_is_shown
         OBS_PASSWORD,
         DISCORD_TOKEN,
         ALERT_TOKEN,
+        "viewer",
+        "hunter2-pass",
+        "streamid-7f3a",
         fake_twitch::CLIENT_SECRET,
         &access,
         &refresh,

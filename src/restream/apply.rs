@@ -210,7 +210,8 @@ impl Environment<'_> {
         .await;
         Some(match result {
             Ok(body) => Ok(body.trim().parse().unwrap_or(0)),
-            Err(error) => Err(crate::status::error_chain(&error)),
+            // reqwest's message names the URL, which may carry the control page's password.
+            Err(error) => Err(crate::status::error_chain(&error.without_url())),
         })
     }
 }
