@@ -551,13 +551,14 @@ async fn sudo_is_asked_with_dash_l_for_every_privileged_command() {
     assert_ok(
         &report,
         "sudo",
-        "sudo allows all 7 privileged commands without a password",
+        "sudo allows all 8 privileged commands without a password",
     );
     let calls = rig.sudo.calls();
     let nginx = rig.nginx.path.display().to_string();
     let systemctl = rig.systemctl.path.display().to_string();
     for expected in [
         vec!["-n", nginx.as_str(), "-t"],
+        vec!["-n", "-l", nginx.as_str(), "-t"],
         vec!["-n", "-l", nginx.as_str(), "-s", "reload"],
         vec!["-n", "-l", systemctl.as_str(), "restart", "nginx.service"],
         vec![
@@ -567,7 +568,7 @@ async fn sudo_is_asked_with_dash_l_for_every_privileged_command() {
             "-u",
             "stunnel@restream.service",
             "-n",
-            "25",
+            "1000",
             "-o",
             "short-iso",
             "--no-pager",
@@ -586,16 +587,21 @@ async fn sudo_is_asked_with_dash_l_for_every_privileged_command() {
         &report,
         "sudo",
         &format!(
-            "sudo refuses 7 of 7 privileged commands:\n{nginx} -s reload: sudo: a password is required"
+            "sudo refuses 8 of 8 privileged commands:\n{nginx} -t: sudo: a password is required\n{nginx} -s reload: sudo: a password is required"
         ),
         "install packaging/stream-control.service.d/sudo.conf as the unit's drop-in",
     );
-    assert_fails(&report, "sudo", "sudo refuses 7 of 7", "README: sudo");
+    assert_fails(
+        &report,
+        "sudo",
+        "sudo refuses 8 of 8",
+        "install the rules `stream-control sudoers` prints",
+    );
     assert_fails(
         &report,
         "nginx -t",
         "a password is required",
-        "a sudoers rule for nginx",
+        "install the rules `stream-control sudoers` prints, which include nginx",
     );
 }
 
