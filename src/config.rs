@@ -1657,7 +1657,11 @@ fn validate_guard(guard: &GuardConfig, problem: &mut impl FnMut(String, String))
         {
             problem(
                 format!("{path}.kind.url"),
-                format!("`{url}` must start with http:// or https://"),
+                // Shown as the status page would: the typed URL may hold a password.
+                format!(
+                    "`{}` must start with http:// or https://",
+                    crate::guard::stats::shown_url(url)
+                ),
             );
         }
     }

@@ -73,6 +73,13 @@ pub fn use_sudo(programs: &ProgramsConfig) -> bool {
     programs.use_sudo.unwrap_or_else(|| !running_as_root())
 }
 
+/// Whether `path` is a file someone may execute (doctor's program checks; `sudoers` looking a
+/// bare program name up in `PATH`).
+pub fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
 fn running_as_root() -> bool {
     effective_uid() == Some(0)
 }

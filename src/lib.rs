@@ -22,7 +22,8 @@
 //! - [`demo`]: `stream-control demo`, the bot against its built-in OBS and nginx-rtmp
 //!   simulators (the OBS simulator is also the tests' fake OBS).
 //! - [`doctor`]: `stream-control doctor`, every outside dependency checked with its fix;
-//!   [`systemd`]: `READY=1`, watchdog pings and `STOPPING=1` for a `Type=notify` unit.
+//!   [`systemd`]: `READY=1`, watchdog pings and `STOPPING=1` for a `Type=notify` unit;
+//!   [`sudoers`]: `stream-control sudoers`, the exact sudoers drop-in for the privileged commands.
 //! - `fuzzing` (hidden): one fuzz target per parser, for the `fuzz/` crate and
 //!   `tests/fuzzing.rs`.
 //!
@@ -53,6 +54,7 @@ pub mod secrets;
 pub mod services;
 pub mod state_store;
 pub mod status;
+pub mod sudoers;
 pub mod surfaces;
 pub mod systemd;
 pub mod tls;

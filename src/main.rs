@@ -51,6 +51,16 @@ enum Command {
         #[arg(long, short, default_value = config::DEFAULT_PATH)]
         config: PathBuf,
     },
+    /// Print the sudoers drop-in for the commands the configuration runs through sudo, each an
+    /// exact command line (install it as its header says).
+    Sudoers {
+        /// The configuration file.
+        #[arg(default_value = config::DEFAULT_PATH)]
+        path: PathBuf,
+        /// The user the bot runs as (default: the current user).
+        #[arg(long)]
+        user: Option<String>,
+    },
     /// Check a configuration: print every problem and exit 1, or what is enabled and exit 0.
     CheckConfig {
         /// The file to check.
@@ -101,6 +111,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::CheckConfig { path }) => check_config(&path),
         Some(Command::Doctor { config }) => doctor(&config),
+        Some(Command::Sudoers { path, user }) => sudoers(&path, user),
         Some(Command::Run(args)) => run(args),
         Some(Command::Demo { port }) => demo(port),
         Some(Command::Twitch {
@@ -121,6 +132,38 @@ fn load(path: &std::path::Path) -> Option<Config> {
             None
         }
     }
+}
+
+fn sudoers(path: &std::path::Path, user: Option<String>) -> ExitCode {
+    let Some(config) = load(path) else {
+        return ExitCode::FAILURE;
+    };
+    let Some(user) = user.or_else(current_user) else {
+        eprintln!("cannot tell the current user's name: pass --user NAME");
+        return ExitCode::FAILURE;
+    };
+    match stream_control::sudoers::render(&config, &user) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{}: {error}", path.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The effective user's name from /etc/passwd (as sudo knows it), else `$USER`.
+fn current_user() -> Option<String> {
+    let uid = stream_control::exec::effective_uid()?.to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .find(|fields| fields.get(2) == Some(&uid.as_str()))
+        .and_then(|fields| fields.first().map(|name| name.to_string()))
+        .or_else(|| std::env::var("USER").ok())
 }
 
 fn check_config(path: &std::path::Path) -> ExitCode {

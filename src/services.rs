@@ -212,16 +212,20 @@ pub fn restart_line(programs: &ProgramsConfig, unit: &Unit) -> CommandLine {
     CommandLine::new(&programs.systemctl, ["restart", unit.unit.as_str()]).privileged(programs)
 }
 
-/// `journalctl -u <unit> -n <lines> -o short-iso --no-pager` as the bot runs it.
-pub fn logs_line(programs: &ProgramsConfig, unit: &Unit, lines: u16) -> CommandLine {
-    let count = lines.to_string();
+/// The line count `logs_line` always asks for: a fixed argv, so the sudoers rule for it is exact
+/// (`stream-control sudoers`; a `-n *` rule would let journalctl run as root with any options).
+const JOURNAL_LINES: &str = "1000";
+
+/// `journalctl -u <unit> -n 1000 -o short-iso --no-pager` as the bot runs it; [`logs`] keeps
+/// the last lines asked for.
+pub fn logs_line(programs: &ProgramsConfig, unit: &Unit) -> CommandLine {
     CommandLine::new(
         &programs.journalctl,
         [
             "-u",
             unit.unit.as_str(),
             "-n",
-            count.as_str(),
+            JOURNAL_LINES,
             "-o",
             "short-iso",
             "--no-pager",
@@ -330,14 +334,18 @@ fn cut(line: &str) -> String {
     }
 }
 
-/// The unit's last `lines` journal lines (`journalctl -u <unit> -n <lines> -o short-iso
-/// --no-pager`), each cut at 2,000 characters.
+/// The unit's last `lines` journal lines (of [`logs_line`]'s 1000), each cut at 2,000
+/// characters.
 pub async fn logs(ctx: &Context, unit: &Unit, lines: u16) -> Result<Vec<String>, ServiceError> {
-    let output = run_privileged(ctx, logs_line(&ctx.config.programs, unit, lines)).await?;
-    Ok(output
+    let output = run_privileged(ctx, logs_line(&ctx.config.programs, unit)).await?;
+    let all: Vec<&str> = output
         .stdout
         .lines()
         .filter(|l| l.trim() != "-- No entries --")
+        .collect();
+    let skip = all.len().saturating_sub(usize::from(lines));
+    Ok(all[skip..]
+        .iter()
         .map(|l| ctx.redactor.redact(&cut(l)))
         .collect())
 }

@@ -241,6 +241,8 @@ async fn all_green_exits_0_and_says_what_it_found() {
         "stats sls",
         "the SRT Live Server parser reads it: publish/live/feed1 is live at 3990 kbps, RTT 51 ms",
     );
+    // The page `/sls` is no word of a stats API: it could be a stream id, so it is not shown.
+    assert_ok(&report, "stats sls", &format!("{}/… answers", rig.stats));
     assert_ok(&report, "Twitch token", "every scope granted");
     assert_eq!(check(&report, "Twitch bot token").outcome, Outcome::Skipped);
     assert_ok(
@@ -309,7 +311,7 @@ async fn every_failure_is_a_cross_with_its_fix_and_exit_1_and_no_secret_is_shown
     let servers = format!(
         r#"(name: "garbage", kind: SrtLiveServer(url: "{stats}/garbage")),
            (name: "wrongtype", kind: SrtLiveServer(url: "{stats}/nginx")),
-           (name: "down", kind: Belabox(url: "http://127.0.0.1:1/stats?key={ALERT_TOKEN}")),"#,
+           (name: "down", kind: Belabox(url: "http://viewer:hunter2-pass@127.0.0.1:1/stats/streamid-7f3a?key={ALERT_TOKEN}")),"#,
         stats = rig.stats
     );
     let config = rig.config(&servers, false, "");
@@ -338,7 +340,8 @@ async fn every_failure_is_a_cross_with_its_fix_and_exit_1_and_no_secret_is_shown
     assert_fails(
         &report,
         "stats down",
-        "cannot reach http://127.0.0.1:1/stats?key=***",
+        // Which server: its name and address, without credentials, query or stream id.
+        "cannot reach http://127.0.0.1:1/stats/…",
         "start the stats server, or correct the URL in guard.servers[3].kind",
     );
     assert_fails(
@@ -380,6 +383,9 @@ async fn every_failure_is_a_cross_with_its_fix_and_exit_1_and_no_secret_is_shown
         OBS_PASSWORD,
         DISCORD_TOKEN,
         ALERT_TOKEN,
+        "viewer",
+        "hunter2-pass",
+        "streamid-7f3a",
         fake_twitch::CLIENT_SECRET,
         &access,
         &refresh,
@@ -545,13 +551,14 @@ async fn sudo_is_asked_with_dash_l_for_every_privileged_command() {
     assert_ok(
         &report,
         "sudo",
-        "sudo allows all 7 privileged commands without a password",
+        "sudo allows all 8 privileged commands without a password",
     );
     let calls = rig.sudo.calls();
     let nginx = rig.nginx.path.display().to_string();
     let systemctl = rig.systemctl.path.display().to_string();
     for expected in [
         vec!["-n", nginx.as_str(), "-t"],
+        vec!["-n", "-l", nginx.as_str(), "-t"],
         vec!["-n", "-l", nginx.as_str(), "-s", "reload"],
         vec!["-n", "-l", systemctl.as_str(), "restart", "nginx.service"],
         vec![
@@ -561,7 +568,7 @@ async fn sudo_is_asked_with_dash_l_for_every_privileged_command() {
             "-u",
             "stunnel@restream.service",
             "-n",
-            "25",
+            "1000",
             "-o",
             "short-iso",
             "--no-pager",
@@ -580,16 +587,21 @@ async fn sudo_is_asked_with_dash_l_for_every_privileged_command() {
         &report,
         "sudo",
         &format!(
-            "sudo refuses 7 of 7 privileged commands:\n{nginx} -s reload: sudo: a password is required"
+            "sudo refuses 8 of 8 privileged commands:\n{nginx} -t: sudo: a password is required\n{nginx} -s reload: sudo: a password is required"
         ),
         "install packaging/stream-control.service.d/sudo.conf as the unit's drop-in",
     );
-    assert_fails(&report, "sudo", "sudo refuses 7 of 7", "README: sudo");
+    assert_fails(
+        &report,
+        "sudo",
+        "sudo refuses 8 of 8",
+        "install the rules `stream-control sudoers` prints",
+    );
     assert_fails(
         &report,
         "nginx -t",
         "a password is required",
-        "a sudoers rule for nginx",
+        "install the rules `stream-control sudoers` prints, which include nginx",
     );
 }
 

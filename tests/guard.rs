@@ -547,3 +547,87 @@ async fn triggers_change_at_run_time_and_keep_their_order() {
     assert_eq!(rig.scene_switch(mark).await, "OFFLINE");
     rig.stop().await;
 }
+
+/// Issue #15 §3: a stats URL with a user name and password, a query key and a stream id in its
+/// path is shown as `http://127.0.0.1:<port>/stats/…` everywhere people read it: `/api/status`,
+/// `/metrics`, the `bitrate` reply and the Discord status embed. One page answers 503 (the
+/// bot's own message names the URL), the other is refused (reqwest's message names it).
+#[tokio::test]
+async fn stats_addresses_never_show_credentials_queries_or_stream_ids() {
+    let stats = Stats::start().await;
+    stats.set("streamid-7f3a", Answer::Status(503));
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let secret_url = |port: u16| {
+        format!("http://viewer:hunter2-pass@127.0.0.1:{port}/stats/streamid-7f3a?key=query-s3cret")
+    };
+    let obs = FakeObs::start(FakeObsOptions {
+        password: Some(support::fake_secret_values()["OBS_PASSWORD"].clone()),
+        ..streaming()
+    })
+    .await;
+    let state = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"(state_dir: "{}", obs: (port: {}, reconnect_min: "100ms"),
+            guard: (poll_interval: "100ms", servers: [
+                (name: "relay", kind: SrtLiveServer(url: "{}"), timeout: "1s"),
+                (name: "backup", kind: Belabox(url: "{}"), timeout: "1s"),
+            ]),
+            web: (bind: "127.0.0.1:0"))"#,
+        state.path().display(),
+        obs.port(),
+        secret_url(stats.port),
+        secret_url(closed),
+    );
+    let ctx = support::context_with_secrets(&config, &["OBS_PASSWORD"]);
+    let events = ctx.events.subscribe();
+    let (app, base) = support::start_web(&ctx).await;
+    let rig = Rig {
+        stats,
+        obs,
+        app,
+        ctx,
+        events,
+    };
+    rig.wait_guard("both pages fail", |g| {
+        g.servers.iter().all(|s| s.state == "error")
+    })
+    .await;
+
+    let http = support::http();
+    let mut shown = Vec::new();
+    for path in ["/api/status", "/metrics"] {
+        let response = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert!(response.status().is_success(), "{path}");
+        shown.push((path.to_string(), response.text().await.unwrap()));
+    }
+    shown.push(("bitrate".into(), rig.say("!bitrate").await));
+    let status = rig.ctx.status.borrow().clone();
+    let embed = stream_control::surfaces::discord::embed::status_embed(&rig.ctx, &status, "en-US");
+    shown.push(("embed".into(), serde_json::to_string(&embed).unwrap()));
+
+    let answered = format!(
+        "http://127.0.0.1:{}/stats/… answered HTTP 503",
+        rig.stats.port
+    );
+    let refused = format!("cannot reach http://127.0.0.1:{closed}/stats/…");
+    for (what, text) in &shown {
+        for secret in ["viewer", "hunter2", "query-s3cret", "streamid", "key="] {
+            assert!(!text.contains(secret), "{secret} in {what}:\n{text}");
+        }
+    }
+    // /metrics names servers by their configured name only (and has no number for these); the
+    // embed shows errors only while no server is active.
+    for (what, text) in shown
+        .iter()
+        .filter(|(what, _)| what == "/api/status" || what == "bitrate")
+    {
+        assert!(
+            text.contains(&answered) && text.contains(&refused),
+            "{what} does not say which server failed:\n{text}"
+        );
+    }
+    rig.stop().await;
+}

@@ -295,7 +295,7 @@ async fn the_default_repair_restarts_nginx() {
 }
 
 #[tokio::test]
-async fn logs_run_journalctl_with_clamped_lines_and_cut_long_lines() {
+async fn logs_run_one_fixed_journalctl_line_keep_the_clamped_last_lines_and_cut_long_ones() {
     let s = setup("", true);
     let long = "x".repeat(2500);
     s.sudo.answer(
@@ -306,31 +306,48 @@ async fn logs_run_journalctl_with_clamped_lines_and_cut_long_lines() {
     );
     let (reply, text) = say(&s, "!logs nginx").await;
     assert_eq!(reply.key, keys::LOGS_LINES);
+    // Always the same argv, whatever the count asked for: the sudoers rule names it exactly.
     let journalctl = s.journalctl.path.to_str().unwrap();
-    let expected = |lines: &str| {
-        args(&[
-            "-n",
-            journalctl,
-            "-u",
-            "nginx.service",
-            "-n",
-            lines,
-            "-o",
-            "short-iso",
-            "--no-pager",
-        ])
-    };
-    assert_eq!(s.sudo.calls(), [expected("25")], "default 25 lines");
+    let expected = args(&[
+        "-n",
+        journalctl,
+        "-u",
+        "nginx.service",
+        "-n",
+        "1000",
+        "-o",
+        "short-iso",
+        "--no-pager",
+    ]);
+    assert_eq!(s.sudo.calls(), std::slice::from_ref(&expected));
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "The last 2 lines of nginx.service:");
     assert_eq!(lines[1], "2026-01-01T10:00:00+0000 host nginx[1]: started");
     assert_eq!(lines[2].chars().count(), 2001, "cut at 2,000 characters");
     assert!(lines[2].ends_with('…'));
 
+    // The bot keeps the last lines asked for (default 25, at least 10, at most 1000).
+    let journal: String = (1..=1000).map(|i| format!("line {i}\n")).collect();
+    s.sudo.answer(None, 0, &journal, "");
     s.sudo.clear_calls();
-    let _ = say(&s, "!logs nginx 5").await;
-    let _ = say(&s, "!logs nginx 1000").await;
-    assert_eq!(s.sudo.calls(), [expected("10"), expected("1000")]);
+    let last = |text: &str| {
+        let lines: Vec<String> = text.lines().skip(1).map(str::to_owned).collect();
+        (lines.len(), lines.first().cloned(), lines.last().cloned())
+    };
+    let some = |n: usize| {
+        (
+            n,
+            Some(format!("line {}", 1001 - n)),
+            Some("line 1000".into()),
+        )
+    };
+    assert_eq!(last(&say(&s, "!logs nginx").await.1), some(25));
+    assert_eq!(last(&say(&s, "!logs nginx 5").await.1), some(10));
+    assert_eq!(last(&say(&s, "!logs nginx 1000").await.1), some(1000));
+    assert_eq!(
+        s.sudo.calls(),
+        [expected.clone(), expected.clone(), expected]
+    );
 
     s.sudo.answer(None, 0, "-- No entries --\n", "");
     let (_, text) = say(&s, "!logs bot").await;
@@ -364,7 +381,7 @@ async fn arguments_are_never_interpreted_by_a_shell() {
             "-u",
             "stunnel@restream.service",
             "-n",
-            "10",
+            "1000",
             "-o",
             "short-iso",
             "--no-pager"

@@ -268,7 +268,7 @@ fn assert_http(result: Result<Reading, StatsError>, url: &str, status: u16) {
     assert_eq!(
         result,
         Err(StatsError::Http {
-            url: url.to_string(),
+            url: url.into(),
             status
         })
     );
@@ -279,7 +279,7 @@ fn assert_too_large(result: Result<Reading, StatsError>, url: &str) {
     assert_eq!(
         result,
         Err(StatsError::TooLarge {
-            url: url.to_string(),
+            url: url.into(),
             limit: MAX_BODY_BYTES
         })
     );
@@ -290,7 +290,7 @@ fn assert_timeout(result: Result<Reading, StatsError>, url: &str) {
     assert_eq!(
         result,
         Err(StatsError::Timeout {
-            url: url.to_string(),
+            url: url.into(),
             timeout_ms: 300
         })
     );
@@ -300,7 +300,7 @@ fn assert_timeout(result: Result<Reading, StatsError>, url: &str) {
 fn assert_unreachable(result: Result<Reading, StatsError>, url: &str) {
     match result {
         Err(StatsError::Unreachable { url: got, reason }) => {
-            assert_eq!(got, url);
+            assert_eq!(got, url.into());
             assert!(!reason.trim().is_empty(), "no reason given");
         }
         other => panic!("expected Unreachable for {url}, got {other:?}"),

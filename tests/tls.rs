@@ -239,7 +239,7 @@ async fn a_stats_page_over_https_is_read_with_the_configured_ca_and_refused_with
     let untrusted = client(&stream_control::tls::Tls::system());
     match sls::fetch(&untrusted, &url, None, WAIT).await {
         Err(StatsError::Unreachable { url: got, reason }) => {
-            assert_eq!(got, url);
+            assert_eq!(got, url.as_str().into());
             assert!(reason.contains("UnknownIssuer"), "{reason}");
         }
         other => panic!("expected an untrusted certificate, got {other:?}"),

@@ -131,7 +131,8 @@ pub(super) async fn stats_servers(ctx: &Context) -> Vec<Check> {
                 Ok(reading) => Check::ok(
                     name,
                     format!(
-                        "{url} answers and the {kind} parser reads it: {}",
+                        "{} answers and the {kind} parser reads it: {}",
+                        crate::guard::stats::shown_url(url),
                         describe_reading(&server.kind, &reading)
                     ),
                 ),

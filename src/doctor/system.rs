@@ -124,27 +124,7 @@ pub(super) async fn services(ctx: &Context) -> Vec<Check> {
 pub(super) async fn sudo(ctx: &Context) -> Vec<Check> {
     const NAME: &str = "sudo";
     let programs = &ctx.config.programs;
-    let mut lines: Vec<CommandLine> = Vec::new();
-    if let Some(config) = &ctx.config.restream {
-        let env = crate::restream::apply::Environment {
-            config,
-            programs,
-            tls: &ctx.tls,
-        };
-        lines.push(env.reload_line());
-        lines.extend(env.stunnel_restart_line());
-    }
-    if let Some(config) = &ctx.config.services {
-        for unit in crate::services::units(config) {
-            lines.push(crate::services::restart_line(programs, &unit));
-            lines.push(crate::services::logs_line(
-                programs,
-                &unit,
-                crate::services::DEFAULT_LINES,
-            ));
-            lines.push(crate::services::follow_line(programs, &unit));
-        }
-    }
+    let lines = crate::sudoers::privileged_lines(&ctx.config, programs);
     if lines.is_empty() {
         return vec![Check::skipped(
             NAME,
@@ -157,13 +137,15 @@ pub(super) async fn sudo(ctx: &Context) -> Vec<Check> {
             "not used: the bot runs as root or `programs.use_sudo` is false",
         )];
     }
-    // `nginx -t` itself already ran through sudo in the nginx check.
     let sudo = programs.sudo.as_os_str();
     let asks = lines.iter().filter_map(|line| {
         let rest = line.argv.strip_prefix(&[sudo.to_owned(), "-n".into()])?;
         let mut argv = vec!["-n".into(), "-l".into()];
         argv.extend(rest.iter().cloned());
-        Some((shown(rest), CommandLine::new(&programs.sudo, argv)))
+        Some((
+            crate::sudoers::shown(rest),
+            CommandLine::new(&programs.sudo, argv),
+        ))
     });
     let results = futures_util::future::join_all(asks.map(|(shown, ask)| async move {
         let refused = match exec::run(&ask, SUDO_TIMEOUT).await {
@@ -193,18 +175,11 @@ pub(super) async fn sudo(ctx: &Context) -> Vec<Check> {
             refused.join("\n")
         ),
         format!(
-            "add them to a sudoers file for the bot's user (README: sudo); under systemd also \
-             install {SUDO_DROP_IN} as the unit's drop-in (NoNewPrivileges=yes stops sudo)"
+            "install the rules `stream-control sudoers` prints for the bot's user (README: \
+             sudo); under systemd also install {SUDO_DROP_IN} as the unit's drop-in \
+             (NoNewPrivileges=yes stops sudo)"
         ),
     )]
-}
-
-/// The command a sudo rule must allow, as text.
-fn shown(argv: &[std::ffi::OsString]) -> String {
-    argv.iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// The stream PC: the ssh program exists (the PC itself may well be off: that is not checked).
@@ -214,7 +189,7 @@ pub(super) async fn power(ctx: &Context) -> Vec<Check> {
         return vec![Check::absent(NAME, "power")];
     };
     let ssh = &ctx.config.programs.ssh;
-    if !is_executable(ssh) {
+    if !exec::is_executable(ssh) {
         return vec![Check::fail(
             NAME,
             format!("{} is not an executable program", ssh.display()),
@@ -240,18 +215,13 @@ pub(super) async fn power(ctx: &Context) -> Vec<Check> {
     )]
 }
 
-fn is_executable(path: &std::path::Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
 /// How to fix a program that failed: a missing program, sudo asking for a password, sudo
 /// stopped by NoNewPrivileges, or the program's own complaint.
 fn exec_fix(error: &str, program: &str) -> String {
     if error.contains("a password is required") || error.contains("a terminal is required") {
         format!(
-            "let the bot's user run it without a password: a sudoers rule for {program} \
-             (README: sudo)"
+            "let the bot's user run it without a password: install the rules `stream-control \
+             sudoers` prints, which include {program} (README: sudo)"
         )
     } else if error.contains("no new privileges") || error.contains("effective uid is not 0") {
         format!(

@@ -1,6 +1,6 @@
 //! One poll of one configured stats server: dispatch to its type's fetch.
 
-use super::stats::{self, Reading, StatsError};
+use super::stats::{self, Reading, ShownUrl, StatsError};
 use crate::config::{StatsServerConfig, StatsServerKind};
 use crate::obs::ObsHandle;
 
@@ -43,13 +43,13 @@ pub async fn fetch(
         StatsServerKind::OpenIrl { url } => stats::openirl::fetch(client, url, timeout).await,
         StatsServerKind::Obs => {
             let obs = obs.ok_or_else(|| StatsError::Unreachable {
-                url: "obs".into(),
+                url: ShownUrl::obs(),
                 reason: "OBS is not configured".into(),
             })?;
             match obs.stream_counter().await {
                 Ok((active, bytes)) => Ok(stats::obs::reading(active, bytes)),
                 Err(error) => Err(StatsError::Unreachable {
-                    url: "obs".into(),
+                    url: ShownUrl::obs(),
                     reason: error.to_string(),
                 }),
             }

@@ -52,22 +52,103 @@ pub enum Reading {
     },
 }
 
+/// The fixed words of the stats APIs' paths (the `Endpoint` of each `stats/<server>.rs`): the
+/// only path segments [`shown_url`] keeps. Everything else in a path may be a stream id or key
+/// (BELABOX `/<stream id>`, MediaMTX `/v3/paths/get/<path name>`, Node-Media-Server
+/// `/api/streams/<app>/<stream>`, OpenIRL `/stats/<player id>`).
+const API_WORDS: &[&str] = &[
+    "stat",
+    "stats",
+    "api",
+    "v1",
+    "v3",
+    "paths",
+    "get",
+    "srtconns",
+    "streams",
+    "manage",
+    "rtmp_status",
+    "srt_receiver_stats",
+];
+
+/// A stats server's address as it may be shown (status, metrics, Discord, chat, doctor, logs):
+/// `scheme://host[:port]` and the path with every segment that is not one of [`API_WORDS`]
+/// replaced by `…` (a run of them by one `…`); never the user name, password, query or
+/// fragment, which may hold credentials (issue #15 §3). Not a URL at all: a fixed text, since
+/// whatever was typed may be a secret.
+pub fn shown_url(url: &str) -> String {
+    let Ok(parsed) = url::Url::parse(url.trim()) else {
+        return "(not a valid URL)".into();
+    };
+    let Some(host) = parsed.host_str() else {
+        return format!("{}:…", parsed.scheme());
+    };
+    let mut shown = format!("{}://{host}", parsed.scheme());
+    if let Some(port) = parsed.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    let mut hidden = false;
+    for segment in parsed.path().split('/').skip(1) {
+        if segment.is_empty() || API_WORDS.contains(&segment) {
+            shown.push('/');
+            shown.push_str(segment);
+            hidden = false;
+        } else if !hidden {
+            shown.push_str("/…");
+            hidden = true;
+        }
+    }
+    shown
+}
+
+/// A stats address that went through [`shown_url`]: the only form a [`StatsError`] holds, so
+/// that no error message can carry a credential from the configured URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownUrl(String);
+
+impl ShownUrl {
+    pub fn new(url: &str) -> ShownUrl {
+        ShownUrl(shown_url(url))
+    }
+
+    /// The `Obs` server type, which has no URL.
+    pub fn obs() -> ShownUrl {
+        ShownUrl("obs".into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for ShownUrl {
+    fn from(url: &str) -> ShownUrl {
+        ShownUrl::new(url)
+    }
+}
+
+impl fmt::Display for ShownUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Why there is no reading. Shown to people (`bitrate`, `/api/status`): say what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StatsError {
     /// Connection refused, DNS failure, TLS failure…
     #[error("cannot reach {url}: {reason}")]
-    Unreachable { url: String, reason: String },
+    Unreachable { url: ShownUrl, reason: String },
     /// No answer within the timeout.
     #[error("{url} did not answer within {timeout_ms} ms")]
-    Timeout { url: String, timeout_ms: u64 },
+    Timeout { url: ShownUrl, timeout_ms: u64 },
     /// An HTTP status other than success (and other than what a server type uses for "no
     /// publisher", which its parser maps to [`Reading::NoPublisher`]).
     #[error("{url} answered HTTP {status}")]
-    Http { url: String, status: u16 },
+    Http { url: ShownUrl, status: u16 },
     /// The body exceeded [`MAX_BODY_BYTES`].
     #[error("{url} sent more than {limit} bytes")]
-    TooLarge { url: String, limit: usize },
+    TooLarge { url: ShownUrl, limit: usize },
     /// The body is not what this server type sends (HTML, garbage, another server's schema).
     #[error("{kind} stats: {reason}")]
     Parse { kind: ServerKind, reason: String },
@@ -202,6 +283,105 @@ mod tests {
         })
     }
 
+    /// Each server type's URL shapes (the `Endpoint` in its module), with and without what
+    /// must never be shown.
+    #[test]
+    fn stats_addresses_are_shown_without_credentials_queries_or_stream_ids() {
+        let check = |url: &str, expected: &str| assert_eq!(shown_url(url), expected, "{url}");
+        // nginx-rtmp: the stat location.
+        check("http://127.0.0.1:8080/stat", "http://127.0.0.1:8080/stat");
+        check(
+            "http://admin:hunter2@stats.example:8080/stat?key=SECRET#top",
+            "http://stats.example:8080/stat",
+        );
+        check(
+            "http://127.0.0.1:8080/rtmp-stat-x7",
+            "http://127.0.0.1:8080/…",
+        );
+        // SRT Live Server and a self-hosted BELABOX receiver.
+        check("http://127.0.0.1:8181/stats", "http://127.0.0.1:8181/stats");
+        check(
+            "http://127.0.0.1:8181/stats?publisher=live/KEY",
+            "http://127.0.0.1:8181/stats",
+        );
+        // BELABOX cloud: the whole path is the stream id.
+        check(
+            "http://eu.srt.belabox.net:8080/STREAMID",
+            "http://eu.srt.belabox.net:8080/…",
+        );
+        // MediaMTX: the path name (one or more segments), and the SRT connection id.
+        check(
+            "http://u:p@127.0.0.1:9997/v3/paths/get/live/STREAMKEY",
+            "http://127.0.0.1:9997/v3/paths/get/…",
+        );
+        check(
+            "http://127.0.0.1:9997/v3/srtconns/get/0b1c-STREAMID",
+            "http://127.0.0.1:9997/v3/srtconns/get/…",
+        );
+        // SRS: the streams list (trailing slash kept).
+        check(
+            "http://127.0.0.1:1985/api/v1/streams/",
+            "http://127.0.0.1:1985/api/v1/streams/",
+        );
+        // Node-Media-Server: application and stream key after the base.
+        check(
+            "http://127.0.0.1:8000/api/streams/live/KEY",
+            "http://127.0.0.1:8000/api/streams/…",
+        );
+        check(
+            "http://127.0.0.1:8000/api/streams/live/KEY/",
+            "http://127.0.0.1:8000/api/streams/…/",
+        );
+        // Nimble: both management pages.
+        check(
+            "http://127.0.0.1:8082/manage/rtmp_status",
+            "http://127.0.0.1:8082/manage/rtmp_status",
+        );
+        check(
+            "http://127.0.0.1:8082/manage/srt_receiver_stats",
+            "http://127.0.0.1:8082/manage/srt_receiver_stats",
+        );
+        // OpenIRL: the player id, and the legacy query.
+        check(
+            "http://127.0.0.1:8080/stats/play_SECRET?legacy=1",
+            "http://127.0.0.1:8080/stats/…",
+        );
+        // Default ports, IPv6, a user name alone, an encoded segment.
+        check(
+            "https://user@stats.example/stat",
+            "https://stats.example/stat",
+        );
+        check("http://[::1]:8080/stat", "http://[::1]:8080/stat");
+        check("http://host/stats/%41KEY", "http://host/stats/…");
+        check("http://host", "http://host/");
+    }
+
+    #[test]
+    fn what_is_not_a_url_is_never_echoed() {
+        for typed in [
+            "not a url with SECRET",
+            "http://[SECRET",
+            "",
+            "127.0.0.1:SECRET/stat",
+        ] {
+            let shown = shown_url(typed);
+            assert!(!shown.contains("SECRET"), "{typed:?} shown as {shown:?}");
+        }
+        assert_eq!(shown_url("localhost:8080/stat"), "localhost:…");
+    }
+
+    #[test]
+    fn an_error_names_the_shown_address_only() {
+        let error = StatsError::Http {
+            url: "http://u:pw@127.0.0.1:9997/v3/paths/get/KEY?t=SECRET".into(),
+            status: 401,
+        };
+        assert_eq!(
+            error.to_string(),
+            "http://127.0.0.1:9997/v3/paths/get/… answered HTTP 401"
+        );
+    }
+
     #[test]
     fn counters_become_bitrates_from_deltas() {
         let t0 = Instant::now();
@@ -275,7 +455,7 @@ mod tests {
         let mut meter = Meter::default();
         meter.update(counter(1_000_000), t0);
         let error = StatsError::Timeout {
-            url: "http://127.0.0.1/stat".into(),
+            url: ShownUrl::new("http://127.0.0.1/stat"),
             timeout_ms: 2000,
         };
         assert_eq!(
@@ -329,7 +509,7 @@ pub async fn http_get(
     timeout: Duration,
 ) -> Result<Body, StatsError> {
     let timed_out = || StatsError::Timeout {
-        url: url.to_string(),
+        url: ShownUrl::new(url),
         timeout_ms: timeout.as_millis() as u64,
     };
     let request = async {
@@ -337,17 +517,17 @@ pub async fn http_get(
             .get(url)
             .send()
             .await
-            .map_err(|e| unreachable_error(url, &e))?;
+            .map_err(|e| unreachable_error(url, e))?;
         let status = response.status().as_u16();
         let mut bytes = Vec::new();
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| unreachable_error(url, &e))?
+            .map_err(|e| unreachable_error(url, e))?
         {
             if bytes.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(StatsError::TooLarge {
-                    url: url.to_string(),
+                    url: ShownUrl::new(url),
                     limit: MAX_BODY_BYTES,
                 });
             }
@@ -360,15 +540,17 @@ pub async fn http_get(
         .unwrap_or_else(|_| Err(timed_out()))
 }
 
-fn unreachable_error(url: &str, error: &reqwest::Error) -> StatsError {
-    // reqwest's Display includes the URL; keep only the causes.
-    let reason = match std::error::Error::source(error) {
+fn unreachable_error(url: &str, error: reqwest::Error) -> StatsError {
+    // reqwest's Display includes the URL, credentials and query too: drop it, and keep only the
+    // causes (which name no URL).
+    let error = error.without_url();
+    let reason = match std::error::Error::source(&error) {
         Some(cause) => crate::status::error_chain(cause),
         None if error.is_timeout() => "timed out".into(),
         None => "request failed".into(),
     };
     StatsError::Unreachable {
-        url: url.to_string(),
+        url: ShownUrl::new(url),
         reason,
     }
 }

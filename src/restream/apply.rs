@@ -139,22 +139,40 @@ pub struct Environment<'a> {
     pub tls: &'a crate::tls::Tls,
 }
 
-impl Environment<'_> {
-    /// `nginx <nginx_args> [-c <nginx_config>] <args>`, privileged.
-    fn nginx(&self, args: &[&str]) -> CommandLine {
-        let mut argv: Vec<std::ffi::OsString> =
-            self.config.nginx_args.iter().map(Into::into).collect();
-        if let Some(config) = &self.config.nginx_config {
-            argv.push("-c".into());
-            argv.push(config.into());
-        }
-        argv.extend(args.iter().map(Into::into));
-        CommandLine::new(&self.programs.nginx, argv).privileged(self.programs)
+/// `nginx <nginx_args> [-c <nginx_config>] <args>`, privileged: every nginx call of an apply.
+fn nginx_line(config: &RestreamConfig, programs: &ProgramsConfig, args: &[&str]) -> CommandLine {
+    let mut argv: Vec<std::ffi::OsString> = config.nginx_args.iter().map(Into::into).collect();
+    if let Some(config) = &config.nginx_config {
+        argv.push("-c".into());
+        argv.push(config.into());
     }
+    argv.extend(args.iter().map(Into::into));
+    CommandLine::new(&programs.nginx, argv).privileged(programs)
+}
 
+/// `nginx … -t` as an apply runs it.
+pub fn test_line(config: &RestreamConfig, programs: &ProgramsConfig) -> CommandLine {
+    nginx_line(config, programs, &["-t"])
+}
+
+/// `nginx … -s reload` as an apply runs it.
+pub fn reload_line(config: &RestreamConfig, programs: &ProgramsConfig) -> CommandLine {
+    nginx_line(config, programs, &["-s", "reload"])
+}
+
+/// `systemctl restart <stunnel unit>` as an apply runs it, when a unit is configured.
+pub fn stunnel_restart_line(
+    config: &RestreamConfig,
+    programs: &ProgramsConfig,
+) -> Option<CommandLine> {
+    let unit = config.stunnel.as_ref()?.unit.as_ref()?;
+    Some(CommandLine::new(&programs.systemctl, ["restart", unit.as_str()]).privileged(programs))
+}
+
+impl Environment<'_> {
     /// `nginx -t` as an apply runs it (arguments, `-c`, sudo); nginx's own text when it fails.
     pub async fn test(&self) -> Result<(), String> {
-        self.run(self.nginx(&["-t"])).await
+        self.run(test_line(self.config, self.programs)).await
     }
 
     /// Run a command; its error text when it fails.
@@ -168,16 +186,12 @@ impl Environment<'_> {
 
     /// `nginx … -s reload` as an apply runs it.
     pub fn reload_line(&self) -> CommandLine {
-        self.nginx(&["-s", "reload"])
+        reload_line(self.config, self.programs)
     }
 
     /// `systemctl restart <stunnel unit>` as an apply runs it, when a unit is configured.
     pub fn stunnel_restart_line(&self) -> Option<CommandLine> {
-        let unit = self.config.stunnel.as_ref()?.unit.as_ref()?;
-        Some(
-            CommandLine::new(&self.programs.systemctl, ["restart", unit.as_str()])
-                .privileged(self.programs),
-        )
+        stunnel_restart_line(self.config, self.programs)
     }
 
     async fn restart_stunnel(&self) -> Result<bool, String> {
@@ -210,7 +224,8 @@ impl Environment<'_> {
         .await;
         Some(match result {
             Ok(body) => Ok(body.trim().parse().unwrap_or(0)),
-            Err(error) => Err(crate::status::error_chain(&error)),
+            // reqwest's message names the URL, which may carry the control page's password.
+            Err(error) => Err(crate::status::error_chain(&error.without_url())),
         })
     }
 }

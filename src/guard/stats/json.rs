@@ -19,7 +19,7 @@ pub(crate) fn require_success(url: &str, body: &Body) -> Result<(), StatsError> 
         Ok(())
     } else {
         Err(StatsError::Http {
-            url: url.to_string(),
+            url: url.into(),
             status: body.status,
         })
     }

@@ -137,7 +137,7 @@ async fn srt_rtt(
 ) -> Option<Millis> {
     let Some(rtt_url) = srt_conn_url(url, id) else {
         tracing::debug!(
-            url,
+            url = %super::shown_url(url),
             "MediaMTX URL has no /v3/: cannot ask for the SRT round-trip time"
         );
         return None;
@@ -149,7 +149,10 @@ async fn srt_rtt(
         Err(e) => Err(e),
     };
     result
-        .inspect_err(|e| tracing::debug!(url = %rtt_url, error = %e, "no SRT round-trip time"))
+        .inspect_err(|e| {
+            let url = super::shown_url(&rtt_url);
+            tracing::debug!(%url, error = %e, "no SRT round-trip time");
+        })
         .ok()
         .flatten()
 }

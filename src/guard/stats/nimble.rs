@@ -87,7 +87,8 @@ pub async fn fetch(
     let srt = match srt {
         Ok(body) => Some(body),
         Err(e) => {
-            tracing::debug!(url = %srt_url, error = %e, "no Nimble SRT receiver stats");
+            let url = super::shown_url(&srt_url);
+            tracing::debug!(%url, error = %e, "no Nimble SRT receiver stats");
             None
         }
     };
