@@ -190,6 +190,8 @@ impl Drop for ServerTask {
 struct Shared {
     state: Mutex<State>,
     chat_count: watch::Sender<usize>,
+    /// How many requests have been recorded (see [`FakeTwitch::wait_for_request`]).
+    requests_seen: watch::Sender<usize>,
     /// `false` while tests hold the answers to `POST /helix/chat/messages`.
     chat_answers: watch::Sender<bool>,
     eventsub: Option<FakeEventSub>,
@@ -316,6 +318,7 @@ impl FakeTwitch {
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             chat_count: watch::channel(0).0,
+            requests_seen: watch::channel(0).0,
             chat_answers: watch::channel(true).0,
             eventsub,
             random: std::collections::hash_map::RandomState::new(),
@@ -626,6 +629,25 @@ impl FakeTwitch {
         lock(&self.shared).requests.clone()
     }
 
+    /// Waits (without polling) for a recorded request, answered or dropped alike, that
+    /// passes `check`, and returns it; `None` after `timeout`.
+    pub async fn wait_for_request(
+        &self,
+        check: impl Fn(&Recorded) -> bool,
+        timeout: Duration,
+    ) -> Option<Recorded> {
+        let mut seen = self.shared.requests_seen.subscribe();
+        let found = tokio::time::timeout(timeout, async {
+            loop {
+                if let Some(found) = lock(&self.shared).requests.iter().find(|r| check(r)) {
+                    return Some(found.clone());
+                }
+                seen.changed().await.ok()?;
+            }
+        });
+        found.await.ok().flatten()
+    }
+
     /// How many requests had a path starting with `path_prefix` (e.g. `"/helix/chat"`).
     pub fn request_count(&self, path_prefix: &str) -> usize {
         lock(&self.shared)
@@ -925,7 +947,12 @@ async fn handle(
         body: String::from_utf8_lossy(&body).into_owned(),
         status: reply.status.as_u16(),
     };
-    lock(&shared).requests.push(recorded);
+    let seen = {
+        let mut state = lock(&shared);
+        state.requests.push(recorded);
+        state.requests.len()
+    };
+    shared.requests_seen.send_replace(seen);
     if method == Method::POST && recorded_path_is_chat(&uri) {
         let mut open = shared.chat_answers.subscribe();
         let _ = open.wait_for(|open| *open).await;
