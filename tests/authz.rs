@@ -41,7 +41,6 @@ use stream_control::reply;
 use stream_control::secrets::{Redactor, Secrets};
 use stream_control::surfaces::discord::tree::{self, OptKind};
 use stream_control::surfaces::twitch_chat::{chat_parts, clean};
-use stream_control::twitch::auth::{self, TOKEN_FILE};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -220,13 +219,7 @@ async fn rig() -> Rig {
     let discord = FakeDiscord::start().await;
     let obs = FakeObs::start(FakeObsOptions::default()).await;
     let state = tempfile::tempdir().unwrap();
-    twitch.sign_in(
-        state.path(),
-        TOKEN_FILE,
-        BROADCASTER_ID,
-        auth::SCOPES,
-        Duration::from_secs(4 * 3600),
-    );
+    twitch.sign_in_broadcaster(state.path());
     let programs: Vec<FakeProgram> = ["sudo", "nginx", "systemctl", "journalctl", "ssh"]
         .iter()
         .map(|name| FakeProgram::new(state.path(), name))
@@ -249,8 +242,7 @@ async fn rig() -> Rig {
     let config = format!(
         r#"(state_dir: "{state}",
             obs: (port: {obs_port}, reconnect_min: "100ms", reconnect_max: "500ms"),
-            twitch: (helix_url: "{helix}", oauth_url: "{oauth}", eventsub_url: "{es}",
-                     admins: ["theadmin"], stream_info_interval: "1h"),
+            twitch: ({twitch_urls}, admins: ["theadmin"], stream_info_interval: "1h"),
             discord: (guild_id: {GUILD_ID},
                       roles: {{"{VIP_ROLE}": Vip, "{MOD_ROLE}": Moderator}},
                       users: {{"{DISCORD_ADMIN}": Admin, "{DISCORD_BROADCASTER}": Broadcaster}},
@@ -266,9 +258,7 @@ async fn rig() -> Rig {
             commands: (cooldowns: (command: "0s", user: "0s", refusal: "0s")))"#,
         state = state.path().display(),
         obs_port = obs.port(),
-        helix = twitch.helix_url(),
-        oauth = twitch.oauth_url(),
-        es = eventsub.url(),
+        twitch_urls = twitch.config_urls(&eventsub),
         proxy = discord.bot_config(),
         tls = discord.tls_config(),
         wol = wol.local_addr().unwrap(),

@@ -1160,12 +1160,14 @@ async fn logs_come_as_code_blocks_and_follow_edits_one_message() {
     );
 }
 
-/// Issue #15 §2: with `discord.private_channel`, `/logs` posts the journal lines in that channel
-/// and the invoker's (ephemeral) answer only points there: no line of the logs is in it.
-#[tokio::test]
-async fn logs_go_to_the_private_channel_and_the_answer_only_points_there() {
+/// `/logs nginx` by the admin moderator, with `discord.private_channel` set (and the bot
+/// denied access to it when `denied`): the bot and the answer, once given.
+async fn logs_with_a_private_channel(denied: bool) -> (Bot, fake_discord::Answer) {
     let (bot, _systemctl, journalctl) =
         start_with_operations_and(&format!("private_channel: Some({PRIVATE_CHANNEL})")).await;
+    if denied {
+        bot.discord.deny_channel(PRIVATE_CHANNEL);
+    }
     journalctl.answer(None, 0, &journal_lines(30), "");
     let token = bot.discord.slash(
         &moderator(),
@@ -1174,6 +1176,14 @@ async fn logs_go_to_the_private_channel_and_the_answer_only_points_there() {
         json!([{"name": "service", "type": 3, "value": "nginx"}]),
     );
     let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    (bot, answer)
+}
+
+/// Issue #15 §2: with `discord.private_channel`, `/logs` posts the journal lines in that channel
+/// and the invoker's (ephemeral) answer only points there: no line of the logs is in it.
+#[tokio::test]
+async fn logs_go_to_the_private_channel_and_the_answer_only_points_there() {
+    let (bot, answer) = logs_with_a_private_channel(false).await;
     let posted: String = bot.discord.view(|v| {
         v.messages_in(PRIVATE_CHANNEL)
             .iter()
@@ -1213,17 +1223,7 @@ async fn logs_go_to_the_private_channel_and_the_answer_only_points_there() {
 /// are the invoker's ephemeral answer instead, and nothing is posted.
 #[tokio::test]
 async fn logs_are_answered_ephemerally_when_the_private_channel_refuses_them() {
-    let (bot, _systemctl, journalctl) =
-        start_with_operations_and(&format!("private_channel: Some({PRIVATE_CHANNEL})")).await;
-    bot.discord.deny_channel(PRIVATE_CHANNEL);
-    journalctl.answer(None, 0, &journal_lines(30), "");
-    let token = bot.discord.slash(
-        &moderator(),
-        Some(GUILD_ID),
-        &["logs"],
-        json!([{"name": "service", "type": 3, "value": "nginx"}]),
-    );
-    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    let (bot, answer) = logs_with_a_private_channel(true).await;
     assert!(answer.ephemeral(), "{answer:?}");
     let shown = content(&answer)
         + &answer

@@ -429,6 +429,31 @@ impl FakeTwitch {
         (access, refresh)
     }
 
+    /// The `twitch` section's addresses for this fake and `eventsub`:
+    /// `helix_url: "…", oauth_url: "…", eventsub_url: "…"`.
+    pub fn config_urls(&self, eventsub: &FakeEventSub) -> String {
+        format!(
+            r#"helix_url: "{}", oauth_url: "{}", eventsub_url: "{}""#,
+            self.helix_url(),
+            self.oauth_url(),
+            eventsub.url()
+        )
+    }
+
+    /// The broadcaster signed in as `stream-control twitch login` leaves it: every scope the
+    /// bot asks for, a 4 h token, in the token file of `state_dir`.
+    pub fn sign_in_broadcaster(&self, state_dir: &std::path::Path) -> (String, String) {
+        use stream_control::twitch::auth;
+        let four_hours = Duration::from_secs(4 * 3600);
+        self.sign_in(
+            state_dir,
+            auth::TOKEN_FILE,
+            BROADCASTER_ID,
+            auth::SCOPES,
+            four_hours,
+        )
+    }
+
     /// Makes an access token invalid from now on: validate answers 401 and Helix answers 401
     /// for it. Its refresh token keeps working.
     pub fn expire(&self, access: &str) {
