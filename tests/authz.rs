@@ -421,19 +421,29 @@ impl Rig {
     }
 
     /// Discord: a slash command or a button click; the answer is the ephemeral refusal.
-    async fn discord_case(&self, case: &Case, button: bool) {
+    async fn discord_case(&self, case: &Case, how: Discord) {
         let member = discord_member(case.level);
         let before = self.effects();
-        let (surface, token) = if button {
-            // A button's custom id is its command line (`run:<line>`, src/surfaces/discord/
-            // panel.rs): the panel's and the confirmations' buttons, and any stale or forged
-            // one, all come down to a line run with the clicker's level.
-            let custom_id = format!("run:{}", case.form);
-            ("Discord button", self.discord.click(&member, &custom_id))
-        } else {
-            let (path, options) = slash_for(case.form);
-            let token = self.discord.slash(&member, Some(GUILD_ID), &path, options);
-            ("Discord slash", token)
+        // A button's custom id is its command line (src/surfaces/discord/panel.rs): `run:<line>`
+        // runs it, `ask:<line>` first asks "are you sure?". The panel's buttons, the
+        // confirmations' and any stale or forged one all come down to a line and the clicker.
+        let (surface, token) = match how {
+            Discord::Slash => {
+                let (path, options) = slash_for(case.form);
+                let token = self.discord.slash(&member, Some(GUILD_ID), &path, options);
+                ("Discord slash", token)
+            }
+            Discord::Button => {
+                let custom_id = format!("run:{}", case.form);
+                ("Discord button", self.discord.click(&member, &custom_id))
+            }
+            Discord::Confirmation => {
+                let custom_id = format!("ask:{}", case.form);
+                (
+                    "Discord ask button",
+                    self.discord.click(&member, &custom_id),
+                )
+            }
         };
         let answer = self.discord.answer(&token, |a| a.text().is_some()).await;
         let what = format!("{surface}: {:?} as {}: {answer:?}", case.form, case.level);
@@ -459,6 +469,16 @@ fn since(before: &[String], mut after: Vec<String>) -> Vec<String> {
         }
     }
     after
+}
+
+/// The ways into a command on Discord.
+#[derive(Debug, Clone, Copy)]
+enum Discord {
+    Slash,
+    /// A `run:` button.
+    Button,
+    /// An `ask:` button, which shows a confirmation with the `run:` button.
+    Confirmation,
 }
 
 fn is_chat_post(request: &fake_twitch::Recorded) -> bool {
@@ -510,14 +530,13 @@ async fn every_form_is_refused_below_its_level_on_every_surface_and_nothing_is_c
     for (n, case) in cases.iter().enumerate() {
         rig.twitch_case(case, n).await;
     }
-    for case in &cases {
-        rig.discord_case(case, false).await;
-    }
-    for case in &cases {
-        rig.discord_case(case, true).await;
+    for how in [Discord::Slash, Discord::Button, Discord::Confirmation] {
+        for case in &cases {
+            rig.discord_case(case, how).await;
+        }
     }
     eprintln!(
-        "{} cases × 3 surfaces in {:?}",
+        "{} cases × 4 ways in (Twitch chat, Discord slash, run: and ask: buttons) in {:?}",
         cases.len(),
         started.elapsed()
     );

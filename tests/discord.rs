@@ -674,7 +674,12 @@ mod strict_registration {
 
 #[tokio::test]
 async fn buttons_run_their_command_with_the_clickers_level() {
-    let bot = start("").await;
+    let admin = Member {
+        user_id: 800_000_000_000_000_003,
+        name: "admin".into(),
+        roles: vec![],
+    };
+    let bot = start(&format!(r#"users: {{"{}": Admin}}"#, admin.user_id)).await;
     let token = bot.discord.click(&moderator(), "run:brb");
     let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
     assert_eq!(bot.obs.current_scene(), "BRB");
@@ -685,8 +690,19 @@ async fn buttons_run_their_command_with_the_clickers_level() {
     assert!(content(&answer).contains("moderator"));
     assert_eq!(bot.obs.current_scene(), "BRB", "refused: nothing happened");
 
-    // Stop asks first; the confirmation carries the real button.
+    // Stop asks first, and only those who may stop (admins): the confirmation carries the
+    // real button. A moderator is refused at once, not shown a "Yes" that would be refused.
     let token = bot.discord.click(&moderator(), "ask:stop");
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert!(content(&answer).contains("admin"), "{answer:?}");
+    assert!(answer.ephemeral());
+    assert!(
+        answer.callbacks[0]["data"]["components"]
+            .as_array()
+            .is_none_or(|rows| rows.is_empty()),
+        "{answer:?}"
+    );
+    let token = bot.discord.click(&admin, "ask:stop");
     let answer = bot
         .discord
         .answer(&token, |a| !a.callbacks.is_empty())
