@@ -175,6 +175,20 @@ fn allow_listed(config: &CommandsConfig, invoker: &Invoker, name: &str) -> bool 
         .is_some_and(|users| users.contains(&key))
 }
 
+/// The refusal for an invoker below this exact command's level (after overrides; allow-listed
+/// users pass), if any. Dispatch decides with it before any handler runs; a surface that
+/// offers a command before running it (Discord's confirmation buttons) asks it too.
+pub fn permission_refusal(
+    config: &CommandsConfig,
+    invoker: &Invoker,
+    command: &Command,
+) -> Option<Reply> {
+    let name = command.name();
+    let required = required_permission(config, command);
+    (invoker.permission < required && !allow_listed(config, invoker, name))
+        .then(|| reply::permission_refused(format!("{}{name}", config.prefix), required))
+}
+
 /// Whether the invoker may use at least one form of a command word (for `help`).
 pub fn may_use_word(config: &CommandsConfig, invoker: &Invoker, name: &str) -> bool {
     let Some(spec) = commands::spec_of(name) else {
@@ -306,9 +320,8 @@ pub async fn dispatch(ctx: &Context, invocation: Invocation) -> Reply {
     } = invocation;
     let name = command.name();
     let config = &ctx.config.commands;
-    let required = required_permission(config, &command);
-    let reply = if invoker.permission < required && !allow_listed(config, &invoker, name) {
-        reply::permission_refused(format!("{}{name}", config.prefix), required)
+    let reply = if let Some(refusal) = permission_refusal(config, &invoker, &command) {
+        refusal
     } else if invoker.surface == Surface::Twitch && command.is_private() {
         private_refused(&command, &config.prefix)
     } else if let Err(wait) = ctx.cooldowns.admit(config, &invoker, name) {

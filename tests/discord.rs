@@ -25,6 +25,7 @@ const MOD_ROLE: u64 = 400_000_000_000_000_001;
 const STATUS_CHANNEL: u64 = 300_000_000_000_000_010;
 const ALERTS_CHANNEL: u64 = 300_000_000_000_000_011;
 const MIRROR_CHANNEL: u64 = 300_000_000_000_000_012;
+const PRIVATE_CHANNEL: u64 = 300_000_000_000_000_013;
 const ALERT_ROLE: u64 = 400_000_000_000_000_009;
 
 fn moderator() -> Member {
@@ -673,7 +674,12 @@ mod strict_registration {
 
 #[tokio::test]
 async fn buttons_run_their_command_with_the_clickers_level() {
-    let bot = start("").await;
+    let admin = Member {
+        user_id: 800_000_000_000_000_003,
+        name: "admin".into(),
+        roles: vec![],
+    };
+    let bot = start(&format!(r#"users: {{"{}": Admin}}"#, admin.user_id)).await;
     let token = bot.discord.click(&moderator(), "run:brb");
     let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
     assert_eq!(bot.obs.current_scene(), "BRB");
@@ -684,8 +690,19 @@ async fn buttons_run_their_command_with_the_clickers_level() {
     assert!(content(&answer).contains("moderator"));
     assert_eq!(bot.obs.current_scene(), "BRB", "refused: nothing happened");
 
-    // Stop asks first; the confirmation carries the real button.
+    // Stop asks first, and only those who may stop (admins): the confirmation carries the
+    // real button. A moderator is refused at once, not shown a "Yes" that would be refused.
     let token = bot.discord.click(&moderator(), "ask:stop");
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert!(content(&answer).contains("admin"), "{answer:?}");
+    assert!(answer.ephemeral());
+    assert!(
+        answer.callbacks[0]["data"]["components"]
+            .as_array()
+            .is_none_or(|rows| rows.is_empty()),
+        "{answer:?}"
+    );
+    let token = bot.discord.click(&admin, "ask:stop");
     let answer = bot
         .discord
         .answer(&token, |a| !a.callbacks.is_empty())
@@ -1024,6 +1041,13 @@ async fn a_missing_token_is_reported_in_status_not_a_crash() {
 
 /// The bot with fake systemctl and journalctl, and the stream PC configured (never answering).
 async fn start_with_operations() -> (Bot, fake_exec::FakeProgram, fake_exec::FakeProgram) {
+    start_with_operations_and("").await
+}
+
+/// [`start_with_operations`], with `discord_extra` in the `discord` section.
+async fn start_with_operations_and(
+    discord_extra: &str,
+) -> (Bot, fake_exec::FakeProgram, fake_exec::FakeProgram) {
     let state = tempfile::tempdir().unwrap();
     let systemctl = fake_exec::FakeProgram::new(state.path(), "systemctl");
     let journalctl = fake_exec::FakeProgram::new(state.path(), "journalctl");
@@ -1043,7 +1067,7 @@ async fn start_with_operations() -> (Bot, fake_exec::FakeProgram, fake_exec::Fak
         FakeDiscord::start().await,
         state,
         &format!(
-            r#"users: {{"{}": Admin}}, logs_follow_max: "5s""#,
+            r#"users: {{"{}": Admin}}, logs_follow_max: "5s", {discord_extra}"#,
             moderator().user_id
         ),
         DEFAULT_STOP,
@@ -1150,6 +1174,94 @@ async fn logs_come_as_code_blocks_and_follow_edits_one_message() {
         last.contains("followed 0") && last.contains("followed 2"),
         "{last}"
     );
+}
+
+/// `/logs nginx` by the admin moderator, with `discord.private_channel` set (and the bot
+/// denied access to it when `denied`): the bot and the answer, once given.
+async fn logs_with_a_private_channel(denied: bool) -> (Bot, fake_discord::Answer) {
+    let (bot, _systemctl, journalctl) =
+        start_with_operations_and(&format!("private_channel: Some({PRIVATE_CHANNEL})")).await;
+    if denied {
+        bot.discord.deny_channel(PRIVATE_CHANNEL);
+    }
+    journalctl.answer(None, 0, &journal_lines(30), "");
+    let token = bot.discord.slash(
+        &moderator(),
+        Some(GUILD_ID),
+        &["logs"],
+        json!([{"name": "service", "type": 3, "value": "nginx"}]),
+    );
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    (bot, answer)
+}
+
+/// Issue #15 §2: with `discord.private_channel`, `/logs` posts the journal lines in that channel
+/// and the invoker's (ephemeral) answer only points there: no line of the logs is in it.
+#[tokio::test]
+async fn logs_go_to_the_private_channel_and_the_answer_only_points_there() {
+    let (bot, answer) = logs_with_a_private_channel(false).await;
+    let posted: String = bot.discord.view(|v| {
+        v.messages_in(PRIVATE_CHANNEL)
+            .iter()
+            .map(|m| m.content.clone())
+            .collect()
+    });
+    assert!(
+        posted.contains("secret line 0 ") && posted.contains("secret line 29 "),
+        "{posted}"
+    );
+    let shown = serde_json::to_string(&(
+        &answer.callbacks,
+        &answer.edits,
+        &answer.followups,
+        &answer.followup_edits,
+    ))
+    .unwrap();
+    assert!(!shown.contains("secret line"), "{shown}");
+    assert!(
+        content(&answer).contains(&format!("<#{PRIVATE_CHANNEL}>")),
+        "{answer:?}"
+    );
+    assert!(answer.ephemeral(), "{answer:?}");
+    // Nothing of it anywhere else.
+    let elsewhere = bot.discord.view(|v| {
+        v.requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.contains("/channels/"))
+            .filter(|r| !r.path.contains(&PRIVATE_CHANNEL.to_string()))
+            .map(|r| r.body.to_string())
+            .collect::<Vec<_>>()
+    });
+    assert!(elsewhere.is_empty(), "{elsewhere:?}");
+}
+
+/// A private channel the bot may not post in (Discord answers 403 Missing Access): the logs
+/// are the invoker's ephemeral answer instead, and nothing is posted.
+#[tokio::test]
+async fn logs_are_answered_ephemerally_when_the_private_channel_refuses_them() {
+    let (bot, answer) = logs_with_a_private_channel(true).await;
+    assert!(answer.ephemeral(), "{answer:?}");
+    let shown = content(&answer)
+        + &answer
+            .followups
+            .iter()
+            .filter_map(|f| f["content"].as_str())
+            .collect::<String>();
+    assert!(
+        shown.contains("secret line 0 ") && shown.contains("secret line 29 "),
+        "{answer:?}"
+    );
+    assert!(
+        bot.discord
+            .view(|v| v.messages_in(PRIVATE_CHANNEL).is_empty())
+    );
+}
+
+/// `n` journal lines as journalctl prints them.
+fn journal_lines(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("2026-11-24T18:00:00+0000 host nginx[1]: secret line {i} x\n"))
+        .collect()
 }
 
 #[tokio::test]
@@ -1277,6 +1389,49 @@ async fn the_fake_refuses_what_discord_refuses_for_interactions() {
         post(format!("/interactions/{id}/forged/callback"), message).await,
         (404, Some(10062))
     );
+}
+
+/// Channel messages: empty ones (50006), content over 2000 characters (50035) and posts in a
+/// channel the bot may not see (403 50001) are refused, as Discord refuses them; the fake
+/// keeps none of them.
+#[tokio::test]
+async fn the_fake_refuses_what_discord_refuses_for_channel_messages() {
+    let discord = FakeDiscord::start().await;
+    discord.deny_channel(PRIVATE_CHANNEL);
+    let http = support::http();
+    let api = format!("{}/api/v10", discord.api_url);
+    let post = |channel: u64, body: serde_json::Value| {
+        let request = http
+            .post(format!("{api}/channels/{channel}/messages"))
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            (status, body["code"].as_u64())
+        }
+    };
+    let long = "x".repeat(2001);
+    for (channel, body, refused) in [
+        (STATUS_CHANNEL, json!({"content": ""}), (400, Some(50006))),
+        (STATUS_CHANNEL, json!({"content": long}), (400, Some(50035))),
+        (
+            PRIVATE_CHANNEL,
+            json!({"content": "hi"}),
+            (403, Some(50001)),
+        ),
+    ] {
+        assert_eq!(post(channel, body.clone()).await, refused, "{body}");
+    }
+    assert_eq!(
+        post(STATUS_CHANNEL, json!({"content": "x".repeat(2000)}))
+            .await
+            .0,
+        200
+    );
+    let kept = discord
+        .view(|v| v.messages_in(STATUS_CHANNEL).len() + v.messages_in(PRIVATE_CHANNEL).len());
+    assert_eq!(kept, 1);
 }
 
 /// Discord's rate limit headers and 429s, as the fake sends them: per route and top-level

@@ -198,6 +198,8 @@ struct State {
     heartbeats: usize,
     /// IDENTIFY is answered by closing with this code (4004, 4014) instead of READY.
     refuse_identify: Option<u16>,
+    /// Channels the bot may not post in (403 Missing Access).
+    denied_channels: Vec<u64>,
     /// How each connection began (IDENTIFY or RESUME), in order.
     handshakes: Vec<Handshake>,
     /// Close frames the bot sent: (connection, code; `None` for a close frame without one).
@@ -975,6 +977,9 @@ fn handle_http(
             .into_response()
         }
         ("POST", ["channels", channel, "messages"]) => {
+            if let Some(refused) = refuse_message(&s, channel, &json_body, &files) {
+                return refused;
+            }
             let id = next_id(&mut s);
             let message = FakeMessage {
                 id,
@@ -1028,6 +1033,49 @@ fn handle_http(
 
 /// An interaction callback, as Discord takes it: one per interaction, within
 /// [`CALLBACK_WINDOW`] of its creation.
+/// Discord's answer to a channel message it refuses (discord.com/developers/docs/resources/
+/// message#create-message: "content: Message contents (up to 2000 characters)", and "at least
+/// one of content, embeds, sticker_ids, components, files[n] or poll"; codes from
+/// discord.com/developers/docs/topics/opcodes-and-status-codes#json): 50001 Missing Access for a
+/// channel the bot may not see, 50006 Cannot send an empty message, 50035 Invalid Form Body for
+/// content over 2000 characters. `None`: Discord takes it.
+fn refuse_message(
+    s: &State,
+    channel: &str,
+    body: &Value,
+    files: &[(String, usize)],
+) -> Option<Response> {
+    let channel: u64 = channel.parse().unwrap_or(0);
+    if s.denied_channels.contains(&channel) {
+        return Some(discord_error(
+            StatusCode::FORBIDDEN,
+            50001,
+            "Missing Access",
+        ));
+    }
+    let content = body["content"].as_str().unwrap_or("");
+    let filled = |key: &str| body[key].as_array().is_some_and(|a| !a.is_empty());
+    if content.is_empty() && !filled("embeds") && !filled("components") && files.is_empty() {
+        return Some(discord_error(
+            StatusCode::BAD_REQUEST,
+            50006,
+            "Cannot send an empty message",
+        ));
+    }
+    if content.chars().count() > 2000 {
+        let errors = json!({"content": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH",
+            "message": "Must be 2000 or fewer in length."}]}});
+        return Some(
+            (
+                StatusCode::BAD_REQUEST,
+                discord_commands::invalid_form_body(errors).to_string(),
+            )
+                .into_response(),
+        );
+    }
+    None
+}
+
 fn callback(s: &mut State, token: &str, body: &Value) -> Response {
     let now = now_unix_ms();
     let refusal = match s.issued.get(token) {
@@ -1395,6 +1443,12 @@ impl FakeDiscord {
     /// The bot is no longer a member of [`GUILD_ID`].
     pub fn leave_guild(&self) {
         self.state.lock().unwrap().left_guild = true;
+    }
+
+    /// The bot may no longer post in `channel` (its role lost access): posts there answer 403
+    /// 50001 Missing Access.
+    pub fn deny_channel(&self, channel: u64) {
+        self.state.lock().unwrap().denied_channels.push(channel);
     }
 
     /// Delete a message (as a person would), so the bot must post a new one.

@@ -190,6 +190,8 @@ impl Drop for ServerTask {
 struct Shared {
     state: Mutex<State>,
     chat_count: watch::Sender<usize>,
+    /// How many requests have been recorded (see [`FakeTwitch::wait_for_request`]).
+    requests_seen: watch::Sender<usize>,
     /// `false` while tests hold the answers to `POST /helix/chat/messages`.
     chat_answers: watch::Sender<bool>,
     eventsub: Option<FakeEventSub>,
@@ -316,6 +318,7 @@ impl FakeTwitch {
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             chat_count: watch::channel(0).0,
+            requests_seen: watch::channel(0).0,
             chat_answers: watch::channel(true).0,
             eventsub,
             random: std::collections::hash_map::RandomState::new(),
@@ -424,6 +427,31 @@ impl FakeTwitch {
         )
         .expect("fake twitch: store the token file");
         (access, refresh)
+    }
+
+    /// The `twitch` section's addresses for this fake and `eventsub`:
+    /// `helix_url: "…", oauth_url: "…", eventsub_url: "…"`.
+    pub fn config_urls(&self, eventsub: &FakeEventSub) -> String {
+        format!(
+            r#"helix_url: "{}", oauth_url: "{}", eventsub_url: "{}""#,
+            self.helix_url(),
+            self.oauth_url(),
+            eventsub.url()
+        )
+    }
+
+    /// The broadcaster signed in as `stream-control twitch login` leaves it: every scope the
+    /// bot asks for, a 4 h token, in the token file of `state_dir`.
+    pub fn sign_in_broadcaster(&self, state_dir: &std::path::Path) -> (String, String) {
+        use stream_control::twitch::auth;
+        let four_hours = Duration::from_secs(4 * 3600);
+        self.sign_in(
+            state_dir,
+            auth::TOKEN_FILE,
+            BROADCASTER_ID,
+            auth::SCOPES,
+            four_hours,
+        )
     }
 
     /// Makes an access token invalid from now on: validate answers 401 and Helix answers 401
@@ -624,6 +652,25 @@ impl FakeTwitch {
     /// Every request answered so far, in order.
     pub fn requests(&self) -> Vec<Recorded> {
         lock(&self.shared).requests.clone()
+    }
+
+    /// Waits (without polling) for a recorded request, answered or dropped alike, that
+    /// passes `check`, and returns it; `None` after `timeout`.
+    pub async fn wait_for_request(
+        &self,
+        check: impl Fn(&Recorded) -> bool,
+        timeout: Duration,
+    ) -> Option<Recorded> {
+        let mut seen = self.shared.requests_seen.subscribe();
+        let found = tokio::time::timeout(timeout, async {
+            loop {
+                if let Some(found) = lock(&self.shared).requests.iter().find(|r| check(r)) {
+                    return Some(found.clone());
+                }
+                seen.changed().await.ok()?;
+            }
+        });
+        found.await.ok().flatten()
     }
 
     /// How many requests had a path starting with `path_prefix` (e.g. `"/helix/chat"`).
@@ -925,7 +972,12 @@ async fn handle(
         body: String::from_utf8_lossy(&body).into_owned(),
         status: reply.status.as_u16(),
     };
-    lock(&shared).requests.push(recorded);
+    let seen = {
+        let mut state = lock(&shared);
+        state.requests.push(recorded);
+        state.requests.len()
+    };
+    shared.requests_seen.send_replace(seen);
     if method == Method::POST && recorded_path_is_chat(&uri) {
         let mut open = shared.chat_answers.subscribe();
         let _ = open.wait_for(|open| *open).await;

@@ -4,7 +4,8 @@
 //! vocabulary and run through dispatch with the member's level. The answer is sent at once when
 //! dispatch is quick; otherwise the interaction is deferred (Discord allows 3 s) and the answer,
 //! and any progress of a long action, edits it. Refusals, usage errors and private commands are
-//! ephemeral; buttons always answer ephemerally (the panel itself shows the result).
+//! ephemeral; buttons always answer ephemerally (the panel itself shows the result). A
+//! confirmation (`ask:` button) is only shown to a member who may run its command.
 //!
 //! **Private answers** ([`commands::Command::answered_privately`]: logs, addresses, bans,
 //! restream endpoints, services) are ephemeral, or, with `discord.private_channel`, posted there
@@ -580,7 +581,18 @@ pub async fn on_component(
             run_line(&ctx, &http, target, invoker, &locale, line, true).await;
         }
         Some(super::panel::Action::Confirm(line)) => {
-            super::panel::confirm(&ctx, &http, target, &locale, line).await;
+            // Only someone who may run the line is asked whether to run it: a member below its
+            // level gets the refusal now, not a "Yes" button that is refused when pressed.
+            let refusal = match commands::parse(line, "") {
+                Some(Ok(command)) => {
+                    dispatch::permission_refusal(&ctx.config.commands, &invoker, &command)
+                }
+                _ => Some(bad_interaction()),
+            };
+            match refusal {
+                Some(refusal) => target.refuse(&ctx, &http, &locale, &refusal).await,
+                None => super::panel::confirm(&ctx, &http, target, &locale, line).await,
+            }
         }
         None => {
             target
