@@ -1277,7 +1277,14 @@ impl Config {
         if self.state_dir.as_os_str().is_empty() {
             problem("state_dir".into(), "must not be empty".into());
         }
-        if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&self.log.filter) {
+        if !self.log.filter.is_ascii() {
+            // tracing-subscriber 0.3's directive parser slices by byte and panics on a multibyte
+            // character (found by the `config` fuzz target, fuzz/regressions/config/).
+            problem(
+                "log.filter".into(),
+                "not a valid log filter: only ASCII characters".into(),
+            );
+        } else if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&self.log.filter) {
             problem("log.filter".into(), format!("not a valid log filter: {e}"));
         }
 

@@ -84,8 +84,16 @@ impl<'a> MakeWriter<'a> for RedactingMakeWriter {
 pub fn filter(config: &LogConfig) -> EnvFilter {
     std::env::var("RUST_LOG")
         .ok()
+        // Non-ASCII text panics tracing-subscriber 0.3's directive parser (see Config::validate).
+        .filter(|env| env.is_ascii())
         .and_then(|env| EnvFilter::try_new(env).ok())
-        .or_else(|| EnvFilter::try_new(&config.filter).ok())
+        .or_else(|| {
+            config
+                .filter
+                .is_ascii()
+                .then(|| EnvFilter::try_new(&config.filter).ok())
+                .flatten()
+        })
         .unwrap_or_else(|| EnvFilter::new("info"))
 }
 
