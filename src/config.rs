@@ -200,7 +200,7 @@ pub struct WebLimits {
     /// answer starts at once and is not limited.
     #[serde(deserialize_with = "duration")]
     pub request_timeout: Duration,
-    /// Status pages on the live stream (`/api/events`) at most; 503 beyond.
+    /// Status pages on the live stream (`/api/status/stream`) at most; 503 beyond.
     pub max_status_streams: usize,
     /// Overlays connected to `/ws/overlay` at most; 503 beyond.
     pub max_overlays: usize,
@@ -1277,14 +1277,7 @@ impl Config {
         if self.state_dir.as_os_str().is_empty() {
             problem("state_dir".into(), "must not be empty".into());
         }
-        if !self.log.filter.is_ascii() {
-            // tracing-subscriber 0.3's directive parser slices by byte and panics on a multibyte
-            // character (found by the `config` fuzz target, fuzz/regressions/config/).
-            problem(
-                "log.filter".into(),
-                "not a valid log filter: only ASCII characters".into(),
-            );
-        } else if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&self.log.filter) {
+        if let Err(e) = crate::logging::parse_filter(&self.log.filter) {
             problem("log.filter".into(), format!("not a valid log filter: {e}"));
         }
 
@@ -1499,16 +1492,7 @@ fn validate_web(web: &WebConfig, problem: &mut impl FnMut(String, String)) {
     }
     validate_web_limits(&web.limits, problem);
     for host in &web.hosts {
-        let plain = !host.is_empty()
-            && host.len() <= 253
-            && host.split('.').all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && label
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            });
-        if !plain {
+        if !crate::restream::endpoint::valid_host_name(host) {
             problem(
                 "web.hosts".into(),
                 format!(
@@ -1882,6 +1866,17 @@ pub fn valid_unit_name(unit: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '.' | '@' | '-'))
 }
 
+/// A system user or group name (stunnel's `setuid`, a sudoers rule): 1–32 of `A-Z a-z 0-9 . _
+/// -`, not starting with `-`, so it is one plain word in either file.
+pub fn valid_user_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 32
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
 /// A host name or IP address that is safe as a program argument (never an option).
 pub fn valid_host(host: &str) -> bool {
     !host.is_empty()
@@ -1950,13 +1945,7 @@ fn validate_restream(restream: &RestreamConfig, problem: &mut impl FnMut(String,
         }
         for (key, name) in [("user", &stunnel.user), ("group", &stunnel.group)] {
             // One word in the file, never root (the point is to drop root).
-            let word = !name.is_empty()
-                && name.len() <= 32
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                && !name.starts_with('-');
-            if !word || name == "root" || name == "0" {
+            if !valid_user_name(name) || name == "root" || name == "0" {
                 problem(
                     format!("restream.stunnel.{key}"),
                     format!("`{name}` must be a system {key} name other than root"),

@@ -52,12 +52,7 @@ pub enum SudoersError {
 /// The drop-in for `user`: a header saying how to install it, then one exact rule per
 /// privileged command. Nothing to run with privileges: the header and a comment saying so.
 pub fn render(config: &Config, user: &str) -> Result<String, SudoersError> {
-    if user.is_empty()
-        || user.starts_with('-')
-        || !user
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    {
+    if !crate::config::valid_user_name(user) {
         return Err(SudoersError::User(user.to_string()));
     }
     // Built as the bot builds them when it uses sudo, then the `sudo -n` prefix taken off.

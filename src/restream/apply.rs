@@ -184,18 +184,8 @@ impl Environment<'_> {
         }
     }
 
-    /// `nginx … -s reload` as an apply runs it.
-    pub fn reload_line(&self) -> CommandLine {
-        reload_line(self.config, self.programs)
-    }
-
-    /// `systemctl restart <stunnel unit>` as an apply runs it, when a unit is configured.
-    pub fn stunnel_restart_line(&self) -> Option<CommandLine> {
-        stunnel_restart_line(self.config, self.programs)
-    }
-
     async fn restart_stunnel(&self) -> Result<bool, String> {
-        let Some(line) = self.stunnel_restart_line() else {
+        let Some(line) = stunnel_restart_line(self.config, self.programs) else {
             return Ok(false);
         };
         self.run(line).await.map(|()| true)
@@ -309,10 +299,10 @@ pub async fn apply(
     }
 
     progress(Step::Reloading);
-    if let Err(error) = env.run(env.reload_line()).await {
+    if let Err(error) = env.run(reload_line(env.config, env.programs)).await {
         let mut rollback_error = restore();
         if rollback_error.is_none() {
-            rollback_error = env.run(env.reload_line()).await.err();
+            rollback_error = env.run(reload_line(env.config, env.programs)).await.err();
         }
         if applied.stunnel_restarted
             && let Err(again) = env.restart_stunnel().await

@@ -349,7 +349,7 @@ fn split_authority(authority: &str) -> Result<(String, Option<u16>), EndpointErr
 }
 
 /// A DNS name (labels of letters, digits and inner `-`) or an IPv4 address.
-fn valid_host_name(host: &str) -> bool {
+pub(crate) fn valid_host_name(host: &str) -> bool {
     !host.is_empty()
         && host.len() <= 253
         && host.split('.').all(|label| {
