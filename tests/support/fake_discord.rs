@@ -1031,8 +1031,6 @@ fn handle_http(
     Response::from_parts(parts, body)
 }
 
-/// An interaction callback, as Discord takes it: one per interaction, within
-/// [`CALLBACK_WINDOW`] of its creation.
 /// Discord's answer to a channel message it refuses (discord.com/developers/docs/resources/
 /// message#create-message: "content: Message contents (up to 2000 characters)", and "at least
 /// one of content, embeds, sticker_ids, components, files[n] or poll"; codes from
@@ -1076,6 +1074,8 @@ fn refuse_message(
     None
 }
 
+/// An interaction callback, as Discord takes it: one per interaction, within
+/// [`CALLBACK_WINDOW`] of its creation.
 fn callback(s: &mut State, token: &str, body: &Value) -> Response {
     let now = now_unix_ms();
     let refusal = match s.issued.get(token) {
