@@ -1,9 +1,10 @@
 //! `config.ron`: written by the operator, only read by the bot.
 //!
-//! Every struct denies unknown fields. [`Config::load`] reports every problem at once: RON syntax
-//! errors, unknown and mistyped fields (with line:col, through `reader`, because serde stops at the
-//! first error), then the semantic checks of [`Config::validate`] (with the key path and the
-//! position of the value). Secrets never live here: see `secrets`.
+//! Read with the `ron` crate (implicit `Some`: a bare value fills an `Option`). Every struct
+//! denies unknown fields. [`Config::load`] reports every problem at once, each at its line:col:
+//! a syntax error, unknown and mistyped fields (serde stops at the first, so `source` blanks the
+//! refused entry out and reads again), then the semantic checks of [`Config::validate`] (with
+//! the key path and the position of the value). Secrets never live here: see `secrets`.
 //!
 //! One section per feature, one file per section under `config/` (struct, defaults and
 //! validation); this file holds the whole [`Config`], loading and the problem report. An absent
@@ -19,9 +20,9 @@ mod obs;
 mod overlay;
 mod power;
 mod programs;
-mod reader;
 mod restream;
 mod services;
+mod source;
 mod tls;
 mod twitch;
 mod values;
@@ -35,9 +36,9 @@ pub use obs::{FixConfig, ObsConfig, RaidStopConfig, SceneNames, StopConfig};
 pub use overlay::{OverlayConfig, SpeakConfig};
 pub use power::PowerConfig;
 pub use programs::ProgramsConfig;
-pub use reader::Problem;
 pub use restream::{DropPublisherConfig, RestreamConfig, StunnelConfig};
 pub use services::ServicesConfig;
+pub use source::Problem;
 pub use tls::TlsConfig;
 pub use twitch::{AnnounceConfig, TwitchConfig};
 pub(crate) use values::{duration, optional_duration};
@@ -150,6 +151,12 @@ fn render_problems(path: &Path, problems: &[Problem]) -> String {
     out
 }
 
+/// Whether `path` is `ancestor` or under it (`a.b`, `a.b.c`, `a.b[0]` are within `a.b`).
+fn is_within(path: &str, ancestor: &str) -> bool {
+    path.strip_prefix(ancestor)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+}
+
 impl Config {
     /// Read and check `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -165,10 +172,16 @@ impl Config {
 
     /// Parse and check configuration text, collecting every problem.
     pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
-        let (parsed, mut problems) = reader::from_str_partial::<Config>(text);
-        if let Some((config, positions)) = parsed {
+        let positions = source::Positions::scan(text);
+        let (parsed, mut problems, blanked) = source::read::<Config>(text, &positions);
+        if let Some(config) = parsed {
             for (path, message) in config.validate() {
-                let (line, col) = positions.find(&path);
+                // A blanked entry holds its default, not what the file says: its problem is
+                // already reported.
+                if blanked.iter().any(|b| is_within(&path, b)) {
+                    continue;
+                }
+                let (line, col) = positions.value(&path);
                 problems.push(Problem {
                     line,
                     col,

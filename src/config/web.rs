@@ -1,4 +1,4 @@
-//! The `web` section: the web server's address, keys' reach, trusted proxies, limits and bans.
+//! The `web` section: the web server's address, hosts, trusted proxies, limits, rate limit and bans.
 
 use super::overlay::OverlayConfig;
 use super::values::{check_locale, duration, ip_net, positive, socket_addr};
