@@ -282,8 +282,14 @@ fn every_unknown_key_a_type_error_and_a_semantic_problem_come_in_one_report() {
 #[test]
 fn syntax_errors_have_a_position() {
     let found = problems("(\n    locale: \"en-US\"\n    web: (),\n)");
-    assert_eq!(found.len(), 1, "{found:#?}");
-    assert_eq!(found[0].line, 3);
+    assert_eq!(where_(&found), [(3, 5, "")], "{found:#?}");
+    assert_eq!(
+        found[0].message,
+        "expected `,` or a closing bracket, found `web`"
+    );
+    let cut = problems("(\n    web: (bind: \"127.0.0.1:8080\",");
+    assert_eq!(where_(&cut), [(2, 34, "")], "{cut:#?}");
+    assert!(cut[0].message.contains("end of the file"), "{cut:#?}");
 }
 
 #[test]

@@ -81,7 +81,8 @@ pub(super) fn read<T: DeserializeOwned>(
         // A refused value sits in the entry the path names; an error elsewhere is a syntax
         // error, whatever serde was reading at the time.
         let spot = positions.find(&full).filter(|spot| {
-            !spot.path.is_empty()
+            !is_syntax(&error.code)
+                && !spot.path.is_empty()
                 && !blanked.contains(&spot.path)
                 && (spot.entry.contains(&at) || spot.entry.end == at)
         });
@@ -98,11 +99,16 @@ pub(super) fn read<T: DeserializeOwned>(
                 blank(&mut working, &spot.entry);
             }
             None => {
+                // The end of the file is where it ended, not where ron last stood.
+                let place = match error.code {
+                    RonError::Eof => error.span.end,
+                    _ => error.span.start,
+                };
                 problems.push(Problem {
-                    line: error.span.start.line.max(1),
-                    col: error.span.start.col.max(1),
+                    line: place.line.max(1),
+                    col: place.col.max(1),
                     path: String::new(),
-                    message: message(&error.code),
+                    message: syntax(&error.code, &working[at.min(working.len())..]),
                 });
                 return (None, problems, blanked);
             }
@@ -174,6 +180,57 @@ fn refused(error: &RonError, written: &str) -> String {
         shown.push('…');
     }
     format!("{text}, found `{shown}`")
+}
+
+/// Errors in the text itself: no entry to blank out, nothing after them to read.
+fn is_syntax(error: &RonError) -> bool {
+    matches!(
+        error,
+        RonError::Eof
+            | RonError::ExpectedComma
+            | RonError::ExpectedArrayEnd
+            | RonError::ExpectedMapEnd
+            | RonError::ExpectedStructLikeEnd
+            | RonError::ExpectedMapColon
+            | RonError::ExpectedStringEnd
+            | RonError::TrailingCharacters
+            | RonError::UnclosedBlockComment
+            | RonError::UnclosedLineComment
+            | RonError::UnexpectedChar(_)
+            | RonError::Utf8Error(_)
+            | RonError::ExceededRecursionLimit
+    )
+}
+
+/// A syntax error, with what stands where it is (ron names only what it expected).
+fn syntax(error: &RonError, rest: &str) -> String {
+    let expected = match error {
+        RonError::ExpectedComma => "expected `,` or a closing bracket".into(),
+        RonError::ExpectedArrayEnd => "expected `,` or `]`".into(),
+        RonError::ExpectedMapEnd => "expected `,` or `}`".into(),
+        RonError::ExpectedStructLikeEnd => "expected `,` or `)`".into(),
+        RonError::ExpectedMapColon => "expected `:` after the key".into(),
+        RonError::TrailingCharacters => "expected the end of the file after the `(…)`".into(),
+        RonError::Eof => {
+            return "unexpected end of the file (a bracket or a quote left open?)".into();
+        }
+        other => message(other),
+    };
+    let rest = rest.trim_start();
+    let token: String = match rest.chars().next() {
+        None => return format!("{expected}, found the end of the file"),
+        Some(c) if c.is_alphanumeric() || c == '_' => rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .take(40)
+            .collect(),
+        Some(c) => c.to_string(),
+    };
+    if expected.contains("found") {
+        expected
+    } else {
+        format!("{expected}, found `{token}`")
+    }
 }
 
 /// `` `a`, `b` or `c` ``.
