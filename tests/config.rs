@@ -224,40 +224,6 @@ fn an_empty_struct_gives_every_default_and_no_web() {
 }
 
 #[test]
-fn three_different_mistakes_are_reported_together_with_positions() {
-    let text = r#"(
-    log: (fromat: Json),
-    web: (bind: "127.0.0.1:99999"),
-    commands: (prefix: 5),
-)"#;
-    let found = problems(text);
-    assert_eq!(
-        where_(&found),
-        vec![
-            (2, 11, "log.fromat"),
-            (3, 17, "web.bind"),
-            (4, 24, "commands.prefix")
-        ],
-        "{found:#?}"
-    );
-    assert!(
-        found[0].message.contains("unknown field `fromat`"),
-        "{}",
-        found[0].message
-    );
-    assert!(
-        found[1].message.contains("127.0.0.1:99999"),
-        "{}",
-        found[1].message
-    );
-    assert!(
-        found[2].message.contains("invalid type"),
-        "{}",
-        found[2].message
-    );
-}
-
-#[test]
 fn type_and_semantic_problems_are_reported_in_the_same_run() {
     let text = "(\n    locale: \"xx-XX\",\n    nope: 1,\n    commands: (aliases: {\"b\": \"brb\", \"B\": \"live\"}),\n)";
     let found = problems(text);
@@ -273,10 +239,57 @@ fn type_and_semantic_problems_are_reported_in_the_same_run() {
 }
 
 #[test]
+fn every_unknown_key_a_type_error_and_a_semantic_problem_come_in_one_report() {
+    let text = r#"(
+    log: (fromat: Json),
+    web: (bind: "127.0.0.1:99999", limits: (max_conections: 100, max_connections: "many")),
+    commands: (
+        prefix: 5,
+        aliases: {"stop": "brb"},
+        cooldowns: (overrides: {"brb": (usr: "1s")}),
+    ),
+)"#;
+    let found = problems(text);
+    assert_eq!(
+        where_(&found),
+        vec![
+            (2, 11, "log.fromat"),
+            (3, 17, "web.bind"),
+            (3, 45, "web.limits.max_conections"),
+            (3, 83, "web.limits.max_connections"),
+            (5, 17, "commands.prefix"),
+            (6, 27, "commands.aliases[\"stop\"]"),
+            (7, 41, "commands.cooldowns.overrides[\"brb\"].usr"),
+        ],
+        "{found:#?}"
+    );
+    assert!(found[1].message.contains("127.0.0.1:99999"), "{found:#?}");
+    assert!(
+        found[2]
+            .message
+            .starts_with("unknown field `max_conections`, expected `max_rate_limit_entries`,"),
+        "{found:#?}"
+    );
+    assert_eq!(found[3].message, "expected integer, found `\"many\"`");
+    assert_eq!(found[4].message, "expected string, found `5`");
+    assert!(found[5].message.contains("already a command"));
+    assert_eq!(
+        found[6].message,
+        "unknown field `usr`, expected `command` or `user`"
+    );
+}
+
+#[test]
 fn syntax_errors_have_a_position() {
     let found = problems("(\n    locale: \"en-US\"\n    web: (),\n)");
-    assert_eq!(found.len(), 1, "{found:#?}");
-    assert_eq!(found[0].line, 3);
+    assert_eq!(where_(&found), [(3, 5, "")], "{found:#?}");
+    assert_eq!(
+        found[0].message,
+        "expected `,` or a closing bracket, found `web`"
+    );
+    let cut = problems("(\n    web: (bind: \"127.0.0.1:8080\",");
+    assert_eq!(where_(&cut), [(2, 34, "")], "{cut:#?}");
+    assert!(cut[0].message.contains("end of the file"), "{cut:#?}");
 }
 
 #[test]
@@ -343,7 +356,7 @@ fn load_reports_the_file_and_every_problem() {
     assert!(matches!(error, ConfigError::Invalid { ref problems, .. } if problems.len() == 2));
     assert!(text.contains("2 problems"), "{text}");
     assert!(
-        text.contains("bad.ron:2:11: locale: invalid type"),
+        text.contains("bad.ron:2:11: locale: expected string, found `5`"),
         "{text}"
     );
     assert!(

@@ -1,0 +1,261 @@
+//! The `obs` section: the OBS connection, scene names and how stream actions behave.
+
+use super::values::{duration, positive};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// OBS connection, scene names and how stream actions behave. The password comes from
+/// `OBS_PASSWORD`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObsConfig {
+    /// Host of the OBS PC (obs-websocket server).
+    #[serde(default = "default_obs_host")]
+    pub host: String,
+    /// obs-websocket port.
+    #[serde(default = "default_obs_port")]
+    pub port: u16,
+    /// First reconnect delay; doubles after each failure up to `reconnect_max`.
+    #[serde(default = "default_reconnect_min", deserialize_with = "duration")]
+    pub reconnect_min: Duration,
+    #[serde(default = "default_reconnect_max", deserialize_with = "duration")]
+    pub reconnect_max: Duration,
+    /// Every request to OBS gives up after this long.
+    #[serde(default = "default_request_timeout", deserialize_with = "duration")]
+    pub request_timeout: Duration,
+    #[serde(default)]
+    pub scenes: SceneNames,
+    /// Scenes `scene <name>` may switch to besides those named in `scenes`. Empty: only those.
+    /// Any other OBS scene is answered like an unknown one and never listed.
+    #[serde(default)]
+    pub switchable_scenes: Vec<String>,
+    #[serde(default)]
+    pub stop: StopConfig,
+    #[serde(default)]
+    pub fix: FixConfig,
+    /// `refresh`: switch to this scene (default: the BRB scene), hold, switch back.
+    #[serde(default)]
+    pub refresh_scene: Option<String>,
+    #[serde(default = "default_refresh_hold", deserialize_with = "duration")]
+    pub refresh_hold: Duration,
+    /// Stop the stream after an outgoing raid. Absent: raids do not stop the stream.
+    #[serde(default)]
+    pub raid_stop: Option<RaidStopConfig>,
+}
+
+impl ObsConfig {
+    /// The scenes `scene <name>` may switch to: those named in `scenes`, the refresh scene and
+    /// `switchable_scenes`.
+    pub fn switchable(&self) -> Vec<&str> {
+        let scenes = &self.scenes;
+        [&scenes.live, &scenes.low, &scenes.brb, &scenes.offline]
+            .into_iter()
+            .chain(scenes.starting.as_ref())
+            .chain(scenes.ending.as_ref())
+            .chain(self.refresh_scene.as_ref())
+            .chain(&self.switchable_scenes)
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// What happens after an outgoing raid.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RaidStopConfig {
+    /// Wait this long after the raid before stopping (viewers are already gone).
+    #[serde(deserialize_with = "duration")]
+    pub delay: Duration,
+    /// Only stop a stream that has been live at least this long (a test raid right after
+    /// going live does not end the stream).
+    #[serde(deserialize_with = "duration")]
+    pub min_live: Duration,
+    /// Chat message after the stop; `{channel}` is the raided channel. `None`: no message.
+    pub message: Option<String>,
+}
+
+impl Default for RaidStopConfig {
+    fn default() -> Self {
+        RaidStopConfig {
+            delay: Duration::ZERO,
+            min_live: Duration::from_secs(60),
+            message: Some("Raided {channel} successfully & ended the stream!".into()),
+        }
+    }
+}
+
+/// The scenes the bot and the guard use, by their names in OBS.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SceneNames {
+    pub live: String,
+    pub low: String,
+    pub brb: String,
+    pub offline: String,
+    /// Shown after `start`; the guard leaves it only for LIVE. `None`: `start` keeps the scene.
+    pub starting: Option<String>,
+    /// Shown before the stream stops (`stop`, raid). `None`: no ending scene.
+    pub ending: Option<String>,
+}
+
+impl Default for SceneNames {
+    fn default() -> Self {
+        SceneNames {
+            live: "LIVE".into(),
+            low: "LOW".into(),
+            brb: "BRB".into(),
+            offline: "OFFLINE".into(),
+            starting: Some("Starting soon".into()),
+            ending: None,
+        }
+    }
+}
+
+/// How `stop` ends the stream.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StopConfig {
+    /// With an ending scene: how long it shows before the stream stops.
+    #[serde(deserialize_with = "duration")]
+    pub ending_delay: Duration,
+    /// How long OBS has to confirm that the output stopped (or started).
+    #[serde(deserialize_with = "duration")]
+    pub confirm_timeout: Duration,
+}
+
+impl Default for StopConfig {
+    fn default() -> Self {
+        StopConfig {
+            ending_delay: Duration::from_secs(10),
+            confirm_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// What `fix` does.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum FixConfig {
+    /// Restart these media sources and confirm they play again (the cure for a frozen SRT or
+    /// RTMP media source).
+    RestartMedia {
+        sources: Vec<String>,
+        #[serde(default = "default_media_confirm", deserialize_with = "duration")]
+        confirm_timeout: Duration,
+    },
+    /// The seed's bounce: BRB, wait, LIVE.
+    Bounce {
+        #[serde(default = "default_bounce_delay", deserialize_with = "duration")]
+        delay: Duration,
+    },
+}
+
+impl Default for FixConfig {
+    fn default() -> Self {
+        FixConfig::Bounce {
+            delay: default_bounce_delay(),
+        }
+    }
+}
+
+pub(super) fn default_obs_host() -> String {
+    "127.0.0.1".into()
+}
+
+pub(super) fn default_obs_port() -> u16 {
+    4455
+}
+
+pub(super) fn default_reconnect_min() -> Duration {
+    Duration::from_secs(1)
+}
+
+pub(super) fn default_reconnect_max() -> Duration {
+    Duration::from_secs(30)
+}
+
+pub(super) fn default_request_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+pub(super) fn default_refresh_hold() -> Duration {
+    Duration::from_secs(2)
+}
+
+pub(super) fn default_media_confirm() -> Duration {
+    Duration::from_secs(5)
+}
+
+pub(super) fn default_bounce_delay() -> Duration {
+    Duration::from_secs(2)
+}
+
+pub(super) fn validate_obs(obs: &ObsConfig, problem: &mut impl FnMut(String, String)) {
+    if obs.host.trim().is_empty() || obs.host.chars().any(char::is_whitespace) {
+        problem(
+            "obs.host".into(),
+            "must be a host name or IP address".into(),
+        );
+    }
+    if obs.port == 0 {
+        problem(
+            "obs.port".into(),
+            "must be 1 to 65535 (obs-websocket uses 4455)".into(),
+        );
+    }
+    positive("obs.reconnect_min", obs.reconnect_min, problem);
+    positive("obs.request_timeout", obs.request_timeout, problem);
+    positive(
+        "obs.stop.confirm_timeout",
+        obs.stop.confirm_timeout,
+        problem,
+    );
+    if obs.reconnect_max < obs.reconnect_min {
+        problem(
+            "obs.reconnect_max".into(),
+            "must not be shorter than `reconnect_min`".into(),
+        );
+    }
+    let scenes = &obs.scenes;
+    for (key, name) in [
+        ("live", Some(&scenes.live)),
+        ("low", Some(&scenes.low)),
+        ("brb", Some(&scenes.brb)),
+        ("offline", Some(&scenes.offline)),
+        ("starting", scenes.starting.as_ref()),
+        ("ending", scenes.ending.as_ref()),
+    ] {
+        if name.is_some_and(|n| n.trim().is_empty()) {
+            problem(format!("obs.scenes.{key}"), "must not be empty".into());
+        }
+    }
+    for (i, name) in obs.switchable_scenes.iter().enumerate() {
+        if name.trim().is_empty() {
+            problem(
+                format!("obs.switchable_scenes[{i}]"),
+                "must not be empty".into(),
+            );
+        }
+    }
+    for (key, other) in [("low", &scenes.low), ("offline", &scenes.offline)] {
+        if *other == scenes.live {
+            problem(
+                format!("obs.scenes.{key}"),
+                format!("must differ from the LIVE scene (`{}`)", scenes.live),
+            );
+        }
+    }
+    if let FixConfig::RestartMedia {
+        sources,
+        confirm_timeout,
+    } = &obs.fix
+    {
+        if sources.is_empty() || sources.iter().any(|s| s.trim().is_empty()) {
+            problem(
+                "obs.fix".into(),
+                "name at least one media source to restart".into(),
+            );
+        }
+        positive("obs.fix.confirm_timeout", *confirm_timeout, problem);
+    }
+}

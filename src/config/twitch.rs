@@ -1,0 +1,107 @@
+//! The `twitch` section: the channel, admins, announcements and the Twitch endpoints.
+
+use super::values::{check_locale, duration, positive};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Twitch. Client id and secret come from `TWITCH_CLIENT_ID` / `TWITCH_CLIENT_SECRET`; tokens
+/// from `stream-control twitch login` (stored in the state directory).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwitchConfig {
+    /// Logins or user ids that may use admin commands in chat (besides the broadcaster).
+    #[serde(default)]
+    pub admins: Vec<String>,
+    /// Language of replies in Twitch chat. `None`: the top-level `locale`.
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// Which guard transitions are announced in chat.
+    #[serde(default)]
+    pub announce: AnnounceConfig,
+    /// How often live state, viewers, title and category are read while live.
+    #[serde(
+        default = "default_stream_info_interval",
+        deserialize_with = "duration"
+    )]
+    pub stream_info_interval: Duration,
+    /// Twitch's API addresses; change only to go through a proxy (or a test double).
+    #[serde(default = "default_helix_url")]
+    pub helix_url: String,
+    #[serde(default = "default_oauth_url")]
+    pub oauth_url: String,
+    #[serde(default = "default_eventsub_url")]
+    pub eventsub_url: String,
+}
+
+/// Guard transitions announced in chat (every transition, whether or not OBS streams).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnnounceConfig {
+    pub low: bool,
+    pub restored: bool,
+    pub offline: bool,
+    /// Also announce what the guard decided in dry-run.
+    pub dry_run: bool,
+}
+
+impl Default for AnnounceConfig {
+    fn default() -> Self {
+        AnnounceConfig {
+            low: true,
+            restored: true,
+            offline: true,
+            dry_run: true,
+        }
+    }
+}
+
+pub(super) fn default_stream_info_interval() -> Duration {
+    Duration::from_secs(30)
+}
+
+pub(super) fn default_helix_url() -> String {
+    crate::twitch::http::HELIX_URL.into()
+}
+
+pub(super) fn default_oauth_url() -> String {
+    crate::twitch::http::OAUTH_URL.into()
+}
+
+pub(super) fn default_eventsub_url() -> String {
+    "wss://eventsub.wss.twitch.tv/ws".into()
+}
+
+pub(super) fn validate_twitch(twitch: &TwitchConfig, problem: &mut impl FnMut(String, String)) {
+    check_locale("twitch.locale", twitch.locale.as_ref(), problem);
+    for (i, admin) in twitch.admins.iter().enumerate() {
+        let valid = !admin.is_empty()
+            && admin.len() <= 25
+            && admin
+                .trim_start_matches('@')
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            problem(
+                format!("twitch.admins[{i}]"),
+                format!("`{admin}` is not a Twitch login or user id"),
+            );
+        }
+    }
+    positive(
+        "twitch.stream_info_interval",
+        twitch.stream_info_interval,
+        problem,
+    );
+    for (key, url, schemes) in [
+        ("helix_url", &twitch.helix_url, ["http://", "https://"]),
+        ("oauth_url", &twitch.oauth_url, ["http://", "https://"]),
+        ("eventsub_url", &twitch.eventsub_url, ["ws://", "wss://"]),
+    ] {
+        if !schemes.iter().any(|s| url.starts_with(s)) {
+            problem(
+                format!("twitch.{key}"),
+                format!("`{url}` must start with {}", schemes.join(" or ")),
+            );
+        }
+    }
+}
