@@ -2153,7 +2153,7 @@ fn command_word_problem(word: &str) -> Option<String> {
 fn unknown_command(word: &str) -> String {
     let closest = commands::Command::NAMES
         .iter()
-        .map(|name| (edit_distance(&word.to_lowercase(), name), *name))
+        .map(|name| (strsim::levenshtein(&word.to_lowercase(), name), *name))
         .min();
     match closest {
         Some((distance, name)) if distance <= 2 => {
@@ -2161,21 +2161,4 @@ fn unknown_command(word: &str) -> String {
         }
         _ => format!("`{word}` is not a command (see `help`)"),
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(current + 1);
-            previous = current;
-        }
-    }
-    row[b.len()]
 }
