@@ -25,9 +25,10 @@ use stats_sim::{StatsSim, Trace};
 use std::fmt::Write as _;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use tempfile::TempDir;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -130,7 +131,7 @@ pub struct Demo {
 /// listens and the bot is connected to the OBS simulator, so a command typed at once (or piped
 /// in) finds OBS there. `redactor` is the one logging uses: it learns the generated OBS password.
 pub async fn start(options: DemoOptions, redactor: Redactor) -> anyhow::Result<Demo> {
-    let password = generated_password();
+    let password = generated_password()?;
     redactor.add(&password);
     let obs = ObsSim::start(ObsSimOptions {
         password: Some(password.clone()),
@@ -145,8 +146,8 @@ pub async fn start(options: DemoOptions, redactor: Redactor) -> anyhow::Result<D
     let stats = StatsSim::start(options.trace)
         .await
         .context("starting the stats simulator")?;
-    let state_dir = TempDir::create().context("creating a temporary state directory")?;
-    let config = config(obs.port(), &stats.url(), options.web_port, &state_dir.0)?;
+    let state_dir = temp_state_dir().context("creating a temporary state directory")?;
+    let config = config(obs.port(), &stats.url(), options.web_port, state_dir.path())?;
     let secrets = Secrets::from_lookup(|name| (name == "OBS_PASSWORD").then(|| password.clone()));
     let ctx = Context::new(config, secrets, redactor)?;
     let app = App::start(ctx.clone(), RunOptions { console: false });
@@ -352,39 +353,23 @@ async fn narrate(trace: Trace, started: Instant, stop: CancellationToken) {
     }
 }
 
-/// A password for the simulated OBS, new for every run (never printed; masked in logs).
-fn generated_password() -> String {
-    obs_sim::new_uuid().replace('-', "")
+/// A password for the simulated OBS, new for every run (never printed; masked in logs): 128
+/// bits from the operating system, as hex.
+fn generated_password() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("no random bytes for the password: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// A fresh private directory under the system's temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn create() -> std::io::Result<TempDir> {
-        use std::os::unix::fs::DirBuilderExt as _;
-        let base = std::env::temp_dir();
-        let mut last = None;
-        for _ in 0..8 {
-            let path = base.join(format!(
-                "stream-control-demo-{}-{}",
-                std::process::id(),
-                &obs_sim::new_uuid()[..8]
-            ));
-            // Not recursive: an existing directory is never reused.
-            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
-                Ok(()) => return Ok(TempDir(path)),
-                Err(error) => last = Some(error),
-            }
-        }
-        Err(last.unwrap_or_else(|| std::io::Error::other("no directory name left")))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A fresh directory under the system's temporary directory, removed when dropped. Private
+/// (0700): the state directory holds secrets such as bans and tokens.
+fn temp_state_dir() -> std::io::Result<TempDir> {
+    use std::os::unix::fs::PermissionsExt as _;
+    tempfile::Builder::new()
+        .prefix(&format!("stream-control-demo-{}-", std::process::id()))
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
 }
 
 #[cfg(test)]
@@ -422,11 +407,11 @@ mod tests {
     #[test]
     fn a_temporary_state_directory_is_private_and_removed() {
         use std::os::unix::fs::PermissionsExt as _;
-        let dir = TempDir::create().unwrap();
-        let path = dir.0.clone();
+        let dir = temp_state_dir().unwrap();
+        let path = dir.path().to_path_buf();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
-        assert_ne!(TempDir::create().unwrap().0, path);
+        assert_ne!(temp_state_dir().unwrap().path(), path);
         drop(dir);
         assert!(!path.exists());
     }

@@ -160,7 +160,7 @@ pub fn eventsub_frame(data: &[u8]) -> bool {
             notification,
             ..
         } => {
-            let _ = eventsub::parse_timestamp(&timestamp);
+            let _ = crate::timestamp::parse_rfc3339(&timestamp);
             if let Notification::Chat(message) = notification {
                 chat_line(message.message.text.as_bytes());
             }

@@ -24,6 +24,7 @@
 //! - [`doctor`]: `stream-control doctor`, every outside dependency checked with its fix;
 //!   [`systemd`]: `READY=1`, watchdog pings and `STOPPING=1` for a `Type=notify` unit;
 //!   [`sudoers`]: `stream-control sudoers`, the exact sudoers drop-in for the privileged commands.
+//! - [`timestamp`]: RFC 3339 through humantime, offsets honoured.
 //! - `fuzzing` (hidden): one fuzz target per parser, for the `fuzz/` crate and
 //!   `tests/fuzzing.rs`.
 //!
@@ -57,6 +58,7 @@ pub mod status;
 pub mod sudoers;
 pub mod surfaces;
 pub mod systemd;
+pub mod timestamp;
 pub mod tls;
 pub mod twitch;
 pub mod web;

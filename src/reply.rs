@@ -488,6 +488,64 @@ pub fn clip(text: &str, max: usize) -> String {
     out
 }
 
+/// Where [`split`] may break a text that is over a platform's limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breaks {
+    /// Between words; runs of whitespace (newlines too) become one space. Twitch chat shows
+    /// one line per message anyway.
+    Words,
+    /// After a newline; the text is kept as it is (the parts concatenate to it). Discord keeps
+    /// line breaks, and a reply's lines (a list, a log block) should stay whole where they fit.
+    Lines,
+}
+
+/// The one splitter of long replies: parts of at most `limit` characters (not bytes), broken at
+/// `breaks` where a piece fits; a single word or line longer than `limit` is cut. No empty part
+/// (an empty or blank text gives none). Each surface adds its own rules on top: Twitch its
+/// command defusing, Discord no blank message and its code fences.
+pub fn split(text: &str, limit: usize, breaks: Breaks) -> Vec<String> {
+    let (pieces, separator): (Box<dyn Iterator<Item = &str>>, &str) = match breaks {
+        Breaks::Words => (Box::new(text.split_whitespace()), " "),
+        Breaks::Lines => (Box::new(text.split_inclusive('\n')), ""),
+    };
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    // Counted as we go: `chars().count()` of a growing part would make splitting quadratic.
+    let mut current_len = 0;
+    for piece in pieces {
+        let mut piece = piece;
+        loop {
+            let joint = if current.is_empty() { "" } else { separator };
+            let needed = joint.chars().count() + piece.chars().count();
+            if current_len + needed <= limit {
+                current.push_str(joint);
+                current.push_str(piece);
+                current_len += needed;
+                break;
+            }
+            if !current.is_empty() {
+                parts.push(std::mem::take(&mut current));
+                current_len = 0;
+                continue;
+            }
+            // One piece longer than the limit on its own: cut it.
+            let cut = piece
+                .char_indices()
+                .nth(limit.max(1))
+                .map_or(piece.len(), |(at, _)| at);
+            parts.push(piece[..cut].to_string());
+            piece = &piece[cut..];
+            if piece.is_empty() {
+                break;
+            }
+        }
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
+}
+
 /// The usage answer for a malformed command. Never echoes a URL (it may hold a stream key).
 pub fn usage(error: &commands::ParseError, prefix: &str) -> Reply {
     use commands::{ParseErrorKind as K, ValueProblem as V};
@@ -539,7 +597,7 @@ pub fn usage(error: &commands::ParseError, prefix: &str) -> Reply {
 
 #[cfg(test)]
 mod tests {
-    use super::clip;
+    use super::{Breaks, clip, split};
 
     #[test]
     fn clip_keeps_short_text_and_counts_the_ellipsis() {
@@ -548,5 +606,40 @@ mod tests {
         assert_eq!(clip("ææææææ", 3), "ææ…");
         assert_eq!(clip("", 0), "");
         assert_eq!(clip("x", 0), "");
+    }
+
+    #[test]
+    fn words_split_within_the_limit_and_long_words_are_cut() {
+        assert_eq!(split("a b c", 500, Breaks::Words), ["a b c"]);
+        assert_eq!(split("aaa bbb ccc", 7, Breaks::Words), ["aaa bbb", "ccc"]);
+        assert_eq!(
+            split("abcdefghij", 4, Breaks::Words),
+            ["abcd", "efgh", "ij"]
+        );
+        assert_eq!(split("  ", 10, Breaks::Words), Vec::<String>::new());
+        assert_eq!(split("a\n\n b", 10, Breaks::Words), ["a b"]);
+        assert_eq!(split("aa bbbbbb", 4, Breaks::Words), ["aa", "bbbb", "bb"]);
+        let long = "word ".repeat(300);
+        for part in split(&long, 500, Breaks::Words) {
+            assert!(part.chars().count() <= 500);
+        }
+        assert_eq!(
+            split("ééé ééé", 3, Breaks::Words),
+            ["ééé", "ééé"],
+            "counts characters, not bytes"
+        );
+    }
+
+    #[test]
+    fn lines_split_after_newlines_and_keep_the_text() {
+        let text = "a".repeat(1500) + "\n" + &"b".repeat(1500) + "\n" + &"c".repeat(4500);
+        let parts = split(&text, 2000, Breaks::Lines);
+        assert!(parts.iter().all(|p| p.chars().count() <= 2000));
+        assert_eq!(parts.concat(), text);
+        assert!(parts[0].ends_with('\n'));
+        assert_eq!(split("ab\ncd\n", 3, Breaks::Lines), ["ab\n", "cd\n"]);
+        assert_eq!(split("ab\ncd", 6, Breaks::Lines), ["ab\ncd"]);
+        assert_eq!(split("æææææ\n", 2, Breaks::Lines), ["ææ", "ææ", "æ\n"]);
+        assert_eq!(split("", 10, Breaks::Lines), Vec::<String>::new());
     }
 }

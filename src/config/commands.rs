@@ -139,7 +139,7 @@ pub(super) fn command_word_problem(word: &str) -> Option<String> {
 pub(super) fn unknown_command(word: &str) -> String {
     let closest = commands::Command::NAMES
         .iter()
-        .map(|name| (edit_distance(&word.to_lowercase(), name), *name))
+        .map(|name| (strsim::levenshtein(&word.to_lowercase(), name), *name))
         .min();
     match closest {
         Some((distance, name)) if distance <= 2 => {
@@ -147,23 +147,6 @@ pub(super) fn unknown_command(word: &str) -> String {
         }
         _ => format!("`{word}` is not a command (see `help`)"),
     }
-}
-
-pub(super) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(current + 1);
-            previous = current;
-        }
-    }
-    row[b.len()]
 }
 
 /// The prefix, aliases (one word, not a command, pointing at one), and the command words that

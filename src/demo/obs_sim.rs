@@ -20,10 +20,8 @@
 mod connection;
 mod state;
 
-use std::hash::{BuildHasher, Hasher};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -715,24 +713,17 @@ async fn accept_loop(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Randomness without a rand dependency
+// Randomness from the operating system (getrandom): the challenge and salt must not be
+// guessable, and uuids must not repeat. Linux always has a source (getrandom(2) or
+// /dev/urandom); without one the simulator cannot authenticate anyone, so it stops there.
 
 fn random_u64() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    if let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        hasher.write_u128(since_epoch.as_nanos());
-    }
-    hasher.finish()
+    getrandom::u64().expect("the operating system's random source")
 }
 
 fn random_bytes(len: usize) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(len + 8);
-    while bytes.len() < len {
-        bytes.extend_from_slice(&random_u64().to_le_bytes());
-    }
-    bytes.truncate(len);
+    let mut bytes = vec![0; len];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
     bytes
 }
 

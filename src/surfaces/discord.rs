@@ -295,34 +295,10 @@ async fn on_event(
     Ok(())
 }
 
-/// Split a reply into Discord messages under the length limit, at line ends where possible.
+/// A reply as Discord messages under `limit`: split at lines ([`crate::reply::split`]), and
+/// never a blank message (Discord refuses an empty one): at least a zero-width space.
 pub fn split_lines(text: &str, limit: usize) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    for line in text.split_inclusive('\n') {
-        let mut line = line.to_string();
-        loop {
-            let free = limit - current.chars().count();
-            if line.chars().count() <= free {
-                current.push_str(&line);
-                break;
-            }
-            if !current.is_empty() {
-                parts.push(std::mem::take(&mut current));
-                continue;
-            }
-            // One line longer than the limit: cut it.
-            let head: String = line.chars().take(limit).collect();
-            line = line.chars().skip(limit).collect();
-            parts.push(head);
-            if line.is_empty() {
-                break;
-            }
-        }
-    }
-    if !current.trim().is_empty() {
-        parts.push(current);
-    }
+    let mut parts = crate::reply::split(text, limit, crate::reply::Breaks::Lines);
     parts.retain(|p| !p.trim().is_empty());
     if parts.is_empty() {
         parts.push("\u{200b}".into());
@@ -356,6 +332,13 @@ mod tests {
         assert!(parts.iter().all(|p| p.chars().count() <= 2000));
         assert_eq!(parts.concat(), text);
         assert!(parts[0].ends_with('\n'));
+    }
+
+    #[test]
+    fn no_message_is_blank() {
+        assert_eq!(split_lines("", 2000), ["\u{200b}"]);
+        assert_eq!(split_lines(" \n\n", 2000), ["\u{200b}"]);
+        assert_eq!(split_lines("ab\n  \n", 3), ["ab\n"]);
     }
 
     #[test]

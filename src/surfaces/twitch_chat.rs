@@ -61,16 +61,20 @@ pub fn starts_like_a_command(text: &str, prefix: &str) -> bool {
 /// A rendered reply as the chat messages to post: split under Twitch's limit, and each part
 /// that would start like a command prefixed with [`DEFUSE`] (the parts leave room for it).
 pub fn chat_parts(text: &str, prefix: &str) -> Vec<String> {
-    helix::split_message(text, helix::PART_LIMIT - DEFUSE.chars().count())
-        .into_iter()
-        .map(|part| {
-            if starts_like_a_command(&part, prefix) {
-                format!("{DEFUSE}{part}")
-            } else {
-                part
-            }
-        })
-        .collect()
+    reply::split(
+        text,
+        helix::PART_LIMIT - DEFUSE.chars().count(),
+        reply::Breaks::Words,
+    )
+    .into_iter()
+    .map(|part| {
+        if starts_like_a_command(&part, prefix) {
+            format!("{DEFUSE}{part}")
+        } else {
+            part
+        }
+    })
+    .collect()
 }
 
 /// The invoker's level from badges and the admin list.

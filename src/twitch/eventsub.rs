@@ -90,29 +90,6 @@ impl Seen {
     }
 }
 
-/// Seconds since the epoch of an RFC 3339 UTC timestamp (`2026-11-24T13:30:41.6458Z`).
-pub fn parse_timestamp(text: &str) -> Option<u64> {
-    let (date, time) = text.split_once('T')?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let time = time.trim_end_matches('Z');
-    let time = time.split(['+', '-']).next()?;
-    let mut t = time.split(':');
-    let (h, min) = (
-        t.next()?.parse::<i64>().ok()?,
-        t.next()?.parse::<i64>().ok()?,
-    );
-    let s = t.next()?.split('.').next()?.parse::<i64>().ok()?;
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + h * 3600 + min * 60 + s).ok()
-}
-
 /// Why a session ended.
 enum End {
     Shutdown,
@@ -394,7 +371,7 @@ async fn session_loop(
                 timestamp,
                 notification,
             } => {
-                let age = parse_timestamp(&timestamp)
+                let age = crate::timestamp::parse_unix_secs(&timestamp)
                     .map(|at| Duration::from_secs(now_unix().saturating_sub(at)));
                 if age.is_some_and(|a| a > MAX_AGE) {
                     tracing::warn!(%id, "dropping an EventSub notification older than 10 minutes");
@@ -689,20 +666,6 @@ mod tests {
         );
         let own = "ws://127.0.0.1:1/ws?keepalive_timeout_seconds=60";
         assert_eq!(session_url(own), own);
-    }
-
-    #[test]
-    fn timestamps_parse_to_epoch_seconds() {
-        assert_eq!(parse_timestamp("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            parse_timestamp("2023-07-19T14:56:51.634234626Z"),
-            Some(1_689_778_611)
-        );
-        assert_eq!(
-            parse_timestamp("2026-11-24T13:30:41.645800+00:00"),
-            Some(1_795_527_041)
-        );
-        assert_eq!(parse_timestamp("garbage"), None);
     }
 
     #[test]

@@ -288,49 +288,17 @@ pub const CHAT_LIMIT: usize = 500;
 /// ([`super::REPEAT_MARK`]).
 pub const PART_LIMIT: usize = CHAT_LIMIT - 2;
 
-/// Split text into chat messages of at most `limit` characters, at word boundaries where a word
-/// fits (a longer word is cut).
-pub fn split_message(text: &str, limit: usize) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    for word in text.split_whitespace() {
-        let mut word = word.to_string();
-        loop {
-            let needed = word.chars().count() + usize::from(!current.is_empty());
-            if current.chars().count() + needed <= limit {
-                if !current.is_empty() {
-                    current.push(' ');
-                }
-                current.push_str(&word);
-                break;
-            }
-            if !current.is_empty() {
-                parts.push(std::mem::take(&mut current));
-                continue;
-            }
-            // A single word longer than the limit.
-            let head: String = word.chars().take(limit).collect();
-            word = word.chars().skip(limit).collect();
-            parts.push(head);
-            if word.is_empty() {
-                break;
-            }
-        }
-    }
-    if !current.is_empty() {
-        parts.push(current);
-    }
-    parts
-}
-
 /// Send `text` to the broadcaster's chat, as a reply to `reply_to` where given (the first
-/// part), split as [`split_message`].
+/// part), split at words under [`PART_LIMIT`] ([`crate::reply::split`]).
 pub async fn send_chat(
     twitch: &Twitch,
     text: &str,
     reply_to: Option<&str>,
 ) -> Result<(), TwitchError> {
-    for (i, part) in split_message(text, PART_LIMIT).into_iter().enumerate() {
+    for (i, part) in crate::reply::split(text, PART_LIMIT, crate::reply::Breaks::Words)
+        .into_iter()
+        .enumerate()
+    {
         let parent = if i == 0 {
             reply_to.map(str::to_string)
         } else {
@@ -544,7 +512,7 @@ pub async fn run_stream_info(
                 t.live_since_unix = info
                     .started_at
                     .as_deref()
-                    .and_then(super::eventsub::parse_timestamp);
+                    .and_then(crate::timestamp::parse_unix_secs);
             }),
             Err(error) => tracing::debug!(%error, "reading the stream info failed"),
         }
@@ -554,23 +522,6 @@ pub async fn run_stream_info(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chat_text_splits_at_words_within_the_limit() {
-        assert_eq!(split_message("a b c", 500), ["a b c"]);
-        assert_eq!(split_message("aaa bbb ccc", 7), ["aaa bbb", "ccc"]);
-        assert_eq!(split_message("abcdefghij", 4), ["abcd", "efgh", "ij"]);
-        assert_eq!(split_message("  ", 10), Vec::<String>::new());
-        let long = "word ".repeat(300);
-        for part in split_message(&long, 500) {
-            assert!(part.chars().count() <= 500);
-        }
-        assert_eq!(
-            split_message("ééé ééé", 3),
-            ["ééé", "ééé"],
-            "counts characters, not bytes"
-        );
-    }
 
     #[test]
     fn categories_are_chosen_only_when_unambiguous() {

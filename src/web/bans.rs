@@ -306,25 +306,17 @@ impl Bans {
     }
 }
 
-/// `2026-11-24 13:30 UTC` for seconds since the epoch.
+/// `2026-11-24 13:30 UTC` for seconds since the epoch: RFC 3339's date and minutes, read more
+/// easily by a person.
 pub fn format_utc(unix: u64) -> String {
-    let days = (unix / 86_400) as i64;
-    let secs = unix % 86_400;
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60
-    )
+    // Past year 9999 (an edited bans file) the formatter clamps; `checked_add` keeps the
+    // addition itself from overflowing.
+    let at = std::time::UNIX_EPOCH
+        .checked_add(Duration::from_secs(unix))
+        .unwrap_or(std::time::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) * 100));
+    let rfc3339 = crate::timestamp::format_rfc3339_secs(at);
+    // `2026-11-24T13:30:41Z`
+    format!("{} {} UTC", &rfc3339[..10], &rfc3339[11..16])
 }
 
 #[cfg(test)]
@@ -336,6 +328,7 @@ mod tests {
         assert_eq!(format_utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(format_utc(1_795_527_041), "2026-11-24 13:30 UTC");
         assert_eq!(format_utc(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(format_utc(u64::MAX), "9999-12-31 23:59 UTC");
     }
 
     #[tokio::test(start_paused = true)]

@@ -780,35 +780,11 @@ fn mint_pair(
 
 /// RFC 3339 UTC, optionally with fractional seconds (`2022-02-18T07:20:50.520000Z`).
 fn rfc3339(t: SystemTime, fraction: bool) -> String {
-    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    let base = format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    );
     if fraction {
-        format!("{base}.{:06}Z", since.subsec_micros())
+        humantime::format_rfc3339_micros(t).to_string()
     } else {
-        format!("{base}Z")
+        humantime::format_rfc3339_seconds(t).to_string()
     }
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 fn unix_secs_ceil(t: SystemTime) -> u64 {

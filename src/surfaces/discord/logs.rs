@@ -18,25 +18,19 @@ fn defuse(line: &str) -> String {
 }
 
 /// Lines as code blocks, each message (fences included) under the limit. A line longer than a
-/// block is cut.
+/// block is cut (not continued: a journal line's tail is rarely worth a block of its own).
 pub fn code_blocks(lines: &[&str]) -> Vec<String> {
     const FENCES: usize = "```\n".len() + "```".len();
     let room = MESSAGE_LIMIT - FENCES;
-    let mut blocks = Vec::new();
-    let mut current = String::new();
+    let mut text = String::new();
     for line in lines {
-        let line: String = defuse(line).chars().take(room - 1).collect();
-        if current.chars().count() + line.chars().count() + 1 > room {
-            blocks.push(format!("```\n{current}```"));
-            current.clear();
-        }
-        current.push_str(&line);
-        current.push('\n');
+        text.extend(defuse(line).chars().take(room - 1));
+        text.push('\n');
     }
-    if !current.is_empty() {
-        blocks.push(format!("```\n{current}```"));
-    }
-    blocks
+    crate::reply::split(&text, room, crate::reply::Breaks::Lines)
+        .into_iter()
+        .map(|block| format!("```\n{block}```"))
+        .collect()
 }
 
 /// The messages of a reply: journal lines (`logs-lines`) become a header and code blocks;
