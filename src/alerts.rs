@@ -11,8 +11,8 @@
 //! "rate", "volume"}}}` once on connect, then `{"event": "alert", "data": {"id", "type",
 //! "message", "ts", "speak"}}` per alert (`ts` in seconds since the epoch, as the seed had it).
 
-use crate::app::Context;
 use crate::config::OverlayConfig;
+use crate::context::Context;
 use crate::i18n::I18n;
 use crate::metrics::Metrics;
 use crate::reply::{Reply, keys};

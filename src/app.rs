@@ -6,15 +6,14 @@
 //! [`SHUTDOWN_GRACE`]).
 
 use crate::config::Config;
+pub use crate::context::Context;
 use crate::dispatch::Cooldowns;
 use crate::i18n::I18n;
-use crate::reply::Reply;
 use crate::secrets::{Redactor, Secrets};
-use crate::status::{EarlyReceiver, Event, EventBus, Status, TaskState, TaskStatus};
+use crate::status::{EarlyReceiver, Event, EventBus, SharedStatus, Status, TaskState, TaskStatus};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -28,49 +27,6 @@ pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// A task that ran this long before failing starts again from [`BACKOFF_MIN`].
 pub const STABLE_AFTER: Duration = Duration::from_secs(60);
 
-/// Everything a handler, surface or task needs. Shared as `Arc<Context>`; immutable except
-/// through the channels and the small, lock-protected cooldown table.
-#[derive(Debug)]
-pub struct Context {
-    pub config: Arc<Config>,
-    pub secrets: Arc<Secrets>,
-    /// The one TLS client configuration (system roots + `tls.extra_ca_files`), built once:
-    /// every outgoing HTTP client and WebSocket starts from it.
-    pub tls: crate::tls::Tls,
-    /// Masks secrets in rendered replies and logs.
-    pub redactor: Redactor,
-    pub i18n: I18n,
-    /// The current state of everything.
-    pub status: watch::Sender<Status>,
-    /// Things that happened.
-    pub events: EventBus,
-    pub cooldowns: Cooldowns,
-    /// OBS, when configured.
-    pub obs: Option<crate::obs::ObsHandle>,
-    /// The bitrate guard's runtime controls, when configured.
-    pub guard: Option<crate::guard::GuardHandle>,
-    /// Twitch (Helix client, credentials, token), when configured.
-    pub twitch: Option<Arc<crate::twitch::Twitch>>,
-    /// Restream endpoints (store, render, apply), when configured.
-    pub restream: Option<crate::restream::Restream>,
-    /// The last 30 minutes of ingest bitrate, RTT and scene switches.
-    pub history: Arc<crate::history::History>,
-    /// Counters for `/metrics`.
-    pub metrics: Arc<crate::metrics::Metrics>,
-    /// The overlay fan-out, when `web.overlay` is configured.
-    pub alerts: Option<Arc<crate::alerts::Alerts>>,
-    /// IP bans of the web server (state file `bans.json`), when `web` is configured.
-    pub bans: Option<Arc<crate::web::bans::Bans>>,
-    /// The event bus as seen from start by the history, metrics and overlay tasks.
-    pub history_events: EarlyReceiver,
-    pub metrics_events: EarlyReceiver,
-    pub alert_events: EarlyReceiver,
-    /// When the app started (paused-time aware in tests).
-    pub started: Instant,
-    /// Cancelled when the whole process shuts down.
-    pub shutdown: CancellationToken,
-}
-
 impl Context {
     pub fn new(
         config: Config,
@@ -79,12 +35,12 @@ impl Context {
     ) -> anyhow::Result<Arc<Context>> {
         let i18n = I18n::new(&config.locale, &config.messages)?;
         let tls = crate::tls::Tls::new(&config.tls)?;
-        let (status, _) = watch::channel(Status::new(config.features(), crate::status::now_unix()));
+        let status = SharedStatus::new(Status::new(config.features(), crate::status::now_unix()));
         let events = EventBus::default();
         let guard = config
             .guard
             .clone()
-            .map(|guard| crate::guard::GuardHandle::new(guard, status.clone()));
+            .map(|guard| crate::guard::GuardHandle::new(guard, status.publisher(|s| &mut s.guard)));
         let twitch = config.twitch.clone().map(|twitch| {
             Arc::new(crate::twitch::Twitch::new(
                 twitch,
@@ -107,10 +63,10 @@ impl Context {
             &config,
             &tls,
             redactor.clone(),
-            status.clone(),
+            status.publisher(|s| &mut s.restream),
             events.clone(),
         );
-        status.send_modify(|s| {
+        status.publisher(|s| s).modify(|s| {
             if config.power.is_some() {
                 s.power = Some(Default::default());
             }
@@ -156,14 +112,9 @@ impl Context {
         }))
     }
 
-    /// Render a reply for a surface: localised, secrets masked.
-    pub fn render(&self, locale: &str, reply: &Reply) -> String {
-        self.redactor.redact(&self.i18n.render(locale, reply))
-    }
-
     fn set_task(&self, name: &str, state: TaskState, restarts: u32, last_error: Option<String>) {
-        self.status.send_modify(|status| {
-            status.tasks.insert(
+        self.status.publisher(|s| &mut s.tasks).modify(|tasks| {
+            tasks.insert(
                 name.to_string(),
                 TaskStatus {
                     state,
@@ -328,27 +279,6 @@ impl App {
             tracing::warn!(?stuck, "tasks did not stop in time");
         }
         finished
-    }
-}
-
-/// Run `poll` now and then every `period` until `cancel` (also cancelling a run in progress).
-/// For the tasks that keep a Status section current (stream PC, services).
-pub async fn poll_every<F, Fut>(period: Duration, cancel: &CancellationToken, mut poll: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let mut tick = tokio::time::interval(period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = poll() => {}
-        }
     }
 }
 

@@ -8,7 +8,7 @@
 //! (anyone; `by: None` when the bot did not announce it). The lock is a `std::sync::Mutex`,
 //! touched only in synchronous code.
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::status::{Event, Status, SwitchedBy};
 use serde::Serialize;
 use std::collections::VecDeque;

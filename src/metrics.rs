@@ -6,7 +6,7 @@
 //! `Status` and the live client counts when `/metrics` is scraped. One `std::sync::Mutex`,
 //! touched only in synchronous code.
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::status::{Event, ServerStatus, Status};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

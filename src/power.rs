@@ -79,16 +79,16 @@ pub async fn probe(host: &str, port: u16, timeout: Duration) -> Result<(), Strin
 }
 
 /// Probe the configured PC once and record it in Status (an event when it changed).
-pub async fn check(ctx: &crate::app::Context, config: &PowerConfig) -> Result<(), String> {
+pub async fn check(ctx: &crate::context::Context, config: &PowerConfig) -> Result<(), String> {
     let result = probe(&config.host, config.probe_port, PROBE_TIMEOUT).await;
     record(ctx, &result);
     result
 }
 
-fn record(ctx: &crate::app::Context, result: &Result<(), String>) {
+fn record(ctx: &crate::context::Context, result: &Result<(), String>) {
     let reachable = result.is_ok();
     let mut changed = false;
-    ctx.status.send_modify(|s| {
+    ctx.status.publisher(|s| s).modify(|s| {
         let power = s.power.get_or_insert_with(PowerStatus::default);
         changed = power.reachable.is_some_and(|before| before != reachable);
         power.reachable = Some(reachable);
@@ -114,7 +114,7 @@ pub enum Woken {
 /// passes. `waiting` is called once the packet is sent (with zero), then every
 /// [`WAKE_PROGRESS_EVERY`] with the time so far.
 pub async fn wake(
-    ctx: &crate::app::Context,
+    ctx: &crate::context::Context,
     config: &PowerConfig,
     waiting: &(dyn Fn(Duration) + Sync),
 ) -> std::io::Result<Woken> {
@@ -244,11 +244,14 @@ pub async fn run_action(
 }
 
 /// The supervised task: probe every [`POLL_INTERVAL`] into `Status.power`.
-pub async fn run(ctx: Arc<crate::app::Context>, cancel: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    ctx: Arc<crate::context::Context>,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
     let Some(config) = ctx.config.power.clone() else {
         return Ok(());
     };
-    crate::app::poll_every(POLL_INTERVAL, &cancel, || async {
+    crate::retry::poll_every(POLL_INTERVAL, &cancel, || async {
         let _ = check(&ctx, &config).await;
     })
     .await;

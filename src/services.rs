@@ -9,8 +9,8 @@
 //! [`follow`] streams a unit's journal (`journalctl -f -n 0 -o json -u <unit>`) as lines and
 //! publishes each as [`Event::LogLine`], for Discord's follow mode.
 
-use crate::app::Context;
 use crate::config::{ProgramsConfig, ServicesConfig};
+use crate::context::Context;
 use crate::exec::{self, CommandLine, ExecError};
 use crate::reply::{Outcome, Reply, keys};
 use crate::status::{Event, ServiceUnitStatus, ServicesStatus};
@@ -166,7 +166,7 @@ pub async fn states(ctx: &Context, units: &[Unit]) -> Vec<(Unit, ServiceUnitStat
 /// Status: the states; an event for each known state that changed.
 fn record(ctx: &Context, results: &[(Unit, ServiceUnitStatus)]) {
     let mut changes = Vec::new();
-    ctx.status.send_modify(|s| {
+    ctx.status.publisher(|s| s).modify(|s| {
         let services = s.services.get_or_insert_with(ServicesStatus::default);
         for (unit, status) in results {
             if let Some(before) = services.units.get(&unit.key)
@@ -457,7 +457,7 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
         return Ok(());
     };
     let all = units(&config);
-    crate::app::poll_every(POLL_INTERVAL, &cancel, || async {
+    crate::retry::poll_every(POLL_INTERVAL, &cancel, || async {
         states(&ctx, &all).await;
     })
     .await;

@@ -3,7 +3,7 @@
 //! (same argv, same `sudo -n`), read-only: `nginx -t`, `systemctl is-active`, `sudo -l`.
 
 use super::Check;
-use crate::app::Context;
+use crate::context::Context;
 use crate::exec::{self, CommandLine};
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //!
 //! Restart and shutdown are refused while OBS streams (the stream would end) unless `force`.
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::dispatch::{Invoker, Progress};
 use crate::power::{self, Action, Woken};
 use crate::reply::{Outcome, Reply, keys};

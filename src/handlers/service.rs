@@ -1,7 +1,7 @@
 //! systemd services and their logs: `service status|restart|repair`, `logs`. Parsing lives in
 //! `commands::service`; the programs in `services`.
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::dispatch::{Invoker, Progress};
 use crate::reply::{Outcome, Reply, keys};
 use crate::services::{self, ServiceError, Unit};

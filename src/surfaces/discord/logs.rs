@@ -3,7 +3,7 @@
 
 use super::MESSAGE_LIMIT;
 use super::interact::Target;
-use crate::app::Context;
+use crate::context::Context;
 use crate::reply::{Reply, ReplyArg, keys};
 use poise::serenity_prelude as serenity;
 use std::collections::VecDeque;
