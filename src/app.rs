@@ -66,13 +66,34 @@ impl Context {
             status.publisher(|s| &mut s.restream),
             events.clone(),
         );
-        status.publisher(|s| s).modify(|s| {
-            if config.power.is_some() {
-                s.power = Some(Default::default());
-            }
-            if let Some(services) = &config.services {
-                s.services = Some(crate::services::initial_status(services));
-            }
+        let power = config.power.as_ref().map(|_| {
+            let report = crate::power::Reporter {
+                status: status.publisher(|s| &mut s.power),
+                events: events.clone(),
+            };
+            report
+                .status
+                .modify(|part| *part = Some(Default::default()));
+            report
+        });
+        let shutdown = CancellationToken::new();
+        let services = config.services.as_ref().map(|services| {
+            let peer = crate::services::Services {
+                config: services.clone(),
+                programs: config.programs.clone(),
+                stunnel_unit: config
+                    .restream
+                    .as_ref()
+                    .and_then(|r| r.stunnel.as_ref())
+                    .and_then(|s| s.unit.clone()),
+                redactor: redactor.clone(),
+                events: events.clone(),
+                shutdown: shutdown.clone(),
+                status: status.publisher(|s| &mut s.services),
+            };
+            let initial = crate::services::initial_status(services);
+            peer.status.modify(|part| *part = Some(initial));
+            peer
         });
         let metrics = Arc::new(crate::metrics::Metrics::new());
         let alerts = config
@@ -95,7 +116,7 @@ impl Context {
             secrets: Arc::new(secrets),
             tls,
             redactor,
-            i18n,
+            i18n: Arc::new(i18n),
             status,
             events,
             cooldowns: Cooldowns::default(),
@@ -103,12 +124,14 @@ impl Context {
             guard,
             twitch,
             restream,
+            power,
+            services,
             history: Arc::new(crate::history::History::new()),
             metrics,
             alerts,
             bans,
             started: Instant::now(),
-            shutdown: CancellationToken::new(),
+            shutdown,
         }))
     }
 
@@ -178,20 +201,34 @@ impl App {
         if app.ctx.restream.is_some() {
             app.supervise("restream", crate::restream::run);
         }
-        if app.ctx.config.power.is_some() {
-            app.supervise("power", crate::power::run);
+        if let (Some(report), Some(config)) = (&app.ctx.power, &app.ctx.config.power) {
+            let (report, config) = (report.clone(), config.clone());
+            app.supervise("power", move |_, cancel| {
+                crate::power::run(report.clone(), config.clone(), cancel)
+            });
         }
-        if app.ctx.config.services.is_some() {
-            app.supervise("services", crate::services::run);
+        if let Some(services) = app.ctx.services.clone() {
+            app.supervise("services", move |_, cancel| {
+                crate::services::run(services.clone(), cancel)
+            });
         }
         if app.ctx.obs.is_some() || app.ctx.guard.is_some() {
-            app.supervise("history", crate::history::run);
+            app.supervise("history", |ctx, cancel| {
+                let events = ctx.history_events.take(&ctx.events);
+                crate::history::run(ctx.history.clone(), events, ctx.status.subscribe(), cancel)
+            });
         }
-        if app.ctx.alerts.is_some() {
-            app.supervise("overlay-alerts", crate::alerts::run);
+        if let Some(alerts) = app.ctx.alerts.clone() {
+            app.supervise("overlay-alerts", move |ctx, cancel| {
+                let events = ctx.alert_events.take(&ctx.events);
+                crate::alerts::run(alerts.clone(), ctx.i18n.clone(), events, cancel)
+            });
         }
         if app.ctx.config.web.is_some() {
-            app.supervise("metrics", crate::metrics::run);
+            app.supervise("metrics", |ctx, cancel| {
+                let events = ctx.metrics_events.take(&ctx.events);
+                crate::metrics::run(ctx.metrics.clone(), events, cancel)
+            });
             app.supervise("web", crate::web::run);
         }
         if options.console {

@@ -23,7 +23,7 @@ pub struct Context {
     pub tls: crate::tls::Tls,
     /// Masks secrets in rendered replies and logs.
     pub redactor: Redactor,
-    pub i18n: I18n,
+    pub i18n: Arc<I18n>,
     /// The current state of everything.
     pub status: SharedStatus,
     /// Things that happened.
@@ -35,6 +35,10 @@ pub struct Context {
     pub guard: Option<crate::guard::GuardHandle>,
     /// Twitch (Helix client, credentials, token), when configured.
     pub twitch: Option<Arc<crate::twitch::Twitch>>,
+    /// The stream PC's power peer (its Status part and the event bus), when configured.
+    pub power: Option<crate::power::Reporter>,
+    /// systemd services (restart, logs, follow), when configured.
+    pub services: Option<crate::services::Services>,
     /// Restream endpoints (store, render, apply), when configured.
     pub restream: Option<crate::restream::Restream>,
     /// The last 30 minutes of ingest bitrate, RTT and scene switches.

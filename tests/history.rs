@@ -34,7 +34,12 @@ async fn the_task_samples_status_and_records_switches_from_the_start() {
         })
         .unwrap();
     let token = CancellationToken::new();
-    let task = tokio::spawn(stream_control::history::run(ctx.clone(), token.clone()));
+    let task = tokio::spawn(stream_control::history::run(
+        ctx.history.clone(),
+        ctx.history_events.take(&ctx.events),
+        ctx.status.subscribe(),
+        token.clone(),
+    ));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let snapshot = loop {
         let snapshot = ctx.history.snapshot(WINDOW);
