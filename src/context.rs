@@ -40,7 +40,7 @@ pub struct Context {
     /// systemd services (restart, logs, follow), when configured.
     pub services: Option<crate::services::Services>,
     /// Restream endpoints (store, render, apply), when configured.
-    pub restream: Option<crate::restream::Restream>,
+    pub restream: Option<Arc<crate::restream::Restream>>,
     /// The last 30 minutes of ingest bitrate, RTT and scene switches.
     pub history: Arc<crate::history::History>,
     /// Counters for `/metrics`.
