@@ -16,7 +16,7 @@ pub mod endpoint;
 pub mod render;
 
 use crate::config::{ProgramsConfig, RestreamConfig};
-use crate::dispatch::Progress;
+use crate::reply::Progress;
 use crate::reply::{Outcome, Reply, keys};
 use crate::secrets::Redactor;
 use crate::state_store::StateDir;
