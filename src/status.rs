@@ -35,7 +35,7 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 /// Version of the `/api/status` JSON schema. Bumped on any incompatible change.
 pub const STATUS_SCHEMA: u32 = 1;
 
-/// The current state of everything, as served by `/api/status` (schema documented in README).
+/// The current state of everything, as served by `/api/status` (schema documented in docs/http.md).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Status {
     /// [`STATUS_SCHEMA`].
