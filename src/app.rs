@@ -118,6 +118,7 @@ impl Context {
             tls,
             redactor,
             i18n: Arc::new(i18n),
+            discord_status: status.publisher(|s| &mut s.discord),
             status,
             events,
             cooldowns: Cooldowns::default(),

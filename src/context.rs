@@ -28,6 +28,8 @@ pub struct Context {
     pub status: SharedStatus,
     /// Things that happened.
     pub events: EventBus,
+    /// The writer of `Status.discord`, for the Discord surface.
+    pub discord_status: crate::status::Publisher<Option<crate::status::DiscordStatus>>,
     pub cooldowns: Cooldowns,
     /// OBS, when configured.
     pub obs: Option<crate::obs::ObsHandle>,
