@@ -48,6 +48,8 @@ impl Context {
                 crate::state_store::StateDir::new(&config.state_dir),
                 redactor.clone(),
                 &tls,
+                status.publisher(|s| &mut s.twitch),
+                events.clone(),
             ))
         });
         let obs = config.obs.clone().map(|obs| {
@@ -182,14 +184,33 @@ impl App {
                 crate::obs::run(obs.clone(), part.clone(), cancel)
             });
         }
-        if app.ctx.twitch.is_some() {
-            app.supervise("twitch-token", crate::twitch::auth::run);
-            app.supervise("twitch-eventsub", crate::twitch::eventsub::run);
+        if let Some(twitch) = app.ctx.twitch.clone() {
+            let token_twitch = twitch.clone();
+            app.supervise("twitch-token", move |_, cancel| {
+                crate::twitch::auth::run(token_twitch.clone(), cancel)
+            });
+            // EventSub hands chat messages to the chat surface on a channel; the receiver
+            // outlives a restart of either task.
+            let (chat, messages) = tokio::sync::mpsc::channel(crate::twitch::eventsub::CHAT_QUEUE);
+            let links = crate::twitch::eventsub::Links {
+                chat,
+                obs: app.ctx.obs.clone(),
+            };
+            let eventsub_twitch = twitch.clone();
+            app.supervise("twitch-eventsub", move |_, cancel| {
+                crate::twitch::eventsub::run(eventsub_twitch.clone(), links.clone(), cancel)
+            });
+            let messages = Arc::new(tokio::sync::Mutex::new(messages));
+            app.supervise("twitch-chat", move |ctx, cancel| {
+                crate::surfaces::twitch_chat::serve(ctx, messages.clone(), cancel)
+            });
             app.supervise(
                 "twitch-chat-announce",
                 crate::surfaces::twitch_chat::announce,
             );
-            app.supervise("twitch-stream-info", crate::twitch::helix::run_stream_info);
+            app.supervise("twitch-stream-info", move |_, cancel| {
+                crate::twitch::helix::run_stream_info(twitch.clone(), cancel)
+            });
         }
         if let Some(discord) = &app.ctx.config.discord {
             app.supervise("discord", crate::surfaces::discord::run);

@@ -63,6 +63,9 @@ pub struct Twitch {
     refresh_wanted: Notify,
     /// Bumped whenever a new token is published.
     generation: watch::Sender<u64>,
+    /// The writer of `Status.twitch` (token, stream info, EventSub).
+    pub(crate) status: crate::status::Publisher<Option<crate::status::TwitchStatus>>,
+    pub(crate) events: crate::status::EventBus,
     /// What the bot posts in chat: to know its echoes, and to vary a repeat.
     outgoing: std::sync::Mutex<Outgoing>,
     /// `twitch.admins` entries (logins without `@`, lowercased; or ids) resolved to user ids.
@@ -154,6 +157,8 @@ impl Twitch {
         state: StateDir,
         redactor: Redactor,
         tls: &crate::tls::Tls,
+        status: crate::status::Publisher<Option<crate::status::TwitchStatus>>,
+        events: crate::status::EventBus,
     ) -> Twitch {
         let http = http::TwitchHttp::new(tls, &config.helix_url, &config.oauth_url);
         Twitch {
@@ -173,6 +178,8 @@ impl Twitch {
             bot_refresh_wanted: Notify::new(),
             refresh_wanted: Notify::new(),
             generation: watch::channel(0).0,
+            status,
+            events,
             outgoing: std::sync::Mutex::new(Outgoing::default()),
             admin_ids: RwLock::new(std::collections::HashMap::new()),
         }

@@ -106,6 +106,28 @@ pub fn from_another_channel(message: &ChannelChatMessageV1Payload) -> bool {
 }
 
 /// One chat message.
+/// The chat task: each message EventSub read (sent on [`crate::twitch::eventsub::Links::chat`])
+/// is handled on a task of its own as it arrives, so a slow command never holds up the next.
+pub async fn serve(
+    ctx: Arc<Context>,
+    messages: Arc<
+        tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Box<ChannelChatMessageV1Payload>>>,
+    >,
+    cancel: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    let mut messages = messages.lock().await;
+    loop {
+        let message = tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            message = messages.recv() => message,
+        };
+        let Some(message) = message else {
+            return Ok(());
+        };
+        tokio::spawn(on_message(ctx.clone(), *message));
+    }
+}
+
 pub async fn on_message(ctx: Arc<Context>, message: ChannelChatMessageV1Payload) {
     let Some(twitch) = ctx.twitch.clone() else {
         return;

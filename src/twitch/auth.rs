@@ -287,22 +287,18 @@ pub async fn device_login(
 /// The token task: for the broadcaster and (when logged in) the bot account, load, validate,
 /// refresh before expiry and on demand, validate hourly.
 pub async fn run(
-    ctx: std::sync::Arc<crate::context::Context>,
+    twitch: std::sync::Arc<super::Twitch>,
     cancel: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
     use super::Account;
-    let Some(twitch) = ctx.twitch.clone() else {
-        return Ok(());
-    };
     let (broadcaster, bot) = tokio::join!(
-        maintain(&ctx, &twitch, Account::Broadcaster, &cancel),
-        maintain(&ctx, &twitch, Account::Bot, &cancel),
+        maintain(&twitch, Account::Broadcaster, &cancel),
+        maintain(&twitch, Account::Bot, &cancel),
     );
     broadcaster.and(bot)
 }
 
 async fn maintain(
-    ctx: &crate::context::Context,
     twitch: &super::Twitch,
     account: super::Account,
     cancel: &tokio_util::sync::CancellationToken,
@@ -312,21 +308,20 @@ async fn maintain(
     let file = account.file();
     let (_, refresh_wanted) = twitch.slot(account);
     let set = |state: TokenState, stored: Option<&StoredToken>, error: Option<String>| {
-        ctx.status.publisher(|s| s).modify(|s| {
-            let t = s.twitch.get_or_insert_with(Default::default);
+        twitch.status.update(|t| {
             if bot {
                 t.bot_token = Some(state);
                 t.bot_login = stored.and_then(|s| s.login.clone());
                 if state == TokenState::Failing {
                     t.token_error =
-                        error.map(|e| ctx.redactor.redact(&format!("bot account: {e}")));
+                        error.map(|e| twitch.redactor.redact(&format!("bot account: {e}")));
                 }
                 return;
             }
             t.token = state;
             // Every error only a new login can fix says how (Missing, Invalid, Revoked).
             t.login_required = error.as_ref().is_some_and(|e| e.contains(LOGIN_FIX));
-            t.token_error = error.map(|e| ctx.redactor.redact(&e));
+            t.token_error = error.map(|e| twitch.redactor.redact(&e));
             if let Some(stored) = stored {
                 t.login = stored.login.clone();
                 t.user_id = stored.user_id.clone();
@@ -338,13 +333,13 @@ async fn maintain(
     // The alert goes out once per reason, not on every retry.
     let mut said: Option<String> = None;
     let failing = |said: &mut Option<String>, reason: String| {
-        let reason = ctx.redactor.redact(&reason);
+        let reason = twitch.redactor.redact(&reason);
         if said.as_ref() == Some(&reason) {
             return;
         }
         *said = Some(reason.clone());
         tracing::error!(%reason, "the Twitch token is not usable");
-        let _ = ctx.events.send(Event::TwitchTokenFailing { reason });
+        let _ = twitch.events.send(Event::TwitchTokenFailing { reason });
     };
     let Some(client_id) = twitch.client_id.clone() else {
         set(

@@ -15,7 +15,6 @@
 //! deduplicated by `message_id` (bounded memory) and dropped when older than 10 minutes.
 
 use super::Twitch;
-use crate::context::Context;
 use crate::status::{Event, EventSubStatus, now_unix};
 use futures_util::StreamExt;
 use std::collections::{HashSet, VecDeque};
@@ -101,11 +100,24 @@ enum End {
     Lost(String),
 }
 
+/// Chat messages EventSub has read, waiting for the Twitch chat surface ([`Links::chat`]). A
+/// surface that falls this far behind loses messages (logged), never memory.
+pub const CHAT_QUEUE: usize = 256;
+
+/// Where EventSub hands what it reads beyond Status and events: chat messages to the chat
+/// surface (a channel, never a call up), and the OBS handle for the stop after a raid.
+#[derive(Debug, Clone)]
+pub struct Links {
+    pub chat: tokio::sync::mpsc::Sender<Box<ChannelChatMessageV1Payload>>,
+    pub obs: Option<crate::obs::ObsHandle>,
+}
+
 /// The supervised EventSub task.
-pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<()> {
-    let Some(twitch) = ctx.twitch.clone() else {
-        return Ok(());
-    };
+pub async fn run(
+    twitch: Arc<Twitch>,
+    links: Links,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
     let mut seen = Seen::default();
     let mut backoff = Duration::from_secs(1);
     // A connection was lost since the last session: the next one is a reconnect.
@@ -116,7 +128,7 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
         // Nothing to subscribe without a token.
         let mut generation = twitch.generation.subscribe();
         while twitch.token().is_none() {
-            set_state(&ctx, |e| {
+            set_state(&twitch, |e| {
                 e.state = if revoked {
                     "authorization_revoked"
                 } else {
@@ -131,7 +143,7 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
         revoked = false;
         // Admin logins become ids once there is a token to ask with.
         twitch.resolve_admins().await;
-        set_state(&ctx, |e| e.state = "connecting");
+        set_state(&twitch, |e| e.state = "connecting");
         let url = session_url(&twitch.config.eventsub_url);
         // A server that accepts and never welcomes must not hold up a shutdown.
         let connected = tokio::select! {
@@ -142,12 +154,12 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
             Ok((socket, session, keepalive)) => {
                 backoff = Duration::from_secs(1);
                 if std::mem::take(&mut lost) {
-                    let _ = ctx
+                    let _ = twitch
                         .events
                         .send(Event::EventSubReconnected { requested: false });
                 }
                 session_loop(
-                    &ctx, &twitch, socket, session, keepalive, &mut seen, &cancel,
+                    &links, &twitch, socket, session, keepalive, &mut seen, &cancel,
                 )
                 .await
             }
@@ -161,7 +173,7 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
                 );
                 revoked = true;
                 let reason = format!("revoked: {}", revocation_reason("authorization_revoked"));
-                set_state(&ctx, |e| {
+                set_state(&twitch, |e| {
                     e.state = "authorization_revoked";
                     e.session_id = None;
                     // Twitch revokes every subscription of the user; only the first
@@ -178,7 +190,7 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
             End::Lost(reason) => {
                 lost = true;
                 tracing::warn!(%reason, retry_in = ?backoff, "EventSub connection lost; reconnecting");
-                set_state(&ctx, |e| {
+                set_state(&twitch, |e| {
                     e.state = "reconnecting";
                     e.session_id = None;
                     for state in e.subscriptions.values_mut() {
@@ -235,7 +247,7 @@ async fn connect(tls: &crate::tls::Tls, url: &str) -> Result<(Socket, String, Du
 
 /// One session: subscribe, then read until it ends. Follows `session_reconnect` in place.
 async fn session_loop(
-    ctx: &Arc<Context>,
+    links: &Links,
     twitch: &Arc<Twitch>,
     mut socket: Socket,
     session: String,
@@ -243,7 +255,7 @@ async fn session_loop(
     seen: &mut Seen,
     cancel: &CancellationToken,
 ) -> End {
-    set_state(ctx, |e| {
+    set_state(twitch, |e| {
         e.state = "connected";
         e.session_id = Some(session.clone());
     });
@@ -251,7 +263,7 @@ async fn session_loop(
     // Subscribing runs beside the reading: Helix may take seconds per call (or wait for a
     // rate-limit reset), and meanwhile pings must be answered and notifications handled.
     let mut subscribing: Option<std::pin::Pin<Box<Subscribing<'_>>>> =
-        Some(Box::pin(subscribe(ctx, twitch, &session, TYPES.to_vec())));
+        Some(Box::pin(subscribe(twitch, &session, TYPES.to_vec())));
     // Types to subscribe again (failed, or revoked), at `resubscribe_at`.
     let mut missing: Vec<&'static str> = Vec::new();
     let mut resubscribe_in = Duration::from_secs(2);
@@ -291,7 +303,7 @@ async fn session_loop(
                             let _ = old.close(None).await;
                         });
                         tracing::info!("EventSub session moved to a new connection");
-                        let _ = ctx
+                        let _ = twitch
                             .events
                             .send(Event::EventSubReconnected { requested: true });
                     }
@@ -325,7 +337,7 @@ async fn session_loop(
             }, if subscribing.is_none() => {
                 resubscribe_at = None;
                 let kinds = std::mem::take(&mut missing);
-                subscribing = Some(Box::pin(subscribe(ctx, twitch, &session, kinds)));
+                subscribing = Some(Box::pin(subscribe(twitch, &session, kinds)));
                 continue;
             }
             next = tokio::time::timeout_at(heard + silence, socket.next()), if !old_done => next,
@@ -356,7 +368,7 @@ async fn session_loop(
             Err((reason, _)) => return End::Lost(reason),
         };
         heard = tokio::time::Instant::now();
-        set_state(ctx, |e| e.last_message_unix = Some(now_unix()));
+        set_state(twitch, |e| e.last_message_unix = Some(now_unix()));
         let frame = match parse_frame(&text) {
             Ok(frame) => frame,
             Err(error) => {
@@ -381,12 +393,12 @@ async fn session_loop(
                     tracing::debug!(%id, "duplicate EventSub notification");
                     continue;
                 }
-                notify(ctx, twitch, notification);
+                notify(links, twitch, notification);
             }
             Frame::Revocation { kind, status } => {
                 let reason = revocation_reason(&status);
                 tracing::warn!(%kind, %status, %reason, "Twitch revoked an EventSub subscription");
-                set_state(ctx, |e| {
+                set_state(twitch, |e| {
                     e.subscriptions
                         .insert(kind.clone(), format!("revoked: {reason}"));
                 });
@@ -586,12 +598,7 @@ fn close_reason(code: Option<u16>) -> String {
 type Subscribing<'a> = dyn std::future::Future<Output = Vec<&'static str>> + Send + 'a;
 
 /// Create the subscriptions of `types` for `session`; returns those that failed.
-async fn subscribe(
-    ctx: &Arc<Context>,
-    twitch: &Twitch,
-    session: &str,
-    types: Vec<&'static str>,
-) -> Vec<&'static str> {
+async fn subscribe(twitch: &Twitch, session: &str, types: Vec<&'static str>) -> Vec<&'static str> {
     let mut failed = Vec::new();
     for kind in types {
         let result = super::helix::subscribe(twitch, kind, session).await;
@@ -603,7 +610,7 @@ async fn subscribe(
                 format!("failed: {error}")
             }
         };
-        set_state(ctx, |e| {
+        set_state(twitch, |e| {
             e.subscriptions.insert(kind.to_string(), state);
         });
     }
@@ -611,13 +618,12 @@ async fn subscribe(
 }
 
 /// Hand one notification to where it belongs.
-fn notify(ctx: &Arc<Context>, twitch: &Arc<Twitch>, notification: Notification) {
+fn notify(links: &Links, twitch: &Arc<Twitch>, notification: Notification) {
     match notification {
         Notification::Chat(message) => {
-            let ctx = ctx.clone();
-            tokio::spawn(
-                async move { crate::surfaces::twitch_chat::on_message(ctx, *message).await },
-            );
+            if let Err(error) = links.chat.try_send(message) {
+                tracing::warn!(%error, "a chat message is dropped: the chat surface is behind");
+            }
         }
         Notification::Raid(raid) => {
             let ours = twitch
@@ -628,27 +634,24 @@ fn notify(ctx: &Arc<Context>, twitch: &Arc<Twitch>, notification: Notification) 
             }
             let channel = raid.to_broadcaster_user_login.to_string();
             tracing::info!(%channel, viewers = raid.viewers, "outgoing raid");
-            if let Some(obs) = ctx.obs.clone() {
+            if let Some(obs) = links.obs.clone() {
                 tokio::spawn(async move { obs.stop_after_raid(&channel).await });
             }
         }
         Notification::Live(live) => {
-            ctx.status.publisher(|s| s).modify(|s| {
-                let t = s.twitch.get_or_insert_with(Default::default);
+            twitch.status.update(|t| {
                 t.live = Some(live);
                 if !live {
                     t.viewers = None;
                 }
             });
-            let _ = ctx.events.send(Event::TwitchLive { live });
+            let _ = twitch.events.send(Event::TwitchLive { live });
         }
     }
 }
 
-fn set_state(ctx: &Context, change: impl FnOnce(&mut EventSubStatus)) {
-    ctx.status
-        .publisher(|s| s)
-        .modify(|s| change(&mut s.twitch.get_or_insert_with(Default::default).eventsub));
+fn set_state(twitch: &Twitch, change: impl FnOnce(&mut EventSubStatus)) {
+    twitch.status.update(|t| change(&mut t.eventsub));
 }
 
 #[cfg(test)]

@@ -476,12 +476,9 @@ pub async fn stream_info(twitch: &Twitch) -> Result<StreamInfo, TwitchError> {
 
 /// Reads live state, viewers, title and category into Status every `stream_info_interval`.
 pub async fn run_stream_info(
-    ctx: std::sync::Arc<crate::context::Context>,
+    twitch: std::sync::Arc<super::Twitch>,
     cancel: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
-    let Some(twitch) = ctx.twitch.clone() else {
-        return Ok(());
-    };
     // Start as soon as there is a token.
     let mut generation = twitch.generation.subscribe();
     while twitch.token().is_none() {
@@ -501,8 +498,7 @@ pub async fn run_stream_info(
             continue;
         }
         match stream_info(&twitch).await {
-            Ok(info) => ctx.status.publisher(|s| s).modify(|s| {
-                let t = s.twitch.get_or_insert_with(Default::default);
+            Ok(info) => twitch.status.update(|t| {
                 t.live = Some(info.live);
                 t.viewers = info.viewers;
                 if info.live {
