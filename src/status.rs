@@ -2,7 +2,7 @@
 //! `broadcast<Event>` (things that happened). Every subscriber (status page, `/api/status`,
 //! Discord embed, overlay) reads these; nothing polls another component's internals.
 //!
-//! **Invariant:** `Status` holds no secret; `tests/web.rs` checks `/api/status` against the
+//! **Invariant:** `Status` holds no secret; `tests/it/web.rs` checks `/api/status` against the
 //! secrets of a run.
 
 use serde::Serialize;
