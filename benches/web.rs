@@ -49,7 +49,7 @@ async fn start(state: &tempfile::TempDir) -> (Arc<Context>, App, String) {
     .unwrap();
     let secrets = Secrets::from_lookup(|name| (name == "ALERT_TOKEN").then(|| TOKEN.to_string()));
     let ctx = Context::new(config, secrets, Redactor::default()).unwrap();
-    ctx.status.send_modify(|s| {
+    ctx.status.publisher(|s| s).modify(|s| {
         s.obs = Some(ObsStatus {
             version: Some("31.0.2".into()),
             scene: Some("LIVE".into()),

@@ -11,11 +11,11 @@
 //! "rate", "volume"}}}` once on connect, then `{"event": "alert", "data": {"id", "type",
 //! "message", "ts", "speak"}}` per alert (`ts` in seconds since the epoch, as the seed had it).
 
-use crate::app::Context;
 use crate::config::OverlayConfig;
 use crate::i18n::I18n;
 use crate::metrics::Metrics;
 use crate::reply::{Reply, keys};
+use crate::status::Events;
 use crate::status::{Event, RaidOutcome};
 use commands::AlertKind;
 use serde::{Serialize, Serializer};
@@ -129,7 +129,7 @@ enum OverlayEvent<'a> {
     Alert(Sent<'a>),
 }
 
-/// The overlay fan-out. Shared as `Arc<Alerts>` in the [`Context`] when the overlay is
+/// The overlay fan-out. Shared as `Arc<Alerts>` in `context::Context` when the overlay is
 /// configured.
 #[derive(Debug)]
 pub struct Alerts {
@@ -246,11 +246,12 @@ impl Alerts {
 }
 
 /// The task that turns guard and raid events into overlay alerts.
-pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<()> {
-    let Some(alerts) = ctx.alerts.clone() else {
-        return Ok(());
-    };
-    let mut events = ctx.alert_events.take(&ctx.events);
+pub async fn run(
+    alerts: Arc<Alerts>,
+    i18n: Arc<I18n>,
+    mut events: Events,
+    token: CancellationToken,
+) -> anyhow::Result<()> {
     loop {
         let event = tokio::select! {
             _ = token.cancelled() => return Ok(()),
@@ -258,7 +259,7 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
         };
         match event {
             Ok(event) => {
-                if let Some(alert) = OverlayAlert::from_event(&event, &ctx.i18n, alerts.locale()) {
+                if let Some(alert) = OverlayAlert::from_event(&event, &i18n, alerts.locale()) {
                     alerts.publish(&alert);
                 }
             }

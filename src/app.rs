@@ -6,15 +6,14 @@
 //! [`SHUTDOWN_GRACE`]).
 
 use crate::config::Config;
+pub use crate::context::Context;
 use crate::dispatch::Cooldowns;
 use crate::i18n::I18n;
-use crate::reply::Reply;
 use crate::secrets::{Redactor, Secrets};
-use crate::status::{EarlyReceiver, Event, EventBus, Status, TaskState, TaskStatus};
+use crate::status::{EarlyReceiver, Event, EventBus, SharedStatus, Status, TaskState, TaskStatus};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -28,49 +27,6 @@ pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// A task that ran this long before failing starts again from [`BACKOFF_MIN`].
 pub const STABLE_AFTER: Duration = Duration::from_secs(60);
 
-/// Everything a handler, surface or task needs. Shared as `Arc<Context>`; immutable except
-/// through the channels and the small, lock-protected cooldown table.
-#[derive(Debug)]
-pub struct Context {
-    pub config: Arc<Config>,
-    pub secrets: Arc<Secrets>,
-    /// The one TLS client configuration (system roots + `tls.extra_ca_files`), built once:
-    /// every outgoing HTTP client and WebSocket starts from it.
-    pub tls: crate::tls::Tls,
-    /// Masks secrets in rendered replies and logs.
-    pub redactor: Redactor,
-    pub i18n: I18n,
-    /// The current state of everything.
-    pub status: watch::Sender<Status>,
-    /// Things that happened.
-    pub events: EventBus,
-    pub cooldowns: Cooldowns,
-    /// OBS, when configured.
-    pub obs: Option<crate::obs::ObsHandle>,
-    /// The bitrate guard's runtime controls, when configured.
-    pub guard: Option<crate::guard::GuardHandle>,
-    /// Twitch (Helix client, credentials, token), when configured.
-    pub twitch: Option<Arc<crate::twitch::Twitch>>,
-    /// Restream endpoints (store, render, apply), when configured.
-    pub restream: Option<crate::restream::Restream>,
-    /// The last 30 minutes of ingest bitrate, RTT and scene switches.
-    pub history: Arc<crate::history::History>,
-    /// Counters for `/metrics`.
-    pub metrics: Arc<crate::metrics::Metrics>,
-    /// The overlay fan-out, when `web.overlay` is configured.
-    pub alerts: Option<Arc<crate::alerts::Alerts>>,
-    /// IP bans of the web server (state file `bans.json`), when `web` is configured.
-    pub bans: Option<Arc<crate::web::bans::Bans>>,
-    /// The event bus as seen from start by the history, metrics and overlay tasks.
-    pub history_events: EarlyReceiver,
-    pub metrics_events: EarlyReceiver,
-    pub alert_events: EarlyReceiver,
-    /// When the app started (paused-time aware in tests).
-    pub started: Instant,
-    /// Cancelled when the whole process shuts down.
-    pub shutdown: CancellationToken,
-}
-
 impl Context {
     pub fn new(
         config: Config,
@@ -79,12 +35,12 @@ impl Context {
     ) -> anyhow::Result<Arc<Context>> {
         let i18n = I18n::new(&config.locale, &config.messages)?;
         let tls = crate::tls::Tls::new(&config.tls)?;
-        let (status, _) = watch::channel(Status::new(config.features(), crate::status::now_unix()));
+        let status = SharedStatus::new(Status::new(config.features(), crate::status::now_unix()));
         let events = EventBus::default();
         let guard = config
             .guard
             .clone()
-            .map(|guard| crate::guard::GuardHandle::new(guard, status.clone()));
+            .map(|guard| crate::guard::GuardHandle::new(guard, status.publisher(|s| &mut s.guard)));
         let twitch = config.twitch.clone().map(|twitch| {
             Arc::new(crate::twitch::Twitch::new(
                 twitch,
@@ -107,16 +63,37 @@ impl Context {
             &config,
             &tls,
             redactor.clone(),
-            status.clone(),
+            status.publisher(|s| &mut s.restream),
             events.clone(),
         );
-        status.send_modify(|s| {
-            if config.power.is_some() {
-                s.power = Some(Default::default());
-            }
-            if let Some(services) = &config.services {
-                s.services = Some(crate::services::initial_status(services));
-            }
+        let power = config.power.as_ref().map(|_| {
+            let report = crate::power::Reporter {
+                status: status.publisher(|s| &mut s.power),
+                events: events.clone(),
+            };
+            report
+                .status
+                .modify(|part| *part = Some(Default::default()));
+            report
+        });
+        let shutdown = CancellationToken::new();
+        let services = config.services.as_ref().map(|services| {
+            let peer = crate::services::Services {
+                config: services.clone(),
+                programs: config.programs.clone(),
+                stunnel_unit: config
+                    .restream
+                    .as_ref()
+                    .and_then(|r| r.stunnel.as_ref())
+                    .and_then(|s| s.unit.clone()),
+                redactor: redactor.clone(),
+                events: events.clone(),
+                shutdown: shutdown.clone(),
+                status: status.publisher(|s| &mut s.services),
+            };
+            let initial = crate::services::initial_status(services);
+            peer.status.modify(|part| *part = Some(initial));
+            peer
         });
         let metrics = Arc::new(crate::metrics::Metrics::new());
         let alerts = config
@@ -139,7 +116,7 @@ impl Context {
             secrets: Arc::new(secrets),
             tls,
             redactor,
-            i18n,
+            i18n: Arc::new(i18n),
             status,
             events,
             cooldowns: Cooldowns::default(),
@@ -147,23 +124,20 @@ impl Context {
             guard,
             twitch,
             restream,
+            power,
+            services,
             history: Arc::new(crate::history::History::new()),
             metrics,
             alerts,
             bans,
             started: Instant::now(),
-            shutdown: CancellationToken::new(),
+            shutdown,
         }))
     }
 
-    /// Render a reply for a surface: localised, secrets masked.
-    pub fn render(&self, locale: &str, reply: &Reply) -> String {
-        self.redactor.redact(&self.i18n.render(locale, reply))
-    }
-
     fn set_task(&self, name: &str, state: TaskState, restarts: u32, last_error: Option<String>) {
-        self.status.send_modify(|status| {
-            status.tasks.insert(
+        self.status.publisher(|s| &mut s.tasks).modify(|tasks| {
+            tasks.insert(
                 name.to_string(),
                 TaskStatus {
                     state,
@@ -227,20 +201,34 @@ impl App {
         if app.ctx.restream.is_some() {
             app.supervise("restream", crate::restream::run);
         }
-        if app.ctx.config.power.is_some() {
-            app.supervise("power", crate::power::run);
+        if let (Some(report), Some(config)) = (&app.ctx.power, &app.ctx.config.power) {
+            let (report, config) = (report.clone(), config.clone());
+            app.supervise("power", move |_, cancel| {
+                crate::power::run(report.clone(), config.clone(), cancel)
+            });
         }
-        if app.ctx.config.services.is_some() {
-            app.supervise("services", crate::services::run);
+        if let Some(services) = app.ctx.services.clone() {
+            app.supervise("services", move |_, cancel| {
+                crate::services::run(services.clone(), cancel)
+            });
         }
         if app.ctx.obs.is_some() || app.ctx.guard.is_some() {
-            app.supervise("history", crate::history::run);
+            app.supervise("history", |ctx, cancel| {
+                let events = ctx.history_events.take(&ctx.events);
+                crate::history::run(ctx.history.clone(), events, ctx.status.subscribe(), cancel)
+            });
         }
-        if app.ctx.alerts.is_some() {
-            app.supervise("overlay-alerts", crate::alerts::run);
+        if let Some(alerts) = app.ctx.alerts.clone() {
+            app.supervise("overlay-alerts", move |ctx, cancel| {
+                let events = ctx.alert_events.take(&ctx.events);
+                crate::alerts::run(alerts.clone(), ctx.i18n.clone(), events, cancel)
+            });
         }
         if app.ctx.config.web.is_some() {
-            app.supervise("metrics", crate::metrics::run);
+            app.supervise("metrics", |ctx, cancel| {
+                let events = ctx.metrics_events.take(&ctx.events);
+                crate::metrics::run(ctx.metrics.clone(), events, cancel)
+            });
             app.supervise("web", crate::web::run);
         }
         if options.console {
@@ -328,27 +316,6 @@ impl App {
             tracing::warn!(?stuck, "tasks did not stop in time");
         }
         finished
-    }
-}
-
-/// Run `poll` now and then every `period` until `cancel` (also cancelling a run in progress).
-/// For the tasks that keep a Status section current (stream PC, services).
-pub async fn poll_every<F, Fut>(period: Duration, cancel: &CancellationToken, mut poll: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let mut tick = tokio::time::interval(period);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = poll() => {}
-        }
     }
 }
 

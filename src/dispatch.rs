@@ -9,8 +9,8 @@
 //! ([`answer_refusal`]), so a crowd spamming a command it may not use gets a few answers a
 //! minute, not one each.
 
-use crate::app::Context;
 use crate::config::CommandsConfig;
+use crate::context::Context;
 use crate::handlers;
 use crate::reply::{self, Outcome, Reply, UserError, keys};
 use crate::status::Event;

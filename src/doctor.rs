@@ -18,8 +18,8 @@
 mod peers;
 mod system;
 
-use crate::app::Context;
 use crate::config::Config;
+use crate::context::Context;
 use crate::secrets::{Redactor, Secrets};
 use futures_util::future::BoxFuture;
 use std::path::{Path, PathBuf};

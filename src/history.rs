@@ -8,13 +8,14 @@
 //! (anyone; `by: None` when the bot did not announce it). The lock is a `std::sync::Mutex`,
 //! touched only in synchronous code.
 
-use crate::app::Context;
+use crate::status::Events;
 use crate::status::{Event, Status, SwitchedBy};
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// How much history is kept.
@@ -59,7 +60,7 @@ pub enum HistoryUpdate {
     Switch(SwitchMark),
 }
 
-/// The ring buffer. Shared as `Arc<History>` in the [`Context`].
+/// The ring buffer. Shared as `Arc<History>` (in `context::Context`).
 #[derive(Debug)]
 pub struct History {
     inner: Mutex<Inner>,
@@ -233,8 +234,12 @@ impl History {
 }
 
 /// The history task: a sample every second, scene switches as they happen.
-pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<()> {
-    let mut events = ctx.history_events.take(&ctx.events);
+pub async fn run(
+    history: Arc<History>,
+    mut events: Events,
+    status: watch::Receiver<Status>,
+    token: CancellationToken,
+) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -242,10 +247,10 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
             _ = token.cancelled() => return Ok(()),
             _ = tick.tick() => {
                 // Under the watch's read lock: a sample takes two numbers, not a copy of Status.
-                ctx.history.sample_status(&ctx.status.borrow(), now_unix_ms());
+                history.sample_status(&status.borrow(), now_unix_ms());
             }
             event = events.recv() => match event {
-                Ok(event) => ctx.history.observe(&event, now_unix_ms()),
+                Ok(event) => history.observe(&event, now_unix_ms()),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "history missed events");
                 }

@@ -35,6 +35,7 @@
 pub mod alerts;
 pub mod app;
 pub mod config;
+pub mod context;
 pub mod demo;
 pub mod dispatch;
 pub mod doctor;
@@ -51,6 +52,7 @@ pub mod obs;
 pub mod power;
 pub mod reply;
 pub mod restream;
+pub mod retry;
 pub mod secrets;
 pub mod services;
 pub mod state_store;

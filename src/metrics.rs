@@ -6,7 +6,7 @@
 //! `Status` and the live client counts when `/metrics` is scraped. One `std::sync::Mutex`,
 //! touched only in synchronous code.
 
-use crate::app::Context;
+use crate::status::Events;
 use crate::status::{Event, ServerStatus, Status};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -62,7 +62,7 @@ pub struct Clients {
     pub connections: usize,
 }
 
-/// Every counter. Shared as `Arc<Metrics>` in the [`Context`].
+/// Every counter. Shared as `Arc<Metrics>` (in `context::Context`).
 #[derive(Debug, Default)]
 pub struct Metrics {
     counters: Mutex<Counters>,
@@ -326,14 +326,17 @@ impl Metrics {
 }
 
 /// The counting task: every event on the bus, from the start.
-pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<()> {
-    let mut events = ctx.metrics_events.take(&ctx.events);
+pub async fn run(
+    metrics: Arc<Metrics>,
+    mut events: Events,
+    token: CancellationToken,
+) -> anyhow::Result<()> {
     loop {
         tokio::select! {
             _ = token.cancelled() => return Ok(()),
             event = events.recv() => match event {
-                Ok(event) => ctx.metrics.observe(&event),
-                Err(broadcast::error::RecvError::Lagged(missed)) => ctx.metrics.events_missed(missed),
+                Ok(event) => metrics.observe(&event),
+                Err(broadcast::error::RecvError::Lagged(missed)) => metrics.events_missed(missed),
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             },
         }

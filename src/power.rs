@@ -13,7 +13,6 @@ use crate::exec::{self, CommandLine, ExecError};
 use crate::reply::{Outcome, Reply, keys};
 use crate::status::{Event, PowerStatus};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -78,18 +77,24 @@ pub async fn probe(host: &str, port: u16, timeout: Duration) -> Result<(), Strin
     }
 }
 
+/// Where the power peer reports: its part of Status and the event bus.
+#[derive(Debug, Clone)]
+pub struct Reporter {
+    pub status: crate::status::Publisher<Option<PowerStatus>>,
+    pub events: crate::status::EventBus,
+}
+
 /// Probe the configured PC once and record it in Status (an event when it changed).
-pub async fn check(ctx: &crate::app::Context, config: &PowerConfig) -> Result<(), String> {
+pub async fn check(report: &Reporter, config: &PowerConfig) -> Result<(), String> {
     let result = probe(&config.host, config.probe_port, PROBE_TIMEOUT).await;
-    record(ctx, &result);
+    record(report, &result);
     result
 }
 
-fn record(ctx: &crate::app::Context, result: &Result<(), String>) {
+fn record(report: &Reporter, result: &Result<(), String>) {
     let reachable = result.is_ok();
     let mut changed = false;
-    ctx.status.send_modify(|s| {
-        let power = s.power.get_or_insert_with(PowerStatus::default);
+    report.status.update(|power| {
         changed = power.reachable.is_some_and(|before| before != reachable);
         power.reachable = Some(reachable);
         power.checked_unix = Some(crate::status::now_unix());
@@ -97,7 +102,7 @@ fn record(ctx: &crate::app::Context, result: &Result<(), String>) {
     });
     if changed {
         tracing::info!(reachable, "stream PC reachability changed");
-        let _ = ctx.events.send(Event::PowerStateChanged { reachable });
+        let _ = report.events.send(Event::PowerStateChanged { reachable });
     }
 }
 
@@ -114,7 +119,7 @@ pub enum Woken {
 /// passes. `waiting` is called once the packet is sent (with zero), then every
 /// [`WAKE_PROGRESS_EVERY`] with the time so far.
 pub async fn wake(
-    ctx: &crate::app::Context,
+    report: &Reporter,
     config: &PowerConfig,
     waiting: &(dyn Fn(Duration) + Sync),
 ) -> std::io::Result<Woken> {
@@ -129,7 +134,7 @@ pub async fn wake(
     let mut next_report = started + WAKE_PROGRESS_EVERY;
     loop {
         let tried = Instant::now();
-        if check(ctx, config).await.is_ok() {
+        if check(report, config).await.is_ok() {
             return Ok(Woken::Up(started.elapsed()));
         }
         let now = Instant::now();
@@ -244,12 +249,13 @@ pub async fn run_action(
 }
 
 /// The supervised task: probe every [`POLL_INTERVAL`] into `Status.power`.
-pub async fn run(ctx: Arc<crate::app::Context>, cancel: CancellationToken) -> anyhow::Result<()> {
-    let Some(config) = ctx.config.power.clone() else {
-        return Ok(());
-    };
-    crate::app::poll_every(POLL_INTERVAL, &cancel, || async {
-        let _ = check(&ctx, &config).await;
+pub async fn run(
+    report: Reporter,
+    config: PowerConfig,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    crate::retry::poll_every(POLL_INTERVAL, &cancel, || async {
+        let _ = check(&report, &config).await;
     })
     .await;
     Ok(())

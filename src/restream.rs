@@ -20,11 +20,10 @@ use crate::dispatch::Progress;
 use crate::reply::{Outcome, Reply, keys};
 use crate::secrets::Redactor;
 use crate::state_store::StateDir;
-use crate::status::{ApplyStatus, EndpointStatus, Event, Status};
+use crate::status::{ApplyStatus, EndpointStatus, Event};
 use apply::{Applied, ApplyError, Stage, Step};
 use endpoint::{Endpoint, EndpointError, StoreError};
 use std::sync::Arc;
-use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// Most endpoints the store keeps (each RTMPS one takes a stunnel port).
@@ -101,7 +100,7 @@ pub struct Restream {
     tls: crate::tls::Tls,
     state: StateDir,
     redactor: Redactor,
-    status: watch::Sender<Status>,
+    status: crate::status::Publisher<Option<crate::status::RestreamStatus>>,
     events: crate::status::EventBus,
     /// Orders changes (see the module doc).
     changes: tokio::sync::Mutex<()>,
@@ -113,7 +112,7 @@ impl Restream {
         config: &crate::config::Config,
         tls: &crate::tls::Tls,
         redactor: Redactor,
-        status: watch::Sender<Status>,
+        status: crate::status::Publisher<Option<crate::status::RestreamStatus>>,
         events: crate::status::EventBus,
     ) -> Option<Restream> {
         let restream = Restream {
@@ -289,17 +288,15 @@ impl Restream {
         if last.ok {
             self.publish(endpoints, Some(last));
         } else {
-            self.status.send_modify(|s| {
-                s.restream.get_or_insert_with(Default::default).last_apply = Some(last);
-            });
+            self.status
+                .update(|restream| restream.last_apply = Some(last));
         }
     }
 
     /// Status: the endpoints (and the apply, when given).
     fn publish(&self, endpoints: &[Endpoint], last_apply: Option<ApplyStatus>) {
         let list: Vec<EndpointStatus> = endpoints.iter().map(endpoint_status).collect();
-        self.status.send_modify(|s| {
-            let restream = s.restream.get_or_insert_with(Default::default);
+        self.status.update(|restream| {
             restream.endpoints = list;
             if last_apply.is_some() {
                 restream.last_apply = last_apply;
@@ -319,7 +316,7 @@ pub fn endpoint_status(endpoint: &Endpoint) -> EndpointStatus {
 }
 
 /// The endpoints as Status shows them (the Discord control panel's list).
-pub fn list(ctx: &crate::app::Context) -> Vec<EndpointStatus> {
+pub fn list(ctx: &crate::context::Context) -> Vec<EndpointStatus> {
     ctx.status
         .borrow()
         .restream
@@ -356,7 +353,10 @@ fn find(endpoints: &[Endpoint], name: &str) -> Result<usize, RestreamError> {
 }
 
 /// The supervised task: bring nginx in line with the store at start, then wait.
-pub async fn run(ctx: Arc<crate::app::Context>, cancel: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(
+    ctx: Arc<crate::context::Context>,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
     let Some(restream) = &ctx.restream else {
         return Ok(());
     };

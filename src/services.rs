@@ -9,12 +9,12 @@
 //! [`follow`] streams a unit's journal (`journalctl -f -n 0 -o json -u <unit>`) as lines and
 //! publishes each as [`Event::LogLine`], for Discord's follow mode.
 
-use crate::app::Context;
 use crate::config::{ProgramsConfig, ServicesConfig};
 use crate::exec::{self, CommandLine, ExecError};
 use crate::reply::{Outcome, Reply, keys};
+use crate::secrets::Redactor;
 use crate::status::{Event, ServiceUnitStatus, ServicesStatus};
-use std::sync::Arc;
+use crate::status::{EventBus, Publisher};
 use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
@@ -92,8 +92,19 @@ impl ServiceError {
     }
 }
 
-fn config(ctx: &Context) -> Result<&ServicesConfig, ServiceError> {
-    ctx.config.services.as_ref().ok_or(ServiceError::NotEnabled)
+/// The services peer: what it runs (its config section and the programs) and where it reports
+/// (its part of Status, the event bus). Built by `app` when `services` is configured.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub config: ServicesConfig,
+    pub programs: ProgramsConfig,
+    /// `restream.stunnel.unit`: a repair step when an enabled endpoint uses RTMPS.
+    pub stunnel_unit: Option<String>,
+    pub redactor: Redactor,
+    pub events: EventBus,
+    /// Ends a `follow` when the bot shuts down.
+    pub shutdown: CancellationToken,
+    pub status: Publisher<Option<ServicesStatus>>,
 }
 
 /// Every configured unit, in key order.
@@ -121,10 +132,10 @@ pub fn resolve(config: &ServicesConfig, name: &str) -> Result<Unit, ServiceError
 
 /// `systemctl is-active` for each unit (one call), recorded in Status. A unit's state is
 /// `unknown` with the error when systemctl gave no answer for it.
-pub async fn states(ctx: &Context, units: &[Unit]) -> Vec<(Unit, ServiceUnitStatus)> {
+pub async fn states(services: &Services, units: &[Unit]) -> Vec<(Unit, ServiceUnitStatus)> {
     let names = units.iter().map(|u| u.unit.as_str());
     let line = CommandLine::new(
-        &ctx.config.programs.systemctl,
+        &services.programs.systemctl,
         std::iter::once("is-active").chain(names),
     );
     let answers: Result<Vec<String>, String> = match exec::run(&line, STATE_TIMEOUT).await {
@@ -159,17 +170,16 @@ pub async fn states(ctx: &Context, units: &[Unit]) -> Vec<(Unit, ServiceUnitStat
             (unit.clone(), status)
         })
         .collect();
-    record(ctx, &results);
+    record(services, &results);
     results
 }
 
 /// Status: the states; an event for each known state that changed.
-fn record(ctx: &Context, results: &[(Unit, ServiceUnitStatus)]) {
+fn record(services: &Services, results: &[(Unit, ServiceUnitStatus)]) {
     let mut changes = Vec::new();
-    ctx.status.send_modify(|s| {
-        let services = s.services.get_or_insert_with(ServicesStatus::default);
+    services.status.update(|part| {
         for (unit, status) in results {
-            if let Some(before) = services.units.get(&unit.key)
+            if let Some(before) = part.units.get(&unit.key)
                 && before.state != status.state
                 && before.state != UNKNOWN
                 && status.state != UNKNOWN
@@ -181,12 +191,12 @@ fn record(ctx: &Context, results: &[(Unit, ServiceUnitStatus)]) {
                     to: status.state.clone(),
                 });
             }
-            services.units.insert(unit.key.clone(), status.clone());
+            part.units.insert(unit.key.clone(), status.clone());
         }
     });
     for change in changes {
         tracing::info!(?change, "service state changed");
-        let _ = ctx.events.send(change);
+        let _ = services.events.send(change);
     }
 }
 
@@ -244,8 +254,11 @@ pub fn follow_line(programs: &ProgramsConfig, unit: &Unit) -> CommandLine {
 }
 
 /// Run a privileged program line; its output, or its exit code and error text.
-async fn run_privileged(ctx: &Context, line: CommandLine) -> Result<exec::Output, ServiceError> {
-    let output = exec::run(&line, config(ctx)?.command_timeout).await?;
+async fn run_privileged(
+    services: &Services,
+    line: CommandLine,
+) -> Result<exec::Output, ServiceError> {
+    let output = exec::run(&line, services.config.command_timeout).await?;
     if output.success() {
         Ok(output)
     } else {
@@ -258,19 +271,17 @@ async fn run_privileged(ctx: &Context, line: CommandLine) -> Result<exec::Output
 }
 
 /// `systemctl restart <unit>`, then its state.
-pub async fn restart(ctx: &Context, unit: &Unit) -> Result<ServiceUnitStatus, ServiceError> {
+pub async fn restart(services: &Services, unit: &Unit) -> Result<ServiceUnitStatus, ServiceError> {
     tracing::info!(unit = %unit.unit, "restarting a service");
-    run_privileged(ctx, restart_line(&ctx.config.programs, unit)).await?;
-    let mut states = states(ctx, std::slice::from_ref(unit)).await;
+    run_privileged(services, restart_line(&services.programs, unit)).await?;
+    let mut states = states(services, std::slice::from_ref(unit)).await;
     Ok(states.remove(0).1)
 }
 
 /// The repair sequence: as configured, or nginx then (when an enabled restream endpoint uses
 /// RTMPS) the stunnel unit.
-pub fn repair_steps(ctx: &Context) -> Vec<Unit> {
-    let Ok(config) = config(ctx) else {
-        return Vec::new();
-    };
+pub fn repair_steps(services: &Services) -> Vec<Unit> {
+    let config = &services.config;
     if let Some(keys) = &config.repair {
         return keys
             .iter()
@@ -289,17 +300,12 @@ pub fn repair_steps(ctx: &Context) -> Vec<Unit> {
     };
     let mut steps =
         vec![resolve(config, "nginx").unwrap_or_else(|_| by_unit("nginx.service", "nginx"))];
-    let uses_rtmps = ctx.status.borrow().restream.as_ref().is_some_and(|r| {
+    let uses_rtmps = services.status.borrow().restream.as_ref().is_some_and(|r| {
         r.endpoints
             .iter()
             .any(|e| e.enabled && e.url_masked.starts_with("rtmps://"))
     });
-    let stunnel_unit = ctx
-        .config
-        .restream
-        .as_ref()
-        .and_then(|r| r.stunnel.as_ref())
-        .and_then(|s| s.unit.clone());
+    let stunnel_unit = services.stunnel_unit.clone();
     if let (true, Some(unit)) = (uses_rtmps, stunnel_unit) {
         steps.push(by_unit(&unit, "stunnel"));
     }
@@ -309,12 +315,12 @@ pub fn repair_steps(ctx: &Context) -> Vec<Unit> {
 /// Restart every repair step in order (a failed step does not stop the next); `step` sees
 /// each result as it comes.
 pub async fn repair(
-    ctx: &Context,
+    services: &Services,
     step: &(dyn Fn(&Unit, &Result<ServiceUnitStatus, ServiceError>) + Sync),
 ) -> Vec<(Unit, Result<ServiceUnitStatus, ServiceError>)> {
     let mut results = Vec::new();
-    for unit in repair_steps(ctx) {
-        let result = restart(ctx, &unit).await;
+    for unit in repair_steps(services) {
+        let result = restart(services, &unit).await;
         step(&unit, &result);
         results.push((unit, result));
     }
@@ -336,8 +342,12 @@ fn cut(line: &str) -> String {
 
 /// The unit's last `lines` journal lines (of [`logs_line`]'s 1000), each cut at 2,000
 /// characters.
-pub async fn logs(ctx: &Context, unit: &Unit, lines: u16) -> Result<Vec<String>, ServiceError> {
-    let output = run_privileged(ctx, logs_line(&ctx.config.programs, unit)).await?;
+pub async fn logs(
+    services: &Services,
+    unit: &Unit,
+    lines: u16,
+) -> Result<Vec<String>, ServiceError> {
+    let output = run_privileged(services, logs_line(&services.programs, unit)).await?;
     let all: Vec<&str> = output
         .stdout
         .lines()
@@ -346,7 +356,7 @@ pub async fn logs(ctx: &Context, unit: &Unit, lines: u16) -> Result<Vec<String>,
     let skip = all.len().saturating_sub(usize::from(lines));
     Ok(all[skip..]
         .iter()
-        .map(|l| ctx.redactor.redact(&cut(l)))
+        .map(|l| services.redactor.redact(&cut(l)))
         .collect())
 }
 
@@ -394,12 +404,12 @@ fn field_text(value: &serde_json::Value) -> Option<String> {
 /// `services.units` (ignoring case); an unknown key is [`ServiceError::Unknown`] with the
 /// valid keys. For Discord's `/logs follow`.
 pub async fn follow(
-    ctx: &Context,
+    services: &Services,
     key: &str,
     duration: Duration,
 ) -> Result<mpsc::Receiver<String>, ServiceError> {
-    let unit = resolve(config(ctx)?, key)?;
-    let line = follow_line(&ctx.config.programs, &unit);
+    let unit = resolve(&services.config, key)?;
+    let line = follow_line(&services.programs, &unit);
     let mut child = line
         .command()
         .stdout(std::process::Stdio::piped())
@@ -417,9 +427,9 @@ pub async fn follow(
         });
     };
     let (sender, receiver) = mpsc::channel(256);
-    let events = ctx.events.clone();
-    let redactor = ctx.redactor.clone();
-    let shutdown = ctx.shutdown.clone();
+    let events = services.events.clone();
+    let redactor = services.redactor.clone();
+    let shutdown = services.shutdown.clone();
     tokio::spawn(async move {
         let mut lines = tokio::io::BufReader::new(stdout).lines();
         let until = tokio::time::sleep(duration);
@@ -452,13 +462,10 @@ pub async fn follow(
 }
 
 /// The supervised task: every unit's state every [`POLL_INTERVAL`] into `Status.services`.
-pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<()> {
-    let Some(config) = ctx.config.services.clone() else {
-        return Ok(());
-    };
-    let all = units(&config);
-    crate::app::poll_every(POLL_INTERVAL, &cancel, || async {
-        states(&ctx, &all).await;
+pub async fn run(services: Services, cancel: CancellationToken) -> anyhow::Result<()> {
+    let all = units(&services.config);
+    crate::retry::poll_every(POLL_INTERVAL, &cancel, || async {
+        states(&services, &all).await;
     })
     .await;
     Ok(())

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 use std::collections::BTreeMap;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// Now, in seconds since the Unix epoch: the unit of every `*_unix` field.
 pub fn now_unix() -> u64 {
@@ -561,7 +561,92 @@ impl Events {
     }
 }
 
-/// A receiver of the event bus subscribed when the [`crate::app::Context`] is built, so the task
+/// The current [`Status`] as handlers and surfaces see it: read and watch, never write. Each peer
+/// writes only its own part, through the [`Publisher`] the app built it with.
+#[derive(Debug, Clone)]
+pub struct SharedStatus(watch::Sender<Status>);
+
+impl SharedStatus {
+    pub fn new(status: Status) -> SharedStatus {
+        SharedStatus(watch::channel(status).0)
+    }
+
+    /// The status now. Hold the guard briefly (it blocks writers).
+    pub fn borrow(&self) -> watch::Ref<'_, Status> {
+        self.0.borrow()
+    }
+
+    /// A receiver that sees every later change.
+    pub fn subscribe(&self) -> watch::Receiver<Status> {
+        self.0.subscribe()
+    }
+
+    /// The writer of one part. Only the wiring (`app`) hands these out, one per peer
+    /// (`tests/layering.rs` checks that no other module calls this).
+    pub fn publisher<T>(&self, part: fn(&mut Status) -> &mut T) -> Publisher<T> {
+        Publisher {
+            status: self.0.clone(),
+            part,
+        }
+    }
+}
+
+/// The writer of one part of [`Status`] (a peer's section, or the task table): it can change that
+/// part and nothing else.
+pub struct Publisher<T> {
+    status: watch::Sender<Status>,
+    part: fn(&mut Status) -> &mut T,
+}
+
+impl<T> Clone for Publisher<T> {
+    fn clone(&self) -> Self {
+        Publisher {
+            status: self.status.clone(),
+            part: self.part,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Publisher<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Publisher")
+    }
+}
+
+impl<T> Publisher<T> {
+    /// Change the part; watchers are woken.
+    pub fn modify<R>(&self, change: impl FnOnce(&mut T) -> R) -> R {
+        let mut out = None;
+        self.status
+            .send_modify(|status| out = Some(change((self.part)(status))));
+        out.expect("send_modify runs the closure")
+    }
+
+    /// Change the part; watchers are woken only when `change` returns true.
+    pub fn modify_if(&self, change: impl FnOnce(&mut T) -> bool) -> bool {
+        self.status
+            .send_if_modified(|status| change((self.part)(status)))
+    }
+
+    /// The whole status now (reading is free; writing is limited to the part).
+    pub fn borrow(&self) -> watch::Ref<'_, Status> {
+        self.status.borrow()
+    }
+
+    /// A receiver of the whole status.
+    pub fn subscribe(&self) -> watch::Receiver<Status> {
+        self.status.subscribe()
+    }
+}
+
+impl<T: Default> Publisher<Option<T>> {
+    /// Change the section, created with its defaults when absent.
+    pub fn update<R>(&self, change: impl FnOnce(&mut T) -> R) -> R {
+        self.modify(|part| change(part.get_or_insert_with(T::default)))
+    }
+}
+
+/// A receiver of the event bus subscribed when the [`crate::context::Context`] is built, so the task
 /// that takes it also sees events sent before it first ran. A restarted task subscribes anew.
 #[derive(Debug)]
 pub struct EarlyReceiver {

@@ -13,8 +13,8 @@ pub mod security;
 pub mod server;
 pub mod status_page;
 
-use crate::app::Context;
 use crate::config::WebConfig;
+use crate::context::Context;
 use crate::status::WebStatus;
 use anyhow::Context as _;
 use axum::Router;
@@ -37,7 +37,7 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
     let listener =
         server::listen(web.bind).with_context(|| format!("cannot listen on {}", web.bind))?;
     let addr = listener.local_addr()?;
-    ctx.status.send_modify(|s| {
+    ctx.status.publisher(|s| s).modify(|s| {
         s.web = Some(WebStatus {
             listening: addr.to_string(),
         })
@@ -59,7 +59,7 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
         token,
     )
     .await;
-    ctx.status.send_modify(|s| s.web = None);
+    ctx.status.publisher(|s| s).modify(|s| s.web = None);
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 //! nothing.
 
 use super::Check;
-use crate::app::Context;
 use crate::config::StatsServerKind;
+use crate::context::Context;
 use crate::guard::stats::{Reading, StatsError};
 use crate::status::{ObsConnection, error_chain};
 

@@ -3,7 +3,7 @@
 //! (same argv, same `sudo -n`), read-only: `nginx -t`, `systemctl is-active`, `sudo -l`.
 
 use super::Check;
-use crate::app::Context;
+use crate::context::Context;
 use crate::exec::{self, CommandLine};
 use std::time::Duration;
 
@@ -88,11 +88,11 @@ fn include_directory(include: &std::path::Path) -> Check {
 
 /// Every configured unit's state (one `systemctl is-active`, as the bot polls it).
 pub(super) async fn services(ctx: &Context) -> Vec<Check> {
-    let Some(config) = &ctx.config.services else {
+    let Some(services) = &ctx.services else {
         return vec![Check::absent("services", "services")];
     };
-    let units = crate::services::units(config);
-    crate::services::states(ctx, &units)
+    let units = crate::services::units(&services.config);
+    crate::services::states(services, &units)
         .await
         .into_iter()
         .map(|(unit, status)| {

@@ -9,8 +9,8 @@
 
 use super::decide::{Decision, GuardState, Input, Level, OwnedScene, Policy, Reason, decide};
 use super::stats::{IngestStats, Meter, Reading, StatsError, sample_time};
-use crate::app::Context;
 use crate::config::GuardConfig;
+use crate::context::Context;
 use crate::obs::ObsHandle;
 use crate::status::{Event, GuardStatus, GuardTransition, ServerStatus, SwitchedBy, Triggers};
 use commands::guard::{TriggerCommand, TriggerValue};
@@ -39,7 +39,7 @@ struct Shared {
     controls: Mutex<Controls>,
     changed: Notify,
     /// Where a control change shows at once (the loop publishes the rest).
-    status: tokio::sync::watch::Sender<crate::status::Status>,
+    status: crate::status::Publisher<Option<GuardStatus>>,
 }
 
 impl std::fmt::Debug for GuardHandle {
@@ -65,7 +65,7 @@ pub enum TriggerRefusal {
 impl GuardHandle {
     pub fn new(
         config: GuardConfig,
-        status: tokio::sync::watch::Sender<crate::status::Status>,
+        status: crate::status::Publisher<Option<GuardStatus>>,
     ) -> GuardHandle {
         let controls = Controls {
             enabled: config.enabled,
@@ -96,8 +96,7 @@ impl GuardHandle {
             let result = change(&mut controls);
             (result, controls.clone())
         };
-        self.inner.status.send_modify(|s| {
-            let guard = s.guard.get_or_insert_with(Default::default);
+        self.inner.status.update(|guard| {
             guard.enabled = now.enabled;
             guard.dry_run = now.dry_run;
             guard.triggers = triggers(&now.policy);
@@ -472,10 +471,10 @@ impl Loop {
             servers: self.statuses.clone(),
             triggers: triggers(&controls.policy),
         };
-        self.ctx.status.send_if_modified(|s| {
-            let changed = s.guard.as_ref() != Some(&status);
+        self.guard.inner.status.modify_if(|guard| {
+            let changed = guard.as_ref() != Some(&status);
             if changed {
-                s.guard = Some(status);
+                *guard = Some(status);
             }
             changed
         });

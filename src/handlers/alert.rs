@@ -2,7 +2,7 @@
 //! overlay. Parsing lives in `commands::alert`; the fan-out in `alerts`.
 
 use crate::alerts::OverlayAlert;
-use crate::app::Context;
+use crate::context::Context;
 use crate::dispatch::Invoker;
 use crate::reply::{Reply, keys};
 use commands::alert::AlertCommand;

@@ -1,7 +1,7 @@
 //! The bitrate guard's commands: bitrate, guard, trigger, dryrun. Parsing lives in
 //! `commands::guard`; the guard itself in `guard`.
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::dispatch::Invoker;
 use crate::guard::TriggerRefusal;
 use crate::reply::{Reply, keys};

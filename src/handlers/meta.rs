@@ -1,6 +1,6 @@
 //! About the bot itself: help, status, ping, version. Parsing lives in `commands::meta`.
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::dispatch::{Invoker, may_use_word};
 use crate::handlers::FEATURES;
 use crate::reply::{Reply, keys};

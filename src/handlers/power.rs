@@ -3,7 +3,7 @@
 //!
 //! Restart and shutdown are refused while OBS streams (the stream would end) unless `force`.
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::dispatch::{Invoker, Progress};
 use crate::power::{self, Action, Woken};
 use crate::reply::{Outcome, Reply, keys};
@@ -16,13 +16,13 @@ pub(crate) async fn handle_command(
     cmd: PowerCommand,
     progress: &Progress,
 ) -> anyhow::Result<Reply> {
-    let Some(config) = &ctx.config.power else {
+    let (Some(config), Some(report)) = (&ctx.config.power, &ctx.power) else {
         return Ok(Reply::not_enabled(keys::FEATURE_POWER));
     };
     let seconds = |d: Duration| d.as_secs_f64().round();
     let (action, force, word) = match cmd {
         PowerCommand::Status => {
-            return Ok(match power::check(ctx, config).await {
+            return Ok(match power::check(report, config).await {
                 Ok(()) => Reply::new(keys::PC_ON).arg("host", config.host.clone()),
                 Err(error) => Reply::new(keys::PC_OFF)
                     .arg("host", config.host.clone())
@@ -39,7 +39,7 @@ pub(crate) async fn handle_command(
                     Reply::new(keys::PC_WAKE_WAITING).number("seconds", seconds(elapsed))
                 })
             };
-            return Ok(match power::wake(ctx, config, &waiting).await {
+            return Ok(match power::wake(report, config, &waiting).await {
                 Ok(Woken::Up(after)) => {
                     Reply::new(keys::PC_WAKE_UP).number("seconds", seconds(after))
                 }

@@ -6,7 +6,7 @@
 //! privately; the console is local). Replies never hold a key:
 //! URLs are masked (`rtmp://host/app/live…wxyz`).
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::dispatch::{Invoker, Progress};
 use crate::reply::{Reply, keys};
 use crate::restream::{Change, RestreamError, endpoint::Endpoint, names_reply};

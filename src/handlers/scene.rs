@@ -5,8 +5,8 @@
 //! scene, `obs.switchable_scenes`); any other OBS scene is answered like an unknown one, and
 //! "not found" lists only switchable scenes (the chat may be public).
 
-use crate::app::Context;
 use crate::config::FixConfig;
+use crate::context::Context;
 use crate::dispatch::Invoker;
 use crate::obs::ObsHandle;
 use crate::obs::scenes::{SceneMatch, resolve};

@@ -1,7 +1,7 @@
 //! systemd services and their logs: `service status|restart|repair`, `logs`. Parsing lives in
 //! `commands::service`; the programs in `services`.
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::dispatch::{Invoker, Progress};
 use crate::reply::{Outcome, Reply, keys};
 use crate::services::{self, ServiceError, Unit};
@@ -14,9 +14,10 @@ pub(crate) async fn handle_command(
     cmd: ServiceCommand,
     progress: &Progress,
 ) -> anyhow::Result<Reply> {
-    let Some(config) = &ctx.config.services else {
+    let Some(peer) = &ctx.services else {
         return Ok(Reply::not_enabled(keys::FEATURE_SERVICES));
     };
+    let config = &peer.config;
     let result = async {
         Ok::<Reply, ServiceError>(match cmd {
             ServiceCommand::Status(name) => {
@@ -24,7 +25,7 @@ pub(crate) async fn handle_command(
                     None => services::units(config),
                     Some(name) => vec![services::resolve(config, name.as_str())?],
                 };
-                let states = services::states(ctx, &units).await;
+                let states = services::states(peer, &units).await;
                 Reply::new(keys::SERVICE_STATUS).list(
                     "units",
                     states
@@ -35,14 +36,14 @@ pub(crate) async fn handle_command(
             }
             ServiceCommand::Restart(name) => {
                 let unit = services::resolve(config, name.as_str())?;
-                let status = services::restart(ctx, &unit).await?;
+                let status = services::restart(peer, &unit).await?;
                 Reply::new(keys::SERVICE_RESTARTED).message("unit", unit_reply(&unit, &status))
             }
             ServiceCommand::Repair => {
                 let step = |unit: &Unit, result: &Result<ServiceUnitStatus, ServiceError>| {
                     progress.send(step_reply(unit, result));
                 };
-                let results = services::repair(ctx, &step).await;
+                let results = services::repair(peer, &step).await;
                 let failed = results.iter().any(|(_, r)| r.is_err());
                 Reply::new(keys::SERVICE_REPAIR_DONE)
                     .list(
@@ -61,7 +62,7 @@ pub(crate) async fn handle_command(
             ServiceCommand::Logs(name, lines) => {
                 let unit = services::resolve(config, name.as_str())?;
                 let lines =
-                    services::logs(ctx, &unit, services::clamp_lines(lines.map(|l| l.0))).await?;
+                    services::logs(peer, &unit, services::clamp_lines(lines.map(|l| l.0))).await?;
                 if lines.is_empty() {
                     Reply::new(keys::LOGS_EMPTY).arg("unit", unit.unit)
                 } else {

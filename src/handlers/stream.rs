@@ -1,6 +1,6 @@
 //! Stream output control through OBS: start, stop, record. Parsing lives in `commands::stream`.
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::dispatch::Invoker;
 use crate::obs::Outcome;
 use crate::reply::{Reply, UserError, keys};

@@ -1,7 +1,7 @@
 //! Twitch channel management: title, category, raid. Parsing lives in `commands::twitch`; the
 //! Helix calls in `twitch::helix`.
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::dispatch::Invoker;
 use crate::reply::{Reply, UserError, keys};
 use crate::twitch::helix::{self, CategoryChoice, RaidChoice};

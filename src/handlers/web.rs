@@ -4,7 +4,7 @@
 //! Managed on Discord only (and the local console): a Twitch chat is public, and an address in
 //! it is personal data. Dispatch refuses these commands there (`Command::is_private`).
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::dispatch::{Invoker, Surface};
 use crate::reply::{Reply, keys};
 use crate::web::bans::format_utc;

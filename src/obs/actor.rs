@@ -2,7 +2,7 @@
 //! disconnects, publish the live client for [`super::ObsHandle`].
 
 use super::{ObsHandle, probe};
-use crate::app::Context;
+use crate::context::Context;
 use crate::status::{Event, ObsConnection, ObsStatus, StreamState, error_chain};
 use futures_util::StreamExt;
 use obws::events::{Event as ObsEvent, OutputState};
@@ -433,7 +433,8 @@ pub(crate) fn missing_scenes<'a>(
 
 fn set_status(ctx: &Context, change: impl FnOnce(&mut ObsStatus)) {
     ctx.status
-        .send_modify(|status| change(status.obs.get_or_insert_with(ObsStatus::default)));
+        .publisher(|s| s)
+        .modify(|status| change(status.obs.get_or_insert_with(ObsStatus::default)));
 }
 
 #[cfg(test)]

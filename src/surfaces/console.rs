@@ -2,7 +2,7 @@
 //! broadcaster and prints the replies, so the vocabulary can be tried without Twitch or Discord.
 //! The prefix is optional here (`!ping` and `ping` both work). End of input (Ctrl-D) quits.
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::dispatch::{self, Invocation, Invoker};
 use crate::reply::{self, Reply, keys};
 use std::sync::Arc;

@@ -20,8 +20,8 @@ pub mod panel;
 pub mod register;
 pub mod tree;
 
-use crate::app::Context;
 use crate::config::DiscordConfig;
+use crate::context::Context;
 use crate::status::DiscordStatus;
 use anyhow::Context as _;
 use poise::serenity_prelude as serenity;
@@ -105,7 +105,7 @@ pub(crate) fn post_locale(ctx: &Context) -> String {
 }
 
 fn set_status(ctx: &Context, update: impl FnOnce(&mut DiscordStatus)) {
-    ctx.status.send_modify(|status| {
+    ctx.status.publisher(|s| s).modify(|status| {
         let discord = status.discord.get_or_insert_with(DiscordStatus::default);
         update(discord);
     });

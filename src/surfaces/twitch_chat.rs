@@ -25,7 +25,7 @@
 //! prefix, `/` or `.` (after what a chat drops: spaces, invisible characters) starts with
 //! [`DEFUSE`] instead ([`chat_parts`]).
 
-use crate::app::Context;
+use crate::context::Context;
 use crate::dispatch::{self, Invocation, Invoker, Surface};
 use crate::reply::{self, Outcome, Reply, keys};
 use crate::status::Event;

@@ -287,7 +287,7 @@ pub async fn device_login(
 /// The token task: for the broadcaster and (when logged in) the bot account, load, validate,
 /// refresh before expiry and on demand, validate hourly.
 pub async fn run(
-    ctx: std::sync::Arc<crate::app::Context>,
+    ctx: std::sync::Arc<crate::context::Context>,
     cancel: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
     use super::Account;
@@ -302,7 +302,7 @@ pub async fn run(
 }
 
 async fn maintain(
-    ctx: &crate::app::Context,
+    ctx: &crate::context::Context,
     twitch: &super::Twitch,
     account: super::Account,
     cancel: &tokio_util::sync::CancellationToken,
@@ -312,7 +312,7 @@ async fn maintain(
     let file = account.file();
     let (_, refresh_wanted) = twitch.slot(account);
     let set = |state: TokenState, stored: Option<&StoredToken>, error: Option<String>| {
-        ctx.status.send_modify(|s| {
+        ctx.status.publisher(|s| s).modify(|s| {
             let t = s.twitch.get_or_insert_with(Default::default);
             if bot {
                 t.bot_token = Some(state);

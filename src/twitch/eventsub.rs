@@ -15,7 +15,7 @@
 //! deduplicated by `message_id` (bounded memory) and dropped when older than 10 minutes.
 
 use super::Twitch;
-use crate::app::Context;
+use crate::context::Context;
 use crate::status::{Event, EventSubStatus, now_unix};
 use futures_util::StreamExt;
 use std::collections::{HashSet, VecDeque};
@@ -633,7 +633,7 @@ fn notify(ctx: &Arc<Context>, twitch: &Arc<Twitch>, notification: Notification) 
             }
         }
         Notification::Live(live) => {
-            ctx.status.send_modify(|s| {
+            ctx.status.publisher(|s| s).modify(|s| {
                 let t = s.twitch.get_or_insert_with(Default::default);
                 t.live = Some(live);
                 if !live {
@@ -647,7 +647,8 @@ fn notify(ctx: &Arc<Context>, twitch: &Arc<Twitch>, notification: Notification) 
 
 fn set_state(ctx: &Context, change: impl FnOnce(&mut EventSubStatus)) {
     ctx.status
-        .send_modify(|s| change(&mut s.twitch.get_or_insert_with(Default::default).eventsub));
+        .publisher(|s| s)
+        .modify(|s| change(&mut s.twitch.get_or_insert_with(Default::default).eventsub));
 }
 
 #[cfg(test)]

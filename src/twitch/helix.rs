@@ -476,7 +476,7 @@ pub async fn stream_info(twitch: &Twitch) -> Result<StreamInfo, TwitchError> {
 
 /// Reads live state, viewers, title and category into Status every `stream_info_interval`.
 pub async fn run_stream_info(
-    ctx: std::sync::Arc<crate::app::Context>,
+    ctx: std::sync::Arc<crate::context::Context>,
     cancel: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
     let Some(twitch) = ctx.twitch.clone() else {
@@ -501,7 +501,7 @@ pub async fn run_stream_info(
             continue;
         }
         match stream_info(&twitch).await {
-            Ok(info) => ctx.status.send_modify(|s| {
+            Ok(info) => ctx.status.publisher(|s| s).modify(|s| {
                 let t = s.twitch.get_or_insert_with(Default::default);
                 t.live = Some(info.live);
                 t.viewers = info.viewers;

@@ -141,7 +141,7 @@ async fn the_status_page_draws_the_chart_from_served_history_and_fits_a_phone() 
         by: None,
     });
     ctx.history.set_thresholds(Some(800), Some(1200));
-    ctx.status.send_modify(|s| {
+    ctx.status.publisher(|s| s).modify(|s| {
         let mut guard = support::live_guard("belabox", 600, 45, 800, 1200);
         guard.level = Some("low");
         s.guard = Some(guard);

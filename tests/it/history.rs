@@ -13,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 async fn the_task_samples_status_and_records_switches_from_the_start() {
     let ctx = support::context("()");
     ctx.status
-        .send_modify(|s| s.guard = Some(support::live_guard("srt", 4100, 33, 900, 1500)));
+        .publisher(|s| s)
+        .modify(|s| s.guard = Some(support::live_guard("srt", 4100, 33, 900, 1500)));
     // Sent before the task runs: still recorded.
     ctx.events
         .send(Event::ObsSceneChanged {
@@ -33,7 +34,12 @@ async fn the_task_samples_status_and_records_switches_from_the_start() {
         })
         .unwrap();
     let token = CancellationToken::new();
-    let task = tokio::spawn(stream_control::history::run(ctx.clone(), token.clone()));
+    let task = tokio::spawn(stream_control::history::run(
+        ctx.history.clone(),
+        ctx.history_events.take(&ctx.events),
+        ctx.status.subscribe(),
+        token.clone(),
+    ));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let snapshot = loop {
         let snapshot = ctx.history.snapshot(WINDOW);

@@ -327,7 +327,7 @@ async fn each_ssh_exit_code_has_its_reply() {
 #[tokio::test]
 async fn restart_and_shutdown_are_refused_while_obs_streams_unless_forced() {
     let s = setup(9, closed_port(), "");
-    s.ctx.status.send_modify(|st| {
+    s.ctx.status.publisher(|s| s).modify(|st| {
         st.obs = Some(ObsStatus {
             streaming: true,
             ..ObsStatus::default()

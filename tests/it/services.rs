@@ -401,9 +401,13 @@ async fn follow_streams_journal_lines_and_kills_journalctl_when_done() {
         .answer(None, 0, &format!("{}\n", lines.join("\n")), "");
     s.sudo.hang(None);
     let mut events = s.ctx.events.subscribe();
-    let mut follow = stream_control::services::follow(&s.ctx, "NGINX", Duration::from_secs(2))
-        .await
-        .unwrap();
+    let mut follow = stream_control::services::follow(
+        s.ctx.services.as_ref().unwrap(),
+        "NGINX",
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap();
     let mut got = Vec::new();
     let started = Instant::now();
     while let Some(line) = follow.recv().await {
@@ -454,9 +458,13 @@ async fn dropping_the_follow_receiver_kills_journalctl() {
     let s = setup("", false);
     s.journalctl.answer(None, 0, "{\"MESSAGE\":\"one\"}\n", "");
     s.journalctl.hang(None);
-    let mut follow = stream_control::services::follow(&s.ctx, "bot", Duration::from_secs(60))
-        .await
-        .unwrap();
+    let mut follow = stream_control::services::follow(
+        s.ctx.services.as_ref().unwrap(),
+        "bot",
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
     assert_eq!(follow.recv().await.as_deref(), Some("one"));
     let pid = s.journalctl.last_pid().unwrap();
     assert!(process_alive(pid));
@@ -469,7 +477,12 @@ async fn dropping_the_follow_receiver_kills_journalctl() {
         !process_alive(pid),
         "journalctl is killed when the receiver goes away"
     );
-    let unknown = stream_control::services::follow(&s.ctx, "obs", Duration::from_secs(1)).await;
+    let unknown = stream_control::services::follow(
+        s.ctx.services.as_ref().unwrap(),
+        "obs",
+        Duration::from_secs(1),
+    )
+    .await;
     assert!(matches!(
         unknown,
         Err(stream_control::services::ServiceError::Unknown { .. })
@@ -505,7 +518,7 @@ async fn states_are_polled_into_status_and_changes_are_events() {
     );
     s.systemctl.answer(None, 3, "active\nfailed\nactive\n", "");
     let units = stream_control::services::units(s.ctx.config.services.as_ref().unwrap());
-    stream_control::services::states(&s.ctx, &units).await;
+    stream_control::services::states(s.ctx.services.as_ref().unwrap(), &units).await;
     let change = std::iter::from_fn(|| events.try_recv().ok())
         .find(|e| matches!(e, Event::ServiceStateChanged { .. }))
         .expect("a change event");

@@ -650,7 +650,7 @@ async fn the_stream_sends_status_samples_and_switches_as_they_happen() {
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let first = String::from_utf8(response.chunk().await.unwrap().unwrap().to_vec()).unwrap();
     assert!(first.starts_with("event: status\ndata: {"), "{first}");
-    ctx.status.send_modify(|s| {
+    ctx.status.publisher(|s| s).modify(|s| {
         s.tasks.insert(
             "probe".into(),
             TaskStatus {
@@ -739,7 +739,8 @@ async fn metrics_count_commands_switches_reconnects_and_show_gauges() {
     let ctx = support::context_with_secrets(&config(&state, ""), &[]);
     let (app, base) = support::start_web(&ctx).await;
     ctx.status
-        .send_modify(|s| s.guard = Some(support::live_guard("bela\"box", 2345, 61, 800, 1200)));
+        .publisher(|s| s)
+        .modify(|s| s.guard = Some(support::live_guard("bela\"box", 2345, 61, 800, 1200)));
     run(&ctx, "!ping", Invoker::console()).await;
     run(&ctx, "!ping", Invoker::console()).await;
     for event in [

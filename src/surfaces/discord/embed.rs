@@ -8,7 +8,7 @@
 //! a restart edits the same messages; a deleted message is posted again.
 
 use super::chart;
-use crate::app::Context;
+use crate::context::Context;
 use crate::handlers::meta::format_uptime;
 use crate::reply::{Reply, keys};
 use crate::state_store::{Sensitivity, StateDir};

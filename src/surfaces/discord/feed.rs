@@ -8,8 +8,8 @@
 //!   [`MIRROR_INTERVAL`], secrets redacted, markdown escaped, no mentions.
 
 use super::{MESSAGE_LIMIT, escape_markdown, split_lines};
-use crate::app::Context;
 use crate::config::DiscordAlertsConfig;
+use crate::context::Context;
 use crate::reply::{Reply, keys};
 use crate::status::{Event, GuardTransition, RaidOutcome};
 use poise::serenity_prelude as serenity;

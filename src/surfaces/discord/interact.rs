@@ -17,7 +17,7 @@
 
 use super::tree::{Completion, Leaf, OptKind};
 use super::{Data, Error, MESSAGE_LIMIT, split_lines};
-use crate::app::Context;
+use crate::context::Context;
 use crate::dispatch::{self, Invocation, Invoker, Progress, Surface};
 use crate::reply::{self, Outcome, Reply, keys};
 use commands::Permission;

@@ -3,7 +3,7 @@
 
 use super::MESSAGE_LIMIT;
 use super::interact::Target;
-use crate::app::Context;
+use crate::context::Context;
 use crate::reply::{Reply, ReplyArg, keys};
 use poise::serenity_prelude as serenity;
 use std::collections::VecDeque;
@@ -81,7 +81,11 @@ pub async fn follow(
         .discord
         .as_ref()
         .map_or(Duration::from_secs(600), |d| d.logs_follow_max);
-    let mut lines = match crate::services::follow(ctx, service, max).await {
+    let followed = match &ctx.services {
+        Some(services) => crate::services::follow(services, service, max).await,
+        None => Err(crate::services::ServiceError::NotEnabled),
+    };
+    let mut lines = match followed {
         Ok(lines) => lines,
         Err(error) => {
             let text = ctx.render(locale, &error.reply());

@@ -4,7 +4,7 @@
 //! (`ask:`) first show an ephemeral confirmation.
 
 use super::interact::Target;
-use crate::app::Context;
+use crate::context::Context;
 use crate::dispatch::Invoker;
 use crate::reply::{Reply, keys};
 use crate::status::Status;
