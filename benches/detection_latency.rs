@@ -16,9 +16,9 @@
 
 mod common;
 
+use stream_control_test_support as support;
 use stream_control_test_support::fake_obs;
 use stream_control_test_support::nginx;
-use stream_control_test_support as support;
 
 use fake_obs::{FakeObs, FakeObsOptions};
 use std::time::{Duration, Instant};

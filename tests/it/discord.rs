@@ -3,10 +3,10 @@
 //! mirror, gateway resume, and bad input. Real sockets on 127.0.0.1, so real time; every wait is
 //! bounded and driven by what the fakes record.
 
+use stream_control_test_support as support;
 use stream_control_test_support::fake_discord;
 use stream_control_test_support::fake_exec;
 use stream_control_test_support::fake_obs;
-use stream_control_test_support as support;
 
 use fake_discord::{CHANNEL_ID, FakeDiscord, GUILD_ID, Member, OTHER_GUILD_ID};
 use fake_obs::{FakeObs, FakeObsOptions};

@@ -3,9 +3,9 @@
 //! and replayed, heartbeat ACKs, close codes 4004/4014; see `support/fake_discord.rs`). Real
 //! sockets on 127.0.0.1, so real time; every wait is driven by what the fake records.
 
+use stream_control_test_support as support;
 use stream_control_test_support::fake_discord;
 use stream_control_test_support::fake_obs;
-use stream_control_test_support as support;
 
 use fake_discord::{FakeDiscord, GUILD_ID, Handshake, Member, close_code};
 use fake_obs::{FakeObs, FakeObsOptions};

@@ -7,7 +7,6 @@
 //! a hanging check is cut at its timeout; no secret is ever printed.
 
 use stream_control_test_support::fake_discord;
-use stream_control_test_support::fake_eventsub;
 use stream_control_test_support::fake_exec;
 use stream_control_test_support::fake_obs;
 use stream_control_test_support::fake_twitch;

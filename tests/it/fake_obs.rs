@@ -17,15 +17,13 @@ use stream_control_test_support::fake_obs;
 use std::error::Error as _;
 use std::time::Duration;
 
-use fake_obs::{FakeObs, FakeObsOptions, close_code, media_state, status};
+use fake_obs::{FakeObs, FakeObsOptions, close_code, status};
 use futures_util::{SinkExt as _, StreamExt as _};
-use obws::common::MediaAction;
 use obws::error::Error as ObsError;
 use obws::events::{Event, EventStream, OutputState};
 use obws::requests::EventSubscription;
 use obws::requests::inputs::{InputId, SetSettings};
 use obws::responses::StatusCode;
-use obws::responses::media_inputs::MediaState;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};

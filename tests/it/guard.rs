@@ -2,8 +2,8 @@
 //! the fake OBS, and the app in between. Real sockets, so real time with short windows; every
 //! wait is bounded and event-driven.
 
-use stream_control_test_support::fake_obs;
 use stream_control_test_support as support;
+use stream_control_test_support::fake_obs;
 
 use axum::Router;
 use axum::extract::{Path, State};

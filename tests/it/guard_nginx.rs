@@ -3,8 +3,8 @@
 //! LIVE → LOW → OFFLINE → LIVE, and switches nothing else. Needs nginx, libnginx-mod-rtmp and
 //! ffmpeg (`bash tests/run.sh` installs them); fails loudly without them.
 
-use stream_control_test_support::fake_obs;
 use stream_control_test_support as support;
+use stream_control_test_support::fake_obs;
 
 use fake_obs::{FakeObs, FakeObsOptions};
 use std::time::Duration;

@@ -28,12 +28,12 @@
 //! Not covered: serenity times its gateway heartbeats with `std::time::Instant` (real time),
 //! so over the simulated day it sends none; the fake Discord does not require them.
 
+use stream_control_test_support as support;
 use stream_control_test_support::fake_discord;
 use stream_control_test_support::fake_eventsub;
 use stream_control_test_support::fake_exec;
 use stream_control_test_support::fake_obs;
 use stream_control_test_support::fake_twitch;
-use stream_control_test_support as support;
 
 use fake_discord::{FakeDiscord, GUILD_ID};
 use fake_eventsub::FakeEventSub;

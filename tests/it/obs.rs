@@ -2,8 +2,8 @@
 //! server, through dispatch (commands), confirmed stream start/stop, diagnostics and
 //! reconnects. Real sockets on 127.0.0.1, so real time; every wait is bounded and event-driven.
 
-use stream_control_test_support::fake_obs;
 use stream_control_test_support as support;
+use stream_control_test_support::fake_obs;
 
 use commands::Permission;
 use fake_obs::{FakeObs, FakeObsOptions};

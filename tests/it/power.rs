@@ -4,8 +4,8 @@
 //! each exit code's reply (a connection dropped by the reboot is success), the timeout, and the
 //! refusal while OBS streams unless `force`.
 
-use stream_control_test_support::fake_exec;
 use stream_control_test_support as support;
+use stream_control_test_support::fake_exec;
 
 use fake_exec::{FakeProgram, process_alive};
 use std::sync::Arc;

@@ -5,8 +5,8 @@
 //! chat refusal, 50+ malicious or malformed inputs refused with a reason and never rendered,
 //! and the seed import (library and binary). The real nginx-rtmp run is `tests/it/restream_nginx.rs`.
 
-use stream_control_test_support::fake_exec;
 use stream_control_test_support as support;
+use stream_control_test_support::fake_exec;
 
 use commands::Permission;
 use fake_exec::FakeProgram;

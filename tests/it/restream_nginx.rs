@@ -8,8 +8,8 @@
 //! nginx, libnginx-mod-rtmp and ffmpeg (`bash tests/run.sh` installs them); fails loudly
 //! without them.
 
-use stream_control_test_support::nginx;
 use stream_control_test_support as support;
+use stream_control_test_support::nginx;
 
 use nginx::{Nginx, encode_clip, publish};
 use std::path::Path;

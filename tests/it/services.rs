@@ -5,8 +5,8 @@
 //! follower killed, states polled into Status with change events, unknown keys listing the
 //! valid ones.
 
-use stream_control_test_support::fake_exec;
 use stream_control_test_support as support;
+use stream_control_test_support::fake_exec;
 
 use fake_exec::{FakeProgram, process_alive};
 use std::sync::Arc;

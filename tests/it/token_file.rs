@@ -66,7 +66,12 @@ fn the_token_file_always_parses_after_a_kill_at_a_random_point() {
     let mut random = Lcg(0x5eed);
     for round in 0..1000 {
         let mut child = Command::new(&exe)
-            .args(["--exact", "token_file::writer_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "token_file::writer_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("TOKEN_WRITER_DIR", dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

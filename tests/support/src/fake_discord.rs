@@ -17,8 +17,7 @@
 
 #![allow(dead_code)]
 
-// Also included by fake_twitch.rs: test binaries with both fakes have two copies.
-#[allow(clippy::duplicate_mod)]
+// The one test CA; fake_twitch names it too.
 pub use crate::test_ca;
 
 use axum::body::Bytes;

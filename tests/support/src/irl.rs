@@ -241,6 +241,8 @@ impl Builder {
     }
 
     /// A sustained drop to 50–700 kbps for 2.5–10 s.
+    // The trace's word (a bitrate drop), not `Drop::drop`.
+    #[allow(clippy::should_implement_trait)]
     pub fn drop(&mut self) {
         let ms = self.rng.ms(2_500, 10_000);
         let depth = self.rng.range(50.0, 700.0);

@@ -35,6 +35,8 @@ pub struct TestCa {
 
 impl TestCa {
     /// A fresh CA (its own key) and a server certificate for `127.0.0.1` and `localhost`.
+    // Each call makes new keys and a temporary directory: not a `Default`.
+    #[allow(clippy::new_without_default)]
     pub fn new() -> TestCa {
         let ca_key = KeyPair::generate().expect("CA key");
         let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
