@@ -330,7 +330,13 @@ impl Rig {
             .twitch
             .requests()
             .into_iter()
-            .filter(|r| r.path.starts_with("/helix/") && !is_chat_post(r))
+            // The bot's own EventSub upkeep is not an effect: a session lost to a late keepalive
+            // on a loaded machine is followed by new subscriptions, whatever the chat said.
+            .filter(|r| {
+                r.path.starts_with("/helix/")
+                    && !is_chat_post(r)
+                    && r.path != "/helix/eventsub/subscriptions"
+            })
             .map(|r| format!("Helix {} {}?{}", r.method, r.path, r.query));
         let programs = self.programs.iter().flat_map(|p| {
             let name = p.path.file_name().unwrap().to_string_lossy().into_owned();
