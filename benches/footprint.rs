@@ -10,7 +10,7 @@
 //! `--binary PATH` measures another build of the same source (e.g. with other profile settings);
 //! `MALLOC_ARENA_MAX` is passed on when set. `--guard-only` configures only OBS and the guard
 //! (what NOALBS does), to compare like with like and to see what the other sections cost.
-//! For a long run (`-- --minutes 60`, README's Reliability), a line on stderr every minute gives
+//! For a long run (`-- --minutes 60`, docs/benchmarks.md), a line on stderr every minute gives
 //! the RSS of that minute (min/max) and so far, and the table adds the window's minimum.
 
 mod common;

@@ -131,7 +131,7 @@ fn contenders() -> Vec<Contender> {
             map: identity,
             offline_as_low: false,
         },
-        // For SRT Live Server's 1 s windows (README, Benchmarks).
+        // For SRT Live Server's 1 s windows (docs/benchmarks.md).
         Contender {
             name: "default, recover_after 4 s",
             policy: Policy {

@@ -65,7 +65,8 @@ impl Context {
             redactor.clone(),
             status.publisher(|s| &mut s.restream),
             events.clone(),
-        );
+        )
+        .map(Arc::new);
         let power = config.power.as_ref().map(|_| {
             let report = crate::power::Reporter {
                 status: status.publisher(|s| &mut s.power),
@@ -117,6 +118,7 @@ impl Context {
             tls,
             redactor,
             i18n: Arc::new(i18n),
+            discord_status: status.publisher(|s| &mut s.discord),
             status,
             events,
             cooldowns: Cooldowns::default(),
@@ -174,8 +176,11 @@ impl App {
             ctx,
             tracker: TaskTracker::new(),
         };
-        if app.ctx.obs.is_some() {
-            app.supervise("obs", crate::obs::run);
+        if let Some(obs) = app.ctx.obs.clone() {
+            let part = app.ctx.status.publisher(|s| &mut s.obs);
+            app.supervise("obs", move |_, cancel| {
+                crate::obs::run(obs.clone(), part.clone(), cancel)
+            });
         }
         if app.ctx.twitch.is_some() {
             app.supervise("twitch-token", crate::twitch::auth::run);
@@ -198,8 +203,10 @@ impl App {
         if app.ctx.guard.is_some() {
             app.supervise("guard", crate::guard::run);
         }
-        if app.ctx.restream.is_some() {
-            app.supervise("restream", crate::restream::run);
+        if let Some(restream) = app.ctx.restream.clone() {
+            app.supervise("restream", move |_, cancel| {
+                crate::restream::run(restream.clone(), cancel)
+            });
         }
         if let (Some(report), Some(config)) = (&app.ctx.power, &app.ctx.config.power) {
             let (report, config) = (report.clone(), config.clone());

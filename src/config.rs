@@ -28,6 +28,12 @@ mod twitch;
 mod values;
 mod web;
 
+/// Every feature by its name (a configuration section, `overlay` being `web.overlay`), in the
+/// order `help` and `/api/status` list them. `handlers::FEATURES` gives each its localised name.
+pub const FEATURES: &[&str] = &[
+    "obs", "guard", "twitch", "discord", "restream", "power", "services", "overlay", "web",
+];
+
 pub use commands::{CommandsConfig, CooldownOverride, CooldownsConfig, Level};
 pub use discord::{DISCORD_ALERT_KINDS, DiscordAlertsConfig, DiscordConfig};
 pub use guard::{GuardConfig, StatsServerConfig, StatsServerKind};
@@ -261,10 +267,8 @@ impl Config {
 
     /// Which features are configured, by name (the `features` of `/api/status`).
     pub fn features(&self) -> BTreeMap<&'static str, bool> {
-        let mut features: BTreeMap<&'static str, bool> = crate::handlers::FEATURES
-            .iter()
-            .map(|(name, _)| (*name, false))
-            .collect();
+        let mut features: BTreeMap<&'static str, bool> =
+            FEATURES.iter().map(|name| (*name, false)).collect();
         features.insert("web", self.web.is_some());
         features.insert(
             "overlay",

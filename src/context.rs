@@ -28,6 +28,8 @@ pub struct Context {
     pub status: SharedStatus,
     /// Things that happened.
     pub events: EventBus,
+    /// The writer of `Status.discord`, for the Discord surface.
+    pub discord_status: crate::status::Publisher<Option<crate::status::DiscordStatus>>,
     pub cooldowns: Cooldowns,
     /// OBS, when configured.
     pub obs: Option<crate::obs::ObsHandle>,
@@ -40,7 +42,7 @@ pub struct Context {
     /// systemd services (restart, logs, follow), when configured.
     pub services: Option<crate::services::Services>,
     /// Restream endpoints (store, render, apply), when configured.
-    pub restream: Option<crate::restream::Restream>,
+    pub restream: Option<Arc<crate::restream::Restream>>,
     /// The last 30 minutes of ingest bitrate, RTT and scene switches.
     pub history: Arc<crate::history::History>,
     /// Counters for `/metrics`.

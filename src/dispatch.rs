@@ -12,6 +12,7 @@
 use crate::config::CommandsConfig;
 use crate::context::Context;
 use crate::handlers;
+pub use crate::reply::Progress;
 use crate::reply::{self, Outcome, Reply, UserError, keys};
 use crate::status::Event;
 use commands::{Command, ParseError, Permission};
@@ -101,39 +102,6 @@ pub struct Invocation {
     /// Where a long action reports how far it got (a surface that can edit its answer shows
     /// these; others ignore them).
     pub progress: Progress,
-}
-
-/// Intermediate replies of a long action (waking the stream PC, applying restream endpoints,
-/// the service repair sequence).
-/// Discord edits its answer with each; chat surfaces pass [`Progress::none`].
-#[derive(Debug, Clone, Default)]
-pub struct Progress(Option<tokio::sync::mpsc::UnboundedSender<Reply>>);
-
-impl Progress {
-    /// Nobody shows progress.
-    pub fn none() -> Progress {
-        Progress(None)
-    }
-
-    /// A progress sink and the receiver the surface reads.
-    pub fn channel() -> (Progress, tokio::sync::mpsc::UnboundedReceiver<Reply>) {
-        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
-        (Progress(Some(sender)), receiver)
-    }
-
-    /// Report a step. Never blocks; a surface that went away is ignored.
-    pub fn send(&self, reply: Reply) {
-        if let Some(sender) = &self.0 {
-            let _ = sender.send(reply);
-        }
-    }
-}
-
-/// Progress carries no identity: two invocations are equal whatever their sinks.
-impl PartialEq for Progress {
-    fn eq(&self, _: &Progress) -> bool {
-        true
-    }
 }
 
 /// Parse a chat line, expanding configured aliases (`!b` → `!brb`). Same three outcomes as

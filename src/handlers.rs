@@ -14,7 +14,7 @@ pub mod stream;
 pub mod twitch;
 pub mod web;
 
-/// Every feature by its configuration section name, with its localised name.
+/// Every feature of [`crate::config::FEATURES`], in its order, with its localised name.
 pub const FEATURES: &[(&str, Key)] = &[
     ("obs", keys::FEATURE_OBS),
     ("guard", keys::FEATURE_GUARD),
@@ -26,3 +26,12 @@ pub const FEATURES: &[(&str, Key)] = &[
     ("overlay", keys::FEATURE_OVERLAY),
     ("web", keys::FEATURE_WEB),
 ];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_configured_feature_has_a_localised_name_in_the_same_order() {
+        let names: Vec<&str> = super::FEATURES.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names, crate::config::FEATURES);
+    }
+}

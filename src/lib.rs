@@ -13,7 +13,8 @@
 //! - Features behind the handlers: [`obs`], [`guard`], [`twitch`], [`restream`] (nginx push
 //!   list), [`power`] (stream PC), [`services`] (systemd units, journal); [`exec`] runs the
 //!   system programs they need (no shell, timeouts).
-//! - [`surfaces`]: adapters that turn platform input into invocations (the console for now).
+//! - [`surfaces`]: adapters that turn platform input into invocations (the console, Twitch
+//!   chat, Discord).
 //! - [`history`]: the 30-minute ring buffer of bitrate, RTT and scene switches; [`metrics`]:
 //!   counters for `/metrics`; [`alerts`]: overlay alerts and their fan-out.
 //! - [`web`]: status page, overlay, alert API, metrics, bans, rate limits, security headers.
@@ -28,7 +29,7 @@
 //! - `fuzzing` (hidden): one fuzz target per parser, for the `fuzz/` crate and
 //!   `tests/it/fuzzing.rs`.
 //!
-//! README's `## Architecture` section is the code map and lists the invariants with their tests.
+//! `docs/architecture.md` has the code map and lists the invariants with their tests.
 
 #![deny(clippy::await_holding_lock, clippy::await_holding_refcell_ref)]
 

@@ -6,6 +6,39 @@
 
 use std::fmt;
 
+/// Intermediate replies of a long action (waking the stream PC, applying restream endpoints,
+/// the service repair sequence).
+/// Discord edits its answer with each; chat surfaces pass [`Progress::none`].
+#[derive(Debug, Clone, Default)]
+pub struct Progress(Option<tokio::sync::mpsc::UnboundedSender<Reply>>);
+
+impl Progress {
+    /// Nobody shows progress.
+    pub fn none() -> Progress {
+        Progress(None)
+    }
+
+    /// A progress sink and the receiver the surface reads.
+    pub fn channel() -> (Progress, tokio::sync::mpsc::UnboundedReceiver<Reply>) {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        (Progress(Some(sender)), receiver)
+    }
+
+    /// Report a step. Never blocks; a surface that went away is ignored.
+    pub fn send(&self, reply: Reply) {
+        if let Some(sender) = &self.0 {
+            let _ = sender.send(reply);
+        }
+    }
+}
+
+/// Progress carries no identity: two invocations are equal whatever their sinks.
+impl PartialEq for Progress {
+    fn eq(&self, _: &Progress) -> bool {
+        true
+    }
+}
+
 /// A message id in `locales/*/*.ftl`. Only constructible through [`keys`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key(&'static str);

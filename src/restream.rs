@@ -16,7 +16,7 @@ pub mod endpoint;
 pub mod render;
 
 use crate::config::{ProgramsConfig, RestreamConfig};
-use crate::dispatch::Progress;
+use crate::reply::Progress;
 use crate::reply::{Outcome, Reply, keys};
 use crate::secrets::Redactor;
 use crate::state_store::StateDir;
@@ -316,8 +316,9 @@ pub fn endpoint_status(endpoint: &Endpoint) -> EndpointStatus {
 }
 
 /// The endpoints as Status shows them (the Discord control panel's list).
-pub fn list(ctx: &crate::context::Context) -> Vec<EndpointStatus> {
-    ctx.status
+pub fn list(restream: &Restream) -> Vec<EndpointStatus> {
+    restream
+        .status
         .borrow()
         .restream
         .as_ref()
@@ -353,13 +354,7 @@ fn find(endpoints: &[Endpoint], name: &str) -> Result<usize, RestreamError> {
 }
 
 /// The supervised task: bring nginx in line with the store at start, then wait.
-pub async fn run(
-    ctx: Arc<crate::context::Context>,
-    cancel: CancellationToken,
-) -> anyhow::Result<()> {
-    let Some(restream) = &ctx.restream else {
-        return Ok(());
-    };
+pub async fn run(restream: Arc<Restream>, cancel: CancellationToken) -> anyhow::Result<()> {
     match restream.sync().await {
         Ok(applied) if applied.changed => {
             tracing::info!("restream: nginx's push list was out of date and is applied");

@@ -14,7 +14,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-/// Every secret the bot reads from the environment, with what it is for (README lists them).
+/// Every secret the bot reads from the environment, with what it is for (docs/setup.md, "Environment", lists them).
 pub const VARIABLES: &[(&str, &str)] = &[
     ("OBS_PASSWORD", "obs-websocket server password"),
     ("TWITCH_CLIENT_ID", "Twitch application client id"),

@@ -35,7 +35,7 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 /// Version of the `/api/status` JSON schema. Bumped on any incompatible change.
 pub const STATUS_SCHEMA: u32 = 1;
 
-/// The current state of everything, as served by `/api/status` (schema documented in README).
+/// The current state of everything, as served by `/api/status` (schema documented in docs/http.md).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Status {
     /// [`STATUS_SCHEMA`].
@@ -582,7 +582,7 @@ impl SharedStatus {
     }
 
     /// The writer of one part. Only the wiring (`app`) hands these out, one per peer
-    /// (`tests/layering.rs` checks that no other module calls this).
+    /// (`tests/it/layering.rs` checks that no other module calls this).
     pub fn publisher<T>(&self, part: fn(&mut Status) -> &mut T) -> Publisher<T> {
         Publisher {
             status: self.0.clone(),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh Debian 12 machine (README's second command; .ci/run calls it).
+# Runs every test on a fresh Debian 12 machine (README's Quick start, second command; .ci/run calls it).
 # 1. installs the system packages the tests need when they are missing,
 # 2. checks formatting and lints, 3. runs the whole suite (workspace, all targets).
 set -euo pipefail
@@ -31,5 +31,5 @@ export NO_PROXY="127.0.0.1,localhost,::1" no_proxy="127.0.0.1,localhost,::1"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-# Library, binaries, integration tests and doc tests (benchmarks are run by hand: README).
+# Library, binaries, integration tests and doc tests (benchmarks are run by hand: docs/benchmarks.md).
 cargo test --workspace --locked

@@ -159,7 +159,7 @@ announce-dry-run = [dry run] { $what }
 command-start-failed = Could not run { $program }: { $error }
 command-timeout = { $program } did not finish within { $seconds } s and was stopped.
 command-failed = { $program } failed (exit code { $code }): { $error }
-command-needs-sudo = { $program } needs passwordless sudo for the bot's user (see README, “sudo”): { $error }
+command-needs-sudo = { $program } needs passwordless sudo for the bot's user (see docs/setup.md, “sudo”): { $error }
 
 # restream target refusals (inside restream-refused and restream-store-invalid)
 endpoint-name-empty = the name is empty

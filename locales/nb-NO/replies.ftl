@@ -158,7 +158,7 @@ announce-dry-run = [prøvekjøring] { $what }
 command-start-failed = Klarte ikke å kjøre { $program }: { $error }
 command-timeout = { $program } ble ikke ferdig innen { $seconds } s og ble stoppet.
 command-failed = { $program } feilet (avslutningskode { $code }): { $error }
-command-needs-sudo = { $program } trenger sudo uten passord for botens bruker (se README, «sudo»): { $error }
+command-needs-sudo = { $program } trenger sudo uten passord for botens bruker (se docs/setup.md, «sudo»): { $error }
 
 # restream target refusals
 endpoint-name-empty = navnet er tomt

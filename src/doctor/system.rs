@@ -7,8 +7,8 @@ use crate::context::Context;
 use crate::exec::{self, CommandLine};
 use std::time::Duration;
 
-/// The unit's drop-in that lets sudo work under the sandbox, in the repository (README: Run it
-/// as a service).
+/// The unit's drop-in that lets sudo work under the sandbox, in the repository (docs/setup.md:
+/// Run it as a service).
 const SUDO_DROP_IN: &str = "packaging/stream-control.service.d/sudo.conf";
 
 /// `sudo -n -l …` gives up after this long.
@@ -78,7 +78,7 @@ fn include_directory(include: &std::path::Path) -> Check {
             format!("{}: {error}", dir.display()),
             format!(
                 "create it for the bot's user: `sudo install -d -o <bot user> -m 0750 {}`, and \
-                 `include {};` inside nginx's rtmp application (README: Restream)",
+                 `include {};` inside nginx's rtmp application (docs/setup.md: Restream)",
                 dir.display(),
                 include.display()
             ),
@@ -175,9 +175,9 @@ pub(super) async fn sudo(ctx: &Context) -> Vec<Check> {
             refused.join("\n")
         ),
         format!(
-            "install the rules `stream-control sudoers` prints for the bot's user (README: \
-             sudo); under systemd also install {SUDO_DROP_IN} as the unit's drop-in \
-             (NoNewPrivileges=yes stops sudo)"
+            "install the rules `stream-control sudoers` prints for the bot's user \
+             (docs/setup.md: sudo); under systemd also install {SUDO_DROP_IN} as the \
+             unit's drop-in (NoNewPrivileges=yes stops sudo)"
         ),
     )]
 }
@@ -221,12 +221,12 @@ fn exec_fix(error: &str, program: &str) -> String {
     if error.contains("a password is required") || error.contains("a terminal is required") {
         format!(
             "let the bot's user run it without a password: install the rules `stream-control \
-             sudoers` prints, which include {program} (README: sudo)"
+             sudoers` prints, which include {program} (docs/setup.md: sudo)"
         )
     } else if error.contains("no new privileges") || error.contains("effective uid is not 0") {
         format!(
             "sudo cannot work under NoNewPrivileges=yes: install {SUDO_DROP_IN} as the unit's \
-             drop-in (README: Run it as a service)"
+             drop-in (docs/setup.md: Run it as a service)"
         )
     } else if error.starts_with("cannot run") {
         format!("install {program}, or set its path in `programs.{program}`")

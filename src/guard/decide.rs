@@ -50,7 +50,7 @@
 //!   OFFLINE asks once to stop the stream; again only after OFFLINE is left and re-entered.
 //! - Only a [`Input::Sample`] can produce a decision; a scene input always answers `Nothing`.
 //!
-//! The defaults are chosen on the trace bench (`benches/guard_traces.rs`, README "Benchmarks"):
+//! The defaults are chosen on the trace bench (`benches/guard_traces.rs`, docs/benchmarks.md):
 //! no switch on hiccups shorter than 2 s, LOW within 2.5 s of a sustained drop's start at the
 //! default 250 ms poll, OFFLINE within 1.5 s of a total loss.
 

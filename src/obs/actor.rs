@@ -2,7 +2,10 @@
 //! disconnects, publish the live client for [`super::ObsHandle`].
 
 use super::{ObsHandle, probe};
-use crate::context::Context;
+use crate::status::Publisher;
+
+/// The writer of `Status.obs`.
+pub type ObsPart = Publisher<Option<ObsStatus>>;
 use crate::status::{Event, ObsConnection, ObsStatus, StreamState, error_chain};
 use futures_util::StreamExt;
 use obws::events::{Event as ObsEvent, OutputState};
@@ -19,12 +22,9 @@ const STATS_INTERVAL: Duration = Duration::from_secs(5);
 const MIN_WEBSOCKET_VERSION: (u64, u64) = (5, 5);
 
 /// The supervised OBS task. Returns when the app shuts down.
-pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<()> {
-    let Some(obs) = ctx.obs.clone() else {
-        return Ok(());
-    };
+pub async fn run(obs: ObsHandle, part: ObsPart, token: CancellationToken) -> anyhow::Result<()> {
     let config = obs.config().clone();
-    set_status(&ctx, |o| o.connection = ObsConnection::Connecting);
+    set_status(&part, |o| o.connection = ObsConnection::Connecting);
     let mut backoff = config.reconnect_min;
     let mut last_failure: Option<ObsConnection> = None;
     loop {
@@ -36,16 +36,16 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
             Ok(client) => {
                 backoff = config.reconnect_min;
                 last_failure = None;
-                let reason = session(&ctx, &obs, Arc::new(client), &token).await;
+                let reason = session(&part, &obs, Arc::new(client), &token).await;
                 obs.inner.client.send_replace(None);
                 if token.is_cancelled() {
-                    set_status(&ctx, |o| {
+                    set_status(&part, |o| {
                         o.connection = ObsConnection::Offline("shutting down".into())
                     });
                     return Ok(());
                 }
                 tracing::warn!(reason, "lost the connection to OBS; reconnecting");
-                set_status(&ctx, |o| {
+                set_status(&part, |o| {
                     o.connection = ObsConnection::Offline(reason.clone());
                     o.streaming = false;
                     o.stream_state = StreamState::Idle;
@@ -74,7 +74,7 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
                     failure,
                     ObsConnection::AuthenticationFailed | ObsConnection::TooOld(_)
                 );
-                set_status(&ctx, |o| o.connection = failure.clone());
+                set_status(&part, |o| o.connection = failure.clone());
                 last_failure = Some(failure);
                 let delay = if slow { config.reconnect_max } else { backoff };
                 backoff = (backoff * 2).min(config.reconnect_max);
@@ -154,7 +154,7 @@ fn version_below(version: &str, min: (u64, u64)) -> bool {
 
 /// One connected session; returns why it ended.
 async fn session(
-    ctx: &Arc<Context>,
+    part: &ObsPart,
     obs: &ObsHandle,
     client: Arc<obws::Client>,
     token: &CancellationToken,
@@ -163,7 +163,7 @@ async fn session(
         Ok(events) => events,
         Err(error) => return format!("no event stream: {error}"),
     };
-    let version = match read_state(ctx, obs, &client).await {
+    let version = match read_state(part, obs, &client).await {
         Ok(version) => version,
         Err(error) => return format!("reading OBS state failed: {}", error_chain(&error)),
     };
@@ -177,7 +177,7 @@ async fn session(
     let stats_stop = token.child_token();
     let _stop_stats_with_session = stats_stop.clone().drop_guard();
     tokio::spawn({
-        let (ctx, obs, client) = (ctx.clone(), obs.clone(), client.clone());
+        let (part, obs, client) = (part.clone(), obs.clone(), client.clone());
         async move {
             let mut stats = tokio::time::interval(STATS_INTERVAL);
             stats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -187,7 +187,7 @@ async fn session(
                     _ = stats_stop.cancelled() => return,
                     _ = stats.tick() => {}
                 }
-                if let Err(error) = read_stats(&ctx, &obs, &client, &mut last_bytes).await {
+                if let Err(error) = read_stats(&part, &obs, &client, &mut last_bytes).await {
                     tracing::debug!(%error, "reading OBS stats failed");
                     obs.inner.suspect.notify_one();
                 }
@@ -203,7 +203,7 @@ async fn session(
                 Some(ObsEvent::ServerStopping | ObsEvent::ServerStopped | ObsEvent::ExitStarted) => {
                     return "OBS closed the connection".into();
                 }
-                Some(event) => apply(ctx, obs, event),
+                Some(event) => apply(part, obs, event),
                 None => {
                     // The stream also ends when we lagged behind: ask before giving up.
                     if !confirm(obs, &client).await {
@@ -214,7 +214,7 @@ async fn session(
                         Ok(events) => events,
                         Err(error) => return format!("no event stream: {error}"),
                     };
-                    if let Err(error) = read_state(ctx, obs, &client).await {
+                    if let Err(error) = read_state(part, obs, &client).await {
                         return format!("reading OBS state failed: {}", error_chain(&error));
                     }
                 }
@@ -238,7 +238,7 @@ async fn confirm(obs: &ObsHandle, client: &obws::Client) -> bool {
 
 /// Read version, scenes, current scene, stream and record state into Status.
 async fn read_state(
-    ctx: &Context,
+    part: &ObsPart,
     obs: &ObsHandle,
     client: &obws::Client,
 ) -> Result<String, obws::error::Error> {
@@ -252,7 +252,7 @@ async fn read_state(
     let record = within(timeout, client.recording().status()).await?;
     let names = top_first(scenes.scenes.into_iter().map(|s| (s.index, s.id.name)));
     let current = scenes.current_program_scene.map(|c| c.name);
-    set_status(ctx, |o| {
+    set_status(part, |o| {
         o.connection = ObsConnection::Connected;
         o.version = Some(version.clone());
         o.scenes = names;
@@ -273,7 +273,7 @@ async fn read_state(
 
 /// Stream counters and render statistics, once a second.
 async fn read_stats(
-    ctx: &Context,
+    part: &ObsPart,
     obs: &ObsHandle,
     client: &obws::Client,
     last_bytes: &mut Option<(u64, Instant)>,
@@ -291,7 +291,7 @@ async fn read_stats(
         _ => None,
     };
     *last_bytes = stream.active.then_some((stream.bytes, now));
-    set_status(ctx, |o| {
+    set_status(part, |o| {
         o.outgoing_kbps = if stream.active {
             kbps.or(o.outgoing_kbps)
         } else {
@@ -327,25 +327,20 @@ async fn within<T>(
 }
 
 /// Keep Status current from one OBS event.
-fn apply(ctx: &Context, obs: &ObsHandle, event: ObsEvent) {
+fn apply(part: &ObsPart, obs: &ObsHandle, event: ObsEvent) {
     match event {
         ObsEvent::CurrentProgramSceneChanged { id } => {
             let scene = id.name;
-            let changed = ctx
-                .status
-                .borrow()
-                .obs
-                .as_ref()
-                .and_then(|o| o.scene.clone())
-                != Some(scene.clone());
-            set_status(ctx, |o| o.scene = Some(scene.clone()));
+            let changed =
+                part.borrow().obs.as_ref().and_then(|o| o.scene.clone()) != Some(scene.clone());
+            set_status(part, |o| o.scene = Some(scene.clone()));
             if changed {
                 obs.emit(Event::ObsSceneChanged { scene });
             }
         }
         ObsEvent::SceneListChanged { scenes } => {
             let names = top_first(scenes.into_iter().map(|s| (s.index, s.name)));
-            set_status(ctx, |o| o.scenes = names);
+            set_status(part, |o| o.scenes = names);
             warn_missing_scenes(obs);
         }
         ObsEvent::StreamStateChanged { active, state } => {
@@ -365,15 +360,14 @@ fn apply(ctx: &Context, obs: &ObsHandle, event: ObsEvent) {
                     }
                 }
             };
-            let (was, was_state) = ctx
-                .status
+            let (was, was_state) = part
                 .borrow()
                 .obs
                 .as_ref()
                 .map_or((false, StreamState::Idle), |o| {
                     (o.streaming, o.stream_state)
                 });
-            set_status(ctx, |o| {
+            set_status(part, |o| {
                 o.streaming = active;
                 o.stream_state = stream_state;
                 if !active {
@@ -389,7 +383,7 @@ fn apply(ctx: &Context, obs: &ObsHandle, event: ObsEvent) {
                 obs.emit(Event::ObsStreamFailed);
             }
         }
-        ObsEvent::RecordStateChanged { active, .. } => set_status(ctx, |o| o.recording = active),
+        ObsEvent::RecordStateChanged { active, .. } => set_status(part, |o| o.recording = active),
         _ => {}
     }
 }
@@ -431,10 +425,8 @@ pub(crate) fn missing_scenes<'a>(
     missing
 }
 
-fn set_status(ctx: &Context, change: impl FnOnce(&mut ObsStatus)) {
-    ctx.status
-        .publisher(|s| s)
-        .modify(|status| change(status.obs.get_or_insert_with(ObsStatus::default)));
+fn set_status(part: &ObsPart, change: impl FnOnce(&mut ObsStatus)) {
+    part.update(change);
 }
 
 #[cfg(test)]

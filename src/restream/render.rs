@@ -28,7 +28,7 @@ pub struct Rendered {
 pub const INCLUDE_HEADER: &str = "\
 # Written by stream-control: one push per enabled restream endpoint.
 # Do not edit: every change from the bot rewrites it. Include it inside the rtmp
-# application that receives the stream (README, \"Restream\").
+# application that receives the stream (docs/setup.md, \"Restream\").
 ";
 
 /// The stunnel configuration with no endpoint.

@@ -105,10 +105,7 @@ pub(crate) fn post_locale(ctx: &Context) -> String {
 }
 
 fn set_status(ctx: &Context, update: impl FnOnce(&mut DiscordStatus)) {
-    ctx.status.publisher(|s| s).modify(|status| {
-        let discord = status.discord.get_or_insert_with(DiscordStatus::default);
-        update(discord);
-    });
+    ctx.discord_status.update(update);
 }
 
 /// The gateway task: connect, register the commands, serve interactions until shut down.

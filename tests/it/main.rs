@@ -26,6 +26,7 @@ mod guard_decide;
 mod guard_nginx;
 mod history;
 mod invariants;
+mod layering;
 mod locales;
 mod long_run;
 mod obs;

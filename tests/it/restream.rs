@@ -230,7 +230,7 @@ async fn add_list_toggle_and_remove_apply_through_nginx_and_never_show_a_key() {
     let json = serde_json::to_string(&status).unwrap();
     assert!(!json.contains(TWITCH_KEY) && !json.contains(YOUTUBE_KEY));
     assert_eq!(
-        stream_control::restream::list(&s.ctx),
+        stream_control::restream::list(s.ctx.restream.as_ref().unwrap()),
         restream.endpoints,
         "the Discord panel's list"
     );

@@ -221,7 +221,7 @@ struct State {
     limits: RateLimits,
 }
 
-/// The permissions the bot is invited with (README: `permissions=117760`).
+/// The permissions the bot is invited with (docs/commands.md: `permissions=117760`).
 pub const INVITE_PERMISSIONS: u64 = 117_760;
 
 /// What a test asks of one gateway connection.
