@@ -5,12 +5,9 @@
 
 mod common;
 
-#[path = "../tests/support/fake_eventsub.rs"]
-mod fake_eventsub;
-#[path = "../tests/support/fake_obs.rs"]
-mod fake_obs;
-#[path = "../tests/support/fake_twitch.rs"]
-mod fake_twitch;
+use stream_control_test_support::fake_eventsub;
+use stream_control_test_support::fake_obs;
+use stream_control_test_support::fake_twitch;
 
 use fake_eventsub::{ChatMessage, FakeEventSub, User};
 use fake_obs::{FakeObs, FakeObsOptions};

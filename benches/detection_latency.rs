@@ -16,12 +16,9 @@
 
 mod common;
 
-#[path = "../tests/support/fake_obs.rs"]
-mod fake_obs;
-#[path = "../tests/support/nginx.rs"]
-mod nginx;
-#[path = "../tests/support/mod.rs"]
-mod support;
+use stream_control_test_support as support;
+use stream_control_test_support::fake_obs;
+use stream_control_test_support::nginx;
 
 use fake_obs::{FakeObs, FakeObsOptions};
 use std::time::{Duration, Instant};

@@ -6,10 +6,8 @@
 
 mod common;
 
-#[path = "../tests/support/fake_discord.rs"]
-mod fake_discord;
-#[path = "../tests/support/fake_obs.rs"]
-mod fake_obs;
+use stream_control_test_support::fake_discord;
+use stream_control_test_support::fake_obs;
 
 use fake_discord::{FakeDiscord, GUILD_ID, Member};
 use fake_obs::{FakeObs, FakeObsOptions};

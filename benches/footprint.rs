@@ -14,17 +14,12 @@
 //! the RSS of that minute (min/max) and so far, and the table adds the window's minimum.
 
 mod common;
-#[path = "../tests/support/nginx.rs"]
-mod nginx;
+use stream_control_test_support::nginx;
 
-#[path = "../tests/support/fake_discord.rs"]
-mod fake_discord;
-#[path = "../tests/support/fake_eventsub.rs"]
-mod fake_eventsub;
-#[path = "../tests/support/fake_obs.rs"]
-mod fake_obs;
-#[path = "../tests/support/fake_twitch.rs"]
-mod fake_twitch;
+use stream_control_test_support::fake_discord;
+use stream_control_test_support::fake_eventsub;
+use stream_control_test_support::fake_obs;
+use stream_control_test_support::fake_twitch;
 
 use fake_discord::{CHANNEL_ID, FakeDiscord, GUILD_ID};
 use fake_eventsub::FakeEventSub;

@@ -3,9 +3,9 @@
 //!
 //! `cargo bench --bench guard_traces` prints Markdown to stdout:
 //! 1. reaction time per expected transition of the 20 hand-made traces
-//!    (`tests/support/traces.rs`, samples every 500 ms);
+//!    (`tests/support/src/traces.rs`, samples every 500 ms);
 //! 2. false switches per trace (switches in traces that should have none, and extra ones);
-//! 3. realistic IRL traces (`tests/support/irl.rs`: 40 seeds × 5 families × 10 min) through
+//! 3. realistic IRL traces (`tests/support/src/irl.rs`: 40 seeds × 5 families × 10 min) through
 //!    nginx-rtmp's byte counter and SRT Live Server's 1 s windows, the poller at each policy's
 //!    own interval, the real `Meter` and `decide`: false switches per hour (per family), missed
 //!    events, time to LOW and OFFLINE, 2.0–2.45 s drops, time in the wrong scene;
@@ -40,10 +40,8 @@
 
 mod common;
 
-#[path = "../tests/support/irl.rs"]
-mod irl;
-#[path = "../tests/support/traces.rs"]
-mod traces;
+use stream_control_test_support::irl;
+use stream_control_test_support::traces;
 
 use commands::Kbps;
 use std::hint::black_box;
@@ -408,7 +406,7 @@ fn percentile(sorted: &[u64], q: f64) -> String {
     format!("{:.2} s", common::percentile(&durations, q).as_secs_f64())
 }
 
-/// The realistic IRL families (`tests/support/irl.rs`) through each ingest model, the poller,
+/// The realistic IRL families (`tests/support/src/irl.rs`) through each ingest model, the poller,
 /// the meter and each contender's policy at its own poll interval.
 fn realistic(contenders: &[Contender]) {
     let families: Vec<Vec<irl::Script>> = (0..SEEDS)

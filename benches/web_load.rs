@@ -19,8 +19,7 @@
 //! Clients run in this process on two threads, sharing the machine's two cores with the bot.
 
 mod common;
-#[path = "../tests/support/nginx.rs"]
-mod nginx;
+use stream_control_test_support::nginx;
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};

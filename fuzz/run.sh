@@ -7,7 +7,7 @@
 #   fuzz/run.sh all 1000000             # every target, 1 M executions each
 #
 # Findings land in fuzz/out/<target>/default/{crashes,hangs}/ (git-ignored). A crash becomes a
-# regression input in fuzz/regressions/<target>/ (run by `tests/fuzzing.rs`) and a unit test
+# regression input in fuzz/regressions/<target>/ (run by `tests/it/fuzzing.rs`) and a unit test
 # beside the code it fixes.
 set -euo pipefail
 cd "$(dirname "$0")"

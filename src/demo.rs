@@ -10,7 +10,7 @@
 //! Twitch, no Discord. [`run`] adds the banner and the console on stdin.
 //!
 //! Both simulators speak the real protocols (the tests use the OBS simulator as their fake OBS)
-//! and take their time from tokio, so a paused clock drives a whole demo (`tests/demo.rs`).
+//! and take their time from tokio, so a paused clock drives a whole demo (`tests/it/demo.rs`).
 
 pub mod obs_sim;
 pub mod stats_sim;

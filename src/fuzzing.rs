@@ -1,6 +1,6 @@
 //! Fuzz targets: one function per parser, each taking the fuzzer's bytes and running them
 //! through the same code that reads that input in production. Not an API: the `fuzz/` crate
-//! (coverage-guided, AFL++ through cargo-afl) calls one per binary, and `tests/fuzzing.rs`
+//! (coverage-guided, AFL++ through cargo-afl) calls one per binary, and `tests/it/fuzzing.rs`
 //! runs every seed and every input that once crashed through them.
 //!
 //! A target panics only when the code under it has a bug: a parser that panics, or a parser
@@ -8,7 +8,7 @@
 //! promises). Inputs arrive as bytes; text parsers get them through `from_utf8_lossy`, as
 //! every text arrives in production only after UTF-8 decoding.
 //!
-//! Each target returns whether the parser accepted the input (`tests/fuzzing.rs` checks that
+//! Each target returns whether the parser accepted the input (`tests/it/fuzzing.rs` checks that
 //! the seeds do, so the corpora start past the first refusal); AFL ignores it.
 //!
 //! Targets that need names beside a body (the stats servers' application and stream) read
@@ -317,7 +317,7 @@ pub type Target = fn(&[u8]) -> bool;
 
 /// Every target by name, and whether it read the input (the parser accepted it; for the chat
 /// line, that it was a command, well-formed or not; for an interaction, that it became a
-/// command line or an autocomplete request), for the fuzz crate's binaries and `tests/fuzzing.rs`.
+/// command line or an autocomplete request), for the fuzz crate's binaries and `tests/it/fuzzing.rs`.
 pub const TARGETS: &[(&str, Target)] = &[
     ("chat_line", chat_line),
     ("stats_nginx", stats_nginx),

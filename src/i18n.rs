@@ -1,5 +1,5 @@
 //! Fluent localisation: `locales/<locale>/*.ftl`, embedded in the binary. `en-US` is the
-//! fallback; every locale has exactly its message ids (**Invariant**, `tests/locales.rs`).
+//! fallback; every locale has exactly its message ids (**Invariant**, `tests/it/locales.rs`).
 //!
 //! Handlers return [`Reply`] (a key and arguments); surfaces call [`I18n::render`] in the
 //! invoker's locale. Operators may override any message per locale in `config.ron` (`messages`).

@@ -27,7 +27,7 @@
 //!   [`sudoers`]: `stream-control sudoers`, the exact sudoers drop-in for the privileged commands.
 //! - [`timestamp`]: RFC 3339 through humantime, offsets honoured.
 //! - `fuzzing` (hidden): one fuzz target per parser, for the `fuzz/` crate and
-//!   `tests/fuzzing.rs`.
+//!   `tests/it/fuzzing.rs`.
 //!
 //! `docs/architecture.md` has the code map and lists the invariants with their tests.
 

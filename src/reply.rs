@@ -1,7 +1,7 @@
 //! What handlers return: a message key plus arguments, rendered by the surface in the invoker's
 //! locale (`i18n`). Handlers never build user-facing strings.
 //!
-//! Keys can only come from [`keys`], so `tests/locales.rs` can check that every key a handler or
+//! Keys can only come from [`keys`], so `tests/it/locales.rs` can check that every key a handler or
 //! an error can produce exists in every locale.
 
 use std::fmt;

@@ -2,7 +2,7 @@
 //! `broadcast<Event>` (things that happened). Every subscriber (status page, `/api/status`,
 //! Discord embed, overlay) reads these; nothing polls another component's internals.
 //!
-//! **Invariant:** `Status` holds no secret; `tests/web.rs` checks `/api/status` against the
+//! **Invariant:** `Status` holds no secret; `tests/it/web.rs` checks `/api/status` against the
 //! secrets of a run.
 
 use serde::Serialize;
@@ -582,7 +582,7 @@ impl SharedStatus {
     }
 
     /// The writer of one part. Only the wiring (`app`) hands these out, one per peer
-    /// (`tests/layering.rs` checks that no other module calls this).
+    /// (`tests/it/layering.rs` checks that no other module calls this).
     pub fn publisher<T>(&self, part: fn(&mut Status) -> &mut T) -> Publisher<T> {
         Publisher {
             status: self.0.clone(),

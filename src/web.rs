@@ -5,7 +5,7 @@
 //! limit (429), access keys per route group (401), security headers on every response.
 //!
 //! **Invariant:** the only route that changes state is `POST /api/alert`, and it needs the
-//! alert token (`tests/web.rs`).
+//! alert token (`tests/it/web.rs`).
 
 pub mod bans;
 pub mod overlay;

@@ -5,7 +5,7 @@
 //! and cooldown once and hands it to the one handler of its feature.
 //!
 //! **Invariant:** this crate is pure. It depends on `std` and `thiserror` only (checked by a test
-//! in the application's `tests/invariants.rs`): no I/O, no async runtime, no platform crates.
+//! in the application's `tests/it/invariants.rs`): no I/O, no async runtime, no platform crates.
 //!
 //! Parsing is `parse(line, prefix)` with three outcomes (see [`parse`]). One module per feature,
 //! each stating its grammar; arguments are typed, with units in the types ([`Kbps`], [`Millis`]).

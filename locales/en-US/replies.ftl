@@ -1,5 +1,5 @@
 # Replies, errors and names. Ids are kebab-case, grouped per feature.
-# Every locale has exactly these ids (tests/locales.rs).
+# Every locale has exactly these ids (tests/it/locales.rs).
 
 # meta
 pong = Pong!

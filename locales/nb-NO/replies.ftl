@@ -1,4 +1,4 @@
-# Svar, feil og navn. Samme id-er som en-US (tests/locales.rs).
+# Svar, feil og navn. Samme id-er som en-US (tests/it/locales.rs).
 
 # meta
 pong = Pong!

@@ -384,7 +384,7 @@ async fn validate(
 }
 
 /// Discord's permission bits the bot uses, with their names (docs/commands.md's invite link has their
-/// sum, `permissions=117760`; tests/doctor.rs checks it).
+/// sum, `permissions=117760`; tests/it/doctor.rs checks it).
 const DISCORD_PERMISSIONS: &[(u64, &str)] = &[
     (1 << 10, "View Channels"),
     (1 << 11, "Send Messages"),

@@ -1,5 +1,5 @@
 //! The nginx include and the stunnel configuration, from the endpoints. Pure: no I/O, no
-//! clock; golden-tested (`tests/restream.rs` against `tests/fixtures/restream/`).
+//! clock; golden-tested (`tests/it/restream.rs` against `tests/fixtures/restream/`).
 //!
 //! The include holds only `push` lines (one per enabled endpoint), never a whole nginx.conf:
 //! the operator's `application` block includes it. nginx-rtmp cannot push RTMPS, so each
