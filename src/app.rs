@@ -69,15 +69,14 @@ impl Context {
             events.clone(),
         )
         .map(Arc::new);
-        let power = config.power.as_ref().map(|_| {
-            let report = crate::power::Reporter {
+        let power = config.power.clone().map(|power| {
+            let peer = crate::power::Power {
+                config: power,
                 status: status.publisher(|s| &mut s.power),
                 events: events.clone(),
             };
-            report
-                .status
-                .modify(|part| *part = Some(Default::default()));
-            report
+            peer.status.modify(|part| *part = Some(Default::default()));
+            peer
         });
         let shutdown = CancellationToken::new();
         let services = config.services.as_ref().map(|services| {
@@ -229,10 +228,9 @@ impl App {
                 crate::restream::run(restream.clone(), cancel)
             });
         }
-        if let (Some(report), Some(config)) = (&app.ctx.power, &app.ctx.config.power) {
-            let (report, config) = (report.clone(), config.clone());
+        if let Some(power) = app.ctx.power.clone() {
             app.supervise("power", move |_, cancel| {
-                crate::power::run(report.clone(), config.clone(), cancel)
+                crate::power::run(power.clone(), cancel)
             });
         }
         if let Some(services) = app.ctx.services.clone() {

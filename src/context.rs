@@ -37,8 +37,8 @@ pub struct Context {
     pub guard: Option<crate::guard::GuardHandle>,
     /// Twitch (Helix client, credentials, token), when configured.
     pub twitch: Option<Arc<crate::twitch::Twitch>>,
-    /// The stream PC's power peer (its Status part and the event bus), when configured.
-    pub power: Option<crate::power::Reporter>,
+    /// The stream PC's power peer, when configured.
+    pub power: Option<crate::power::Power>,
     /// systemd services (restart, logs, follow), when configured.
     pub services: Option<crate::services::Services>,
     /// Restream endpoints (store, render, apply), when configured.

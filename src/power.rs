@@ -77,24 +77,27 @@ pub async fn probe(host: &str, port: u16, timeout: Duration) -> Result<(), Strin
     }
 }
 
-/// Where the power peer reports: its part of Status and the event bus.
+/// The power peer: the stream PC it reaches (its config section) and where it reports (its part
+/// of Status, the event bus). Built by `app` when `power` is configured.
 #[derive(Debug, Clone)]
-pub struct Reporter {
+pub struct Power {
+    pub config: PowerConfig,
     pub status: crate::status::Publisher<Option<PowerStatus>>,
     pub events: crate::status::EventBus,
 }
 
 /// Probe the configured PC once and record it in Status (an event when it changed).
-pub async fn check(report: &Reporter, config: &PowerConfig) -> Result<(), String> {
+pub async fn check(power: &Power) -> Result<(), String> {
+    let config = &power.config;
     let result = probe(&config.host, config.probe_port, PROBE_TIMEOUT).await;
-    record(report, &result);
+    record(power, &result);
     result
 }
 
-fn record(report: &Reporter, result: &Result<(), String>) {
+fn record(peer: &Power, result: &Result<(), String>) {
     let reachable = result.is_ok();
     let mut changed = false;
-    report.status.update(|power| {
+    peer.status.update(|power| {
         changed = power.reachable.is_some_and(|before| before != reachable);
         power.reachable = Some(reachable);
         power.checked_unix = Some(crate::status::now_unix());
@@ -102,7 +105,7 @@ fn record(report: &Reporter, result: &Result<(), String>) {
     });
     if changed {
         tracing::info!(reachable, "stream PC reachability changed");
-        let _ = report.events.send(Event::PowerStateChanged { reachable });
+        let _ = peer.events.send(Event::PowerStateChanged { reachable });
     }
 }
 
@@ -118,11 +121,8 @@ pub enum Woken {
 /// Send the magic packet, then probe every second until the PC answers or `wake_timeout`
 /// passes. `waiting` is called once the packet is sent (with zero), then every
 /// [`WAKE_PROGRESS_EVERY`] with the time so far.
-pub async fn wake(
-    report: &Reporter,
-    config: &PowerConfig,
-    waiting: &(dyn Fn(Duration) + Sync),
-) -> std::io::Result<Woken> {
+pub async fn wake(power: &Power, waiting: &(dyn Fn(Duration) + Sync)) -> std::io::Result<Woken> {
+    let config = &power.config;
     let mac = parse_mac(&config.mac).ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a MAC address")
     })?;
@@ -134,7 +134,7 @@ pub async fn wake(
     let mut next_report = started + WAKE_PROGRESS_EVERY;
     loop {
         let tried = Instant::now();
-        if check(report, config).await.is_ok() {
+        if check(power).await.is_ok() {
             return Ok(Woken::Up(started.elapsed()));
         }
         let now = Instant::now();
@@ -249,13 +249,9 @@ pub async fn run_action(
 }
 
 /// The supervised task: probe every [`POLL_INTERVAL`] into `Status.power`.
-pub async fn run(
-    report: Reporter,
-    config: PowerConfig,
-    cancel: CancellationToken,
-) -> anyhow::Result<()> {
+pub async fn run(power: Power, cancel: CancellationToken) -> anyhow::Result<()> {
     crate::retry::poll_every(POLL_INTERVAL, &cancel, || async {
-        let _ = check(&report, &config).await;
+        let _ = check(&power).await;
     })
     .await;
     Ok(())

@@ -615,11 +615,9 @@ impl<T> std::fmt::Debug for Publisher<T> {
 
 impl<T> Publisher<T> {
     /// Change the part; watchers are woken.
-    pub fn modify<R>(&self, change: impl FnOnce(&mut T) -> R) -> R {
-        let mut out = None;
+    pub fn modify(&self, change: impl FnOnce(&mut T)) {
         self.status
-            .send_modify(|status| out = Some(change((self.part)(status))));
-        out.expect("send_modify runs the closure")
+            .send_modify(|status| change((self.part)(status)));
     }
 
     /// Change the part; watchers are woken only when `change` returns true.
@@ -641,7 +639,7 @@ impl<T> Publisher<T> {
 
 impl<T: Default> Publisher<Option<T>> {
     /// Change the section, created with its defaults when absent.
-    pub fn update<R>(&self, change: impl FnOnce(&mut T) -> R) -> R {
+    pub fn update(&self, change: impl FnOnce(&mut T)) {
         self.modify(|part| change(part.get_or_insert_with(T::default)))
     }
 }

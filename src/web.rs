@@ -37,8 +37,10 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
     let listener =
         server::listen(web.bind).with_context(|| format!("cannot listen on {}", web.bind))?;
     let addr = listener.local_addr()?;
-    ctx.status.publisher(|s| s).modify(|s| {
-        s.web = Some(WebStatus {
+    // #16 §1: the web server still takes its writer from the Context (tests/it/layering.rs).
+    let part = ctx.status.publisher(|s| &mut s.web);
+    part.modify(|web| {
+        *web = Some(WebStatus {
             listening: addr.to_string(),
         })
     });
@@ -59,7 +61,7 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
         token,
     )
     .await;
-    ctx.status.publisher(|s| s).modify(|s| s.web = None);
+    part.modify(|web| *web = None);
     Ok(())
 }
 

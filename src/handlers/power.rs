@@ -16,13 +16,14 @@ pub(crate) async fn handle_command(
     cmd: PowerCommand,
     progress: &Progress,
 ) -> anyhow::Result<Reply> {
-    let (Some(config), Some(report)) = (&ctx.config.power, &ctx.power) else {
+    let Some(power) = &ctx.power else {
         return Ok(Reply::not_enabled(keys::FEATURE_POWER));
     };
+    let config = &power.config;
     let seconds = |d: Duration| d.as_secs_f64().round();
     let (action, force, word) = match cmd {
         PowerCommand::Status => {
-            return Ok(match power::check(report, config).await {
+            return Ok(match power::check(power).await {
                 Ok(()) => Reply::new(keys::PC_ON).arg("host", config.host.clone()),
                 Err(error) => Reply::new(keys::PC_OFF)
                     .arg("host", config.host.clone())
@@ -39,7 +40,7 @@ pub(crate) async fn handle_command(
                     Reply::new(keys::PC_WAKE_WAITING).number("seconds", seconds(elapsed))
                 })
             };
-            return Ok(match power::wake(report, config, &waiting).await {
+            return Ok(match power::wake(power, &waiting).await {
                 Ok(Woken::Up(after)) => {
                     Reply::new(keys::PC_WAKE_UP).number("seconds", seconds(after))
                 }

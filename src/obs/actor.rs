@@ -24,7 +24,7 @@ const MIN_WEBSOCKET_VERSION: (u64, u64) = (5, 5);
 /// The supervised OBS task. Returns when the app shuts down.
 pub async fn run(obs: ObsHandle, part: ObsPart, token: CancellationToken) -> anyhow::Result<()> {
     let config = obs.config().clone();
-    set_status(&part, |o| o.connection = ObsConnection::Connecting);
+    part.update(|o| o.connection = ObsConnection::Connecting);
     let mut backoff = config.reconnect_min;
     let mut last_failure: Option<ObsConnection> = None;
     loop {
@@ -39,13 +39,11 @@ pub async fn run(obs: ObsHandle, part: ObsPart, token: CancellationToken) -> any
                 let reason = session(&part, &obs, Arc::new(client), &token).await;
                 obs.inner.client.send_replace(None);
                 if token.is_cancelled() {
-                    set_status(&part, |o| {
-                        o.connection = ObsConnection::Offline("shutting down".into())
-                    });
+                    part.update(|o| o.connection = ObsConnection::Offline("shutting down".into()));
                     return Ok(());
                 }
                 tracing::warn!(reason, "lost the connection to OBS; reconnecting");
-                set_status(&part, |o| {
+                part.update(|o| {
                     o.connection = ObsConnection::Offline(reason.clone());
                     o.streaming = false;
                     o.stream_state = StreamState::Idle;
@@ -74,7 +72,7 @@ pub async fn run(obs: ObsHandle, part: ObsPart, token: CancellationToken) -> any
                     failure,
                     ObsConnection::AuthenticationFailed | ObsConnection::TooOld(_)
                 );
-                set_status(&part, |o| o.connection = failure.clone());
+                part.update(|o| o.connection = failure.clone());
                 last_failure = Some(failure);
                 let delay = if slow { config.reconnect_max } else { backoff };
                 backoff = (backoff * 2).min(config.reconnect_max);
@@ -252,7 +250,7 @@ async fn read_state(
     let record = within(timeout, client.recording().status()).await?;
     let names = top_first(scenes.scenes.into_iter().map(|s| (s.index, s.id.name)));
     let current = scenes.current_program_scene.map(|c| c.name);
-    set_status(part, |o| {
+    part.update(|o| {
         o.connection = ObsConnection::Connected;
         o.version = Some(version.clone());
         o.scenes = names;
@@ -291,7 +289,7 @@ async fn read_stats(
         _ => None,
     };
     *last_bytes = stream.active.then_some((stream.bytes, now));
-    set_status(part, |o| {
+    part.update(|o| {
         o.outgoing_kbps = if stream.active {
             kbps.or(o.outgoing_kbps)
         } else {
@@ -333,14 +331,14 @@ fn apply(part: &ObsPart, obs: &ObsHandle, event: ObsEvent) {
             let scene = id.name;
             let changed =
                 part.borrow().obs.as_ref().and_then(|o| o.scene.clone()) != Some(scene.clone());
-            set_status(part, |o| o.scene = Some(scene.clone()));
+            part.update(|o| o.scene = Some(scene.clone()));
             if changed {
                 obs.emit(Event::ObsSceneChanged { scene });
             }
         }
         ObsEvent::SceneListChanged { scenes } => {
             let names = top_first(scenes.into_iter().map(|s| (s.index, s.name)));
-            set_status(part, |o| o.scenes = names);
+            part.update(|o| o.scenes = names);
             warn_missing_scenes(obs);
         }
         ObsEvent::StreamStateChanged { active, state } => {
@@ -367,7 +365,7 @@ fn apply(part: &ObsPart, obs: &ObsHandle, event: ObsEvent) {
                 .map_or((false, StreamState::Idle), |o| {
                     (o.streaming, o.stream_state)
                 });
-            set_status(part, |o| {
+            part.update(|o| {
                 o.streaming = active;
                 o.stream_state = stream_state;
                 if !active {
@@ -383,7 +381,7 @@ fn apply(part: &ObsPart, obs: &ObsHandle, event: ObsEvent) {
                 obs.emit(Event::ObsStreamFailed);
             }
         }
-        ObsEvent::RecordStateChanged { active, .. } => set_status(part, |o| o.recording = active),
+        ObsEvent::RecordStateChanged { active, .. } => part.update(|o| o.recording = active),
         _ => {}
     }
 }
@@ -423,10 +421,6 @@ pub(crate) fn missing_scenes<'a>(
         }
     }
     missing
-}
-
-fn set_status(part: &ObsPart, change: impl FnOnce(&mut ObsStatus)) {
-    part.update(change);
 }
 
 #[cfg(test)]
