@@ -28,12 +28,7 @@ mod twitch;
 mod values;
 mod web;
 
-/// Every feature by its name (a configuration section, `overlay` being `web.overlay`), in the
-/// order `help` and `/api/status` list them. `handlers::FEATURES` gives each its localised name.
-pub const FEATURES: &[&str] = &[
-    "obs", "guard", "twitch", "discord", "restream", "power", "services", "overlay", "web",
-];
-
+pub use ::commands::Feature;
 pub use commands::{CommandsConfig, CooldownOverride, CooldownsConfig, Level};
 pub use discord::{DISCORD_ALERT_KINDS, DiscordAlertsConfig, DiscordConfig};
 pub use guard::{GuardConfig, StatsServerConfig, StatsServerKind};
@@ -265,22 +260,28 @@ impl Config {
         (names(on), names(off))
     }
 
+    /// Whether `feature` is configured: its section is present (`overlay`: `web.overlay`).
+    /// The one decision behind `/api/status`'s `features`, `help`, `status` and dispatch's
+    /// "not enabled" answer.
+    pub fn enabled(&self, feature: Feature) -> bool {
+        match feature {
+            Feature::Obs => self.obs.is_some(),
+            Feature::Guard => self.guard.is_some(),
+            Feature::Twitch => self.twitch.is_some(),
+            Feature::Discord => self.discord.is_some(),
+            Feature::Restream => self.restream.is_some(),
+            Feature::Power => self.power.is_some(),
+            Feature::Services => self.services.is_some(),
+            Feature::Overlay => self.web.as_ref().is_some_and(|w| w.overlay.is_some()),
+            Feature::Web => self.web.is_some(),
+        }
+    }
+
     /// Which features are configured, by name (the `features` of `/api/status`).
     pub fn features(&self) -> BTreeMap<&'static str, bool> {
-        let mut features: BTreeMap<&'static str, bool> =
-            FEATURES.iter().map(|name| (*name, false)).collect();
-        features.insert("web", self.web.is_some());
-        features.insert(
-            "overlay",
-            self.web.as_ref().is_some_and(|w| w.overlay.is_some()),
-        );
-        features.insert("obs", self.obs.is_some());
-        features.insert("guard", self.guard.is_some());
-        features.insert("twitch", self.twitch.is_some());
-        features.insert("discord", self.discord.is_some());
-        features.insert("restream", self.restream.is_some());
-        features.insert("power", self.power.is_some());
-        features.insert("services", self.services.is_some());
-        features
+        Feature::ALL
+            .into_iter()
+            .map(|feature| (feature.name(), self.enabled(feature)))
+            .collect()
     }
 }

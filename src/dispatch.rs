@@ -15,7 +15,7 @@ use crate::handlers;
 pub use crate::reply::Progress;
 use crate::reply::{self, Outcome, Reply, UserError, keys};
 use crate::status::Event;
-use commands::{Command, ParseError, Permission};
+use commands::{Command, Feature, ParseError, Permission};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -297,6 +297,10 @@ pub async fn dispatch(ctx: &Context, invocation: Invocation) -> Reply {
             .arg("command", format!("{}{name}", config.prefix))
             .number("seconds", wait.as_secs_f64().ceil())
             .with_outcome(Outcome::Cooldown)
+    } else if let Some(feature) = command.feature().filter(|f| !ctx.config.enabled(*f)) {
+        // After the cooldown: a viewer repeating a command of a feature that is off gets one
+        // answer per cooldown, like any other.
+        Reply::not_enabled(feature)
     } else {
         match run(ctx, &invoker, command, &progress).await {
             Ok(reply) => reply,
@@ -346,27 +350,50 @@ pub async fn dispatch_isolated(ctx: Arc<Context>, invocation: Invocation) -> Rep
     }
 }
 
-/// The one exhaustive match: every command variant reaches its feature's handler.
+/// The peer of a configured feature. [`dispatch`] has already answered "not enabled" when the
+/// feature's section is missing, and the wiring builds a peer for every configured section: a
+/// missing one here is a wiring bug, answered as an internal error.
+fn peer<T>(slot: &Option<T>, feature: Feature) -> anyhow::Result<&T> {
+    slot.as_ref()
+        .ok_or_else(|| anyhow::anyhow!("{} is configured but has no peer", feature.name()))
+}
+
+/// The one exhaustive match: every command variant reaches its feature's handler with its peer.
 async fn run(
     ctx: &Context,
     invoker: &Invoker,
     command: Command,
     progress: &Progress,
 ) -> anyhow::Result<Reply> {
+    use handlers::*;
     match command {
-        Command::Stream(cmd) => handlers::stream::handle_command(ctx, invoker, cmd).await,
-        Command::Scene(cmd) => handlers::scene::handle_command(ctx, invoker, cmd).await,
-        Command::Guard(cmd) => handlers::guard::handle_command(ctx, invoker, cmd).await,
-        Command::Twitch(cmd) => handlers::twitch::handle_command(ctx, invoker, cmd).await,
+        Command::Obs(cmd) => {
+            obs::handle_command(ctx, peer(&ctx.obs, Feature::Obs)?, invoker, cmd).await
+        }
+        Command::Guard(cmd) => {
+            guard::handle_command(ctx, peer(&ctx.guard, Feature::Guard)?, invoker, cmd).await
+        }
+        Command::Twitch(cmd) => {
+            twitch::handle_command(ctx, peer(&ctx.twitch, Feature::Twitch)?, invoker, cmd).await
+        }
         Command::Restream(cmd) => {
-            handlers::restream::handle_command(ctx, invoker, cmd, progress).await
+            let restream = peer(&ctx.restream, Feature::Restream)?;
+            restream::handle_command(ctx, restream, invoker, cmd, progress).await
         }
-        Command::Power(cmd) => handlers::power::handle_command(ctx, invoker, cmd, progress).await,
-        Command::Service(cmd) => {
-            handlers::service::handle_command(ctx, invoker, cmd, progress).await
+        Command::Power(cmd) => {
+            let power = peer(&ctx.power, Feature::Power)?;
+            power::handle_command(ctx, power, invoker, cmd, progress).await
         }
-        Command::Alert(cmd) => handlers::alert::handle_command(ctx, invoker, cmd).await,
-        Command::Web(cmd) => handlers::web::handle_command(ctx, invoker, cmd).await,
-        Command::Meta(cmd) => handlers::meta::handle_command(ctx, invoker, cmd).await,
+        Command::Services(cmd) => {
+            let services = peer(&ctx.services, Feature::Services)?;
+            services::handle_command(ctx, services, invoker, cmd, progress).await
+        }
+        Command::Overlay(cmd) => {
+            overlay::handle_command(ctx, peer(&ctx.alerts, Feature::Overlay)?, invoker, cmd).await
+        }
+        Command::Web(cmd) => {
+            web::handle_command(ctx, peer(&ctx.bans, Feature::Web)?, invoker, cmd).await
+        }
+        Command::Meta(cmd) => meta::handle_command(ctx, invoker, cmd).await,
     }
 }

@@ -186,23 +186,24 @@ fn check_config(path: &std::path::Path) -> ExitCode {
     let features = config.features();
     let name = |key| i18n.render(locale, &stream_control::reply::Reply::new(key));
     println!("Enabled:");
-    for (feature, key) in stream_control::handlers::FEATURES {
-        if features.get(feature).copied().unwrap_or(false) {
-            let detail = match *feature {
-                "web" => config
+    for feature in stream_control::config::Feature::ALL {
+        if features.get(feature.name()).copied().unwrap_or(false) {
+            let detail = match feature {
+                stream_control::config::Feature::Web => config
                     .web
                     .as_ref()
                     .map(|w| format!(" (http://{}/)", w.bind))
                     .unwrap_or_default(),
                 _ => String::new(),
             };
-            println!("  {feature:<10} {}{detail}", name(*key));
+            let key = stream_control::reply::feature_name(feature);
+            println!("  {:<10} {}{detail}", feature.name(), name(key));
         }
     }
-    let off: Vec<&str> = stream_control::handlers::FEATURES
-        .iter()
-        .filter(|(f, _)| !features.get(f).copied().unwrap_or(false))
-        .map(|(f, _)| *f)
+    let off: Vec<&str> = stream_control::config::Feature::ALL
+        .into_iter()
+        .map(|f| f.name())
+        .filter(|f| !features.get(f).copied().unwrap_or(false))
         .collect();
     println!(
         "Not enabled: {}",

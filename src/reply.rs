@@ -4,6 +4,7 @@
 //! Keys can only come from [`keys`], so `tests/it/locales.rs` can check that every key a handler or
 //! an error can produce exists in every locale.
 
+use commands::Feature;
 use std::fmt;
 
 /// Intermediate replies of a long action (waking the stream PC, applying restream endpoints,
@@ -36,6 +37,21 @@ impl Progress {
 impl PartialEq for Progress {
     fn eq(&self, _: &Progress) -> bool {
         true
+    }
+}
+
+/// A feature's localised name ("the bitrate guard").
+pub fn feature_name(feature: Feature) -> Key {
+    match feature {
+        Feature::Obs => keys::FEATURE_OBS,
+        Feature::Guard => keys::FEATURE_GUARD,
+        Feature::Twitch => keys::FEATURE_TWITCH,
+        Feature::Discord => keys::FEATURE_DISCORD,
+        Feature::Restream => keys::FEATURE_RESTREAM,
+        Feature::Power => keys::FEATURE_POWER,
+        Feature::Services => keys::FEATURE_SERVICES,
+        Feature::Overlay => keys::FEATURE_OVERLAY,
+        Feature::Web => keys::FEATURE_WEB,
     }
 }
 
@@ -320,7 +336,6 @@ keys! {
     FEATURE_SERVICES = "feature-services",
     FEATURE_OVERLAY = "feature-overlay",
     FEATURE_WEB = "feature-web",
-    FEATURE_BANS = "feature-bans",
     WEB_TITLE = "web-title",
     WEB_CONNECTING = "web-connecting",
     WEB_LIVE_UPDATES = "web-live-updates",
@@ -462,9 +477,9 @@ impl Reply {
     }
 
     /// "<feature> is not enabled".
-    pub fn not_enabled(feature: Key) -> Reply {
+    pub fn not_enabled(feature: Feature) -> Reply {
         Reply::new(keys::ERROR_NOT_ENABLED)
-            .message("feature", Reply::new(feature))
+            .message("feature", Reply::new(feature_name(feature)))
             .with_outcome(Outcome::NotEnabled)
     }
 

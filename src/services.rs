@@ -1,5 +1,5 @@
-//! systemd units and their journal. Commands: `handlers::service`; parsing:
-//! `commands::service`.
+//! systemd units and their journal. Commands: `handlers::services`; parsing:
+//! `commands::services`.
 //!
 //! Units are named in `config.services.units` by a short key. States come from
 //! `systemctl is-active <unit>…` (read-only, so never through sudo: a poll every 10 s must not
@@ -63,7 +63,7 @@ impl ServiceError {
     /// The localised answer.
     pub fn reply(&self) -> Reply {
         match self {
-            ServiceError::NotEnabled => Reply::not_enabled(keys::FEATURE_SERVICES),
+            ServiceError::NotEnabled => Reply::not_enabled(commands::Feature::Services),
             ServiceError::Unknown { name, keys: names } => Reply::new(keys::SERVICE_UNKNOWN)
                 .arg("name", name.clone())
                 .arg("names", names.join(", "))

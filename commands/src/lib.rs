@@ -17,14 +17,13 @@ mod permission;
 mod test_support;
 mod tokens;
 
-pub mod alert;
 pub mod guard;
 pub mod meta;
+pub mod obs;
+pub mod overlay;
 pub mod power;
 pub mod restream;
-pub mod scene;
-pub mod service;
-pub mod stream;
+pub mod services;
 pub mod twitch;
 pub mod web;
 
@@ -40,16 +39,62 @@ use tokens::Tokens;
 /// One action, with typed arguments. One variant per feature; each wraps that feature's command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Stream(stream::StreamCommand),
-    Scene(scene::SceneCommand),
+    Obs(obs::ObsCommand),
     Guard(guard::GuardCommand),
     Twitch(twitch::TwitchCommand),
     Restream(restream::RestreamCommand),
     Power(power::PowerCommand),
-    Service(service::ServiceCommand),
-    Alert(alert::AlertCommand),
+    Services(services::ServicesCommand),
+    Overlay(overlay::OverlayCommand),
     Web(web::WebCommand),
     Meta(meta::MetaCommand),
+}
+
+/// A part of the bot that is on when its configuration section is present. Its name is that
+/// section's (`overlay` is `web.overlay`), the command module's, the handler's and the locale
+/// section's. [`Command::feature`] names the one a command needs; the application refuses the
+/// command, once, when it is not configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Feature {
+    Obs,
+    Guard,
+    Twitch,
+    Discord,
+    Restream,
+    Power,
+    Services,
+    Overlay,
+    Web,
+}
+
+impl Feature {
+    /// Every feature, in the order `help`, `status` and `/api/status` list them.
+    pub const ALL: [Feature; 9] = [
+        Feature::Obs,
+        Feature::Guard,
+        Feature::Twitch,
+        Feature::Discord,
+        Feature::Restream,
+        Feature::Power,
+        Feature::Services,
+        Feature::Overlay,
+        Feature::Web,
+    ];
+
+    /// The configuration section's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Feature::Obs => "obs",
+            Feature::Guard => "guard",
+            Feature::Twitch => "twitch",
+            Feature::Discord => "discord",
+            Feature::Restream => "restream",
+            Feature::Power => "power",
+            Feature::Services => "services",
+            Feature::Overlay => "overlay",
+            Feature::Web => "web",
+        }
+    }
 }
 
 /// What a surface needs to know about one command word: its grammar and metadata keys.
@@ -83,11 +128,11 @@ use Permission::{Admin, Moderator, Viewer};
 
 /// Every command word, in help order, with its grammar.
 pub const SPECS: &[CommandSpec] = &[
-    // stream
+    // obs: the output
     spec("start", "start", &[], Admin),
     spec("stop", "stop", &[], Admin),
     spec("record", "record start|stop", &["action"], Admin),
-    // scene
+    // obs: scenes
     spec("live", "live", &[], Moderator),
     spec("brb", "brb", &[], Moderator),
     spec("starting", "starting", &[], Moderator),
@@ -122,7 +167,7 @@ pub const SPECS: &[CommandSpec] = &[
         &["action", "force"],
         Moderator,
     ),
-    // service
+    // services
     spec(
         "service",
         "service [status [name]] | restart <name> | repair",
@@ -135,7 +180,7 @@ pub const SPECS: &[CommandSpec] = &[
         &["service", "lines"],
         Admin,
     ),
-    // alert
+    // overlay
     spec(
         "alert",
         "alert test low|restored|offline|raid|custom",
@@ -164,16 +209,31 @@ impl Command {
     /// The command word this command was (or would be) typed with.
     pub fn name(&self) -> &'static str {
         match self {
-            Command::Stream(c) => c.name(),
-            Command::Scene(c) => c.name(),
+            Command::Obs(c) => c.name(),
             Command::Guard(c) => c.name(),
             Command::Twitch(c) => c.name(),
             Command::Restream(_) => "restream",
             Command::Power(_) => "pc",
-            Command::Service(c) => c.name(),
-            Command::Alert(_) => "alert",
+            Command::Services(c) => c.name(),
+            Command::Overlay(_) => "alert",
             Command::Web(c) => c.name(),
             Command::Meta(c) => c.name(),
+        }
+    }
+
+    /// The feature this command needs, or `None` for the bot's own commands (`help`, `status`,
+    /// `ping`, `version`), which work whatever is configured.
+    pub fn feature(&self) -> Option<Feature> {
+        match self {
+            Command::Obs(_) => Some(Feature::Obs),
+            Command::Guard(_) => Some(Feature::Guard),
+            Command::Twitch(_) => Some(Feature::Twitch),
+            Command::Restream(_) => Some(Feature::Restream),
+            Command::Power(_) => Some(Feature::Power),
+            Command::Services(_) => Some(Feature::Services),
+            Command::Overlay(_) => Some(Feature::Overlay),
+            Command::Web(_) => Some(Feature::Web),
+            Command::Meta(_) => None,
         }
     }
 
@@ -181,14 +241,13 @@ impl Command {
     /// The application may override it per command word from its configuration.
     pub fn required_permission(&self) -> Permission {
         match self {
-            Command::Stream(_) => Admin,
-            Command::Scene(_) => Moderator,
+            Command::Obs(c) => c.required_permission(),
             Command::Guard(c) => c.required_permission(),
             Command::Twitch(c) => c.required_permission(),
             Command::Restream(c) => c.required_permission(),
             Command::Power(c) => c.required_permission(),
-            Command::Service(c) => c.required_permission(),
-            Command::Alert(_) => Moderator,
+            Command::Services(c) => c.required_permission(),
+            Command::Overlay(_) => Moderator,
             Command::Web(_) => Admin,
             Command::Meta(c) => c.required_permission(),
         }
@@ -200,18 +259,17 @@ impl Command {
     /// command). Such a command is refused in a public chat and answered privately elsewhere.
     pub fn is_private(&self) -> bool {
         match self {
-            Command::Service(c) => matches!(c, service::ServiceCommand::Logs(..)),
+            Command::Services(c) => matches!(c, services::ServicesCommand::Logs(..)),
             Command::Web(_) => true,
             Command::Restream(c) => matches!(
                 c,
                 restream::RestreamCommand::List | restream::RestreamCommand::Add(..)
             ),
-            Command::Stream(_)
-            | Command::Scene(_)
+            Command::Obs(_)
             | Command::Guard(_)
             | Command::Twitch(_)
             | Command::Power(_)
-            | Command::Alert(_)
+            | Command::Overlay(_)
             | Command::Meta(_) => false,
         }
     }
@@ -221,7 +279,7 @@ impl Command {
     /// `service`, whose answers name units and carry systemctl's errors (fine in a public chat
     /// to those allowed to use it, not to a whole Discord channel).
     pub fn answered_privately(&self) -> bool {
-        self.is_private() || matches!(self, Command::Service(_))
+        self.is_private() || matches!(self, Command::Services(_))
     }
 
     /// The spec of this command's word.
@@ -332,9 +390,8 @@ pub fn parse(line: &str, prefix: &str) -> Option<Result<Command, ParseError>> {
     let spec = spec_of(word)?;
     let mut tokens = Tokens::new(line, word_start + word_len, spec.name);
     let parsed = match spec.name {
-        "start" | "stop" | "record" => stream::parse(spec.name, &mut tokens).map(Command::Stream),
-        "live" | "brb" | "starting" | "scene" | "fix" | "refresh" => {
-            scene::parse(spec.name, &mut tokens).map(Command::Scene)
+        "start" | "stop" | "record" | "live" | "brb" | "starting" | "scene" | "fix" | "refresh" => {
+            obs::parse(spec.name, &mut tokens).map(Command::Obs)
         }
         "bitrate" | "guard" | "trigger" | "dryrun" => {
             guard::parse(spec.name, &mut tokens).map(Command::Guard)
@@ -342,8 +399,8 @@ pub fn parse(line: &str, prefix: &str) -> Option<Result<Command, ParseError>> {
         "title" | "category" | "raid" => twitch::parse(spec.name, &mut tokens).map(Command::Twitch),
         "restream" => restream::parse(&mut tokens).map(Command::Restream),
         "pc" => power::parse(&mut tokens).map(Command::Power),
-        "service" | "logs" => service::parse(spec.name, &mut tokens).map(Command::Service),
-        "alert" => alert::parse(&mut tokens).map(Command::Alert),
+        "service" | "logs" => services::parse(spec.name, &mut tokens).map(Command::Services),
+        "alert" => overlay::parse(&mut tokens).map(Command::Overlay),
         "ban-ip" | "unban-ip" | "bans" => web::parse(spec.name, &mut tokens).map(Command::Web),
         _ => meta::parse(spec.name, &mut tokens).map(Command::Meta),
     };
@@ -372,18 +429,17 @@ mod tests {
 
     #[test]
     fn seed_bot_chat_commands_work_unchanged() {
-        use scene::SceneCommand;
-        use stream::StreamCommand;
+        use obs::ObsCommand;
         let cases = [
-            ("!start", Command::Stream(StreamCommand::Start)),
-            ("!live", Command::Scene(SceneCommand::Live)),
-            ("!brb", Command::Scene(SceneCommand::Brb)),
-            ("!fix", Command::Scene(SceneCommand::Fix)),
-            ("!stop", Command::Stream(StreamCommand::Stop)),
-            ("  !brb  ", Command::Scene(SceneCommand::Brb)),
-            ("\t!live\r\n", Command::Scene(SceneCommand::Live)),
-            (" !fix", Command::Scene(SceneCommand::Fix)),
-            ("!stop \n", Command::Stream(StreamCommand::Stop)),
+            ("!start", Command::Obs(ObsCommand::Start)),
+            ("!live", Command::Obs(ObsCommand::Live)),
+            ("!brb", Command::Obs(ObsCommand::Brb)),
+            ("!fix", Command::Obs(ObsCommand::Fix)),
+            ("!stop", Command::Obs(ObsCommand::Stop)),
+            ("  !brb  ", Command::Obs(ObsCommand::Brb)),
+            ("\t!live\r\n", Command::Obs(ObsCommand::Live)),
+            (" !fix", Command::Obs(ObsCommand::Fix)),
+            ("!stop \n", Command::Obs(ObsCommand::Stop)),
         ];
         for (line, expected) in cases {
             assert_eq!(ok(line, "!"), expected, "line: {line:?}");
@@ -430,7 +486,7 @@ mod tests {
 
     #[test]
     fn multi_character_and_empty_prefixes_work() {
-        let brb = Command::Scene(scene::SceneCommand::Brb);
+        let brb = Command::Obs(obs::ObsCommand::Brb);
         assert_eq!(ok("??brb", "??"), brb);
         assert_eq!(ok("  ??BRB  ", "??"), brb);
         assert_eq!(ok("brb", ""), brb);
@@ -850,5 +906,16 @@ mod tests {
                 "{line:?}"
             );
         }
+    }
+
+    #[test]
+    fn every_form_names_its_feature_and_only_the_bots_own_commands_need_none() {
+        for form in FORMS {
+            let command = parse(&format!("!{form}"), "!").unwrap().unwrap();
+            let meta = matches!(command, Command::Meta(_));
+            assert_eq!(command.feature().is_none(), meta, "{form}");
+        }
+        let names: std::collections::BTreeSet<_> = Feature::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(names.len(), Feature::ALL.len());
     }
 }

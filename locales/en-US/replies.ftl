@@ -52,9 +52,8 @@ feature-power = stream-PC power
 feature-services = services and logs
 feature-overlay = the overlay
 feature-web = the status page
-feature-bans = IP bans
 
-# obs
+# obs: the connection
 obs-not-connected = OBS is not connected.
 obs-timeout = OBS did not answer in time.
 obs-refused = OBS refused: { $reason }
@@ -64,7 +63,7 @@ obs-start-not-confirmed = OBS did not confirm within { $seconds } s that the str
 obs-stop-not-confirmed = OBS did not confirm within { $seconds } s that the stream stopped: check OBS.
 obs-stream-failed = OBS started the stream, but the output stopped again: is the ingest server up?
 
-# scene
+# obs: scenes
 scene-switched = Switched to { $scene }.
 scene-already = Already on { $scene }.
 scene-ambiguous = “{ $query }” matches several scenes: { $candidates }.
@@ -75,7 +74,7 @@ fix-not-playing = Restarted { $sources }, but { $failed } is not playing yet.
 fix-bounced = Trying to fix: { $brb }, then back to { $live }.
 refresh-done = Refreshed: back on { $scene }.
 
-# stream
+# obs: stream and recording
 stream-started = Stream started.
 stream-started-scene = Stream started; showing { $scene }.
 stream-already-live = The stream is already live.
@@ -113,12 +112,12 @@ trigger-low-above-recover = The low trigger must stay at or below the recovery b
 trigger-offline-not-below-low = The offline trigger must stay below the low trigger ({ $low } kbps).
 trigger-rtt-offline-not-above = The rtt-offline trigger must stay above the rtt trigger ({ $rtt } ms).
 
-# overlay alerts (shown and spoken on stream)
+# overlay: alerts (shown and spoken on stream)
 alert-low = LOW BITRATE!
 alert-restored = CONNECTION RESTORED!
 alert-offline = STREAM OFFLINE!
 
-# overlay alerts (shown and spoken on stream), alert test
+# overlay: the raid alert and the alert test
 alert-raid = RAIDING { $channel }!
 alert-test-custom = This is a test alert.
 alert-test-sent = Test alert “{ $kind }” sent to { $clients ->
@@ -127,7 +126,7 @@ alert-test-sent = Test alert “{ $kind }” sent to { $clients ->
     }.
 alert-test-no-overlay = Test alert “{ $kind }” sent, but no overlay is connected.
 
-# bans (web server)
+# web: IP bans
 ban-added = { $ip } is banned from the web server.
 ban-already = { $ip } is already banned.
 ban-removed = { $ip } is no longer banned.
@@ -161,7 +160,7 @@ command-timeout = { $program } did not finish within { $seconds } s and was stop
 command-failed = { $program } failed (exit code { $code }): { $error }
 command-needs-sudo = { $program } needs passwordless sudo for the bot's user (see docs/setup.md, “sudo”): { $error }
 
-# restream target refusals (inside restream-refused and restream-store-invalid)
+# restream: target refusals (inside restream-refused and restream-store-invalid)
 endpoint-name-empty = the name is empty
 endpoint-name-too-long = the name is longer than { $max } characters
 endpoint-name-characters = a name may only contain the letters A–Z, digits, spaces, _ and -
@@ -211,7 +210,7 @@ restream-rollback-failed = nginx refused the new push list ({ $error }) and rest
 restream-store-failed = Could not read or write the restream targets ({ $path }): { $error }
 restream-store-invalid = The stored restream targets are invalid ({ $path }, entry { $index }: { $reason }): fix or remove the file.
 
-# power (the stream PC)
+# power: the stream PC
 pc-on = The stream PC answers ({ $host }).
 pc-off = The stream PC does not answer ({ $host }: { $error }).
 pc-wake-sent = Magic packet sent to { $mac }; waiting up to { $seconds } s for the stream PC…

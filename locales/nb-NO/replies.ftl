@@ -51,9 +51,8 @@ feature-power = strøm til strømme-PC-en
 feature-services = tjenester og logger
 feature-overlay = overlegget
 feature-web = statussiden
-feature-bans = IP-blokkering
 
-# obs
+# obs: the connection
 obs-not-connected = OBS er ikke tilkoblet.
 obs-timeout = OBS svarte ikke i tide.
 obs-refused = OBS avviste: { $reason }
@@ -63,7 +62,7 @@ obs-start-not-confirmed = OBS bekreftet ikke innen { $seconds } s at strømmen s
 obs-stop-not-confirmed = OBS bekreftet ikke innen { $seconds } s at strømmen stoppet: sjekk OBS.
 obs-stream-failed = OBS startet strømmen, men utgangen stoppet igjen: kjører mottaksserveren?
 
-# scene
+# obs: scenes
 scene-switched = Byttet til { $scene }.
 scene-already = Allerede på { $scene }.
 scene-ambiguous = «{ $query }» passer til flere scener: { $candidates }.
@@ -74,7 +73,7 @@ fix-not-playing = Startet { $sources } på nytt, men { $failed } spiller ikke en
 fix-bounced = Prøver å fikse: { $brb }, så tilbake til { $live }.
 refresh-done = Oppdatert: tilbake på { $scene }.
 
-# stream
+# obs: stream and recording
 stream-started = Strømmen er startet.
 stream-started-scene = Strømmen er startet; viser { $scene }.
 stream-already-live = Strømmen er allerede direkte.
@@ -112,12 +111,12 @@ trigger-low-above-recover = Grensen low må være på eller under bitraten for g
 trigger-offline-not-below-low = Grensen offline må være under grensen low ({ $low } kbps).
 trigger-rtt-offline-not-above = Grensen rtt-offline må være over grensen rtt ({ $rtt } ms).
 
-# overlay alerts (shown and spoken on stream)
+# overlay: alerts (shown and spoken on stream)
 alert-low = LAV BITRATE!
 alert-restored = FORBINDELSEN ER TILBAKE!
 alert-offline = STRØMMEN ER NEDE!
 
-# overlay alerts (shown and spoken on stream), alert test
+# overlay: the raid alert and the alert test
 alert-raid = RAIDER { $channel }!
 alert-test-custom = Dette er et testvarsel.
 alert-test-sent = Testvarselet «{ $kind }» er sendt til { $clients ->
@@ -126,7 +125,7 @@ alert-test-sent = Testvarselet «{ $kind }» er sendt til { $clients ->
     }.
 alert-test-no-overlay = Testvarselet «{ $kind }» er sendt, men ingen overlegg er tilkoblet.
 
-# bans (web server)
+# web: IP bans
 ban-added = { $ip } er utestengt fra webserveren.
 ban-already = { $ip } er allerede utestengt.
 ban-removed = { $ip } er ikke lenger utestengt.
@@ -160,7 +159,7 @@ command-timeout = { $program } ble ikke ferdig innen { $seconds } s og ble stopp
 command-failed = { $program } feilet (avslutningskode { $code }): { $error }
 command-needs-sudo = { $program } trenger sudo uten passord for botens bruker (se docs/setup.md, «sudo»): { $error }
 
-# restream target refusals
+# restream: target refusals
 endpoint-name-empty = navnet er tomt
 endpoint-name-too-long = navnet er lengre enn { $max } tegn
 endpoint-name-characters = et navn kan bare inneholde bokstavene A–Z, sifre, mellomrom, _ og -
@@ -210,7 +209,7 @@ restream-rollback-failed = nginx avviste den nye mållisten ({ $error }), og gje
 restream-store-failed = Klarte ikke å lese eller skrive restrømmingsmålene ({ $path }): { $error }
 restream-store-invalid = De lagrede restrømmingsmålene er ugyldige ({ $path }, oppføring { $index }: { $reason }): rett opp eller fjern filen.
 
-# power (the stream PC)
+# power: the stream PC
 pc-on = Strømme-PC-en svarer ({ $host }).
 pc-off = Strømme-PC-en svarer ikke ({ $host }: { $error }).
 pc-wake-sent = Magisk pakke sendt til { $mac }; venter i opptil { $seconds } s på strømme-PC-en …

@@ -11,12 +11,10 @@ use commands::guard::{GuardCommand, TriggerCommand};
 
 pub(crate) async fn handle_command(
     ctx: &Context,
+    guard: &crate::guard::GuardHandle,
     _invoker: &Invoker,
     cmd: GuardCommand,
 ) -> anyhow::Result<Reply> {
-    let Some(guard) = &ctx.guard else {
-        return Ok(Reply::not_enabled(keys::FEATURE_GUARD));
-    };
     let status = ctx.status.borrow().guard.clone().unwrap_or_default();
     Ok(match cmd {
         GuardCommand::Bitrate => bitrate(&status),

@@ -2,9 +2,9 @@
 
 use crate::context::Context;
 use crate::dispatch::{Invoker, may_use_word};
-use crate::handlers::FEATURES;
 use crate::reply::{Reply, keys};
 use crate::status::TaskState;
+use commands::Feature;
 use commands::meta::MetaCommand;
 
 pub(crate) async fn handle_command(
@@ -53,11 +53,13 @@ pub(crate) async fn handle_command(
 
 fn status(ctx: &Context) -> Reply {
     let status = ctx.status.borrow().clone();
-    let (enabled, disabled): (Vec<_>, Vec<_>) = FEATURES
-        .iter()
-        .partition(|(name, _)| status.features.get(name).copied().unwrap_or(false));
-    let names = |list: Vec<&(&str, crate::reply::Key)>| -> Vec<Reply> {
-        list.into_iter().map(|(_, key)| Reply::new(*key)).collect()
+    let (enabled, disabled): (Vec<_>, Vec<_>) = Feature::ALL
+        .into_iter()
+        .partition(|f| status.features.get(f.name()).copied().unwrap_or(false));
+    let names = |list: Vec<Feature>| -> Vec<Reply> {
+        list.into_iter()
+            .map(|f| Reply::new(crate::reply::feature_name(f)))
+            .collect()
     };
     let or_none = |list: Vec<Reply>| {
         if list.is_empty() {

@@ -12,13 +12,11 @@ use std::time::Duration;
 
 pub(crate) async fn handle_command(
     ctx: &Context,
+    power: &crate::power::Power,
     _invoker: &Invoker,
     cmd: PowerCommand,
     progress: &Progress,
 ) -> anyhow::Result<Reply> {
-    let Some(power) = &ctx.power else {
-        return Ok(Reply::not_enabled(keys::FEATURE_POWER));
-    };
     let config = &power.config;
     let seconds = |d: Duration| d.as_secs_f64().round();
     let (action, force, word) = match cmd {

@@ -15,13 +15,11 @@ use commands::restream::RestreamCommand;
 
 pub(crate) async fn handle_command(
     ctx: &Context,
+    restream: &crate::restream::Restream,
     _invoker: &Invoker,
     cmd: RestreamCommand,
     progress: &Progress,
 ) -> anyhow::Result<Reply> {
-    let Some(restream) = &ctx.restream else {
-        return Ok(Reply::not_enabled(keys::FEATURE_RESTREAM));
-    };
     let prefix = &ctx.config.commands.prefix;
     Ok(match cmd {
         RestreamCommand::List => match restream.list() {

@@ -8,13 +8,11 @@ use crate::twitch::helix::{self, CategoryChoice, RaidChoice};
 use commands::twitch::TwitchCommand;
 
 pub(crate) async fn handle_command(
-    ctx: &Context,
+    _ctx: &Context,
+    twitch: &crate::twitch::Twitch,
     _invoker: &Invoker,
     cmd: TwitchCommand,
 ) -> anyhow::Result<Reply> {
-    let Some(twitch) = &ctx.twitch else {
-        return Ok(Reply::not_enabled(keys::FEATURE_TWITCH));
-    };
     Ok(match cmd {
         TwitchCommand::Title(title) => {
             helix::set_title(twitch, title.as_str())

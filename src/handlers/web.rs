@@ -11,13 +11,11 @@ use crate::web::bans::format_utc;
 use commands::web::WebCommand;
 
 pub(crate) async fn handle_command(
-    ctx: &Context,
+    _ctx: &Context,
+    bans: &std::sync::Arc<crate::web::bans::Bans>,
     invoker: &Invoker,
     cmd: WebCommand,
 ) -> anyhow::Result<Reply> {
-    let Some(bans) = &ctx.bans else {
-        return Ok(Reply::not_enabled(keys::FEATURE_BANS));
-    };
     Ok(match cmd {
         WebCommand::Ban(ip) => {
             let by = match invoker.surface {

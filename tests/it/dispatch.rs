@@ -2,7 +2,8 @@
 //! (paused time), features that are not enabled, the meta commands, aliases, usage errors and
 //! `dispatch_isolated`.
 
-use commands::scene::SceneCommand;
+use commands::Feature;
+use commands::obs::ObsCommand;
 use commands::{Command, Permission, SPECS, SceneName};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use stream_control::config::Config;
 use stream_control::dispatch::{
     Invocation, Invoker, Surface, dispatch, dispatch_isolated, parse_line,
 };
-use stream_control::reply::{self, Key, Outcome, Reply, ReplyArg, keys};
+use stream_control::reply::{self, Outcome, Reply, ReplyArg, keys};
 use stream_control::secrets::{Redactor, Secrets};
 use stream_control::status::Event;
 use tokio::sync::broadcast::error::TryRecvError;
@@ -412,18 +413,18 @@ async fn command_words_in_configuration_maps_apply_whatever_their_case() {
 // ---- 3. features that are not enabled ----
 
 /// The localised name of the feature each non-meta command word belongs to.
-fn feature_of(name: &str) -> Option<(Key, &'static str)> {
+fn feature_of(name: &str) -> Option<(Feature, &'static str)> {
     Some(match name {
         "start" | "stop" | "record" | "live" | "brb" | "starting" | "scene" | "fix" | "refresh" => {
-            (keys::FEATURE_OBS, "OBS control")
+            (Feature::Obs, "OBS control")
         }
-        "bitrate" | "guard" | "trigger" | "dryrun" => (keys::FEATURE_GUARD, "the bitrate guard"),
-        "title" | "category" | "raid" => (keys::FEATURE_TWITCH, "Twitch"),
-        "restream" => (keys::FEATURE_RESTREAM, "restreaming"),
-        "pc" => (keys::FEATURE_POWER, "stream-PC power"),
-        "service" | "logs" => (keys::FEATURE_SERVICES, "services and logs"),
-        "alert" => (keys::FEATURE_OVERLAY, "the overlay"),
-        "ban-ip" | "unban-ip" | "bans" => (keys::FEATURE_BANS, "IP bans"),
+        "bitrate" | "guard" | "trigger" | "dryrun" => (Feature::Guard, "the bitrate guard"),
+        "title" | "category" | "raid" => (Feature::Twitch, "Twitch"),
+        "restream" => (Feature::Restream, "restreaming"),
+        "pc" => (Feature::Power, "stream-PC power"),
+        "service" | "logs" => (Feature::Services, "services and logs"),
+        "alert" => (Feature::Overlay, "the overlay"),
+        "ban-ip" | "unban-ip" | "bans" => (Feature::Web, "the status page"),
         _ => return None,
     })
 }
@@ -457,7 +458,7 @@ async fn every_feature_command_answers_not_enabled_naming_its_feature() {
     assert!(text(&ctx, &reply).contains("OBS control"));
     // The shipped alias reaches the same handler.
     let reply = run(&ctx, "!b", Invoker::console()).await;
-    assert_eq!(reply, Reply::not_enabled(keys::FEATURE_OBS));
+    assert_eq!(reply, Reply::not_enabled(Feature::Obs));
 }
 
 // ---- 4. meta commands ----
@@ -589,7 +590,7 @@ async fn status_shows_uptime_and_what_is_not_enabled() {
 const ALIASES: &str = r#"(commands: (aliases: {"b": "brb", "cam2": "scene Camera 2", "l": "!live", "t": "trigger low"}))"#;
 
 fn scene(name: &str) -> Option<Result<Command, commands::ParseError>> {
-    Some(Ok(Command::Scene(SceneCommand::Switch(
+    Some(Ok(Command::Obs(ObsCommand::Switch(
         SceneName::parse(name).unwrap(),
     ))))
 }
@@ -598,13 +599,13 @@ fn scene(name: &str) -> Option<Result<Command, commands::ParseError>> {
 fn aliases_expand_to_their_command_line() {
     let ctx = context(ALIASES);
     let config = &ctx.config.commands;
-    let brb = Some(Ok(Command::Scene(SceneCommand::Brb)));
+    let brb = Some(Ok(Command::Obs(ObsCommand::Brb)));
     assert_eq!(parse_line(config, "!brb"), brb);
     assert_eq!(parse_line(config, "!b"), parse_line(config, "!brb"));
     assert_eq!(parse_line(config, "  !B  "), brb);
     assert_eq!(
         parse_line(config, "!l"),
-        Some(Ok(Command::Scene(SceneCommand::Live)))
+        Some(Ok(Command::Obs(ObsCommand::Live)))
     );
     for line in ["!cam2", "!CAM2", "!Cam2", "!cam2   ", "  !cam2\t"] {
         assert_eq!(parse_line(config, line), scene("Camera 2"), "{line:?}");
@@ -634,7 +635,7 @@ fn aliases_need_the_configured_prefix_and_unknown_words_stay_silent() {
     let config = &ctx.config.commands;
     assert_eq!(
         parse_line(config, "??b"),
-        Some(Ok(Command::Scene(SceneCommand::Brb)))
+        Some(Ok(Command::Obs(ObsCommand::Brb)))
     );
     assert_eq!(parse_line(config, "!b"), None);
     assert_eq!(parse_line(config, "!brb"), None);

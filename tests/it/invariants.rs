@@ -1,6 +1,7 @@
 //! Architecture invariants that a compiler cannot check (docs/architecture.md, "Invariants").
 
 use std::path::{Path, PathBuf};
+use stream_control::config::Feature;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -113,27 +114,59 @@ fn tests_name_no_address_but_loopback() {
     }
 }
 
-/// Each feature has the same name everywhere: commands/src/<f>.rs ↔ src/handlers/<f>.rs.
+/// Each feature has the same name on every floor: the vocabulary module `commands/src/<f>.rs`,
+/// its handler `src/handlers/<f>.rs`, its configuration section `src/config/<f>.rs` (a
+/// [`Feature`] of that name) and its section `# <f>` (or `# <f>: …`) in every locale's
+/// `replies.ftl`. The list is the vocabulary crate's own `pub mod`s, so a new feature module
+/// cannot be left out. `meta` (the bot's own commands) has no configuration section.
 #[test]
-fn every_vocabulary_module_has_a_handler_of_the_same_name() {
-    let features = [
-        "stream", "scene", "guard", "twitch", "restream", "power", "service", "alert", "web",
-        "meta",
-    ];
-    for feature in features {
+fn every_vocabulary_module_has_its_handler_config_section_and_locale_section_of_the_same_name() {
+    let lib = std::fs::read_to_string(root().join("commands/src/lib.rs")).unwrap();
+    let modules: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub mod ")?.strip_suffix(';'))
+        .collect();
+    assert!(modules.len() >= 9, "{modules:?}");
+    let features: Vec<&str> = Feature::ALL.iter().map(|f| f.name()).collect();
+    let locales: Vec<(PathBuf, String)> = std::fs::read_dir(root().join("locales"))
+        .unwrap()
+        .map(|d| d.unwrap().path().join("replies.ftl"))
+        .map(|p| (p.clone(), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    assert!(locales.len() >= 2);
+    for module in &modules {
         assert!(
-            root().join(format!("commands/src/{feature}.rs")).exists(),
-            "{feature}"
+            root().join(format!("src/handlers/{module}.rs")).exists(),
+            "no handler src/handlers/{module}.rs"
         );
+        for (path, text) in &locales {
+            let heading = format!("# {module}");
+            assert!(
+                text.lines()
+                    .any(|l| l == heading || l.starts_with(&format!("{heading}:"))),
+                "{}: no section {heading:?}",
+                path.display()
+            );
+        }
+        if *module == "meta" {
+            continue;
+        }
+        assert!(features.contains(module), "{module} is not a Feature");
         assert!(
-            root().join(format!("src/handlers/{feature}.rs")).exists(),
-            "{feature}"
+            root().join(format!("src/config/{module}.rs")).exists(),
+            "no configuration section src/config/{module}.rs"
+        );
+    }
+    for feature in &features {
+        assert!(
+            root().join(format!("src/config/{feature}.rs")).exists(),
+            "no configuration section src/config/{feature}.rs"
         );
     }
     let handlers = rust_files(&root().join("src/handlers"));
     assert_eq!(
         handlers.len(),
-        features.len(),
+        modules.len(),
         "a handler without a vocabulary module"
     );
 }

@@ -84,7 +84,7 @@ impl<'a> Origin<'a> {
 /// The invoker, or the refusal for an interaction from another server or a DM.
 pub fn invoker(ctx: &Context, origin: &Origin<'_>) -> Result<Invoker, Reply> {
     let Some(config) = &ctx.config.discord else {
-        return Err(Reply::not_enabled(keys::FEATURE_DISCORD));
+        return Err(Reply::not_enabled(commands::Feature::Discord));
     };
     if origin.guild_id.map(|g| g.get()) != Some(config.guild_id) {
         return Err(Reply::new(keys::DISCORD_WRONG_GUILD).with_outcome(Outcome::Refused));

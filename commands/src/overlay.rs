@@ -1,4 +1,4 @@
-//! Overlay alerts. Handler: `handlers::alert`.
+//! Overlay alerts. Handler: `handlers::overlay`; configuration: `web.overlay`.
 //!
 //! ```text
 //! alert test low|restored|offline|raid|custom
@@ -9,26 +9,26 @@ use crate::error::ParseError;
 use crate::tokens::Tokens;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AlertCommand {
+pub enum OverlayCommand {
     /// Send a test alert of this kind to the overlay.
     Test(AlertKind),
 }
 
-pub(crate) fn parse(tokens: &mut Tokens<'_>) -> Result<AlertCommand, ParseError> {
+pub(crate) fn parse(tokens: &mut Tokens<'_>) -> Result<OverlayCommand, ParseError> {
     tokens.expect_choice("action", &["test"])?;
     let kind = tokens.expect_choice("kind", AlertKind::WORDS)?;
-    Ok(AlertCommand::Test(AlertKind::from_word(kind)))
+    Ok(OverlayCommand::Test(AlertKind::from_word(kind)))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::AlertCommand;
+    use super::OverlayCommand;
     use crate::test_support::{Expected, missing, parse_bang, unexpected, unknown};
     use crate::{AlertKind, Command};
 
-    fn check(input: &str, expected: Expected<AlertCommand>) {
+    fn check(input: &str, expected: Expected<OverlayCommand>) {
         let actual = parse_bang(input).map(|command| match command {
-            Command::Alert(command) => command,
+            Command::Overlay(command) => command,
             other => panic!("{input:?} parsed as another feature's command: {other:?}"),
         });
         assert_eq!(actual, expected, "input: {input:?}");
@@ -38,19 +38,22 @@ mod tests {
 
     #[test]
     fn alert_test_takes_every_kind() {
-        check("!alert test low", Ok(AlertCommand::Test(AlertKind::Low)));
+        check("!alert test low", Ok(OverlayCommand::Test(AlertKind::Low)));
         check(
             "!alert test restored",
-            Ok(AlertCommand::Test(AlertKind::Restored)),
+            Ok(OverlayCommand::Test(AlertKind::Restored)),
         );
         check(
             "!alert test offline",
-            Ok(AlertCommand::Test(AlertKind::Offline)),
+            Ok(OverlayCommand::Test(AlertKind::Offline)),
         );
-        check("!alert test raid", Ok(AlertCommand::Test(AlertKind::Raid)));
+        check(
+            "!alert test raid",
+            Ok(OverlayCommand::Test(AlertKind::Raid)),
+        );
         check(
             "!alert test custom",
-            Ok(AlertCommand::Test(AlertKind::Custom)),
+            Ok(OverlayCommand::Test(AlertKind::Custom)),
         );
     }
 
@@ -58,20 +61,23 @@ mod tests {
     fn every_kind_word_parses_to_the_kind_of_that_wire_name() {
         for kind in AlertKind::ALL {
             let input = format!("!alert test {}", kind.as_str());
-            check(&input, Ok(AlertCommand::Test(kind)));
+            check(&input, Ok(OverlayCommand::Test(kind)));
         }
     }
 
     #[test]
     fn alert_words_are_case_insensitive() {
-        check("!ALERT TEST RAID", Ok(AlertCommand::Test(AlertKind::Raid)));
+        check(
+            "!ALERT TEST RAID",
+            Ok(OverlayCommand::Test(AlertKind::Raid)),
+        );
         check(
             "!Alert Test Restored",
-            Ok(AlertCommand::Test(AlertKind::Restored)),
+            Ok(OverlayCommand::Test(AlertKind::Restored)),
         );
         check(
             "  !alert   test   low  ",
-            Ok(AlertCommand::Test(AlertKind::Low)),
+            Ok(OverlayCommand::Test(AlertKind::Low)),
         );
     }
 

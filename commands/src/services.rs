@@ -1,4 +1,4 @@
-//! systemd services and their logs. Handler: `handlers::service`.
+//! systemd services and their logs. Handler: `handlers::services`; configuration: `services`.
 //!
 //! ```text
 //! service [status [name]]       bare `service` = status of all
@@ -13,24 +13,24 @@ use crate::permission::Permission;
 use crate::tokens::Tokens;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServiceCommand {
+pub enum ServicesCommand {
     Status(Option<ServiceName>),
     Restart(ServiceName),
     Repair,
     Logs(ServiceName, Option<LineCount>),
 }
 
-impl ServiceCommand {
+impl ServicesCommand {
     pub fn name(&self) -> &'static str {
         match self {
-            ServiceCommand::Logs(..) => "logs",
+            ServicesCommand::Logs(..) => "logs",
             _ => "service",
         }
     }
 
     pub fn required_permission(&self) -> Permission {
         match self {
-            ServiceCommand::Status(_) => Permission::Moderator,
+            ServicesCommand::Status(_) => Permission::Moderator,
             _ => Permission::Admin,
         }
     }
@@ -39,7 +39,7 @@ impl ServiceCommand {
 pub(crate) fn parse(
     word: &'static str,
     tokens: &mut Tokens<'_>,
-) -> Result<ServiceCommand, ParseError> {
+) -> Result<ServicesCommand, ParseError> {
     if word == "logs" {
         let service = tokens.expect_word("service")?;
         let service = tokens.value("service", service, ServiceName::parse)?;
@@ -47,34 +47,34 @@ pub(crate) fn parse(
             None => None,
             Some(lines) => Some(tokens.value("lines", lines, LineCount::parse)?),
         };
-        return Ok(ServiceCommand::Logs(service, lines));
+        return Ok(ServicesCommand::Logs(service, lines));
     }
     Ok(
         match tokens.choice("action", &["status", "restart", "repair"])? {
             None | Some("status") => match tokens.word() {
-                None => ServiceCommand::Status(None),
+                None => ServicesCommand::Status(None),
                 Some(name) => {
-                    ServiceCommand::Status(Some(tokens.value("name", name, ServiceName::parse)?))
+                    ServicesCommand::Status(Some(tokens.value("name", name, ServiceName::parse)?))
                 }
             },
             Some("restart") => {
                 let name = tokens.expect_word("name")?;
-                ServiceCommand::Restart(tokens.value("name", name, ServiceName::parse)?)
+                ServicesCommand::Restart(tokens.value("name", name, ServiceName::parse)?)
             }
-            _ => ServiceCommand::Repair,
+            _ => ServicesCommand::Repair,
         },
     )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ServiceCommand;
+    use super::ServicesCommand;
     use crate::test_support::{Expected, invalid, missing, parse_bang, unexpected, unknown};
     use crate::{Command, LineCount, Permission, ServiceName, ValueProblem};
 
-    fn check(input: &str, expected: Expected<ServiceCommand>) {
+    fn check(input: &str, expected: Expected<ServicesCommand>) {
         let actual = parse_bang(input).map(|command| match command {
-            Command::Service(command) => command,
+            Command::Services(command) => command,
             other => panic!("{input:?} parsed as another feature's command: {other:?}"),
         });
         assert_eq!(actual, expected, "input: {input:?}");
@@ -87,8 +87,8 @@ mod tests {
         name
     }
 
-    fn logs(service: &str, lines: Option<u16>) -> Expected<ServiceCommand> {
-        Ok(ServiceCommand::Logs(name(service), lines.map(LineCount)))
+    fn logs(service: &str, lines: Option<u16>) -> Expected<ServicesCommand> {
+        Ok(ServicesCommand::Logs(name(service), lines.map(LineCount)))
     }
 
     const ACTIONS: &[&str] = &["status", "restart", "repair"];
@@ -96,26 +96,26 @@ mod tests {
 
     #[test]
     fn bare_service_shows_status_of_all() {
-        check("!service", Ok(ServiceCommand::Status(None)));
-        check("!service  ", Ok(ServiceCommand::Status(None)));
-        check("!service status", Ok(ServiceCommand::Status(None)));
-        check("!SERVICE Status", Ok(ServiceCommand::Status(None)));
+        check("!service", Ok(ServicesCommand::Status(None)));
+        check("!service  ", Ok(ServicesCommand::Status(None)));
+        check("!service status", Ok(ServicesCommand::Status(None)));
+        check("!SERVICE Status", Ok(ServicesCommand::Status(None)));
     }
 
     #[test]
     fn status_of_one_service_keeps_its_case() {
         check(
             "!service status obs",
-            Ok(ServiceCommand::Status(Some(name("obs")))),
+            Ok(ServicesCommand::Status(Some(name("obs")))),
         );
         check(
             "!service STATUS OBS",
-            Ok(ServiceCommand::Status(Some(name("OBS")))),
+            Ok(ServicesCommand::Status(Some(name("OBS")))),
         );
         let unit = "srtla-rec@1.service_x";
         check(
             &format!("!service status {unit}"),
-            Ok(ServiceCommand::Status(Some(name(unit)))),
+            Ok(ServicesCommand::Status(Some(name(unit)))),
         );
     }
 
@@ -123,11 +123,11 @@ mod tests {
     fn restart_needs_a_service_name() {
         check(
             "!service restart obs",
-            Ok(ServiceCommand::Restart(name("obs"))),
+            Ok(ServicesCommand::Restart(name("obs"))),
         );
         check(
             "!Service RESTART Obs",
-            Ok(ServiceCommand::Restart(name("Obs"))),
+            Ok(ServicesCommand::Restart(name("Obs"))),
         );
         check("!service restart", missing("name", 16));
         check("!service restart   ", missing("name", 16));
@@ -135,8 +135,8 @@ mod tests {
 
     #[test]
     fn repair_takes_no_arguments() {
-        check("!service repair", Ok(ServiceCommand::Repair));
-        check("!Service REPAIR", Ok(ServiceCommand::Repair));
+        check("!service repair", Ok(ServicesCommand::Repair));
+        check("!Service REPAIR", Ok(ServicesCommand::Repair));
         check("!service repair now", unexpected("now", 16));
     }
 
@@ -156,7 +156,7 @@ mod tests {
         check("!service restart öbs", bad("öbs", 17));
         let longest = "s".repeat(64);
         let input = format!("!service restart {longest}");
-        check(&input, Ok(ServiceCommand::Restart(name(&longest))));
+        check(&input, Ok(ServicesCommand::Restart(name(&longest))));
         let too_long = "s".repeat(65);
         let input = format!("!service restart {too_long}");
         check(

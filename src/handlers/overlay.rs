@@ -1,21 +1,19 @@
 //! Overlay alerts: `alert test <kind>` sends the real alert of that kind to every connected
-//! overlay. Parsing lives in `commands::alert`; the fan-out in `alerts`.
+//! overlay. Parsing lives in `commands::overlay`; the fan-out in `alerts`.
 
 use crate::alerts::OverlayAlert;
 use crate::context::Context;
 use crate::dispatch::Invoker;
 use crate::reply::{Reply, keys};
-use commands::alert::AlertCommand;
+use commands::overlay::OverlayCommand;
 
 pub(crate) async fn handle_command(
     ctx: &Context,
+    alerts: &crate::alerts::Alerts,
     _invoker: &Invoker,
-    cmd: AlertCommand,
+    cmd: OverlayCommand,
 ) -> anyhow::Result<Reply> {
-    let Some(alerts) = &ctx.alerts else {
-        return Ok(Reply::not_enabled(keys::FEATURE_OVERLAY));
-    };
-    let AlertCommand::Test(kind) = cmd;
+    let OverlayCommand::Test(kind) = cmd;
     let clients = alerts.clients();
     alerts.publish(&OverlayAlert::test(kind, &ctx.i18n, alerts.locale()));
     Ok(if clients == 0 {

@@ -1,26 +1,24 @@
 //! systemd services and their logs: `service status|restart|repair`, `logs`. Parsing lives in
-//! `commands::service`; the programs in `services`.
+//! `commands::services`; the programs in `services`.
 
 use crate::context::Context;
 use crate::dispatch::{Invoker, Progress};
 use crate::reply::{Outcome, Reply, keys};
 use crate::services::{self, ServiceError, Unit};
 use crate::status::ServiceUnitStatus;
-use commands::service::ServiceCommand;
+use commands::services::ServicesCommand;
 
 pub(crate) async fn handle_command(
-    ctx: &Context,
+    _ctx: &Context,
+    peer: &crate::services::Services,
     _invoker: &Invoker,
-    cmd: ServiceCommand,
+    cmd: ServicesCommand,
     progress: &Progress,
 ) -> anyhow::Result<Reply> {
-    let Some(peer) = &ctx.services else {
-        return Ok(Reply::not_enabled(keys::FEATURE_SERVICES));
-    };
     let config = &peer.config;
     let result = async {
         Ok::<Reply, ServiceError>(match cmd {
-            ServiceCommand::Status(name) => {
+            ServicesCommand::Status(name) => {
                 let units = match name {
                     None => services::units(config),
                     Some(name) => vec![services::resolve(config, name.as_str())?],
@@ -34,12 +32,12 @@ pub(crate) async fn handle_command(
                         .collect(),
                 )
             }
-            ServiceCommand::Restart(name) => {
+            ServicesCommand::Restart(name) => {
                 let unit = services::resolve(config, name.as_str())?;
                 let status = services::restart(peer, &unit).await?;
                 Reply::new(keys::SERVICE_RESTARTED).message("unit", unit_reply(&unit, &status))
             }
-            ServiceCommand::Repair => {
+            ServicesCommand::Repair => {
                 let step = |unit: &Unit, result: &Result<ServiceUnitStatus, ServiceError>| {
                     progress.send(step_reply(unit, result));
                 };
@@ -59,7 +57,7 @@ pub(crate) async fn handle_command(
                         Outcome::Done
                     })
             }
-            ServiceCommand::Logs(name, lines) => {
+            ServicesCommand::Logs(name, lines) => {
                 let unit = services::resolve(config, name.as_str())?;
                 let lines =
                     services::logs(peer, &unit, services::clamp_lines(lines.map(|l| l.0))).await?;

@@ -1,5 +1,5 @@
-//! Scene switching through OBS: live, brb, starting, scene, fix, refresh.
-//! Parsing lives in `commands::scene`.
+//! OBS control: the stream output (start, stop, record) and the scenes (live, brb, starting,
+//! scene, fix, refresh). Parsing lives in `commands::obs`; the OBS peer in `obs`.
 //!
 //! `scene <name>` reaches only the scenes the configuration names (`obs.scenes`, the refresh
 //! scene, `obs.switchable_scenes`); any other OBS scene is answered like an unknown one, and
@@ -8,29 +8,57 @@
 use crate::config::FixConfig;
 use crate::context::Context;
 use crate::dispatch::Invoker;
-use crate::obs::ObsHandle;
 use crate::obs::scenes::{SceneMatch, resolve};
+use crate::obs::{ObsHandle, Outcome};
 use crate::reply::{Reply, UserError, keys};
 use crate::status::SwitchedBy;
-use commands::scene::SceneCommand;
+use commands::obs::{ObsCommand, RecordAction};
 
 pub(crate) async fn handle_command(
-    ctx: &Context,
+    _ctx: &Context,
+    obs: &ObsHandle,
     _invoker: &Invoker,
-    cmd: SceneCommand,
+    cmd: ObsCommand,
 ) -> anyhow::Result<Reply> {
-    let Some(obs) = &ctx.obs else {
-        return Ok(Reply::not_enabled(keys::FEATURE_OBS));
-    };
     let scenes = &obs.config().scenes;
     match cmd {
-        SceneCommand::Live => switch(obs, &scenes.live).await,
-        SceneCommand::Brb => switch(obs, &scenes.brb).await,
-        SceneCommand::Starting => match &scenes.starting {
+        ObsCommand::Start => {
+            if obs.start_stream().await.map_err(UserError::from)? == Outcome::Already {
+                return Ok(Reply::new(keys::STREAM_ALREADY_LIVE));
+            }
+            match &obs.config().scenes.starting {
+                Some(starting) => {
+                    obs.switch_to(starting, SwitchedBy::Command)
+                        .await
+                        .map_err(UserError::from)?;
+                    Ok(Reply::new(keys::STREAM_STARTED_SCENE).arg("scene", starting.clone()))
+                }
+                None => Ok(Reply::new(keys::STREAM_STARTED)),
+            }
+        }
+        ObsCommand::Stop => match obs
+            .end_stream(SwitchedBy::Command)
+            .await
+            .map_err(UserError::from)?
+        {
+            Outcome::Done => Ok(Reply::new(keys::STREAM_STOPPED)),
+            Outcome::Already => Ok(Reply::new(keys::STREAM_NOT_LIVE)),
+        },
+        ObsCommand::Record(RecordAction::Start) => {
+            obs.start_record().await.map_err(UserError::from)?;
+            Ok(Reply::new(keys::RECORD_STARTED))
+        }
+        ObsCommand::Record(RecordAction::Stop) => {
+            obs.stop_record().await.map_err(UserError::from)?;
+            Ok(Reply::new(keys::RECORD_STOPPED))
+        }
+        ObsCommand::Live => switch(obs, &scenes.live).await,
+        ObsCommand::Brb => switch(obs, &scenes.brb).await,
+        ObsCommand::Starting => match &scenes.starting {
             Some(starting) => switch(obs, starting).await,
             None => Ok(Reply::new(keys::SCENE_NOT_CONFIGURED).arg("which", "starting")),
         },
-        SceneCommand::Switch(query) => {
+        ObsCommand::Switch(query) => {
             if !obs.is_connected() {
                 return Err(UserError::from(crate::obs::ObsError::NotConnected).into());
             }
@@ -52,8 +80,8 @@ pub(crate) async fn handle_command(
                     )),
             }
         }
-        SceneCommand::Fix => fix(obs).await,
-        SceneCommand::Refresh => refresh(obs).await,
+        ObsCommand::Fix => fix(obs).await,
+        ObsCommand::Refresh => refresh(obs).await,
     }
 }
 
