@@ -32,13 +32,14 @@ function formatDuration(secs) {
 
 const words = (state) => String(state || "").replace(/_/g, " ");
 
-// A generic state word → dot class (for components other engineers add: discord, services…).
-function classOf(state) {
-  const s = String(state || "").toLowerCase();
-  if (/^(connected|ready|ok|running|active|online|live|valid|enabled)$/.test(s)) return "ok";
-  if (/(connecting|starting|activating|reloading|checking|waiting|restarting)/.test(s)) return "warn";
-  if (!s) return "offline";
-  return "bad";
+// The server judges health (`health` in /api/status, Status::health); the page only draws it.
+// A level → the dot's class.
+function levelClass(level) {
+  return { ok: "ok", warn: "warn", bad: "bad", idle: "idle" }[level] || "offline";
+}
+
+function health(s) {
+  return s.health || {};
 }
 
 // ---- health ----
@@ -50,7 +51,7 @@ function notConfigured(name) {
 function obsHealth(s) {
   if (!s.obs) return notConfigured(t("web-obs"));
   const c = s.obs.connection || {};
-  const cls = c.state === "connected" ? "ok" : c.state === "connecting" ? "warn" : "bad";
+  const cls = levelClass(health(s).obs);
   const reason = c.reason || (s.obs.version ? `OBS ${s.obs.version}` : "");
   return { name: t("web-obs"), cls, state: words(c.state), reason };
 }
@@ -66,12 +67,7 @@ function ingestHealth(s) {
     return `${v.name}: ${v.error || words(v.state)}`;
   };
   const active = servers.find((v) => v.name === g.active_server);
-  let cls = "warn";
-  if (active && active.state === "live") cls = "ok";
-  else if (servers.length && servers.every((v) => v.state === "error")) cls = "bad";
-  // The guard's verdict wins: a server that answers with a low bitrate is not healthy.
-  if (g.level === "low") cls = "warn";
-  else if (g.level === "offline") cls = "bad";
+  const cls = levelClass(health(s).ingest);
   const state = g.level ? words(g.level) : active ? active.name : words(g.idle_reason) || "–";
   return { name: t("web-ingest"), cls, state, reason: servers.map(line).join("\n") };
 }
@@ -79,12 +75,11 @@ function ingestHealth(s) {
 function tokenHealth(s) {
   const tw = s.twitch;
   if (!tw) return notConfigured(t("web-twitch-token"));
-  let cls = classOf(tw.token);
+  const cls = levelClass(health(s).twitch_token);
   const reasons = [];
   if (tw.login) reasons.push(tw.login);
   if (tw.token_error) reasons.push(tw.token_error);
   if (tw.missing_scopes && tw.missing_scopes.length) {
-    if (cls === "ok") cls = "warn";
     reasons.push(`${t("web-missing-scopes")}: ${tw.missing_scopes.join(", ")}`);
   }
   if (tw.token_expires_in_secs != null) reasons.push(`⏱ ${formatDuration(tw.token_expires_in_secs)}`);
@@ -95,16 +90,14 @@ function eventsubHealth(s) {
   const e = s.twitch && s.twitch.eventsub;
   if (!e) return notConfigured(t("web-eventsub"));
   const subs = Object.entries(e.subscriptions || {});
-  let cls = e.state === "connected" ? "ok" : "warn";
-  const problems = subs.filter(([, v]) => v !== "enabled");
-  if (cls === "ok" && problems.length) cls = problems.some(([, v]) => /^(failed|revoked)/.test(v)) ? "bad" : "warn";
+  const cls = levelClass(health(s).eventsub);
   return { name: t("web-eventsub"), cls, state: words(e.state), reason: subs.map(([k, v]) => `${k}: ${v}`).join("\n") };
 }
 
 function discordHealth(s) {
   const d = s.discord;
   if (!d) return notConfigured(t("web-discord"));
-  return { name: t("web-discord"), cls: classOf(d.state), state: words(d.state), reason: d.reason || "" };
+  return { name: t("web-discord"), cls: levelClass(health(s).discord), state: words(d.state), reason: d.reason || "" };
 }
 
 function units(s) {
@@ -116,11 +109,10 @@ function nginxHealth(s) {
   const unit = all && (all.nginx || Object.values(all).find((u) => /^nginx/.test(u.unit || "")));
   const apply = s.restream && s.restream.last_apply;
   if (!unit && !apply) return notConfigured(t("web-nginx"));
-  let cls = unit ? classOf(unit.state) : "ok";
+  const cls = levelClass(health(s).nginx);
   const reasons = [];
   if (unit) reasons.push(`${unit.unit || "nginx"}: ${words(unit.state)}${unit.error ? ` (${unit.error})` : ""}`);
   if (apply) {
-    if (apply.ok === false) cls = "bad";
     const when = apply.at_unix ? new Date(apply.at_unix * 1000).toLocaleString() : "";
     reasons.push(`${apply.ok === false ? "✗" : "✓"} ${when}${apply.error ? ` ${apply.error}` : ""}`);
   }
@@ -131,17 +123,17 @@ function servicesHealth(s) {
   const all = units(s);
   if (!all || !Object.keys(all).length) return notConfigured(t("web-services"));
   const entries = Object.entries(all);
-  const classes = entries.map(([, u]) => classOf(u.state));
-  const cls = classes.includes("bad") ? "bad" : classes.every((c) => c === "ok") ? "ok" : "warn";
+  const levels = health(s).units || {};
+  const cls = levelClass(health(s).services);
   const reason = entries.map(([k, u]) => `${k}: ${words(u.state)}${u.error ? ` (${u.error})` : ""}`).join("\n");
-  const up = classes.filter((c) => c === "ok").length;
+  const up = entries.filter(([k]) => levels[k] === "ok").length;
   return { name: t("web-services"), cls, state: `${up}/${entries.length}`, reason };
 }
 
 function powerHealth(s) {
   const p = s.power;
   if (!p) return notConfigured(t("web-power"));
-  const cls = p.reachable === true ? "ok" : p.reachable === false ? "bad" : "warn";
+  const cls = levelClass(health(s).power);
   const state = p.reachable === true ? t("web-on") : p.reachable === false ? t("web-off") : "–";
   const checked = p.checked_unix ? new Date(p.checked_unix * 1000).toLocaleTimeString() : "";
   return { name: t("web-power"), cls, state, reason: [p.error, checked].filter(Boolean).join("\n") };
@@ -197,7 +189,7 @@ function render(status) {
   const problems = tasks.filter(([, task]) => task.state !== "running");
   $("tasks").replaceChildren(...(problems.length
     ? problems.map(([name, task]) => {
-      const li = el("li", `dot ${task.state === "restarting" ? "bad" : "offline"}`, `${name}: ${words(task.state)}`);
+      const li = el("li", `dot ${task.state === "restarting" ? levelClass(health(s).tasks) : "offline"}`, `${name}: ${words(task.state)}`);
       if (task.last_error) li.title = task.last_error;
       return li;
     })

@@ -5,6 +5,9 @@
 //! **Invariant:** `Status` holds no secret; `tests/it/web.rs` checks `/api/status` against the
 //! secrets of a run.
 
+mod health;
+
+pub use health::{Health, Level, unit_level};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use tokio::sync::{broadcast, watch};

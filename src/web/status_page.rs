@@ -125,17 +125,24 @@ async fn page(State(state): State<WebState>, headers: HeaderMap) -> Response {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 
-/// `/api/status`: the Status plus the server's clock.
+/// `/api/status`: the Status, its health (`Status::health`) and the server's clock.
 #[derive(Serialize)]
 struct StatusResponse<'a> {
     #[serde(flatten)]
     status: &'a Status,
+    health: crate::status::Health,
     now_unix: u64,
 }
 
 pub(crate) fn status_json(status: &Status) -> String {
     let now_unix = crate::status::now_unix();
-    serde_json::to_string(&StatusResponse { status, now_unix }).unwrap_or_else(|_| "{}".into())
+    let health = status.health();
+    serde_json::to_string(&StatusResponse {
+        status,
+        health,
+        now_unix,
+    })
+    .unwrap_or_else(|_| "{}".into())
 }
 
 fn json_response(body: String) -> Response {

@@ -106,6 +106,10 @@ async fn api_status_is_versioned_json_without_secrets() {
     assert_eq!(json["features"]["overlay"], true);
     assert_eq!(json["features"]["obs"], false);
     assert_eq!(json["tasks"]["web"]["state"], "running");
+    // The health the page renders: what is not configured is off, the whole is fine.
+    assert_eq!(json["health"]["overall"], "ok", "{json}");
+    assert_eq!(json["health"]["obs"], "off");
+    assert_eq!(json["health"]["tasks"], "ok");
     assert!(json["started_at_unix"].as_u64().unwrap() > 1_600_000_000);
     assert!(json["now_unix"].as_u64().unwrap() >= json["started_at_unix"].as_u64().unwrap());
     assert!(

@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::handlers::meta::format_uptime;
 use crate::reply::{Reply, keys};
 use crate::state_store::{Sensitivity, StateDir};
-use crate::status::{ObsConnection, Status, TokenState};
+use crate::status::{Level, ObsConnection, Status, TokenState};
 use poise::serenity_prelude as serenity;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -48,52 +48,13 @@ pub struct KeptMessages {
     pub panel: Option<Kept>,
 }
 
-/// The embed's colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Health {
-    Good,
-    Degraded,
-    Bad,
-}
-
-impl Health {
-    pub fn colour(self) -> u32 {
-        match self {
-            Health::Good => 0x57f287,
-            Health::Degraded => 0xfee75c,
-            Health::Bad => 0xed4245,
-        }
+/// The embed's colour for the overall health ([`Status::health`]).
+pub fn colour(level: Level) -> u32 {
+    match level {
+        Level::Off | Level::Idle | Level::Ok => 0x57f287,
+        Level::Warn => 0xfee75c,
+        Level::Bad => 0xed4245,
     }
-}
-
-/// Red: OBS unreachable, the ingest offline while streaming, or the Twitch token failing.
-/// Amber: low bitrate, a task restarting, a stats server failing. Green otherwise.
-pub fn health(status: &Status) -> Health {
-    let obs_down = status
-        .obs
-        .as_ref()
-        .is_some_and(|o| o.connection != ObsConnection::Connected);
-    let streaming = status.obs.as_ref().is_some_and(|o| o.streaming);
-    let level = status.guard.as_ref().and_then(|g| g.level);
-    let token_failing = status
-        .twitch
-        .as_ref()
-        .is_some_and(|t| t.token == TokenState::Failing);
-    if obs_down || token_failing || (streaming && level == Some("offline")) {
-        return Health::Bad;
-    }
-    let server_error = status
-        .guard
-        .as_ref()
-        .is_some_and(|g| g.servers.iter().any(|s| s.state == "error"));
-    let restarting = status
-        .tasks
-        .values()
-        .any(|t| t.state == crate::status::TaskState::Restarting);
-    if level == Some("low") || server_error || restarting {
-        return Health::Degraded;
-    }
-    Health::Good
 }
 
 /// The status message's embed in `locale` (without the chart image).
@@ -102,7 +63,7 @@ pub fn status_embed(ctx: &Context, status: &Status, locale: &str) -> serenity::C
     let none = || text(Reply::new(keys::DISCORD_EMBED_NONE));
     let mut embed = serenity::CreateEmbed::new()
         .title(text(Reply::new(keys::DISCORD_EMBED_TITLE)))
-        .colour(health(status).colour());
+        .colour(colour(status.health().overall));
     if let Some(obs) = &status.obs {
         let body = match &obs.connection {
             ObsConnection::Connected => text(

@@ -7,7 +7,7 @@ use super::interact::Target;
 use crate::context::Context;
 use crate::dispatch::Invoker;
 use crate::reply::{Reply, keys};
-use crate::status::Status;
+use crate::status::{Level, Status};
 use commands::Permission;
 use poise::serenity_prelude as serenity;
 
@@ -230,11 +230,11 @@ pub fn feature_fields(ctx: &Context, status: &Status, locale: &str) -> Vec<(Stri
             .units
             .iter()
             .map(|(key, unit)| {
-                let dot = match unit.state.as_str() {
-                    "active" => "🟢",
-                    "failed" => "🔴",
-                    "activating" | "deactivating" | "reloading" => "🟡",
-                    _ => "⚪",
+                let dot = match crate::status::unit_level(unit) {
+                    Level::Ok => "🟢",
+                    Level::Bad => "🔴",
+                    Level::Warn => "🟡",
+                    Level::Off | Level::Idle => "⚪",
                 };
                 format!("{dot} {key} ({})", unit.state)
             })
