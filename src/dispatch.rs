@@ -394,6 +394,7 @@ async fn run(
         Command::Web(cmd) => {
             web::handle_command(ctx, peer(&ctx.bans, Feature::Web)?, invoker, cmd).await
         }
+        Command::Discord(cmd) => discord::handle_command(ctx, invoker, cmd).await,
         Command::Meta(cmd) => meta::handle_command(ctx, invoker, cmd).await,
     }
 }

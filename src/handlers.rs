@@ -1,8 +1,9 @@
 //! One handler file per feature, named as in `commands/src/<feature>.rs` and its configuration
 //! section. Each exposes `handle_command(ctx, peer, invoker, cmd) -> anyhow::Result<Reply>`
-//! (`meta`, which needs no peer: `(ctx, invoker, cmd)`); only `dispatch` calls them, after it
+//! (`meta` and `discord`, which need no peer: `(ctx, invoker, cmd)`); only `dispatch` calls them, after it
 //! has refused a command whose feature is not configured.
 
+pub mod discord;
 pub mod guard;
 pub mod meta;
 pub mod obs;

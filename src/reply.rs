@@ -242,6 +242,8 @@ keys! {
     ANNOUNCE_RESTORED = "announce-restored",
     ANNOUNCE_OFFLINE = "announce-offline",
     ANNOUNCE_DRY_RUN = "announce-dry-run",
+    PANEL_POSTED = "panel-posted",
+    PANEL_ON_DISCORD = "panel-on-discord",
     TITLE_SET = "title-set",
     CATEGORY_SET = "category-set",
     CATEGORY_AMBIGUOUS = "category-ambiguous",

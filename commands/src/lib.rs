@@ -17,6 +17,7 @@ mod permission;
 mod test_support;
 mod tokens;
 
+pub mod discord;
 pub mod guard;
 pub mod meta;
 pub mod obs;
@@ -46,6 +47,7 @@ pub enum Command {
     Power(power::PowerCommand),
     Services(services::ServicesCommand),
     Overlay(overlay::OverlayCommand),
+    Discord(discord::DiscordCommand),
     Web(web::WebCommand),
     Meta(meta::MetaCommand),
 }
@@ -191,6 +193,8 @@ pub const SPECS: &[CommandSpec] = &[
     spec("ban-ip", "ban-ip <ip>", &["ip"], Admin),
     spec("unban-ip", "unban-ip <ip>", &["ip"], Admin),
     spec("bans", "bans", &[], Admin),
+    // discord
+    spec("panel", "panel", &[], Moderator),
     // meta
     spec("help", "help [command]", &["command"], Viewer),
     spec("status", "status", &[], Moderator),
@@ -203,7 +207,8 @@ impl Command {
     pub const NAMES: &'static [&'static str] = &[
         "start", "stop", "record", "live", "brb", "starting", "scene", "fix", "refresh", "bitrate",
         "guard", "trigger", "dryrun", "title", "category", "raid", "restream", "pc", "service",
-        "logs", "alert", "ban-ip", "unban-ip", "bans", "help", "status", "ping", "version",
+        "logs", "alert", "ban-ip", "unban-ip", "bans", "panel", "help", "status", "ping",
+        "version",
     ];
 
     /// The command word this command was (or would be) typed with.
@@ -216,6 +221,7 @@ impl Command {
             Command::Power(_) => "pc",
             Command::Services(c) => c.name(),
             Command::Overlay(_) => "alert",
+            Command::Discord(_) => "panel",
             Command::Web(c) => c.name(),
             Command::Meta(c) => c.name(),
         }
@@ -232,6 +238,7 @@ impl Command {
             Command::Power(_) => Some(Feature::Power),
             Command::Services(_) => Some(Feature::Services),
             Command::Overlay(_) => Some(Feature::Overlay),
+            Command::Discord(_) => Some(Feature::Discord),
             Command::Web(_) => Some(Feature::Web),
             Command::Meta(_) => None,
         }
@@ -248,6 +255,7 @@ impl Command {
             Command::Power(c) => c.required_permission(),
             Command::Services(c) => c.required_permission(),
             Command::Overlay(_) => Moderator,
+            Command::Discord(_) => Moderator,
             Command::Web(_) => Admin,
             Command::Meta(c) => c.required_permission(),
         }
@@ -270,6 +278,7 @@ impl Command {
             | Command::Twitch(_)
             | Command::Power(_)
             | Command::Overlay(_)
+            | Command::Discord(_)
             | Command::Meta(_) => false,
         }
     }
@@ -280,6 +289,19 @@ impl Command {
     /// to those allowed to use it, not to a whole Discord channel).
     pub fn answered_privately(&self) -> bool {
         self.is_private() || matches!(self, Command::Services(_))
+    }
+
+    /// Whether adding `force` would make a different command: `pc restart` and `pc shutdown`
+    /// without it (refused while streaming). The panel's confirmation offers the forced form
+    /// as a second button.
+    pub fn can_force(&self) -> bool {
+        matches!(
+            self,
+            Command::Power(
+                power::PowerCommand::Restart { force: false }
+                    | power::PowerCommand::Shutdown { force: false }
+            )
+        )
     }
 
     /// The spec of this command's word.
@@ -352,6 +374,7 @@ pub const FORMS: &[&str] = &[
     "ban-ip 1.2.3.4",
     "unban-ip ::1",
     "bans",
+    "panel",
     "help",
     "help scene",
     "status",
@@ -401,6 +424,7 @@ pub fn parse(line: &str, prefix: &str) -> Option<Result<Command, ParseError>> {
         "pc" => power::parse(&mut tokens).map(Command::Power),
         "service" | "logs" => services::parse(spec.name, &mut tokens).map(Command::Services),
         "alert" => overlay::parse(&mut tokens).map(Command::Overlay),
+        "panel" => discord::parse(&mut tokens).map(Command::Discord),
         "ban-ip" | "unban-ip" | "bans" => web::parse(spec.name, &mut tokens).map(Command::Web),
         _ => meta::parse(spec.name, &mut tokens).map(Command::Meta),
     };
@@ -917,5 +941,20 @@ mod tests {
         }
         let names: std::collections::BTreeSet<_> = Feature::ALL.iter().map(|f| f.name()).collect();
         assert_eq!(names.len(), Feature::ALL.len());
+    }
+
+    #[test]
+    fn only_unforced_restart_and_shutdown_can_be_forced() {
+        let forceable: Vec<&str> = FORMS
+            .iter()
+            .copied()
+            .filter(|form| {
+                parse(&format!("!{form}"), "!")
+                    .unwrap()
+                    .unwrap()
+                    .can_force()
+            })
+            .collect();
+        assert_eq!(forceable, ["pc restart", "pc shutdown"]);
     }
 }

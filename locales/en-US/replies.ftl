@@ -136,6 +136,10 @@ bans-none = No IP address is banned.
 ban-entry-auto = { $ip } (since { $since }, automatically: bad keys)
 ban-entry-manual = { $ip } (since { $since }, by { $by })
 
+# discord
+panel-posted = Control panel posted.
+panel-on-discord = The control panel is made of Discord buttons: ask for it on Discord with { $command }.
+
 # twitch
 twitch-not-logged-in = Twitch is not logged in: run “stream-control twitch login” on the bot's machine.
 twitch-unauthorized = Twitch refused the bot's token: log in again with “stream-control twitch login”.

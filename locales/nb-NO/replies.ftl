@@ -135,6 +135,10 @@ bans-none = Ingen IP-adresser er utestengt.
 ban-entry-auto = { $ip } (siden { $since }, automatisk: feil nøkler)
 ban-entry-manual = { $ip } (siden { $since }, av { $by })
 
+# discord
+panel-posted = Kontrollpanelet er lagt ut.
+panel-on-discord = Kontrollpanelet består av Discord-knapper: be om det på Discord med { $command }.
+
 # twitch
 twitch-not-logged-in = Twitch er ikke logget inn: kjør «stream-control twitch login» på maskinen til boten.
 twitch-unauthorized = Twitch avviste tokenet til boten: logg inn igjen med «stream-control twitch login».

@@ -124,7 +124,7 @@ fn slash_for(form: &str) -> (Vec<&'static str>, Value) {
     let words: Vec<&str> = form.split_whitespace().collect();
     for (path, leaf) in tree::leaves() {
         let line: Vec<&str> = leaf.line.split_whitespace().collect();
-        if leaf.word != Some(words[0]) {
+        if leaf.word != words[0] {
             continue;
         }
         let rest: &[&str] = if words.starts_with(&line) {

@@ -97,6 +97,7 @@ const FORMS: &[&str] = &[
     "!ban-ip 1.2.3.4",
     "!unban-ip ::1",
     "!bans",
+    "!panel",
     "!help",
     "!help scene",
     "!status",
@@ -339,6 +340,33 @@ async fn permission_override_lowers_stop_to_moderator() {
     assert_eq!(reply, permission_reply("start", Permission::Admin));
 }
 
+/// `panel` is a word like any other (level, override, feature), but the panel is made of
+/// Discord buttons: elsewhere the answer says where to ask.
+#[tokio::test]
+async fn panel_is_checked_like_any_word_and_answered_with_where_to_ask_outside_discord() {
+    let ctx = context(NO_COOLDOWNS);
+    let reply = run(&ctx, "!panel", Invoker::console()).await;
+    assert_eq!(reply, Reply::not_enabled(Feature::Discord));
+    let ctx = context(
+        r#"(discord: (guild_id: 1), commands: (permissions: {"panel": Vip},
+            cooldowns: (exempt: Viewer)))"#,
+    );
+    let reply = run(&ctx, "!panel", viewer("a")).await;
+    assert_eq!(reply, permission_reply("panel", Permission::Vip));
+    let reply = run(&ctx, "!panel", at_level(Permission::Vip)).await;
+    assert_eq!(reply.key, keys::PANEL_ON_DISCORD, "{reply:?}");
+    assert_eq!(
+        text(&ctx, &reply),
+        "The control panel is made of Discord buttons: ask for it on Discord with /panel."
+    );
+    let on_discord = invoker(Surface::Discord, "7", Permission::Vip);
+    let reply = run(&ctx, "!panel", on_discord).await;
+    assert_eq!(
+        (reply.key, reply.outcome),
+        (keys::PANEL_POSTED, Outcome::Done)
+    );
+}
+
 #[tokio::test]
 async fn allow_list_admits_that_surface_and_user_only() {
     let ctx = context(
@@ -425,6 +453,7 @@ fn feature_of(name: &str) -> Option<(Feature, &'static str)> {
         "service" | "logs" => (Feature::Services, "services and logs"),
         "alert" => (Feature::Overlay, "the overlay"),
         "ban-ip" | "unban-ip" | "bans" => (Feature::Web, "the status page"),
+        "panel" => (Feature::Discord, "Discord"),
         _ => return None,
     })
 }

@@ -193,10 +193,10 @@ async fn run_slash(actx: poise::ApplicationContext<'_, Data, Error>) {
     let Some(leaf) = super::tree::leaf_at(qualified) else {
         return target.refuse(ctx, &http, &locale, &bad_interaction()).await;
     };
-    let Some(_) = leaf.word else {
-        // `/panel`: Discord only, not a vocabulary command.
-        return super::panel::post_here(ctx, &http, target, &invoker, &locale).await;
-    };
+    if leaf.word == "panel" {
+        // Checked by dispatch like any word; what it posts is Discord's own.
+        return super::panel::post_here(ctx, &http, target, invoker, &locale).await;
+    }
     let (line, follow) = match line_of(leaf, actx.args) {
         Ok(line) => line,
         Err(BadOptions) => return target.refuse(ctx, &http, &locale, &bad_interaction()).await,
@@ -499,7 +499,7 @@ pub async fn autocomplete(
         return response;
     };
     // The level of the command being typed, before anything is asked of Helix or OBS.
-    let word = super::tree::leaf_at(&actx.command().qualified_name).and_then(|leaf| leaf.word);
+    let word = super::tree::leaf_at(&actx.command().qualified_name).map(|leaf| leaf.word);
     let allowed =
         word.is_some_and(|word| dispatch::may_use_word(&ctx.config.commands, &invoker, word));
     if !allowed {

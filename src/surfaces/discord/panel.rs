@@ -5,11 +5,13 @@
 
 use super::interact::Target;
 use crate::context::Context;
-use crate::dispatch::Invoker;
-use crate::reply::{Reply, keys};
+use crate::dispatch::{self, Invocation, Invoker, Progress};
+use crate::reply::{Outcome, Reply, keys};
 use crate::status::{Level, Status};
-use commands::Permission;
+use commands::Command;
+use commands::discord::DiscordCommand;
 use poise::serenity_prelude as serenity;
+use std::sync::Arc;
 
 /// Discord's custom id limit.
 const CUSTOM_ID_LIMIT: usize = 100;
@@ -253,18 +255,26 @@ pub fn feature_fields(ctx: &Context, status: &Status, locale: &str) -> Vec<(Stri
     fields
 }
 
-/// `/panel`: post a panel in this channel. Moderators and up (a panel is an invitation to
-/// press buttons; each button is still checked by dispatch).
+/// `/panel`: post a panel in this channel, once dispatch said yes to the `panel` word (its
+/// level, moderators by default; its cooldown; Discord enabled). A panel is an invitation to
+/// press buttons; each button is still checked by dispatch.
 pub async fn post_here(
-    ctx: &Context,
+    ctx: &Arc<Context>,
     http: &serenity::Http,
     target: Target<'_>,
-    invoker: &Invoker,
+    invoker: Invoker,
     locale: &str,
 ) {
-    if invoker.permission < Permission::Moderator {
-        let refusal = crate::reply::permission_refused("/panel", Permission::Moderator);
-        return target.refuse(ctx, http, locale, &refusal).await;
+    let invocation = Invocation {
+        command: Command::Discord(DiscordCommand::Panel),
+        invoker,
+        locale: locale.to_string(),
+        reply_to: None,
+        progress: Progress::none(),
+    };
+    let reply = dispatch::dispatch_isolated(ctx.clone(), invocation).await;
+    if reply.outcome != Outcome::Done {
+        return target.refuse(ctx, http, locale, &reply).await;
     }
     let status = ctx.status.borrow().clone();
     let (text, components) = render(ctx, &status, locale);
@@ -290,7 +300,7 @@ pub async fn confirm(
         serenity::ButtonStyle::Danger,
     ));
     let forced = format!("{line} force");
-    if line.starts_with("pc ") {
+    if commands::parse(line, "").is_some_and(|parsed| parsed.is_ok_and(|c| c.can_force())) {
         buttons.extend(button(
             Action::Run(&forced),
             &ctx.render(locale, &Reply::new(keys::DISCORD_CONFIRM_FORCE)),

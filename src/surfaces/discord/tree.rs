@@ -29,8 +29,7 @@ pub enum NodeKind {
 #[derive(Debug)]
 pub struct Leaf {
     /// The vocabulary word it runs (its `cmd-<word>` metadata is the fallback description).
-    /// `None`: Discord-only (`/panel`).
-    pub word: Option<&'static str>,
+    pub word: &'static str,
     /// The start of the command line, e.g. `guard on`; option values are appended in order.
     pub line: &'static str,
     pub options: &'static [Opt],
@@ -77,7 +76,7 @@ pub enum Completion {
 
 const fn leaf(word: &'static str, line: &'static str, options: &'static [Opt]) -> NodeKind {
     NodeKind::Leaf(Leaf {
-        word: Some(word),
+        word,
         line,
         options,
         private: false,
@@ -86,7 +85,7 @@ const fn leaf(word: &'static str, line: &'static str, options: &'static [Opt]) -
 
 const fn private_leaf(word: &'static str, line: &'static str, options: &'static [Opt]) -> NodeKind {
     NodeKind::Leaf(Leaf {
-        word: Some(word),
+        word,
         line,
         options,
         private: true,
@@ -300,15 +299,7 @@ pub static TREE: &[Node] = &[
     simple("status"),
     simple("ping"),
     simple("version"),
-    node(
-        "panel",
-        NodeKind::Leaf(Leaf {
-            word: None,
-            line: "",
-            options: &[],
-            private: false,
-        }),
-    ),
+    simple("panel"),
 ];
 
 /// Discord's locale codes for ours (descriptions are sent in each; names where they differ from
@@ -445,7 +436,7 @@ fn command(
 ) -> poise::Command<Data, Error> {
     path.push(node.name);
     let word = match &node.kind {
-        NodeKind::Leaf(leaf) => leaf.word,
+        NodeKind::Leaf(leaf) => Some(leaf.word),
         NodeKind::Group(_) => None,
     };
     let mut built = poise::Command::<Data, Error> {
@@ -472,7 +463,7 @@ fn command(
             built.parameters = leaf
                 .options
                 .iter()
-                .map(|opt| parameter(i18n, default_locale, path, leaf.word, opt))
+                .map(|opt| parameter(i18n, default_locale, path, Some(leaf.word), opt))
                 .collect();
         }
     }
@@ -632,10 +623,10 @@ mod tests {
         }
         for locale in crate::i18n::LOCALES {
             for (path, leaf) in leaves() {
-                let text = description(&i18n, locale, &path, leaf.word);
+                let text = description(&i18n, locale, &path, Some(leaf.word));
                 assert_ne!(text, path.join(" "), "{locale} {path:?}: no description");
                 for opt in leaf.options {
-                    let text = option_description(&i18n, locale, &path, leaf.word, opt);
+                    let text = option_description(&i18n, locale, &path, Some(leaf.word), opt);
                     assert_ne!(
                         text, opt.name,
                         "{locale} {path:?} {}: no description",
@@ -732,7 +723,7 @@ mod tests {
     fn leaves_of_commands_with_private_answers_are_private() {
         // Each leaf is private exactly when the vocabulary forms it runs have private answers.
         for (path, leaf) in leaves() {
-            let Some(word) = leaf.word else { continue };
+            let word = leaf.word;
             let forms: Vec<commands::Command> = commands::FORMS
                 .iter()
                 .filter(|form| {
@@ -756,7 +747,7 @@ mod tests {
     #[test]
     fn leaf_lines_parse_with_their_required_options() {
         for (path, leaf) in leaves() {
-            let Some(word) = leaf.word else { continue };
+            let word = leaf.word;
             assert!(
                 leaf.line.split_whitespace().next() == Some(word),
                 "{path:?}: line `{}` must start with its word `{word}`",
