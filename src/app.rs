@@ -220,8 +220,17 @@ impl App {
                 app.supervise("discord-feed", crate::surfaces::discord::feed::run);
             }
         }
-        if app.ctx.guard.is_some() {
-            app.supervise("guard", crate::guard::run);
+        if let (Some(guard), Some(obs)) = (app.ctx.guard.clone(), app.ctx.obs.clone()) {
+            let (tls, events) = (app.ctx.tls.clone(), app.ctx.events.clone());
+            app.supervise("guard", move |_, cancel| {
+                crate::guard::run(
+                    guard.clone(),
+                    obs.clone(),
+                    tls.clone(),
+                    events.clone(),
+                    cancel,
+                )
+            });
         }
         if let Some(restream) = app.ctx.restream.clone() {
             app.supervise("restream", move |_, cancel| {
@@ -255,7 +264,22 @@ impl App {
                 let events = ctx.metrics_events.take(&ctx.events);
                 crate::metrics::run(ctx.metrics.clone(), events, cancel)
             });
-            app.supervise("web", crate::web::run);
+            if let (Some(config), Some(bans)) = (&app.ctx.config.web, &app.ctx.bans) {
+                let ctx = &app.ctx;
+                let web = Arc::new(crate::web::Web {
+                    config: Arc::new(config.clone()),
+                    status: ctx.status.clone(),
+                    part: ctx.status.publisher(|s| &mut s.web),
+                    history: ctx.history.clone(),
+                    metrics: ctx.metrics.clone(),
+                    alerts: ctx.alerts.clone(),
+                    bans: bans.clone(),
+                    secrets: ctx.secrets.clone(),
+                    i18n: ctx.i18n.clone(),
+                    redactor: ctx.redactor.clone(),
+                });
+                app.supervise("web", move |_, cancel| crate::web::run(web.clone(), cancel));
+            }
         }
         if options.console {
             app.supervise("console", crate::surfaces::console::run);

@@ -10,6 +10,9 @@ pub mod eventsub;
 pub mod helix;
 pub mod http;
 
+/// What the surfaces use: chat messages and the category search (the Helix client stays inside).
+pub use helix::{CHAT_LIMIT, PART_LIMIT, search_categories, send_chat};
+
 use crate::config::TwitchConfig;
 use crate::secrets::{Redactor, Secrets};
 use crate::state_store::StateDir;

@@ -14,8 +14,10 @@ pub mod server;
 pub mod status_page;
 
 use crate::config::WebConfig;
-use crate::context::Context;
-use crate::status::WebStatus;
+use crate::i18n::I18n;
+use crate::reply::Reply;
+use crate::secrets::{Redactor, Secrets};
+use crate::status::{Publisher, SharedStatus, WebStatus};
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::Path;
@@ -29,24 +31,47 @@ use tokio_util::sync::CancellationToken;
 
 static ASSETS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/overlay");
 
+/// The web server peer: what its routes read (Status, the history, the counters, the overlay
+/// fan-out, the bans), the keys it checks, and the writer of `Status.web`. Built by the wiring.
+pub struct Web {
+    /// The `web` section.
+    pub config: Arc<WebConfig>,
+    /// Read and watched for `/api/status`, its stream and `/metrics`.
+    pub status: SharedStatus,
+    /// The writer of `Status.web` (the address, once listening).
+    pub part: Publisher<Option<WebStatus>>,
+    pub history: Arc<crate::history::History>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The overlay fan-out, when `web.overlay` is configured.
+    pub alerts: Option<Arc<crate::alerts::Alerts>>,
+    pub bans: Arc<bans::Bans>,
+    /// `STATUS_KEY`, `OVERLAY_KEY`, `ALERT_TOKEN`.
+    pub secrets: Arc<Secrets>,
+    pub i18n: Arc<I18n>,
+    pub redactor: Redactor,
+}
+
+impl Web {
+    /// A reply for the page: localised, secrets masked.
+    pub fn render(&self, locale: &str, reply: &Reply) -> String {
+        self.redactor.redact(&self.i18n.render(locale, reply))
+    }
+}
+
 /// The web task: bind, publish the address in Status, serve until shutdown.
-pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<()> {
-    let Some(web) = ctx.config.web.clone() else {
-        return Ok(());
-    };
+pub async fn run(peer: Arc<Web>, token: CancellationToken) -> anyhow::Result<()> {
+    let web = peer.config.clone();
     let listener =
         server::listen(web.bind).with_context(|| format!("cannot listen on {}", web.bind))?;
     let addr = listener.local_addr()?;
-    // #16 §1: the web server still takes its writer from the Context (tests/it/layering.rs).
-    let part = ctx.status.publisher(|s| &mut s.web);
-    part.modify(|web| {
+    peer.part.modify(|web| {
         *web = Some(WebStatus {
             listening: addr.to_string(),
         })
     });
     tracing::info!(%addr, "status page on http://{addr}/");
     let connections = Arc::new(server::Connections::default());
-    let app = router(ctx.clone(), token.clone(), connections.clone());
+    let app = router(peer.clone(), token.clone(), connections.clone());
     let mut limits = web.limits.clone();
     limits.max_connections = server::fit_to_open_files(limits.max_connections);
     server::serve(
@@ -55,20 +80,20 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
         server::Serve {
             limits,
             trusted_proxies: web.trusted_proxies.clone(),
-            metrics: ctx.metrics.clone(),
+            metrics: peer.metrics.clone(),
             connections,
         },
         token,
     )
     .await;
-    part.modify(|web| *web = None);
+    peer.part.modify(|web| *web = None);
     Ok(())
 }
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct WebState {
-    pub ctx: Arc<Context>,
+    pub peer: Arc<Web>,
     /// The `web` section.
     pub web: Arc<WebConfig>,
     /// Cancelled on shutdown: long-lived streams end.
@@ -107,7 +132,7 @@ impl Drop for Slot {
 /// 503 for a stream or overlay beyond its cap.
 pub(crate) fn busy(state: &WebState) -> Response {
     state
-        .ctx
+        .peer
         .metrics
         .http_refused(crate::metrics::Refusal::Busy);
     let mut response = security::refusal(StatusCode::SERVICE_UNAVAILABLE, "too many clients");
@@ -119,13 +144,13 @@ pub(crate) fn busy(state: &WebState) -> Response {
 
 /// All routes, with the security layers.
 pub fn router(
-    ctx: Arc<Context>,
+    peer: Arc<Web>,
     token: CancellationToken,
     connections: Arc<server::Connections>,
 ) -> Router {
-    let web = Arc::new(ctx.config.web.clone().unwrap_or_default());
+    let web = peer.config.clone();
     let state = WebState {
-        ctx,
+        peer,
         limiter: Arc::new(security::RateLimiter::new(
             web.rate_limit.per_second,
             web.rate_limit.burst,

@@ -10,9 +10,11 @@
 use super::decide::{Decision, GuardState, Input, Level, OwnedScene, Policy, Reason, decide};
 use super::stats::{IngestStats, Meter, Reading, StatsError, sample_time};
 use crate::config::GuardConfig;
-use crate::context::Context;
 use crate::obs::ObsHandle;
-use crate::status::{Event, GuardStatus, GuardTransition, ServerStatus, SwitchedBy, Triggers};
+use crate::status::{
+    Event, EventBus, GuardStatus, GuardTransition, ServerStatus, SwitchedBy, Triggers,
+};
+use crate::tls::Tls;
 use commands::guard::{TriggerCommand, TriggerValue};
 use commands::{Kbps, Millis};
 use std::sync::{Arc, Mutex};
@@ -204,13 +206,16 @@ fn triggers(policy: &Policy) -> Triggers {
 type Poll = (Vec<(Result<Reading, StatsError>, Instant)>, Instant);
 
 /// The supervised guard task.
-pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<()> {
-    let (Some(guard), Some(obs)) = (ctx.guard.clone(), ctx.obs.clone()) else {
-        return Ok(());
-    };
+pub async fn run(
+    guard: GuardHandle,
+    obs: ObsHandle,
+    tls: Tls,
+    events: EventBus,
+    token: CancellationToken,
+) -> anyhow::Result<()> {
     let config = guard.config().clone();
     let (poll_tx, mut polls) = mpsc::channel::<Poll>(2);
-    let client = super::stats::client(&ctx.tls);
+    let client = super::stats::client(&tls);
     let poller = tokio::spawn(poll(
         client,
         config.clone(),
@@ -220,8 +225,10 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
     ));
     let _stop_poller = token.clone().drop_guard();
 
+    // Scene and stream changes only: chat traffic cannot make it lag.
+    let mut notable = events.subscribe_notable();
     let mut looped = Loop {
-        ctx: ctx.clone(),
+        events,
         obs,
         guard: guard.clone(),
         state: GuardState::default(),
@@ -241,8 +248,6 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
             })
             .collect(),
     };
-    // Scene and stream changes only: chat traffic cannot make it lag.
-    let mut events = ctx.events.subscribe_notable();
     looped.publish(None, None);
     looped.resync_scene(true);
 
@@ -259,7 +264,7 @@ pub async fn run(ctx: Arc<Context>, token: CancellationToken) -> anyhow::Result<
                 Some((readings, tick)) => looped.on_poll(readings, tick).await,
                 None => break,
             },
-            event = events.recv() => match event {
+            event = notable.recv() => match event {
                 Ok(Event::ObsSceneChanged { .. } | Event::ObsConnected { .. }) => looped.resync_scene(false),
                 Ok(Event::ObsStreamChanged { .. }) => {
                     // Streaks from before a start or stop mean nothing now.
@@ -304,7 +309,7 @@ async fn poll(
 }
 
 struct Loop {
-    ctx: Arc<Context>,
+    events: EventBus,
     obs: ObsHandle,
     guard: GuardHandle,
     state: GuardState,
@@ -422,7 +427,7 @@ impl Loop {
                     Level::Low => Event::BitrateLow(transition),
                     Level::Offline => Event::IngestOffline(transition),
                 };
-                let _ = self.ctx.events.send(event);
+                let _ = self.events.send(event);
                 self.owned = Some(OwnedScene::Level(to));
                 self.publish(None, None);
                 if dry_run {
@@ -438,14 +443,11 @@ impl Loop {
             Decision::StopStream { reason } => {
                 tracing::warn!(?reason, "offline for too long: stopping the stream");
                 if dry_run {
-                    let _ = self
-                        .ctx
-                        .events
-                        .send(Event::OfflineTimeout { stopped: false });
+                    let _ = self.events.send(Event::OfflineTimeout { stopped: false });
                     return;
                 }
                 let obs = self.obs.clone();
-                let events = self.ctx.events.clone();
+                let events = self.events.clone();
                 tokio::spawn(async move {
                     let stopped = match obs.end_stream(SwitchedBy::Guard).await {
                         Ok(_) => true,

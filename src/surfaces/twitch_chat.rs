@@ -29,7 +29,6 @@ use crate::context::Context;
 use crate::dispatch::{self, Invocation, Invoker, Surface};
 use crate::reply::{self, Outcome, Reply, keys};
 use crate::status::Event;
-use crate::twitch::helix;
 use commands::Permission;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -63,7 +62,7 @@ pub fn starts_like_a_command(text: &str, prefix: &str) -> bool {
 pub fn chat_parts(text: &str, prefix: &str) -> Vec<String> {
     reply::split(
         text,
-        helix::PART_LIMIT - DEFUSE.chars().count(),
+        crate::twitch::PART_LIMIT - DEFUSE.chars().count(),
         reply::Breaks::Words,
     )
     .into_iter()
@@ -210,7 +209,7 @@ async fn say(ctx: &Context, locale: &str, reply: &Reply, reply_to: Option<&str>)
         .enumerate()
     {
         let parent = if i == 0 { reply_to } else { None };
-        if let Err(error) = helix::send_chat(twitch, part, parent).await {
+        if let Err(error) = crate::twitch::send_chat(twitch, part, parent).await {
             tracing::warn!(%error, "cannot send a Twitch chat message");
             return;
         }
@@ -251,7 +250,7 @@ pub async fn announce(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::R
                 message: Some(message),
                 ..
             }) => {
-                if let Err(error) = helix::send_chat(&twitch, &message, None).await {
+                if let Err(error) = crate::twitch::send_chat(&twitch, &message, None).await {
                     tracing::warn!(%error, "cannot post the raid message");
                 }
                 continue;
@@ -306,7 +305,11 @@ mod tests {
         let parts = chat_parts(&long, "!");
         assert_eq!(parts.len(), 2, "{parts:?}");
         assert_eq!(parts[1], "» !stop now");
-        assert!(parts.iter().all(|p| p.chars().count() <= helix::CHAT_LIMIT));
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.chars().count() <= crate::twitch::CHAT_LIMIT)
+        );
         // Another prefix: `!` is then only text.
         assert_eq!(chat_parts("!brb", "?"), ["!brb"]);
         assert_eq!(chat_parts("?brb", "?"), ["» ?brb"]);

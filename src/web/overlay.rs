@@ -41,7 +41,7 @@ pub(super) fn api_routes() -> Router<WebState> {
 }
 
 async fn page(State(state): State<WebState>) -> Response {
-    if state.ctx.alerts.is_none() {
+    if state.peer.alerts.is_none() {
         return super::not_found_response();
     }
     let mut response = super::asset_response("overlay.html");
@@ -54,7 +54,7 @@ async fn page(State(state): State<WebState>) -> Response {
 pub const MAX_INCOMING_BYTES: usize = 4 * 1024;
 
 async fn socket(State(state): State<WebState>, upgrade: WebSocketUpgrade) -> Response {
-    if state.ctx.alerts.is_none() {
+    if state.peer.alerts.is_none() {
         return super::not_found_response();
     }
     let Some(slot) = super::Slot::take(&state.overlay_clients, state.web.limits.max_overlays)
@@ -73,7 +73,7 @@ async fn socket(State(state): State<WebState>, upgrade: WebSocketUpgrade) -> Res
 /// One overlay connection: the hello frame, then every alert, until either side goes away, the
 /// client falls behind, or the server shuts down.
 async fn serve(state: WebState, mut socket: WebSocket) {
-    let Some(alerts) = state.ctx.alerts.clone() else {
+    let Some(alerts) = state.peer.alerts.clone() else {
         return;
     };
     let mut subscription = alerts.subscribe();
@@ -200,10 +200,10 @@ async fn api_alert(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(alerts) = state.ctx.alerts.clone() else {
+    let Some(alerts) = state.peer.alerts.clone() else {
         return refusal(StatusCode::SERVICE_UNAVAILABLE, "overlay not enabled");
     };
-    let Some(expected) = state.ctx.secrets.get("ALERT_TOKEN") else {
+    let Some(expected) = state.peer.secrets.get("ALERT_TOKEN") else {
         return refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             "alert token not configured",
@@ -224,8 +224,8 @@ async fn api_alert(
         Err(error) => return refusal(StatusCode::BAD_REQUEST, error.as_str()),
     };
     let message = match message {
-        Some(message) => state.ctx.redactor.redact(&message),
-        None => OverlayAlert::test(kind, &state.ctx.i18n, alerts.locale()).message,
+        Some(message) => state.peer.redactor.redact(&message),
+        None => OverlayAlert::test(kind, &state.peer.i18n, alerts.locale()).message,
     };
     let id = alerts.publish(&OverlayAlert { kind, message });
     (

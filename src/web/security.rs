@@ -197,12 +197,12 @@ pub async fn guard_request(
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
     let ip = client_ip(peer, request.headers(), &state.web.trusted_proxies);
-    if state.ctx.bans.as_ref().is_some_and(|b| b.is_banned(ip)) {
-        state.ctx.metrics.http_refused(Refusal::Banned);
+    if state.peer.bans.is_banned(ip) {
+        state.peer.metrics.http_refused(Refusal::Banned);
         return refusal(StatusCode::FORBIDDEN, "banned");
     }
     if let Err(wait) = state.limiter.check(ip) {
-        state.ctx.metrics.http_refused(Refusal::RateLimited);
+        state.peer.metrics.http_refused(Refusal::RateLimited);
         let mut response = refusal(StatusCode::TOO_MANY_REQUESTS, "too many requests");
         let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
         if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
@@ -233,10 +233,8 @@ fn presented_key(request: &Request) -> Option<String> {
 
 /// A wrong secret from `ip`: counted, and maybe the ban.
 pub fn bad_secret(state: &WebState, ip: IpAddr) {
-    state.ctx.metrics.http_refused(Refusal::BadKey);
-    if let Some(bans) = &state.ctx.bans
-        && bans.bad_attempt(ip)
-    {
+    state.peer.metrics.http_refused(Refusal::BadKey);
+    if state.peer.bans.bad_attempt(ip) {
         tracing::warn!(%ip, "banned after repeated bad keys");
     }
 }
@@ -252,9 +250,9 @@ pub struct KeyGuard {
 /// A route group's access key, when its variable is set: `?key=` or `Authorization: Bearer`.
 pub async fn require_key(State(guard): State<KeyGuard>, request: Request, next: Next) -> Response {
     let state = &guard.state;
-    let Some(expected) = state.ctx.secrets.get(guard.variable) else {
+    let Some(expected) = state.peer.secrets.get(guard.variable) else {
         if !host_allowed(request.headers(), &state.web.hosts) {
-            state.ctx.metrics.http_refused(Refusal::UnknownHost);
+            state.peer.metrics.http_refused(Refusal::UnknownHost);
             return refusal(
                 StatusCode::MISDIRECTED_REQUEST,
                 "unknown host name: add it to web.hosts, or set an access key",
@@ -275,7 +273,7 @@ pub async fn require_key(State(guard): State<KeyGuard>, request: Request, next: 
     };
     match presented_key(&request) {
         None => {
-            state.ctx.metrics.http_refused(Refusal::NoKey);
+            state.peer.metrics.http_refused(Refusal::NoKey);
             unauthorized("access key required")
         }
         Some(key) if constant_time_eq(key.as_bytes(), expected.expose().as_bytes()) => {

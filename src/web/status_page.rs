@@ -89,7 +89,7 @@ fn page_locale(state: &WebState, headers: &HeaderMap) -> &'static str {
         .flat_map(|v| v.split(','))
         .filter_map(|tag| tag.split(';').next())
         .find_map(|tag| crate::i18n::negotiate(tag.trim()))
-        .unwrap_or_else(|| state.ctx.i18n.default_locale())
+        .unwrap_or_else(|| state.peer.i18n.default_locale())
 }
 
 fn html_escape(text: &str) -> String {
@@ -106,7 +106,7 @@ async fn page(State(state): State<WebState>, headers: HeaderMap) -> Response {
         .map(|key| {
             (
                 key.id().to_string(),
-                state.ctx.render(locale, &Reply::new(*key)).into(),
+                state.peer.render(locale, &Reply::new(*key)).into(),
             )
         })
         .collect();
@@ -150,7 +150,7 @@ fn json_response(body: String) -> Response {
 }
 
 async fn api_status(State(state): State<WebState>) -> Response {
-    let body = status_json(&state.ctx.status.borrow());
+    let body = status_json(&state.peer.status.borrow());
     json_response(body)
 }
 
@@ -165,7 +165,7 @@ struct HistoryResponse {
 async fn api_history(State(state): State<WebState>) -> Response {
     let body = HistoryResponse {
         now_unix_ms: crate::history::now_unix_ms(),
-        history: state.ctx.history.snapshot(WINDOW),
+        history: state.peer.history.snapshot(WINDOW),
     };
     json_response(serde_json::to_string(&body).unwrap_or_else(|_| "{}".into()))
 }
@@ -176,13 +176,13 @@ async fn stream(State(state): State<WebState>) -> Response {
     else {
         return super::busy(&state);
     };
-    let statuses = WatchStream::new(state.ctx.status.subscribe()).map(|status| {
+    let statuses = WatchStream::new(state.peer.status.subscribe()).map(|status| {
         SseEvent::default()
             .event("status")
             .data(status_json(&status))
     });
     // History updates that a slow page missed are skipped; the next status or reload catches up.
-    let history = BroadcastStream::new(state.ctx.history.subscribe()).filter_map(|update| async {
+    let history = BroadcastStream::new(state.peer.history.subscribe()).filter_map(|update| async {
         let (name, data) = match update.ok()? {
             HistoryUpdate::Sample(sample) => ("sample", serde_json::to_string(&sample)),
             HistoryUpdate::Switch(mark) => ("switch", serde_json::to_string(&mark)),
@@ -202,14 +202,14 @@ async fn stream(State(state): State<WebState>) -> Response {
 
 async fn metrics(State(state): State<WebState>) -> Response {
     let clients = Clients {
-        overlay: state.ctx.alerts.as_ref().map_or(0, |a| a.clients()),
+        overlay: state.peer.alerts.as_ref().map_or(0, |a| a.clients()),
         status: state.status_clients.load(Ordering::Relaxed),
         connections: state.connections.open(),
     };
     let body = state
-        .ctx
+        .peer
         .metrics
-        .render(&state.ctx.status.borrow(), clients);
+        .render(&state.peer.status.borrow(), clients);
     (
         [(
             header::CONTENT_TYPE,

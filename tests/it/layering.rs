@@ -18,13 +18,9 @@ const PEERS: &[&str] = &[
 /// What a peer never imports.
 const ABOVE_PEERS: &[&str] = &["surfaces", "handlers", "dispatch", "app", "context"];
 
-/// Peer imports of an upper layer not removed yet (#16 §1): (file, module).
-const PEER_EXCEPTIONS: &[(&str, &str)] = &[
-    // The guard's task still takes the Context (OBS handle, TLS, events).
-    ("src/guard/run.rs", "context"),
-    // The web server's routes read the Context (bans, alerts, history, metrics, status).
-    ("src/web.rs", "context"),
-];
+/// Peer imports of an upper layer not removed yet (#16 §1): (file, module). None left; the
+/// list stays so a future exception is written down where the rule is.
+const PEER_EXCEPTIONS: &[(&str, &str)] = &[];
 
 /// Modules of the app that the configuration imports today (#16 §1: config imports nothing of the
 /// app). Each one is a type or a check that belongs in config or in a shared module below both.
@@ -163,18 +159,46 @@ fn only_the_wiring_hands_out_status_writers() {
             .lines()
             .filter(|l| l.contains(".publisher(") && !l.trim_start().starts_with("//"))
             .collect();
-        let expected_debt = matches!(file.as_str(), "src/web.rs");
-        if expected_debt {
-            // #16 §1: these still take a writer from the Context; the list shrinks.
-            assert!(
-                !writes.is_empty(),
-                "{file} no longer takes a writer: drop it here"
-            );
-        } else {
-            assert!(
-                writes.is_empty(),
-                "{file} takes a Status writer: {writes:?}"
-            );
+        assert!(
+            writes.is_empty(),
+            "{file} takes a Status writer: {writes:?}"
+        );
+    }
+}
+
+/// Surfaces use a peer through what its top-level module offers (its handle and the functions it
+/// exports there), never through its submodules (connection tasks, parsers, clients, files):
+/// no `crate::<peer>::<submodule>::` path in `src/surfaces*`, outside comments and tests.
+#[test]
+fn surfaces_never_reach_into_a_peers_submodules() {
+    let mut files = Vec::new();
+    sources(&root().join("src/surfaces"), &mut files);
+    files.push(root().join("src/surfaces.rs"));
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("a source file is readable");
+        let code = match text.find("#[cfg(test)]\nmod tests") {
+            Some(at) => &text[..at],
+            None => &text[..],
+        };
+        for line in code.lines() {
+            let line = line.split("//").next().unwrap_or("");
+            for peer in PEERS {
+                let prefix = format!("crate::{peer}::");
+                for (at, _) in line.match_indices(&prefix) {
+                    let rest = &line[at + prefix.len()..];
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    let submodule = name.starts_with(|c: char| c.is_ascii_lowercase())
+                        && rest[name.len()..].starts_with("::");
+                    if submodule {
+                        found.push(format!("{}: crate::{peer}::{name}::", file.display()));
+                    }
+                }
+            }
         }
     }
+    assert!(found.is_empty(), "surfaces reaching into peers: {found:?}");
 }

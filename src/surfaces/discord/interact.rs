@@ -544,7 +544,7 @@ pub async fn suggestions(
             if partial.chars().count() < 2 {
                 return Vec::new();
             }
-            let search = crate::twitch::helix::search_categories(twitch, &partial);
+            let search = crate::twitch::search_categories(twitch, &partial);
             match tokio::time::timeout(budget, search).await {
                 Ok(Ok(found)) => found.into_iter().map(|(_, name)| name).collect(),
                 Ok(Err(error)) => {
