@@ -43,17 +43,22 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// A source file's code without its `#[cfg(test)] mod tests`.
+fn code_of(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).expect("a source file is readable");
+    match text.find("#[cfg(test)]\nmod tests") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
 /// Every source file, as `src/…` → the top-level modules it names as `crate::<module>`.
 fn imports() -> BTreeMap<String, BTreeSet<String>> {
     let mut files = Vec::new();
     sources(&root().join("src"), &mut files);
     let mut all = BTreeMap::new();
     for file in files {
-        let text = std::fs::read_to_string(&file).expect("a source file is readable");
-        let code = match text.find("#[cfg(test)]\nmod tests") {
-            Some(at) => &text[..at],
-            None => &text[..],
-        };
+        let code = code_of(&file);
         let mut modules = BTreeSet::new();
         for line in code.lines() {
             let line = line.split("//").next().unwrap_or("");
@@ -150,11 +155,7 @@ fn only_the_wiring_hands_out_status_writers() {
         if matches!(file.as_str(), "src/app.rs" | "src/status.rs") {
             continue;
         }
-        let text = std::fs::read_to_string(root().join(&file)).expect("readable");
-        let code = match text.find("#[cfg(test)]\nmod tests") {
-            Some(at) => &text[..at],
-            None => &text[..],
-        };
+        let code = code_of(&root().join(&file));
         let writes: Vec<&str> = code
             .lines()
             .filter(|l| l.contains(".publisher(") && !l.trim_start().starts_with("//"))
@@ -176,11 +177,7 @@ fn surfaces_never_reach_into_a_peers_submodules() {
     files.push(root().join("src/surfaces.rs"));
     let mut found = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(&file).expect("a source file is readable");
-        let code = match text.find("#[cfg(test)]\nmod tests") {
-            Some(at) => &text[..at],
-            None => &text[..],
-        };
+        let code = code_of(&file);
         for line in code.lines() {
             let line = line.split("//").next().unwrap_or("");
             for peer in PEERS {
