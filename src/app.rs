@@ -9,6 +9,7 @@ use crate::config::Config;
 pub use crate::context::Context;
 use crate::dispatch::Cooldowns;
 use crate::i18n::I18n;
+use crate::retry::Backoff;
 use crate::secrets::{Redactor, Secrets};
 use crate::status::{EarlyReceiver, Event, EventBus, SharedStatus, Status, TaskState, TaskStatus};
 use std::future::Future;
@@ -301,7 +302,7 @@ impl App {
         let ctx = self.ctx.clone();
         self.tracker.spawn(async move {
             let mut restarts = 0u32;
-            let mut backoff = BACKOFF_MIN;
+            let mut backoff = Backoff::new(BACKOFF_MIN, BACKOFF_MAX);
             let mut last_error = None;
             loop {
                 ctx.set_task(name, TaskState::Running, restarts, last_error.clone());
@@ -326,10 +327,11 @@ impl App {
                 }
                 let error = ctx.redactor.redact(&error);
                 if started.elapsed() >= STABLE_AFTER {
-                    backoff = BACKOFF_MIN;
+                    backoff.reset();
                 }
+                let retry_in = backoff.next_delay();
                 restarts += 1;
-                tracing::error!(task = name, error, restarts, retry_in = ?backoff, "task failed; restarting");
+                tracing::error!(task = name, error, restarts, retry_in = ?retry_in, "task failed; restarting");
                 let _ = ctx.events.send(Event::TaskFailed {
                     task: name.to_string(),
                     error: error.clone(),
@@ -337,10 +339,9 @@ impl App {
                 last_error = Some(error);
                 ctx.set_task(name, TaskState::Restarting, restarts, last_error.clone());
                 tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(retry_in) => {}
                     _ = ctx.shutdown.cancelled() => break,
                 }
-                backoff = (backoff * 2).min(BACKOFF_MAX);
             }
             ctx.set_task(name, TaskState::Stopped, restarts, last_error);
         });

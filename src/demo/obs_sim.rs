@@ -8,8 +8,8 @@
 //! `delay_answers`, `fail_stream_after_start`, `ignore_stop` and `freeze_media`; the streamer is
 //! played with `set_scene`, `set_streaming`, `add_scene`, ...
 //!
-//! The protocol lives in `obs_sim/connection.rs` (one task per socket), OBS's state and the
-//! requests in `obs_sim/state.rs`.
+//! The protocol lives in `obs_sim/connection.rs` (one task per socket), OBS's state in
+//! `obs_sim/state.rs`, the requests that read and change it in `obs_sim/requests.rs`.
 //!
 //! Guarantees: the state lives behind one `std::sync::Mutex` that is never held across an
 //! `.await`; a misbehaving client is closed with the obs-websocket close code OBS would use and
@@ -18,6 +18,7 @@
 //! so the simulator also follows a paused tokio clock.
 
 mod connection;
+mod requests;
 mod state;
 
 use std::net::SocketAddr;

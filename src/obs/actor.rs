@@ -2,6 +2,7 @@
 //! disconnects, publish the live client for [`super::ObsHandle`].
 
 use super::{ObsHandle, probe};
+use crate::retry::Backoff;
 use crate::status::Publisher;
 
 /// The writer of `Status.obs`.
@@ -25,7 +26,7 @@ const MIN_WEBSOCKET_VERSION: (u64, u64) = (5, 5);
 pub async fn run(obs: ObsHandle, part: ObsPart, token: CancellationToken) -> anyhow::Result<()> {
     let config = obs.config().clone();
     part.update(|o| o.connection = ObsConnection::Connecting);
-    let mut backoff = config.reconnect_min;
+    let mut backoff = Backoff::new(config.reconnect_min, config.reconnect_max);
     let mut last_failure: Option<ObsConnection> = None;
     loop {
         let attempt = tokio::select! {
@@ -34,7 +35,7 @@ pub async fn run(obs: ObsHandle, part: ObsPart, token: CancellationToken) -> any
         };
         let delay = match attempt {
             Ok(client) => {
-                backoff = config.reconnect_min;
+                backoff.reset();
                 last_failure = None;
                 let reason = session(&part, &obs, Arc::new(client), &token).await;
                 obs.inner.client.send_replace(None);
@@ -50,7 +51,7 @@ pub async fn run(obs: ObsHandle, part: ObsPart, token: CancellationToken) -> any
                     o.outgoing_kbps = None;
                 });
                 obs.emit(Event::ObsLost { reason });
-                config.reconnect_min
+                backoff.current()
             }
             Err(failure) => {
                 // Say it once per kind of failure, not on every retry.
@@ -74,9 +75,9 @@ pub async fn run(obs: ObsHandle, part: ObsPart, token: CancellationToken) -> any
                 );
                 part.update(|o| o.connection = failure.clone());
                 last_failure = Some(failure);
-                let delay = if slow { config.reconnect_max } else { backoff };
-                backoff = (backoff * 2).min(config.reconnect_max);
-                delay
+                // A wrong password or an old OBS is not fixed in seconds: wait the longest.
+                let delay = backoff.next_delay();
+                if slow { backoff.max() } else { delay }
             }
         };
         tokio::select! {

@@ -7,6 +7,7 @@
 //! nothing: the bot keeps running, says so, and retries with backoff. A seed token file
 //! (`{"access_token", "refresh_token"}`) is accepted and upgraded.
 
+use crate::retry::Backoff;
 use crate::secrets::Redactor;
 use crate::state_store::{Sensitivity, StateDir};
 use serde::{Deserialize, Serialize};
@@ -378,7 +379,7 @@ async fn maintain(
         }
     };
     let secret = twitch.client_secret.clone();
-    let mut backoff = Duration::from_secs(5);
+    let mut backoff = Backoff::new(Duration::from_secs(5), Duration::from_secs(300));
     // Use the token we have, or a refreshed one.
     let usable = |token: UserToken, stored: &mut StoredToken| {
         let fresh = StoredToken::from_user_token(&token);
@@ -412,7 +413,7 @@ async fn maintain(
         let wait = match attempt {
             Ok(token) => {
                 usable(token, &mut stored);
-                backoff = Duration::from_secs(5);
+                backoff.reset();
                 said = None;
                 // Maintain: refresh before expiry, validate hourly (`establish` validates),
                 // refresh at once after a 401.
@@ -443,8 +444,7 @@ async fn maintain(
                 }
                 set(TokenState::Failing, Some(&stored), Some(error.to_string()));
                 failing(&mut said, error.to_string());
-                let retry_in = backoff;
-                backoff = (backoff * 2).min(Duration::from_secs(300));
+                let retry_in = backoff.next_delay();
                 need_refresh = matches!(error, TokenError::Refresh(_)) || need_refresh;
                 tokio::select! {
                     _ = cancel.cancelled() => return Ok(()),
@@ -453,7 +453,7 @@ async fn maintain(
                     new = file_changed(&twitch.state, file, Some(&stored)) => {
                         stored = new;
                         need_refresh = false;
-                        backoff = Duration::from_secs(5);
+                        backoff.reset();
                     }
                 }
                 continue;
@@ -473,7 +473,7 @@ async fn maintain(
                 tracing::info!("a new Twitch login was stored; using it");
                 stored = new;
                 need_refresh = false;
-                backoff = Duration::from_secs(5);
+                backoff.reset();
             }
         }
     }

@@ -15,6 +15,7 @@
 //! deduplicated by `message_id` (bounded memory) and dropped when older than 10 minutes.
 
 use super::Twitch;
+use crate::retry::Backoff;
 use crate::status::{Event, EventSubStatus, now_unix};
 use futures_util::StreamExt;
 use std::collections::{HashSet, VecDeque};
@@ -119,7 +120,7 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut seen = Seen::default();
-    let mut backoff = Duration::from_secs(1);
+    let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
     // A connection was lost since the last session: the next one is a reconnect.
     let mut lost = false;
     // Twitch revoked the authorization: say so until a token comes.
@@ -152,7 +153,7 @@ pub async fn run(
         };
         let end = match connected {
             Ok((socket, session, keepalive)) => {
-                backoff = Duration::from_secs(1);
+                backoff.reset();
                 if std::mem::take(&mut lost) {
                     let _ = twitch
                         .events
@@ -189,7 +190,8 @@ pub async fn run(
             }
             End::Lost(reason) => {
                 lost = true;
-                tracing::warn!(%reason, retry_in = ?backoff, "EventSub connection lost; reconnecting");
+                let retry_in = backoff.next_delay();
+                tracing::warn!(%reason, retry_in = ?retry_in, "EventSub connection lost; reconnecting");
                 set_state(&twitch, |e| {
                     e.state = "reconnecting";
                     e.session_id = None;
@@ -199,9 +201,8 @@ pub async fn run(
                 });
                 tokio::select! {
                     _ = cancel.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(retry_in) => {}
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(60));
             }
         }
     }
@@ -266,7 +267,7 @@ async fn session_loop(
         Some(Box::pin(subscribe(twitch, &session, TYPES.to_vec())));
     // Types to subscribe again (failed, or revoked), at `resubscribe_at`.
     let mut missing: Vec<&'static str> = Vec::new();
-    let mut resubscribe_in = Duration::from_secs(2);
+    let mut resubscribe = Backoff::new(Duration::from_secs(2), Duration::from_secs(120));
     let mut resubscribe_at: Option<tokio::time::Instant> = None;
     // The last EventSub message (a text frame). WebSocket pings are not: Twitch's socket layer
     // may go on pinging a session that sends nothing, and the keepalive timeout is about
@@ -324,8 +325,7 @@ async fn session_loop(
                     }
                 }
                 if !missing.is_empty() && resubscribe_at.is_none() {
-                    resubscribe_at = Some(tokio::time::Instant::now() + resubscribe_in);
-                    resubscribe_in = (resubscribe_in * 2).min(Duration::from_secs(120));
+                    resubscribe_at = Some(tokio::time::Instant::now() + resubscribe.next_delay());
                 }
                 continue;
             }
@@ -420,8 +420,9 @@ async fn session_loop(
                             if !missing.contains(kind) {
                                 missing.push(kind);
                             }
-                            resubscribe_in = Duration::from_secs(2);
-                            resubscribe_at = Some(tokio::time::Instant::now() + resubscribe_in);
+                            resubscribe.reset();
+                            resubscribe_at =
+                                Some(tokio::time::Instant::now() + resubscribe.current());
                         }
                     }
                 }

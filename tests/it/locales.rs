@@ -86,6 +86,25 @@ fn every_key_the_code_can_produce_exists_in_every_locale() {
     }
 }
 
+/// `build.rs` reads the en-US files line by line; Fluent's own parser must find the same messages.
+#[test]
+fn the_keys_are_every_en_us_message_but_command_metadata() {
+    let generated: BTreeSet<&str> = keys::ALL.iter().map(|k| k.id()).collect();
+    assert_eq!(generated.len(), keys::ALL.len(), "no key twice");
+    let messages = i18n::message_ids(i18n::FALLBACK);
+    let replies: BTreeSet<&str> = messages
+        .iter()
+        .map(String::as_str)
+        .filter(|id| !id.contains('.'))
+        .filter(|id| {
+            !["cmd-", "dc-", "discord-name-"]
+                .iter()
+                .any(|p| id.starts_with(p))
+        })
+        .collect();
+    assert_eq!(generated, replies);
+}
+
 #[test]
 fn every_command_has_a_description_and_argument_descriptions() {
     for locale in LOCALES {

@@ -20,7 +20,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 
-use super::state::{ClientEntry, Outgoing, Reply, Shared, State};
+use super::requests::Reply;
+use super::state::{ClientEntry, Outgoing, Shared, State};
 use super::{FPS, Recorded, close_code, op, random_bytes, status, subscription};
 
 /// Removes the client from the shared state however the connection task ends.
