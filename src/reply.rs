@@ -41,6 +41,16 @@ impl PartialEq for Progress {
     }
 }
 
+/// A duration for a reply: `1h 2m 3s`, `4m 5s`, `6s`.
+pub fn format_uptime(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m {s}s"),
+        _ => format!("{h}h {m}m {s}s"),
+    }
+}
+
 /// A feature's localised name ("the bitrate guard").
 pub fn feature_name(feature: Feature) -> Key {
     match feature {

@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::dispatch::{Invoker, may_use_word};
-use crate::reply::{Reply, keys};
+use crate::reply::{Reply, format_uptime, keys};
 use crate::status::TaskState;
 use commands::Feature;
 use commands::meta::MetaCommand;
@@ -86,15 +86,5 @@ fn status(ctx: &Context) -> Reply {
         summary.message("tasks", Reply::new(keys::STATUS_ALL_RUNNING))
     } else {
         summary.list("tasks", problems)
-    }
-}
-
-/// `1h 2m 3s`, `4m 5s`, `6s`.
-pub(crate) fn format_uptime(secs: u64) -> String {
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    match (h, m) {
-        (0, 0) => format!("{s}s"),
-        (0, _) => format!("{m}m {s}s"),
-        _ => format!("{h}h {m}m {s}s"),
     }
 }

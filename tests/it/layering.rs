@@ -199,3 +199,17 @@ fn surfaces_never_reach_into_a_peers_submodules() {
     }
     assert!(found.is_empty(), "surfaces reaching into peers: {found:?}");
 }
+
+/// Surfaces reach the handlers only through dispatch (permission, cooldown, feature, logging).
+#[test]
+fn surfaces_reach_handlers_only_through_dispatch() {
+    let offenders: Vec<String> = imports()
+        .into_iter()
+        .filter(|(file, modules)| module_of(file) == "surfaces" && modules.contains("handlers"))
+        .map(|(file, _)| file)
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "surfaces importing handlers: {offenders:?}"
+    );
+}

@@ -9,8 +9,7 @@
 
 use super::chart;
 use crate::context::Context;
-use crate::handlers::meta::format_uptime;
-use crate::reply::{Reply, keys};
+use crate::reply::{Reply, format_uptime, keys};
 use crate::state_store::{Sensitivity, StateDir};
 use crate::status::{Level, ObsConnection, Status, TokenState};
 use poise::serenity_prelude as serenity;
