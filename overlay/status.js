@@ -52,7 +52,13 @@ function obsHealth(s) {
   if (!s.obs) return notConfigured(t("web-obs"));
   const c = s.obs.connection || {};
   const cls = levelClass(health(s).obs);
-  const reason = c.reason || (s.obs.version ? `OBS ${s.obs.version}` : "");
+  // "OBS 29.0.2 (obs-websocket 5.1.0), compatibility mode", as doctor says it.
+  let reason = c.reason || "";
+  if (!reason && s.obs.version) {
+    reason = `OBS ${s.obs.version}`;
+    if (s.obs.websocket_version) reason += ` (obs-websocket ${s.obs.websocket_version})`;
+    if (s.obs.compatibility) reason += `, ${t("web-compatibility-mode")}`;
+  }
   return { name: t("web-obs"), cls, state: words(c.state), reason };
 }
 

@@ -1,4 +1,6 @@
-//! OBS over obs-websocket v5, through the real obws 0.15 client.
+//! OBS over obs-websocket v5: through the real obws 0.15 client for obs-websocket 5.5 and newer
+//! (OBS 30.2+), through the small [`compat`] client for 5.0 to 5.4 (OBS 28.0 to 30.1); the
+//! connection task picks one at connect time, and nothing above [`client::Client`] knows which.
 //!
 //! One task ([`run`], supervised) owns the connection: it connects with capped exponential
 //! backoff, keeps `Status.obs` current from events, confirms a suspected disconnect with a
@@ -13,17 +15,20 @@
 //! the output.
 
 mod actor;
+pub mod client;
+mod compat;
 mod probe;
 mod raid;
 pub mod scenes;
 
 pub use actor::run;
-pub(crate) use actor::{connect, missing_scenes, top_first};
+pub(crate) use actor::{connect, describe_version, missing_scenes, top_first};
 
 use crate::config::ObsConfig;
 use crate::reply::{Reply, keys};
 use crate::secrets::Secret;
 use crate::status::{Event, Status, StreamState, SwitchedBy};
+use client::{Client, ClientError};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,7 +117,7 @@ struct Inner {
     config: ObsConfig,
     password: Option<Secret>,
     /// The live client, published by the connection task.
-    client: watch::Sender<Option<Arc<obws::Client>>>,
+    client: watch::Sender<Option<Arc<Client>>>,
     /// Raised by a failed call: the connection task confirms with a request.
     suspect: Notify,
     status: watch::Receiver<Status>,
@@ -195,11 +200,11 @@ impl ObsHandle {
             .is_some_and(|o| o.streaming)
     }
 
-    /// Run one obws call on the current client with the request timeout.
+    /// Run one call on the current client with the request timeout.
     async fn call<T, F, Fut>(&self, call: F) -> Result<T, ObsError>
     where
-        F: FnOnce(Arc<obws::Client>) -> Fut,
-        Fut: Future<Output = Result<T, obws::error::Error>>,
+        F: FnOnce(Arc<Client>) -> Fut,
+        Fut: Future<Output = Result<T, ClientError>>,
     {
         let client = self
             .inner
@@ -210,9 +215,7 @@ impl ObsHandle {
         let timeout = self.inner.config.request_timeout;
         match tokio::time::timeout(timeout, call(client)).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(obws::error::Error::Api { code, message })) => Err(ObsError::Refused(
-                message.unwrap_or_else(|| format!("{code:?}")),
-            )),
+            Ok(Err(ClientError::Api(message))) => Err(ObsError::Refused(message)),
             Ok(Err(error)) => {
                 tracing::debug!(%error, "OBS request failed; checking the connection");
                 self.inner.suspect.notify_one();
@@ -228,7 +231,7 @@ impl ObsHandle {
     /// Switch the program scene. An unknown name is [`ObsError::UnknownScene`].
     pub async fn set_scene(&self, name: &str) -> Result<(), ObsError> {
         let scene = name.to_string();
-        self.call(|c| async move { c.scenes().set_current_program_scene(scene.as_str()).await })
+        self.call(|c| async move { c.set_current_program_scene(scene.as_str()).await })
             .await
             .map_err(|e| match e {
                 ObsError::Refused(_) => ObsError::UnknownScene(name.to_string()),
@@ -243,8 +246,7 @@ impl ObsHandle {
         }
         // Listen before asking, so a quick STARTING → STOPPED is not missed.
         let mut events = self.inner.events.subscribe_notable();
-        self.call(|c| async move { c.streaming().start().await })
-            .await?;
+        self.call(|c| async move { c.start_stream().await }).await?;
         let timeout = self.inner.config.stop.confirm_timeout;
         let confirmed = tokio::time::timeout(timeout, async {
             loop {
@@ -305,8 +307,7 @@ impl ObsHandle {
             .borrow_and_update()
             .clone()
             .ok_or(ObsError::NotConnected)?;
-        self.call(|c| async move { c.streaming().stop().await })
-            .await?;
+        self.call(|c| async move { c.stop_stream().await }).await?;
         let confirmed = tokio::time::timeout(timeout, async {
             loop {
                 let same = client.borrow_and_update().as_ref().is_some_and(|c| Arc::ptr_eq(c, &original));
@@ -353,36 +354,29 @@ impl ObsHandle {
     }
 
     pub async fn start_record(&self) -> Result<(), ObsError> {
-        self.call(|c| async move { c.recording().start().await })
-            .await
+        self.call(|c| async move { c.start_record().await }).await
     }
 
     pub async fn stop_record(&self) -> Result<(), ObsError> {
-        self.call(|c| async move { c.recording().stop().await.map(|_| ()) })
-            .await
+        self.call(|c| async move { c.stop_record().await }).await
     }
 
     /// Restart a media source (`TriggerMediaInputAction` restart).
     pub async fn restart_media(&self, source: &str) -> Result<(), ObsError> {
         let name = source.to_string();
-        self.call(|c| async move {
-            c.media_inputs()
-                .trigger_action(name.as_str().into(), obws::common::MediaAction::Restart)
-                .await
-        })
-        .await
-        .map_err(|e| match e {
-            ObsError::Refused(_) => ObsError::UnknownSource(source.to_string()),
-            other => other,
-        })
+        self.call(|c| async move { c.restart_media(name.as_str()).await })
+            .await
+            .map_err(|e| match e {
+                ObsError::Refused(_) => ObsError::UnknownSource(source.to_string()),
+                other => other,
+            })
     }
 
     /// Whether a media source is playing.
     pub async fn media_playing(&self, source: &str) -> Result<bool, ObsError> {
         let name = source.to_string();
-        self.call(|c| async move { c.media_inputs().status(name.as_str().into()).await })
+        self.call(|c| async move { c.media_playing(name.as_str()).await })
             .await
-            .map(|s| s.state == obws::responses::media_inputs::MediaState::Playing)
             .map_err(|e| match e {
                 ObsError::Refused(_) => ObsError::UnknownSource(source.to_string()),
                 other => other,
@@ -391,7 +385,7 @@ impl ObsHandle {
 
     /// `GetStreamStatus`: whether the output is active and its byte counter.
     pub async fn stream_counter(&self) -> Result<(bool, u64), ObsError> {
-        self.call(|c| async move { c.streaming().status().await })
+        self.call(|c| async move { c.stream_status().await })
             .await
             .map(|s| (s.active, s.bytes))
     }
@@ -405,9 +399,9 @@ impl ObsHandle {
         if from.as_deref() == Some(scene) {
             // The cached scene may lag behind OBS: ask before skipping the switch.
             let now = self
-                .call(|c| async move { c.scenes().current_program_scene().await })
+                .call(|c| async move { c.current_program_scene().await })
                 .await?;
-            if now.id.name == scene {
+            if now == scene {
                 return Ok(false);
             }
         }

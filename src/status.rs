@@ -239,6 +239,10 @@ pub struct ObsStatus {
     pub connection: ObsConnection,
     /// OBS Studio version, once connected.
     pub version: Option<String>,
+    /// obs-websocket's version, once connected.
+    pub websocket_version: Option<String>,
+    /// Talking to obs-websocket 5.0–5.4 (OBS 28.0–30.1) through the compat client.
+    pub compatibility: bool,
     /// The current program scene.
     pub scene: Option<String>,
     /// Every scene, in OBS's order.

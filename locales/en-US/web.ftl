@@ -25,6 +25,7 @@ web-nginx = nginx
 web-services = Services
 web-power = Stream PC
 web-not-configured = not configured
+web-compatibility-mode = compatibility mode
 web-scene = Scene
 web-streaming = Streaming
 web-uptime = Live for

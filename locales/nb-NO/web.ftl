@@ -25,6 +25,7 @@ web-nginx = nginx
 web-services = Tjenester
 web-power = Strøm-PC
 web-not-configured = ikke satt opp
+web-compatibility-mode = kompatibilitetsmodus
 web-scene = Scene
 web-streaming = Strømmer
 web-uptime = Direkte i

@@ -217,6 +217,9 @@ pub struct ObsSimOptions {
     /// OBS Studio version reported by GetVersion (`obsVersion`); must be semver, e.g. "31.0.2".
     pub obs_version: String,
     /// obs-websocket version reported in Hello and GetVersion; must be semver, e.g. "5.5.4".
+    /// Before 5.3 the simulator answers as those versions do: no `*Uuid` field in any answer
+    /// or event, `GetCurrentProgramScene` with `currentProgramSceneName` only, scenes and
+    /// inputs found by name only.
     pub websocket_version: String,
     /// Scene names in OBS UI order (top of the Scenes dock first).
     pub scenes: Vec<String>,

@@ -6,6 +6,7 @@ use super::Check;
 use crate::config::StatsServerKind;
 use crate::context::Context;
 use crate::guard::stats::{Reading, StatsError};
+use crate::obs::client::within;
 use crate::status::{ObsConnection, error_chain};
 
 /// OBS: connect and identify as the bot does; then the scenes named in the configuration.
@@ -18,12 +19,13 @@ pub(super) async fn obs(ctx: &Context) -> Vec<Check> {
     let config = obs.config();
     let at = format!("{}:{}", config.host, config.port);
     let failure = match crate::obs::connect(obs).await {
-        Ok(mut client) => {
+        Ok(client) => {
             let timeout = config.request_timeout;
-            let version = tokio::time::timeout(timeout, client.general().version()).await;
-            let scenes = tokio::time::timeout(timeout, client.scenes().list()).await;
+            let version = within(timeout, client.version()).await;
+            let scenes = within(timeout, client.scene_list()).await;
+            let compatibility = client.is_compat();
             client.disconnect().await;
-            let (Ok(Ok(version)), Ok(Ok(scenes))) = (version, scenes) else {
+            let (Ok((version, websocket)), Ok((scenes, _))) = (version, scenes) else {
                 return vec![
                     Check::fail(
                         NAME,
@@ -36,9 +38,8 @@ pub(super) async fn obs(ctx: &Context) -> Vec<Check> {
             let connected = Check::ok(
                 NAME,
                 format!(
-                    "OBS {} (obs-websocket {}) at {at}; {}",
-                    version.obs_studio_version,
-                    version.obs_web_socket_version,
+                    "{} at {at}; {}",
+                    crate::obs::describe_version(&version, &websocket, compatibility),
                     if obs_password_set(ctx) {
                         "password accepted"
                     } else {
@@ -46,8 +47,7 @@ pub(super) async fn obs(ctx: &Context) -> Vec<Check> {
                     }
                 ),
             );
-            let names =
-                crate::obs::top_first(scenes.scenes.into_iter().map(|s| (s.index, s.id.name)));
+            let names = crate::obs::top_first(scenes.into_iter().map(|s| (s.index, s.name)));
             let missing = crate::obs::missing_scenes(config, &names);
             let scenes = if missing.is_empty() {
                 Check::ok(
@@ -86,8 +86,8 @@ pub(super) async fn obs(ctx: &Context) -> Vec<Check> {
         ),
         ObsConnection::TooOld(version) => Check::fail(
             NAME,
-            format!("{version} at {at} is too old: the bot needs OBS 30.2 or newer"),
-            "update OBS to 30.2 or newer (it ships obs-websocket 5.5)",
+            format!("{version} at {at} is too old: the bot needs OBS 28 or newer"),
+            "update OBS to 28 or newer (it ships obs-websocket 5)",
         ),
         ObsConnection::Offline(reason) => Check::fail(
             NAME,

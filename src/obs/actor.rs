@@ -1,7 +1,8 @@
 //! The OBS connection task: connect with backoff, keep `Status.obs` current, detect and confirm
 //! disconnects, publish the live client for [`super::ObsHandle`].
 
-use super::{ObsHandle, probe};
+use super::client::{Client, ClientError, ObsEvent, OutputState, within};
+use super::{ObsHandle, compat, probe};
 use crate::retry::Backoff;
 use crate::status::Publisher;
 
@@ -9,7 +10,6 @@ use crate::status::Publisher;
 pub type ObsPart = Publisher<Option<ObsStatus>>;
 use crate::status::{Event, ObsConnection, ObsStatus, StreamState, error_chain};
 use futures_util::StreamExt;
-use obws::events::{Event as ObsEvent, OutputState};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -19,8 +19,9 @@ use tokio_util::sync::CancellationToken;
 /// (the guard's `Obs` kind asks OBS itself; scene and stream state come from events), they are
 /// only shown, so every 5 s: two requests a second cost more CPU than the rest of an idle bot.
 const STATS_INTERVAL: Duration = Duration::from_secs(5);
-/// obs-websocket versions before this ship with OBS before 30.2, which obws 0.15 cannot talk to.
-const MIN_WEBSOCKET_VERSION: (u64, u64) = (5, 5);
+/// obs-websocket versions from this on are spoken by obws 0.15 (OBS 30.2 and newer); 5.0 up to
+/// it by the compat client.
+const OBWS_WEBSOCKET_VERSION: (u64, u64) = (5, 5);
 
 /// The supervised OBS task. Returns when the app shuts down.
 pub async fn run(obs: ObsHandle, part: ObsPart, token: CancellationToken) -> anyhow::Result<()> {
@@ -61,7 +62,7 @@ pub async fn run(obs: ObsHandle, part: ObsPart, token: CancellationToken) -> any
                             "OBS refused the password: set OBS_PASSWORD to the obs-websocket server password"
                         ),
                         ObsConnection::TooOld(version) => tracing::error!(
-                            "{version} is too old: this bot needs OBS 30.2 or newer (obs-websocket 5.5)"
+                            "{version} is too old: this bot needs OBS 28 or newer (obs-websocket 5)"
                         ),
                         other => tracing::warn!(
                             host = %config.host, port = config.port, state = ?other,
@@ -87,8 +88,10 @@ pub async fn run(obs: ObsHandle, part: ObsPart, token: CancellationToken) -> any
     }
 }
 
-/// Connect and identify; a failure is described as the connection state to show.
-pub(crate) async fn connect(obs: &ObsHandle) -> Result<obws::Client, ObsConnection> {
+/// Connect and identify; a failure is described as the connection state to show. obws for
+/// obs-websocket 5.5 and newer; the compat client for 5.0 to 5.4 (obws refuses those after
+/// identifying, so the Hello is asked for the version first only when obws gave up).
+pub(crate) async fn connect(obs: &ObsHandle) -> Result<Client, ObsConnection> {
     let config = obs.config();
     let connect = obws::client::ConnectConfig {
         host: config.host.as_str(),
@@ -100,44 +103,63 @@ pub(crate) async fn connect(obs: &ObsHandle) -> Result<obws::Client, ObsConnecti
         connect_timeout: config.request_timeout,
     };
     let error = match obws::Client::connect_with_config(connect).await {
-        Ok(client) => return Ok(client),
+        Ok(client) => return Ok(Client::Obws(client)),
         Err(error) => error,
     };
     use obws::client::HandshakeError;
-    Err(match error {
+    match error {
         obws::error::Error::Handshake(HandshakeError::ConnectionClosed(Some(details)))
-            if u16::from(details.code) == 4009 =>
+            if u16::from(details.code) == compat::AUTHENTICATION_FAILED =>
         {
-            ObsConnection::AuthenticationFailed
+            Err(ObsConnection::AuthenticationFailed)
         }
-        obws::error::Error::ObsStudioVersion(version, _) => {
-            ObsConnection::TooOld(format!("OBS {version}"))
-        }
-        obws::error::Error::ObsWebsocketVersion(version, _) => {
-            ObsConnection::TooOld(format!("obs-websocket {version}"))
-        }
-        obws::error::Error::Timeout => ObsConnection::Offline(format!(
+        obws::error::Error::Timeout => Err(ObsConnection::Offline(format!(
             "no answer from {}:{} within {:?}",
             config.host, config.port, config.request_timeout
-        )),
-        obws::error::Error::Connect(error) => ObsConnection::Offline(error_chain(&error)),
+        ))),
+        obws::error::Error::Connect(error) => Err(ObsConnection::Offline(error_chain(&error))),
         other => {
-            // Older obs-websocket answers in shapes obws 0.15 cannot parse: ask its Hello.
-            match probe::websocket_version(
+            // An older obs-websocket: obws refuses its version, or cannot parse its answers.
+            let version = probe::websocket_version(
                 &obs.inner.tls,
                 &config.host,
                 config.port,
                 config.request_timeout,
             )
-            .await
-            {
-                Some(version) if version_below(&version, MIN_WEBSOCKET_VERSION) => {
-                    ObsConnection::TooOld(format!("obs-websocket {version}"))
+            .await;
+            match version {
+                Some(version) if version_below(&version, (5, 0)) => {
+                    Err(ObsConnection::TooOld(format!("obs-websocket {version}")))
                 }
-                _ => ObsConnection::Offline(error_chain(&other)),
+                Some(version) if version_below(&version, OBWS_WEBSOCKET_VERSION) => {
+                    connect_compat(obs).await
+                }
+                _ => Err(ObsConnection::Offline(error_chain(&other))),
             }
         }
-    })
+    }
+}
+
+/// The compat client for obs-websocket 5.0 to 5.4.
+async fn connect_compat(obs: &ObsHandle) -> Result<Client, ObsConnection> {
+    let config = obs.config();
+    let host = if config.host.contains(':') && !config.host.starts_with('[') {
+        format!("[{}]", config.host)
+    } else {
+        config.host.clone()
+    };
+    let url = format!("ws://{host}:{}", config.port);
+    let password = obs.inner.password.as_ref().map(|p| p.expose());
+    match compat::Client::connect(&obs.inner.tls, &url, password, config.request_timeout).await {
+        Ok(client) => Ok(Client::Compat(client)),
+        Err(compat::HandshakeError::AuthenticationFailed) => {
+            Err(ObsConnection::AuthenticationFailed)
+        }
+        Err(compat::HandshakeError::Unsupported(version)) => {
+            Err(ObsConnection::TooOld(format!("obs-websocket {version}")))
+        }
+        Err(compat::HandshakeError::Failed(reason)) => Err(ObsConnection::Offline(reason)),
+    }
 }
 
 /// Whether a `major.minor.patch` version is below `(major, minor)`.
@@ -155,7 +177,7 @@ fn version_below(version: &str, min: (u64, u64)) -> bool {
 async fn session(
     part: &ObsPart,
     obs: &ObsHandle,
-    client: Arc<obws::Client>,
+    client: Arc<Client>,
     token: &CancellationToken,
 ) -> String {
     let mut events = match client.events() {
@@ -199,7 +221,7 @@ async fn session(
                 return "shutting down".into();
             }
             event = events.next() => match event {
-                Some(ObsEvent::ServerStopping | ObsEvent::ServerStopped | ObsEvent::ExitStarted) => {
+                Some(ObsEvent::Exiting) => {
                     return "OBS closed the connection".into();
                 }
                 Some(event) => apply(part, obs, event),
@@ -228,32 +250,30 @@ async fn session(
 }
 
 /// Ask OBS something small; `false` when it does not answer.
-async fn confirm(obs: &ObsHandle, client: &obws::Client) -> bool {
-    matches!(
-        tokio::time::timeout(obs.config().request_timeout, client.general().version()).await,
-        Ok(Ok(_))
-    )
+async fn confirm(obs: &ObsHandle, client: &Client) -> bool {
+    within(obs.config().request_timeout, client.version())
+        .await
+        .is_ok()
 }
 
 /// Read version, scenes, current scene, stream and record state into Status.
 async fn read_state(
     part: &ObsPart,
     obs: &ObsHandle,
-    client: &obws::Client,
-) -> Result<String, obws::error::Error> {
+    client: &Client,
+) -> Result<String, ClientError> {
     let timeout = obs.config().request_timeout;
-    let version = within(timeout, client.general().version())
-        .await?
-        .obs_studio_version
-        .to_string();
-    let scenes = within(timeout, client.scenes().list()).await?;
-    let stream = within(timeout, client.streaming().status()).await?;
-    let record = within(timeout, client.recording().status()).await?;
-    let names = top_first(scenes.scenes.into_iter().map(|s| (s.index, s.id.name)));
-    let current = scenes.current_program_scene.map(|c| c.name);
+    let (version, websocket) = within(timeout, client.version()).await?;
+    let (scenes, current) = within(timeout, client.scene_list()).await?;
+    let stream = within(timeout, client.stream_status()).await?;
+    let recording = within(timeout, client.record_active()).await?;
+    let names = top_first(scenes.into_iter().map(|s| (s.index, s.name)));
+    let compatibility = client.is_compat();
     part.update(|o| {
         o.connection = ObsConnection::Connected;
         o.version = Some(version.clone());
+        o.websocket_version = Some(websocket.clone());
+        o.compatibility = compatibility;
         o.scenes = names;
         o.scene = current.clone();
         o.streaming = stream.active;
@@ -262,24 +282,31 @@ async fn read_state(
         } else {
             StreamState::Idle
         };
-        o.stream_uptime_secs = stream
-            .active
-            .then(|| u64::try_from(stream.duration.whole_seconds()).unwrap_or(0));
-        o.recording = record.active;
+        o.stream_uptime_secs = stream.active.then_some(stream.duration_secs);
+        o.recording = recording;
     });
-    Ok(version)
+    Ok(describe_version(&version, &websocket, compatibility))
 }
 
-/// Stream counters and render statistics, once a second.
+/// `OBS 29.0.2 (obs-websocket 5.1.0), compatibility mode`, as the log, doctor and status say it.
+pub(crate) fn describe_version(obs: &str, websocket: &str, compatibility: bool) -> String {
+    let mut text = format!("OBS {obs} (obs-websocket {websocket})");
+    if compatibility {
+        text.push_str(", compatibility mode");
+    }
+    text
+}
+
+/// Stream counters and render statistics, every [`STATS_INTERVAL`].
 async fn read_stats(
     part: &ObsPart,
     obs: &ObsHandle,
-    client: &obws::Client,
+    client: &Client,
     last_bytes: &mut Option<(u64, Instant)>,
-) -> Result<(), obws::error::Error> {
+) -> Result<(), ClientError> {
     let timeout = obs.config().request_timeout;
-    let stream = within(timeout, client.streaming().status()).await?;
-    let stats = within(timeout, client.general().stats()).await?;
+    let stream = within(timeout, client.stream_status()).await?;
+    let (fps, cpu) = within(timeout, client.stats()).await?;
     let now = Instant::now();
     let kbps = match *last_bytes {
         Some((bytes, at)) if stream.active && stream.bytes >= bytes => {
@@ -296,14 +323,12 @@ async fn read_stats(
         } else {
             None
         };
-        o.stream_uptime_secs = stream
-            .active
-            .then(|| u64::try_from(stream.duration.whole_seconds()).unwrap_or(0));
+        o.stream_uptime_secs = stream.active.then_some(stream.duration_secs);
         o.skipped_frames = stream.active.then_some(stream.skipped_frames);
         o.total_frames = stream.active.then_some(stream.total_frames);
         o.congestion = stream.active.then_some(stream.congestion);
-        o.fps = Some((stats.active_fps * 10.0).round() / 10.0);
-        o.cpu_percent = Some((stats.cpu_usage * 10.0).round() / 10.0);
+        o.fps = Some((fps * 10.0).round() / 10.0);
+        o.cpu_percent = Some((cpu * 10.0).round() / 10.0);
     });
     Ok(())
 }
@@ -315,21 +340,10 @@ pub(crate) fn top_first(scenes: impl Iterator<Item = (usize, String)>) -> Vec<St
     scenes.into_iter().map(|(_, name)| name).collect()
 }
 
-/// An obws call with a timeout.
-async fn within<T>(
-    timeout: Duration,
-    call: impl std::future::Future<Output = Result<T, obws::error::Error>>,
-) -> Result<T, obws::error::Error> {
-    tokio::time::timeout(timeout, call)
-        .await
-        .unwrap_or(Err(obws::error::Error::Timeout))
-}
-
 /// Keep Status current from one OBS event.
 fn apply(part: &ObsPart, obs: &ObsHandle, event: ObsEvent) {
     match event {
-        ObsEvent::CurrentProgramSceneChanged { id } => {
-            let scene = id.name;
+        ObsEvent::CurrentProgramSceneChanged(scene) => {
             let changed =
                 part.borrow().obs.as_ref().and_then(|o| o.scene.clone()) != Some(scene.clone());
             part.update(|o| o.scene = Some(scene.clone()));
@@ -337,7 +351,7 @@ fn apply(part: &ObsPart, obs: &ObsHandle, event: ObsEvent) {
                 obs.emit(Event::ObsSceneChanged { scene });
             }
         }
-        ObsEvent::SceneListChanged { scenes } => {
+        ObsEvent::SceneListChanged(scenes) => {
             let names = top_first(scenes.into_iter().map(|s| (s.index, s.name)));
             part.update(|o| o.scenes = names);
             warn_missing_scenes(obs);
@@ -351,7 +365,7 @@ fn apply(part: &ObsPart, obs: &ObsHandle, event: ObsEvent) {
                 OutputState::Stopping => StreamState::Stopping,
                 OutputState::Reconnecting => StreamState::Reconnecting,
                 OutputState::Stopped => StreamState::Idle,
-                _ => {
+                OutputState::Other => {
                     if active {
                         StreamState::Live
                     } else {
@@ -382,8 +396,8 @@ fn apply(part: &ObsPart, obs: &ObsHandle, event: ObsEvent) {
                 obs.emit(Event::ObsStreamFailed);
             }
         }
-        ObsEvent::RecordStateChanged { active, .. } => part.update(|o| o.recording = active),
-        _ => {}
+        ObsEvent::RecordStateChanged { active } => part.update(|o| o.recording = active),
+        ObsEvent::Exiting => {}
     }
 }
 

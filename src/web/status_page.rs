@@ -50,6 +50,7 @@ const PAGE_STRINGS: &[Key] = &[
     keys::WEB_SERVICES,
     keys::WEB_POWER,
     keys::WEB_NOT_CONFIGURED,
+    keys::WEB_COMPATIBILITY_MODE,
     keys::WEB_SCENE,
     keys::WEB_STREAMING,
     keys::WEB_UPTIME,

@@ -284,6 +284,32 @@ async fn all_green_exits_0_and_says_what_it_found() {
     assert!(!stdout.contains('✗'), "{stdout}");
 }
 
+/// OBS 29.0.2 (Debian 12) ships obs-websocket 5.1.0: connected through the compat client, and
+/// doctor says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_obs_before_30_2_is_green_in_compatibility_mode() {
+    let rig = Rig::healthy().await;
+    rig.obs.shutdown().await;
+    let obs = FakeObs::start(FakeObsOptions {
+        password: Some(OBS_PASSWORD.into()),
+        obs_version: "29.0.2".into(),
+        websocket_version: "5.1.0".into(),
+        ..FakeObsOptions::default()
+    })
+    .await;
+    let rig = Rig { obs, ..rig };
+    let config = rig.config("", false, "");
+    let report = rig.doctor(&config).await;
+    assert!(report.passed(), "{}", report.render());
+    assert_ok(
+        &report,
+        "OBS",
+        "OBS 29.0.2 (obs-websocket 5.1.0), compatibility mode",
+    );
+    assert_ok(&report, "OBS", "password accepted");
+    assert_ok(&report, "OBS scenes", "every configured scene exists");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_failure_is_a_cross_with_its_fix_and_exit_1_and_no_secret_is_shown() {
     let rig = Rig::healthy().await;

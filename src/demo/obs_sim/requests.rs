@@ -88,6 +88,12 @@ impl State {
                 )
             });
         }
+        if self.legacy() {
+            return Err(Reply::err(
+                status::MISSING_REQUEST_FIELD,
+                "Your request is missing the `sceneName` field.",
+            ));
+        }
         if let Some(uuid) = data.get("sceneUuid") {
             let uuid = uuid.as_str().unwrap_or_default();
             return self
@@ -112,6 +118,11 @@ impl State {
     pub(super) fn find_input(&self, data: &Value) -> Result<usize, Reply> {
         let (field, key) = if let Some(name) = data.get("inputName") {
             (name, "name")
+        } else if self.legacy() {
+            return Err(Reply::err(
+                status::MISSING_REQUEST_FIELD,
+                "Your request is missing the `inputName` field.",
+            ));
         } else if let Some(uuid) = data.get("inputUuid") {
             (uuid, "UUID")
         } else {
@@ -224,6 +235,10 @@ impl State {
                     "scenes": self.scene_list_json(),
                 }))
             }
+            // Before 5.3 only `currentProgramSceneName`.
+            "GetCurrentProgramScene" if self.legacy() => Reply::ok_with(json!({
+                "currentProgramSceneName": self.scene_name(&self.current_scene),
+            })),
             "GetCurrentProgramScene" => {
                 let name = self.scene_name(&self.current_scene);
                 Reply::ok_with(json!({

@@ -262,7 +262,25 @@ impl State {
         self.clients.values().filter(|c| c.identified).count()
     }
 
+    /// Whether this obs-websocket predates UUIDs (5.0 to 5.2: scenes and inputs by name only).
+    pub(super) fn legacy(&self) -> bool {
+        let mut parts = self
+            .websocket_version
+            .split('.')
+            .map(|p| p.parse::<u64>().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) < (5, 3)
+    }
+
+    /// What goes out, shaped as this version sends it: before 5.3 no `*Uuid` field anywhere.
+    fn shaped(&self, mut d: Value) -> Value {
+        if self.legacy() {
+            strip_uuids(&mut d);
+        }
+        d
+    }
+
     pub(super) fn send_to(&mut self, client: u64, op: u64, d: Value) {
+        let d = self.shaped(d);
         if let Some(entry) = self.clients.get_mut(&client) {
             entry.outgoing += 1;
             let text = json!({ "op": op, "d": d }).to_string();
@@ -276,7 +294,7 @@ impl State {
         if let Some(data) = &event.data {
             d["eventData"] = data.clone();
         }
-        let text = json!({ "op": op::EVENT, "d": d }).to_string();
+        let text = json!({ "op": op::EVENT, "d": self.shaped(d) }).to_string();
         for client in self.clients.values_mut() {
             if client.identified && client.subscriptions & event.intent != 0 {
                 client.outgoing += 1;
@@ -415,5 +433,17 @@ impl State {
             "/home/streamer/Videos/demo-recording-{:03}.mkv",
             self.record_files
         )
+    }
+}
+
+/// Removes every `…Uuid` field, at any depth (obs-websocket before 5.3 has none).
+fn strip_uuids(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|key, _| !key.ends_with("Uuid"));
+            map.values_mut().for_each(strip_uuids);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_uuids),
+        _ => {}
     }
 }

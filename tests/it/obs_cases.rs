@@ -1,0 +1,588 @@
+// The OBS behaviour cases, included twice by `obs.rs`: once per obs-websocket generation.
+// `WEBSOCKET_VERSION` and `OBS_VERSION` come from the including module.
+
+use stream_control_test_support as support;
+use stream_control_test_support::fake_obs;
+
+use commands::Permission;
+use fake_obs::{FakeObs, FakeObsOptions};
+use std::sync::Arc;
+use std::time::Duration;
+use stream_control::app::{App, Context, RunOptions};
+use stream_control::dispatch::{self, Invocation, Invoker, Surface};
+use stream_control::status::{Event, ObsConnection, RaidOutcome};
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn password() -> String {
+    support::fake_secret_values()["OBS_PASSWORD"].clone()
+}
+
+/// The simulator as this module's OBS: its versions, the tests' password.
+async fn start_fake(options: FakeObsOptions) -> FakeObs {
+    FakeObs::start(FakeObsOptions {
+        password: Some(password()),
+        obs_version: OBS_VERSION.into(),
+        websocket_version: WEBSOCKET_VERSION.into(),
+        ..options
+    })
+    .await
+}
+
+/// Whether this module's obs-websocket is spoken by the compat client.
+fn compatibility() -> bool {
+    !WEBSOCKET_VERSION.starts_with("5.5")
+}
+
+/// The app connected to `fake`, with `extra` appended inside the `obs` section.
+async fn connected(fake: &FakeObs, extra: &str) -> (App, Arc<Context>) {
+    let config = format!(
+        r#"(obs: (port: {}, reconnect_min: "100ms", reconnect_max: "500ms", request_timeout: "2s",
+                 stop: (ending_delay: "50ms", confirm_timeout: "2s"), {extra}),
+            commands: (cooldowns: (command: "0s", user: "0s")))"#,
+        fake.port()
+    );
+    let ctx = support::context(&config);
+    let app = App::start(ctx.clone(), RunOptions::default());
+    wait_connection(&ctx, |c| *c == ObsConnection::Connected).await;
+    (app, ctx)
+}
+
+async fn wait_connection(ctx: &Context, want: impl Fn(&ObsConnection) -> bool) {
+    let mut status = ctx.status.subscribe();
+    let waited = timeout(
+        WAIT,
+        status.wait_for(|s| s.obs.as_ref().is_some_and(|o| want(&o.connection))),
+    )
+    .await;
+    assert!(
+        waited.is_ok(),
+        "OBS connection state not reached: {:?}",
+        ctx.status.borrow().obs
+    );
+}
+
+/// Run a chat line as a moderator (or the broadcaster for admin commands) and render the reply.
+async fn say(ctx: &Arc<Context>, line: &str) -> String {
+    let command = dispatch::parse_line(&ctx.config.commands, line)
+        .expect("a command")
+        .expect("well-formed");
+    let invocation = Invocation {
+        command,
+        invoker: Invoker {
+            surface: Surface::Twitch,
+            user_id: "1".into(),
+            display_name: "mod".into(),
+            permission: Permission::Broadcaster,
+        },
+        locale: "en-US".into(),
+        reply_to: None,
+        progress: stream_control::dispatch::Progress::none(),
+    };
+    let reply = timeout(WAIT, dispatch::dispatch(ctx, invocation))
+        .await
+        .expect("a reply in time");
+    ctx.render("en-US", &reply)
+}
+
+fn scene_requests(fake: &FakeObs, since: usize) -> Vec<String> {
+    fake.requests()
+        .into_iter()
+        .skip(since)
+        .filter(|r| r.request_type == "SetCurrentProgramScene")
+        .map(|r| r.data["sceneName"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn count(fake: &FakeObs, request_type: &str) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| r.request_type == request_type)
+        .count()
+}
+
+#[tokio::test]
+async fn status_mirrors_obs_from_the_first_read_and_from_events() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&fake, "").await;
+    {
+        let status = ctx.status.borrow();
+        let obs = status.obs.as_ref().unwrap();
+        assert_eq!(obs.version.as_deref(), Some(OBS_VERSION));
+        assert_eq!(obs.websocket_version.as_deref(), Some(WEBSOCKET_VERSION));
+        assert_eq!(obs.compatibility, compatibility());
+        assert_eq!(obs.scene.as_deref(), Some("LIVE"));
+        let mut scenes = obs.scenes.clone();
+        scenes.sort();
+        assert_eq!(scenes, ["BRB", "LIVE", "LOW", "OFFLINE", "Starting soon"]);
+        assert!(!obs.streaming);
+    }
+    let mut status = ctx.status.subscribe();
+    fake.set_scene("BRB");
+    timeout(
+        WAIT,
+        status.wait_for(|s| s.obs.as_ref().unwrap().scene.as_deref() == Some("BRB")),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    fake.set_streaming(true);
+    timeout(WAIT, status.wait_for(|s| s.obs.as_ref().unwrap().streaming))
+        .await
+        .unwrap()
+        .unwrap();
+    fake.add_scene("Camera 2");
+    timeout(
+        WAIT,
+        status.wait_for(|s| {
+            s.obs
+                .as_ref()
+                .unwrap()
+                .scenes
+                .iter()
+                .any(|n| n == "Camera 2")
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    // Outgoing bitrate from outputBytes deltas, read every 5 s: two reads while streaming, up
+    // to 10 s after the stream started, so a bound with room for a loaded CI machine.
+    timeout(
+        Duration::from_secs(30),
+        status.wait_for(|s| {
+            s.obs
+                .as_ref()
+                .unwrap()
+                .outgoing_kbps
+                .is_some_and(|k| k > 1000)
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn scene_commands_switch_and_answer() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&fake, "").await;
+    assert_eq!(say(&ctx, "!brb").await, "Switched to BRB.");
+    assert_eq!(fake.current_scene(), "BRB");
+    let mut status = ctx.status.subscribe();
+    timeout(
+        WAIT,
+        status.wait_for(|s| s.obs.as_ref().unwrap().scene.as_deref() == Some("BRB")),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(say(&ctx, "!brb").await, "Already on BRB.");
+    assert_eq!(say(&ctx, "!live").await, "Switched to LIVE.");
+    assert_eq!(
+        say(&ctx, "!scene start").await,
+        "Switched to Starting soon."
+    );
+    assert_eq!(say(&ctx, "!scene ofline").await, "Switched to OFFLINE.");
+    let ambiguous = say(&ctx, "!scene o").await;
+    assert!(
+        ambiguous.starts_with("“o” matches several scenes:"),
+        "{ambiguous}"
+    );
+    let missing = say(&ctx, "!scene kitchen").await;
+    assert!(
+        missing.starts_with("There is no scene “kitchen”. Closest:"),
+        "{missing}"
+    );
+    assert_eq!(say(&ctx, "!starting").await, "Switched to Starting soon.");
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn start_is_confirmed_then_shows_the_starting_scene() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&fake, "").await;
+    assert_eq!(
+        say(&ctx, "!start").await,
+        "Stream started; showing Starting soon."
+    );
+    assert!(fake.is_streaming());
+    assert_eq!(fake.current_scene(), "Starting soon");
+    assert_eq!(say(&ctx, "!start").await, "The stream is already live.");
+    assert_eq!(count(&fake, "StartStream"), 1);
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn a_start_whose_output_fails_is_reported_not_trusted() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    fake.fail_stream_after_start(true);
+    let (app, ctx) = connected(&fake, "").await;
+    assert_eq!(
+        say(&ctx, "!start").await,
+        "OBS started the stream, but the output stopped again: is the ingest server up?"
+    );
+    assert!(!fake.is_streaming());
+    assert_eq!(
+        fake.current_scene(),
+        "LIVE",
+        "no starting scene for a failed start"
+    );
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn stop_shows_the_ending_scene_then_stops_confirmed_then_offline() {
+    let fake = start_fake(FakeObsOptions {
+        streaming: true,
+        ..FakeObsOptions::default()
+    })
+    .await;
+    let (app, ctx) = connected(&fake, r#"scenes: (ending: Some("BRB"))"#).await;
+    let mark = fake.request_mark();
+    assert_eq!(say(&ctx, "!stop").await, "Stream ended.");
+    assert!(!fake.is_streaming());
+    assert_eq!(scene_requests(&fake, mark), ["BRB", "OFFLINE"]);
+    let order: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .skip(mark)
+        .map(|r| r.request_type)
+        .filter(|t| t == "SetCurrentProgramScene" || t == "StopStream")
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "SetCurrentProgramScene",
+            "StopStream",
+            "SetCurrentProgramScene"
+        ]
+    );
+    assert_eq!(say(&ctx, "!stop").await, "The stream is not live.");
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn a_stop_obs_does_not_carry_out_is_reported() {
+    let fake = start_fake(FakeObsOptions {
+        streaming: true,
+        ..FakeObsOptions::default()
+    })
+    .await;
+    fake.ignore_stop(true);
+    let (app, ctx) = connected(&fake, "").await;
+    assert_eq!(
+        say(&ctx, "!stop").await,
+        "OBS did not confirm within 2 s that the stream stopped: check OBS."
+    );
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn a_stop_interrupted_by_a_disconnect_is_retried_after_the_reconnect() {
+    let fake = start_fake(FakeObsOptions {
+        streaming: true,
+        ..FakeObsOptions::default()
+    })
+    .await;
+    fake.ignore_stop(true);
+    let (app, ctx) = connected(&fake, "").await;
+    let mark = fake.request_mark();
+    let stopping = tokio::spawn({
+        let ctx = ctx.clone();
+        async move { say(&ctx, "!stop").await }
+    });
+    fake.wait_for_request_since(mark, "StopStream", WAIT)
+        .await
+        .expect("a StopStream");
+    // The socket dies before OBS confirms; after the reconnect OBS still streams.
+    fake.ignore_stop(false);
+    fake.drop_connections();
+    assert_eq!(stopping.await.unwrap(), "Stream ended.");
+    assert!(!fake.is_streaming());
+    assert_eq!(count(&fake, "StopStream"), 2);
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn commands_while_obs_is_away_answer_at_once() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&fake, "").await;
+    fake.shutdown().await;
+    wait_connection(&ctx, |c| matches!(c, ObsConnection::Offline(_))).await;
+    for line in [
+        "!brb",
+        "!scene LOW",
+        "!start",
+        "!stop",
+        "!fix",
+        "!record start",
+    ] {
+        let started = tokio::time::Instant::now();
+        assert_eq!(say(&ctx, line).await, "OBS is not connected.", "{line}");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{line} must not wait for OBS"
+        );
+    }
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_diagnosed() {
+    let fake = FakeObs::start(FakeObsOptions {
+        password: Some("another password".into()),
+        obs_version: OBS_VERSION.into(),
+        websocket_version: WEBSOCKET_VERSION.into(),
+        ..FakeObsOptions::default()
+    })
+    .await;
+    let ctx = support::context(&format!(
+        r#"(obs: (port: {}, reconnect_min: "100ms"))"#,
+        fake.port()
+    ));
+    let app = App::start(ctx.clone(), RunOptions::default());
+    wait_connection(&ctx, |c| *c == ObsConnection::AuthenticationFailed).await;
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+/// obs-websocket 4 (OBS before 28) speaks another protocol: named too old, with its version.
+#[tokio::test]
+async fn an_obs_websocket_before_5_is_named_too_old() {
+    let fake = FakeObs::start(FakeObsOptions {
+        password: Some(password()),
+        obs_version: "27.2.4".into(),
+        websocket_version: "4.9.1".into(),
+        ..FakeObsOptions::default()
+    })
+    .await;
+    let ctx = support::context(&format!(
+        r#"(obs: (port: {}, reconnect_min: "100ms"))"#,
+        fake.port()
+    ));
+    let app = App::start(ctx.clone(), RunOptions::default());
+    wait_connection(&ctx, |c| matches!(c, ObsConnection::TooOld(_))).await;
+    let connection = ctx.status.borrow().obs.as_ref().map(|o| o.connection.clone());
+    assert_eq!(
+        connection,
+        Some(ObsConnection::TooOld("obs-websocket 4.9.1".into()))
+    );
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn fix_restarts_media_sources_and_confirms_they_play() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(
+        &fake,
+        r#"fix: RestartMedia(sources: ["SRT Ingest"], confirm_timeout: "1s")"#,
+    )
+    .await;
+    assert_eq!(
+        say(&ctx, "!fix").await,
+        "Restarted SRT Ingest: playing again."
+    );
+    assert_eq!(count(&fake, "TriggerMediaInputAction"), 1);
+    fake.freeze_media(true);
+    assert_eq!(
+        say(&ctx, "!fix").await,
+        "Restarted SRT Ingest, but SRT Ingest is not playing yet."
+    );
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+    let fake2 = fake_with_media(&[]).await;
+    let (app, ctx) = connected(&fake2, r#"fix: RestartMedia(sources: ["Nope"])"#).await;
+    assert_eq!(
+        say(&ctx, "!fix").await,
+        "OBS has no media source “Nope”: check obs.fix in config.ron."
+    );
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+async fn fake_with_media(inputs: &[&str]) -> FakeObs {
+    start_fake(FakeObsOptions {
+        media_inputs: inputs.iter().map(|s| s.to_string()).collect(),
+        ..FakeObsOptions::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn fix_bounce_and_refresh_switch_through_brb() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&fake, r#"fix: Bounce(delay: "50ms"), refresh_hold: "50ms""#).await;
+    let mark = fake.request_mark();
+    assert_eq!(
+        say(&ctx, "!fix").await,
+        "Trying to fix: BRB, then back to LIVE."
+    );
+    assert_eq!(scene_requests(&fake, mark), ["BRB", "LIVE"]);
+    let mut status = ctx.status.subscribe();
+    fake.set_scene("LOW");
+    timeout(
+        WAIT,
+        status.wait_for(|s| s.obs.as_ref().unwrap().scene.as_deref() == Some("LOW")),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let mark = fake.request_mark();
+    assert_eq!(say(&ctx, "!refresh").await, "Refreshed: back on LOW.");
+    assert_eq!(scene_requests(&fake, mark), ["BRB", "LOW"]);
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn raid_stop_ends_the_stream_once_and_announces_the_message() {
+    let fake = start_fake(FakeObsOptions {
+        streaming: true,
+        ..FakeObsOptions::default()
+    })
+    .await;
+    let (app, ctx) = connected(
+        &fake,
+        r#"raid_stop: (delay: "50ms", min_live: "0s", message: Some("Raided {channel}! See you next time."))"#,
+    )
+    .await;
+    let obs = ctx.obs.clone().unwrap();
+    let mut events = ctx.events.subscribe();
+    assert_eq!(
+        obs.stop_after_raid("coolfriend").await,
+        RaidOutcome::Stopped
+    );
+    assert!(!fake.is_streaming());
+    assert_eq!(fake.current_scene(), "OFFLINE");
+    let message = loop {
+        if let Event::RaidHandled {
+            channel, message, ..
+        } = events.recv().await.unwrap()
+        {
+            assert_eq!(channel, "coolfriend");
+            break message;
+        }
+    };
+    assert_eq!(
+        message.as_deref(),
+        Some("Raided coolfriend! See you next time.")
+    );
+    // A second raid event within 30 s changes nothing.
+    fake.set_streaming(true);
+    assert_eq!(
+        obs.stop_after_raid("coolfriend").await,
+        RaidOutcome::Duplicate
+    );
+    assert!(fake.is_streaming());
+    assert_eq!(count(&fake, "StopStream"), 1);
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn raid_stop_respects_the_minimum_live_time_and_not_streaming() {
+    let fake = start_fake(FakeObsOptions {
+        streaming: true,
+        ..FakeObsOptions::default()
+    })
+    .await;
+    let (app, ctx) = connected(&fake, r#"raid_stop: (min_live: "1h")"#).await;
+    let obs = ctx.obs.clone().unwrap();
+    let mut status = ctx.status.subscribe();
+    timeout(
+        WAIT,
+        status.wait_for(|s| s.obs.as_ref().unwrap().stream_uptime_secs.is_some()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(obs.stop_after_raid("a").await, RaidOutcome::TooShort);
+    assert!(fake.is_streaming());
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+
+    let idle = fake_with_media(&[]).await; // not streaming
+    let (app, ctx) = connected(&idle, r#"raid_stop: ()"#).await;
+    assert_eq!(
+        ctx.obs.clone().unwrap().stop_after_raid("a").await,
+        RaidOutcome::NotStreaming
+    );
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+
+    let plain = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&plain, "").await;
+    assert_eq!(
+        ctx.obs.clone().unwrap().stop_after_raid("a").await,
+        RaidOutcome::Disabled
+    );
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn a_hundred_obs_restarts_reconnect_within_the_backoff_cap() {
+    let mut obs_server = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&obs_server, "").await;
+    let mut events = ctx.events.subscribe();
+    // reconnect_max is 500 ms: each reconnect must come within that plus 1 s.
+    let bound = Duration::from_millis(1500);
+    for round in 0..100 {
+        obs_server.restart().await;
+        loop {
+            match timeout(WAIT, events.recv())
+                .await
+                .expect("ObsLost")
+                .unwrap()
+            {
+                Event::ObsLost { .. } => break,
+                _ => continue,
+            }
+        }
+        // In the gap a command is answered at once, never hangs.
+        assert_eq!(
+            say(&ctx, "!brb").await,
+            "OBS is not connected.",
+            "round {round}"
+        );
+        let connected = timeout(bound, async {
+            loop {
+                if let Event::ObsConnected { .. } = events.recv().await.unwrap() {
+                    return;
+                }
+            }
+        })
+        .await;
+        assert!(
+            connected.is_ok(),
+            "round {round}: no reconnect within {bound:?}"
+        );
+    }
+    // And the connection works after all that.
+    assert_eq!(say(&ctx, "!brb").await, "Switched to BRB.");
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn a_configured_scene_missing_in_obs_is_a_warning_naming_what_exists() {
+    use std::sync::Mutex;
+    use stream_control::config::LogConfig;
+    use stream_control::logging::{Sink, subscriber};
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let log = subscriber(
+        &LogConfig::default(),
+        tracing_subscriber::EnvFilter::new("warn"),
+        stream_control::secrets::Redactor::default(),
+        Sink::Buffer(buffer.clone()),
+    );
+    // This test's runtime is single-threaded: every task logs through this subscriber.
+    let _guard = tracing::subscriber::set_default(log);
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, _ctx) = connected(&fake, r#"scenes: (low: "Low bitrate")"#).await;
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+    let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("scenes named in config.ron do not exist in OBS"),
+        "{text}"
+    );
+    assert!(text.contains("Low bitrate"), "{text}");
+    assert!(
+        text.contains("Starting soon") && text.contains("OFFLINE"),
+        "lists the scenes that exist: {text}"
+    );
+}
