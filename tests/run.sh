@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the test suite needs. A test that needs one fails loudly when it is missing.
-packages=(nginx libnginx-mod-rtmp ffmpeg chromium systemd stunnel4 sudo)
+packages=(nginx libnginx-mod-rtmp ffmpeg chromium systemd stunnel4 sudo obs-studio xvfb)
 
 missing=()
 for package in "${packages[@]}"; do

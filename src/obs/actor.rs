@@ -189,7 +189,10 @@ async fn session(
         Err(error) => return format!("reading OBS state failed: {}", error_chain(&error)),
     };
     warn_missing_scenes(obs);
+    // The handle can use the client before Status says Connected: whoever sees Connected may
+    // give a command at once.
     obs.inner.client.send_replace(Some(client.clone()));
+    part.update(|o| o.connection = ObsConnection::Connected);
     tracing::info!(%version, "connected to OBS");
     obs.emit(Event::ObsConnected { version });
 
@@ -270,7 +273,6 @@ async fn read_state(
     let names = top_first(scenes.into_iter().map(|s| (s.index, s.name)));
     let compatibility = client.is_compat();
     part.update(|o| {
-        o.connection = ObsConnection::Connected;
         o.version = Some(version.clone());
         o.websocket_version = Some(websocket.clone());
         o.compatibility = compatibility;

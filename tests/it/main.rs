@@ -33,6 +33,7 @@ mod obs;
 mod overlay;
 mod power;
 mod process;
+mod real_obs;
 mod restream;
 mod restream_nginx;
 mod services;

@@ -14,6 +14,7 @@ pub mod fake_obs;
 pub mod fake_twitch;
 pub mod irl;
 pub mod nginx;
+pub mod real_obs;
 pub mod test_ca;
 pub mod traces;
 
