@@ -38,10 +38,10 @@ impl Context {
         let tls = crate::tls::Tls::new(&config.tls)?;
         let status = SharedStatus::new(Status::new(config.features(), crate::status::now_unix()));
         let events = EventBus::default();
-        let guard = config
-            .guard
-            .clone()
-            .map(|guard| crate::guard::GuardHandle::new(guard, status.publisher(|s| &mut s.guard)));
+        let guard = config.guard.clone().map(|guard| {
+            let state = crate::state_store::StateDir::new(&config.state_dir);
+            crate::guard::GuardHandle::new(guard, state, status.publisher(|s| &mut s.guard))
+        });
         let twitch = config.twitch.clone().map(|twitch| {
             Arc::new(crate::twitch::Twitch::new(
                 twitch,

@@ -4,6 +4,7 @@
 //! bitrate
 //! guard [status|on|off]                       bare `guard` = status
 //! trigger low|offline|rtt|rtt-offline [value|off]
+//! trigger reset                              the configured thresholds again
 //!     no value: show the current trigger; `off` or 0 (in any unit: `0k`, `0ms`): disable it
 //!     low/offline take kbps (`800`, `800k`, `2.5m`), rtt/rtt-offline take ms (`1500`, `1.5s`)
 //! dryrun on|off
@@ -22,8 +23,11 @@ pub enum GuardCommand {
     Status,
     /// Turn automatic switching on or off.
     Switching(Toggle),
-    /// Show or change one trigger at run time (not written to the configuration).
+    /// Show or change one trigger at run time (kept in the state directory, never written to
+    /// the configuration).
     Trigger(TriggerCommand),
+    /// Put back the configured thresholds.
+    ResetTriggers,
     /// Decide and announce, but do not switch.
     DryRun(Toggle),
 }
@@ -67,7 +71,7 @@ impl GuardCommand {
         match self {
             GuardCommand::Bitrate => "bitrate",
             GuardCommand::Status | GuardCommand::Switching(_) => "guard",
-            GuardCommand::Trigger(_) => "trigger",
+            GuardCommand::Trigger(_) | GuardCommand::ResetTriggers => "trigger",
             GuardCommand::DryRun(_) => "dryrun",
         }
     }
@@ -77,9 +81,10 @@ impl GuardCommand {
             GuardCommand::Bitrate => Permission::Viewer,
             GuardCommand::Status => Permission::Moderator,
             GuardCommand::Trigger(t) if t.is_show() => Permission::Moderator,
-            GuardCommand::Switching(_) | GuardCommand::Trigger(_) | GuardCommand::DryRun(_) => {
-                Permission::Admin
-            }
+            GuardCommand::Switching(_)
+            | GuardCommand::Trigger(_)
+            | GuardCommand::ResetTriggers
+            | GuardCommand::DryRun(_) => Permission::Admin,
         }
     }
 }
@@ -97,7 +102,7 @@ pub(crate) fn parse(
         "dryrun" => GuardCommand::DryRun(Toggle::from_word(
             tokens.expect_choice("state", Toggle::WORDS)?,
         )),
-        _ => GuardCommand::Trigger(parse_trigger(tokens)?),
+        _ => parse_trigger(tokens)?,
     })
 }
 
@@ -110,11 +115,14 @@ fn set_or_disable<T: PartialEq>(value: T, zero: T) -> TriggerValue<T> {
     }
 }
 
-fn parse_trigger(tokens: &mut Tokens<'_>) -> Result<TriggerCommand, ParseError> {
-    let kind = tokens.expect_choice("kind", &["low", "offline", "rtt", "rtt-offline"])?;
+fn parse_trigger(tokens: &mut Tokens<'_>) -> Result<GuardCommand, ParseError> {
+    let kind = tokens.expect_choice("kind", &["low", "offline", "rtt", "rtt-offline", "reset"])?;
+    if kind == "reset" {
+        return Ok(GuardCommand::ResetTriggers);
+    }
     let value = tokens.word();
     let is_off = |text: &str| text.eq_ignore_ascii_case("off") || text == "0";
-    Ok(match kind {
+    Ok(GuardCommand::Trigger(match kind {
         "low" | "offline" => {
             let value = match value {
                 None => TriggerValue::Show,
@@ -139,7 +147,7 @@ fn parse_trigger(tokens: &mut Tokens<'_>) -> Result<TriggerCommand, ParseError> 
                 TriggerCommand::RttOffline(value)
             }
         }
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -172,7 +180,7 @@ mod tests {
         Ok(GuardCommand::Trigger(TriggerCommand::RttOffline(value)))
     }
 
-    const KINDS: &[&str] = &["low", "offline", "rtt", "rtt-offline"];
+    const KINDS: &[&str] = &["low", "offline", "rtt", "rtt-offline", "reset"];
     const KBPS_RANGE: ValueProblem = ValueProblem::OutOfRange {
         min: 0,
         max: 1_000_000,
@@ -414,5 +422,17 @@ mod tests {
                 "input: {input:?}"
             );
         }
+    }
+
+    #[test]
+    fn trigger_reset_takes_nothing_more_and_is_for_admins() {
+        check("!trigger reset", Ok(GuardCommand::ResetTriggers));
+        check("!trigger RESET", Ok(GuardCommand::ResetTriggers));
+        check("!trigger reset 800", unexpected("800", 15));
+        assert_eq!(
+            GuardCommand::ResetTriggers.required_permission(),
+            Permission::Admin
+        );
+        assert_eq!(GuardCommand::ResetTriggers.name(), "trigger");
     }
 }

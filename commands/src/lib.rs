@@ -146,7 +146,7 @@ pub const SPECS: &[CommandSpec] = &[
     spec("guard", "guard [status|on|off]", &["action"], Moderator),
     spec(
         "trigger",
-        "trigger low|offline|rtt|rtt-offline [value|off]",
+        "trigger low|offline|rtt|rtt-offline [value|off] | reset",
         &["kind", "value"],
         Moderator,
     ),
@@ -330,6 +330,7 @@ pub const FORMS: &[&str] = &[
     "guard on",
     "guard off",
     "trigger low",
+    "trigger reset",
     "trigger low off",
     "trigger low 800k",
     "trigger offline",
@@ -684,12 +685,12 @@ mod tests {
         let error = err("!trigger low abc");
         assert_eq!(
             error.usage(),
-            "trigger low|offline|rtt|rtt-offline [value|off]"
+            "trigger low|offline|rtt|rtt-offline [value|off] | reset"
         );
         assert_eq!(
             error.to_string(),
             "<value> \"abc\": not a number at byte 13 of \"!trigger low abc\" \
-             (usage: trigger low|offline|rtt|rtt-offline [value|off])"
+             (usage: trigger low|offline|rtt|rtt-offline [value|off] | reset)"
         );
         for line in [
             "!record",

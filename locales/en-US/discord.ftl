@@ -79,6 +79,7 @@ discord-name-restored = restored
 discord-name-restream = restream
 discord-name-rtt = rtt
 discord-name-rtt-offline = rtt-offline
+discord-name-reset = reset
 discord-name-scene = scene
 discord-name-service = service
 discord-name-shutdown = shutdown

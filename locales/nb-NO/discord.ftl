@@ -78,6 +78,7 @@ discord-name-restored = gjenopprettet
 discord-name-restream = restream
 discord-name-rtt = rtt
 discord-name-rtt-offline = rtt-frakoblet
+discord-name-reset = tilbakestill
 discord-name-scene = scene
 discord-name-service = tjeneste
 discord-name-shutdown = slå-av

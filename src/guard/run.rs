@@ -11,12 +11,14 @@ use super::decide::{Decision, GuardState, Input, Level, OwnedScene, Policy, Reas
 use super::stats::{IngestStats, Meter, Reading, StatsError, sample_time};
 use crate::config::GuardConfig;
 use crate::obs::ObsHandle;
+use crate::state_store::{Sensitivity, StateDir};
 use crate::status::{
     Event, EventBus, GuardStatus, GuardTransition, ServerStatus, SwitchedBy, Triggers,
 };
 use crate::tls::Tls;
 use commands::guard::{TriggerCommand, TriggerValue};
 use commands::{Kbps, Millis};
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio::time::Instant;
@@ -38,6 +40,8 @@ pub struct GuardHandle {
 
 struct Shared {
     config: GuardConfig,
+    /// Where the runtime changes are kept across restarts ([`STATE_FILE`]).
+    state: StateDir,
     controls: Mutex<Controls>,
     changed: Notify,
     /// Where a control change shows at once (the loop publishes the rest).
@@ -65,23 +69,49 @@ pub enum TriggerRefusal {
 }
 
 impl GuardHandle {
+    /// The guard's controls: the configured ones, with the runtime changes kept in `state`
+    /// (`guard on|off`, `dryrun`, `trigger`) put back.
     pub fn new(
         config: GuardConfig,
+        state: StateDir,
         status: crate::status::Publisher<Option<GuardStatus>>,
     ) -> GuardHandle {
-        let controls = Controls {
+        let configured = Controls {
             enabled: config.enabled,
             dry_run: false,
             policy: config.policy.clone(),
         };
-        GuardHandle {
+        let controls = restore(&state, &configured);
+        let handle = GuardHandle {
             inner: Arc::new(Shared {
                 config,
-                controls: Mutex::new(controls),
+                state,
+                controls: Mutex::new(controls.clone()),
                 changed: Notify::new(),
                 status,
             }),
+        };
+        handle.publish_controls(&controls);
+        handle
+    }
+
+    /// The controls as configured, without runtime changes.
+    fn configured(&self) -> Controls {
+        Controls {
+            enabled: self.inner.config.enabled,
+            dry_run: false,
+            policy: self.inner.config.policy.clone(),
         }
+    }
+
+    fn publish_controls(&self, now: &Controls) {
+        let changed = Stored::between(&self.configured(), now).names();
+        self.inner.status.update(|guard| {
+            guard.enabled = now.enabled;
+            guard.dry_run = now.dry_run;
+            guard.triggers = triggers(&now.policy);
+            guard.changed_at_runtime = changed;
+        });
     }
 
     pub fn config(&self) -> &GuardConfig {
@@ -98,13 +128,30 @@ impl GuardHandle {
             let result = change(&mut controls);
             (result, controls.clone())
         };
-        self.inner.status.update(|guard| {
-            guard.enabled = now.enabled;
-            guard.dry_run = now.dry_run;
-            guard.triggers = triggers(&now.policy);
-        });
+        let stored = Stored::between(&self.configured(), &now);
+        let written = if stored == Stored::default() {
+            match std::fs::remove_file(self.inner.state.path(STATE_FILE)) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            }
+        } else {
+            self.inner
+                .state
+                .write_json(STATE_FILE, &stored, Sensitivity::Public)
+        };
+        if let Err(error) = written {
+            // The change holds until the restart; say it will not survive it.
+            tracing::error!(%error, file = STATE_FILE, "cannot keep the guard's runtime change");
+        }
+        self.publish_controls(&now);
         self.inner.changed.notify_one();
         result
+    }
+
+    /// `trigger reset`: the configured thresholds again (switching and dry run stay).
+    pub fn reset_triggers(&self) {
+        let configured = self.inner.config.policy.clone();
+        self.with_controls(|c| c.policy = configured);
     }
 
     fn controls(&self) -> Controls {
@@ -153,6 +200,121 @@ impl GuardHandle {
             Ok(new)
         })
     }
+}
+
+/// The runtime changes, kept in the state directory so they survive a restart.
+pub const STATE_FILE: &str = "guard.json";
+
+/// A trigger changed at run time: off, or a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StoredTrigger {
+    Off,
+    Value(u32),
+}
+
+impl StoredTrigger {
+    fn of(value: Option<u32>) -> StoredTrigger {
+        value.map_or(StoredTrigger::Off, StoredTrigger::Value)
+    }
+
+    fn value(self) -> Option<u32> {
+        match self {
+            StoredTrigger::Off => None,
+            StoredTrigger::Value(v) => Some(v),
+        }
+    }
+}
+
+/// What differs from the configuration: only those fields are stored and put back, so a
+/// configuration changed later still applies to everything not changed at run time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dry_run: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    low_kbps: Option<StoredTrigger>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    offline_kbps: Option<StoredTrigger>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rtt_low_ms: Option<StoredTrigger>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rtt_offline_ms: Option<StoredTrigger>,
+}
+
+impl Stored {
+    fn between(configured: &Controls, now: &Controls) -> Stored {
+        let differs = |a: Option<u32>, b: Option<u32>| (a != b).then(|| StoredTrigger::of(b));
+        let (c, n) = (&configured.policy, &now.policy);
+        Stored {
+            enabled: (configured.enabled != now.enabled).then_some(now.enabled),
+            dry_run: (configured.dry_run != now.dry_run).then_some(now.dry_run),
+            low_kbps: differs(c.low_kbps, n.low_kbps),
+            offline_kbps: differs(c.offline_kbps, n.offline_kbps),
+            rtt_low_ms: differs(c.rtt_low_ms, n.rtt_low_ms),
+            rtt_offline_ms: differs(c.rtt_offline_ms, n.rtt_offline_ms),
+        }
+    }
+
+    /// The names of the changed controls, as `Status.guard.changed_at_runtime` lists them.
+    fn names(&self) -> Vec<&'static str> {
+        [
+            ("enabled", self.enabled.is_some()),
+            ("dry_run", self.dry_run.is_some()),
+            ("low_kbps", self.low_kbps.is_some()),
+            ("offline_kbps", self.offline_kbps.is_some()),
+            ("rtt_low_ms", self.rtt_low_ms.is_some()),
+            ("rtt_offline_ms", self.rtt_offline_ms.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, changed)| changed.then_some(name))
+        .collect()
+    }
+
+    fn apply(&self, configured: &Controls) -> Controls {
+        let mut controls = configured.clone();
+        let p = &mut controls.policy;
+        for (slot, stored) in [
+            (&mut p.low_kbps, self.low_kbps),
+            (&mut p.offline_kbps, self.offline_kbps),
+            (&mut p.rtt_low_ms, self.rtt_low_ms),
+            (&mut p.rtt_offline_ms, self.rtt_offline_ms),
+        ] {
+            if let Some(stored) = stored {
+                *slot = stored.value();
+            }
+        }
+        controls.enabled = self.enabled.unwrap_or(controls.enabled);
+        controls.dry_run = self.dry_run.unwrap_or(controls.dry_run);
+        controls
+    }
+}
+
+/// The configured controls with the stored runtime changes. A file that cannot be read, or
+/// thresholds that no longer fit the configuration's order, are logged and left out (the file
+/// stays as it is until the next change replaces it).
+fn restore(state: &StateDir, configured: &Controls) -> Controls {
+    let stored = match state.read_json::<Stored>(STATE_FILE) {
+        Ok(Some(stored)) => stored,
+        Ok(None) => return configured.clone(),
+        Err(error) => {
+            tracing::warn!(%error, file = STATE_FILE, "ignoring the guard's stored runtime changes");
+            return configured.clone();
+        }
+    };
+    let mut restored = stored.apply(configured);
+    if let Err(refusal) = check_order(&restored.policy) {
+        tracing::warn!(%refusal, "the stored triggers no longer fit the configuration; using the configured ones");
+        restored.policy = configured.policy.clone();
+    }
+    let changed = Stored::between(configured, &restored).names();
+    if !changed.is_empty() {
+        tracing::info!(?changed, "guard: runtime changes restored");
+    }
+    restored
 }
 
 /// `Some(new value)` for a change, `None` for show.
@@ -472,6 +634,7 @@ impl Loop {
             active_server: active,
             servers: self.statuses.clone(),
             triggers: triggers(&controls.policy),
+            changed_at_runtime: Stored::between(&self.guard.configured(), &controls).names(),
         };
         self.guard.inner.status.modify_if(|guard| {
             let changed = guard.as_ref() != Some(&status);

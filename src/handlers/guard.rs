@@ -18,9 +18,11 @@ pub(crate) async fn handle_command(
     let status = ctx.status.borrow().guard.clone().unwrap_or_default();
     Ok(match cmd {
         GuardCommand::Bitrate => bitrate(&status),
-        GuardCommand::Status => {
-            guard_status(&status, ctx.obs.as_ref().is_some_and(|o| o.is_connected()))
-        }
+        GuardCommand::Status => guard_status(
+            &status,
+            ctx.obs.as_ref().is_some_and(|o| o.is_connected()),
+            &ctx.config.commands.prefix,
+        ),
         GuardCommand::Switching(Toggle::On) => {
             guard.set_enabled(true);
             Reply::new(keys::GUARD_ENABLED)
@@ -46,17 +48,27 @@ pub(crate) async fn handle_command(
                 TriggerCommand::RttOffline(_) => ("rtt-offline", keys::TRIGGER_MS),
             };
             match guard.trigger(trigger) {
-                Ok(value) => Reply::new(if trigger.is_show() {
-                    keys::TRIGGER_CURRENT
-                } else {
-                    keys::TRIGGER_SET
-                })
-                .arg("trigger", name)
-                .message("value", value_reply(value, unit)),
+                Ok(value) if trigger.is_show() => Reply::new(keys::TRIGGER_CURRENT)
+                    .arg("trigger", name)
+                    .message("value", value_reply(value, unit)),
+                Ok(value) => Reply::new(keys::TRIGGER_SET)
+                    .arg("trigger", name)
+                    .message("value", value_reply(value, unit))
+                    .arg("reset", reset_command(ctx)),
                 Err(refusal) => refused(refusal),
             }
         }
+        GuardCommand::ResetTriggers => {
+            guard.reset_triggers();
+            let status = ctx.status.borrow().guard.clone().unwrap_or_default();
+            thresholds(Reply::new(keys::TRIGGER_RESET), &status)
+        }
     })
+}
+
+/// `!trigger reset` with the configured prefix.
+fn reset_command(ctx: &Context) -> String {
+    format!("{}trigger reset", ctx.config.commands.prefix)
 }
 
 fn value_reply(value: Option<u32>, unit: crate::reply::Key) -> Reply {
@@ -104,7 +116,7 @@ fn server_reply(server: &ServerStatus) -> Reply {
     reply.arg("name", server.name.clone())
 }
 
-fn guard_status(status: &GuardStatus, obs_connected: bool) -> Reply {
+fn guard_status(status: &GuardStatus, obs_connected: bool, prefix: &str) -> Reply {
     let state = if !status.enabled {
         keys::GUARD_STATE_OFF
     } else if status.dry_run {
@@ -119,14 +131,41 @@ fn guard_status(status: &GuardStatus, obs_connected: bool) -> Reply {
     } else {
         keys::GUARD_IDLE_NONE
     };
-    let t = &status.triggers;
     let reply = Reply::new(keys::GUARD_STATUS).message("state", Reply::new(state));
     let reply = match status.level {
         Some(level) => reply.arg("level", level.to_uppercase()),
         None => reply.message("level", Reply::new(keys::GUARD_LEVEL_MANUAL)),
     };
+    let changed = if status.changed_at_runtime.is_empty() {
+        Reply::new(keys::GUARD_CHANGED_NONE)
+    } else {
+        // Named by the command that changes each: vocabulary words, the same in every locale.
+        let what: Vec<String> = status
+            .changed_at_runtime
+            .iter()
+            .map(|name| {
+                match *name {
+                    "enabled" => "guard",
+                    "dry_run" => "dryrun",
+                    "low_kbps" => "trigger low",
+                    "offline_kbps" => "trigger offline",
+                    "rtt_low_ms" => "trigger rtt",
+                    _ => "trigger rtt-offline",
+                }
+                .to_string()
+            })
+            .collect();
+        Reply::new(keys::GUARD_CHANGED)
+            .arg("what", what.join(", "))
+            .arg("reset", format!("{prefix}trigger reset"))
+    };
+    thresholds(reply.message("idle", Reply::new(idle)), status).message("changed", changed)
+}
+
+/// The five thresholds in force, as the status and `trigger reset` show them.
+fn thresholds(reply: Reply, status: &GuardStatus) -> Reply {
+    let t = &status.triggers;
     reply
-        .message("idle", Reply::new(idle))
         .message("low", value_reply(t.low_kbps, keys::TRIGGER_KBPS))
         .message(
             "recover",

@@ -51,6 +51,7 @@ const PAGE_STRINGS: &[Key] = &[
     keys::WEB_POWER,
     keys::WEB_NOT_CONFIGURED,
     keys::WEB_COMPATIBILITY_MODE,
+    keys::WEB_CHANGED_AT_RUNTIME,
     keys::WEB_SCENE,
     keys::WEB_STREAMING,
     keys::WEB_UPTIME,

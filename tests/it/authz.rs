@@ -30,7 +30,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stream_control::app::{App, Context, RunOptions};
-use stream_control::config::Config;
 use stream_control::dispatch::Invoker;
 use stream_control::reply;
 use stream_control::secrets::{Redactor, Secrets};
@@ -263,7 +262,7 @@ async fn rig() -> Rig {
         journalctl = program("journalctl"),
         ssh = program("ssh"),
     );
-    let config = Config::parse(&config).unwrap_or_else(|p| panic!("{p:#?}"));
+    let config = stream_control_test_support::test_config(&config);
     let values = BTreeMap::from([
         ("TWITCH_CLIENT_ID", fake_twitch::CLIENT_ID),
         ("TWITCH_CLIENT_SECRET", fake_twitch::CLIENT_SECRET),

@@ -1017,7 +1017,7 @@ async fn junk_interactions_are_refused_without_action() {
 async fn a_missing_token_is_reported_in_status_not_a_crash() {
     let config =
         format!(r#"(discord: (guild_id: {GUILD_ID}, api_url: Some("http://127.0.0.1:9")))"#);
-    let config = stream_control::config::Config::parse(&config).unwrap();
+    let config = stream_control_test_support::test_config(&config);
     let secrets = stream_control::secrets::Secrets::from_lookup(|_| None);
     let redactor = stream_control::secrets::Redactor::new(&secrets);
     let ctx = Context::new(config, secrets, redactor).unwrap();

@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use stream_control::app::{App, Context, RunOptions};
-use stream_control::config::Config;
 use stream_control::secrets::{Redactor, Secrets};
 use stream_control::twitch::auth::{self, TOKEN_FILE};
 
@@ -65,7 +64,7 @@ async fn rig(discord_extra: &str, extra: &str) -> Rig {
         proxy = discord.bot_config(),
         tls = discord.tls_config(),
     );
-    let config = Config::parse(&config).unwrap_or_else(|p| panic!("{p:#?}"));
+    let config = stream_control_test_support::test_config(&config);
     let values = BTreeMap::from([
         ("TWITCH_CLIENT_ID", fake_twitch::CLIENT_ID.to_string()),
         (

@@ -109,7 +109,7 @@ const FORMS: &[&str] = &[
 const META: &[&str] = &["help", "status", "ping", "version"];
 
 fn context(text: &str) -> Arc<Context> {
-    let config = Config::parse(text).unwrap_or_else(|p| panic!("config {text:?}: {p:?}"));
+    let config = stream_control_test_support::test_config(text);
     Context::new(config, Secrets::default(), Redactor::default()).expect("context")
 }
 
@@ -817,7 +817,7 @@ fn usage_reply_names_the_grammar_and_the_problem() {
     assert!(shown.contains("not a number"), "{shown}");
     assert_eq!(
         shown,
-        "Usage: !trigger low|offline|rtt|rtt-offline [value|off] (<value> “abc” is not a number)"
+        "Usage: !trigger low|offline|rtt|rtt-offline [value|off] | reset (<value> “abc” is not a number)"
     );
 }
 

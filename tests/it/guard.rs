@@ -504,15 +504,15 @@ async fn triggers_change_at_run_time_and_keep_their_order() {
     );
     assert_eq!(
         rig.say("!trigger low 500").await,
-        "The low trigger is now 500 kbps (until the bot restarts)."
+        "The low trigger is now 500 kbps (kept across restarts; !trigger reset puts back the configured values)."
     );
     assert_eq!(
         rig.say("!trigger rtt off").await,
-        "The rtt trigger is now off (until the bot restarts)."
+        "The rtt trigger is now off (kept across restarts; !trigger reset puts back the configured values)."
     );
     assert_eq!(
         rig.say("!trigger rtt-offline 1.5s").await,
-        "The rtt-offline trigger is now 1500 ms (until the bot restarts)."
+        "The rtt-offline trigger is now 1500 ms (kept across restarts; !trigger reset puts back the configured values)."
     );
     rig.wait_guard("triggers", |g| {
         g.triggers.low_kbps == Some(500) && g.triggers.rtt_low_ms.is_none()
@@ -545,6 +545,133 @@ async fn triggers_change_at_run_time_and_keep_their_order() {
     );
     assert_eq!(rig.scene_switch(mark).await, "OFFLINE");
     rig.stop().await;
+}
+
+/// Issue #18 §6: `guard off`, `dryrun on` and `trigger …` are kept in the state directory
+/// (atomically, only what differs from the configuration), put back at the next start and shown
+/// as changed at run time; `trigger reset` puts back the configured thresholds; `config.ron` is
+/// never written.
+#[tokio::test]
+async fn runtime_changes_survive_a_restart_and_trigger_reset_puts_back_the_configuration() {
+    let state = tempfile::tempdir().unwrap();
+    let config_path = state.path().join("config.ron");
+    let config = format!(
+        r#"(state_dir: "{}", obs: (port: 9),
+            guard: (servers: [(name: "a", kind: Belabox(url: "http://127.0.0.1:9/stats"))],
+                    policy: (low_kbps: Some(800), recover_kbps: 1200, offline_kbps: Some(300))),
+            commands: (cooldowns: (command: "0s", user: "0s")))"#,
+        state.path().display()
+    );
+    std::fs::write(&config_path, &config).unwrap();
+    let admin = || Invoker {
+        surface: Surface::Console,
+        user_id: "console".into(),
+        display_name: "console".into(),
+        permission: Permission::Admin,
+    };
+    let say = |ctx: Arc<Context>, line: &'static str| async move {
+        let (reply, _) = support::command(&ctx, line, admin()).await;
+        ctx.render("en-US", &reply)
+    };
+
+    let ctx = support::context(&config);
+    say(ctx.clone(), "!guard off").await;
+    say(ctx.clone(), "!dryrun on").await;
+    say(ctx.clone(), "!trigger low 500").await;
+    say(ctx.clone(), "!trigger offline off").await;
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(state.path().join("guard.json")).unwrap()).unwrap();
+    assert_eq!(
+        stored,
+        serde_json::json!({"enabled": false, "dry_run": true,
+                           "low_kbps": {"value": 500}, "offline_kbps": "off"})
+    );
+    drop(ctx);
+
+    // The next start: the same controls, shown as changed at run time.
+    let ctx = support::context(&config);
+    let guard = ctx.status.borrow().guard.clone().unwrap();
+    assert!(!guard.enabled && guard.dry_run);
+    assert_eq!(guard.triggers.low_kbps, Some(500));
+    assert_eq!(guard.triggers.offline_kbps, None);
+    assert_eq!(
+        guard.triggers.recover_kbps, 1200,
+        "not changed, so configured"
+    );
+    assert_eq!(
+        guard.changed_at_runtime,
+        ["enabled", "dry_run", "low_kbps", "offline_kbps"]
+    );
+    let shown = say(ctx.clone(), "!guard").await;
+    assert!(
+        shown.ends_with(
+            "Changed at run time and kept across restarts: guard, dryrun, trigger low, \
+             trigger offline (!trigger reset puts back the configured thresholds)."
+        ),
+        "{shown}"
+    );
+
+    // `trigger reset`: the configured thresholds; switching and dry run stay as they are.
+    let reset = say(ctx.clone(), "!trigger reset").await;
+    assert_eq!(
+        reset,
+        "The configured triggers are back: LOW below 800 kbps, back to LIVE at 1200 kbps, \
+         OFFLINE below 300 kbps; RTT LOW at 2500 ms, OFFLINE at off."
+    );
+    let guard = ctx.status.borrow().guard.clone().unwrap();
+    assert_eq!(guard.changed_at_runtime, ["enabled", "dry_run"]);
+    // Everything as configured again: nothing is kept, and nothing said.
+    say(ctx.clone(), "!guard on").await;
+    say(ctx.clone(), "!dryrun off").await;
+    assert!(!state.path().join("guard.json").exists());
+    let shown = say(ctx.clone(), "!guard").await;
+    assert!(!shown.contains("Changed at run time"), "{shown}");
+    assert_eq!(std::fs::read_to_string(&config_path).unwrap(), config);
+    let names: Vec<String> = std::fs::read_dir(state.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["config.ron"], "no temporary file left behind");
+}
+
+/// A kept change that no longer fits the configuration (its thresholds out of order after an
+/// edit), or a file that is not the guard's, is left out with a warning: the configured values
+/// hold, and the bot starts.
+#[tokio::test]
+async fn stored_changes_that_no_longer_fit_are_left_out() {
+    let state = tempfile::tempdir().unwrap();
+    let config = |low: u32| {
+        format!(
+            r#"(state_dir: "{}", obs: (port: 9),
+                guard: (servers: [(name: "a", kind: Belabox(url: "http://127.0.0.1:9/stats"))],
+                        policy: (low_kbps: Some({low}), recover_kbps: 1200, offline_kbps: Some(300))))"#,
+            state.path().display()
+        )
+    };
+    let file = state.path().join("guard.json");
+    // offline 700 fitted under low 800; the configuration now says low 600.
+    std::fs::write(
+        &file,
+        r#"{"offline_kbps": {"value": 700}, "enabled": false}"#,
+    )
+    .unwrap();
+    let ctx = support::context(&config(600));
+    let guard = ctx.status.borrow().guard.clone().unwrap();
+    assert_eq!(guard.triggers.offline_kbps, Some(300), "the configured one");
+    assert!(!guard.enabled, "the switch still fits: kept");
+    for junk in [
+        "not json",
+        r#"{"low_kbps": "sideways"}"#,
+        r#"{"bitrate": 1}"#,
+    ] {
+        std::fs::write(&file, junk).unwrap();
+        let ctx = support::context(&config(800));
+        let guard = ctx.status.borrow().guard.clone().unwrap();
+        assert!(
+            guard.enabled && guard.changed_at_runtime.is_empty(),
+            "{junk}"
+        );
+    }
 }
 
 /// Issue #15 §3: a stats URL with a user name and password, a query key and a stream id in its

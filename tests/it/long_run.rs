@@ -44,7 +44,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use stream_control::app::{App, Context, RunOptions};
-use stream_control::config::{Config, LogConfig, LogFormat};
+use stream_control::config::{LogConfig, LogFormat};
 use stream_control::dispatch::Invoker;
 use stream_control::reply::{Outcome, keys};
 use stream_control::secrets::{Redactor, Secrets};
@@ -417,7 +417,7 @@ async fn rig() -> Rig {
         sudo = sudo.path.display(),
         ssh = ssh.path.display(),
     );
-    let config = Config::parse(&config).unwrap_or_else(|p| panic!("{p:#?}"));
+    let config = stream_control_test_support::test_config(&config);
     let mut values: BTreeMap<String, String> = values;
     values.insert("TWITCH_CLIENT_ID".into(), fake_twitch::CLIENT_ID.into());
     values.insert(

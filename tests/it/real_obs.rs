@@ -89,8 +89,7 @@ async fn the_right_password_connects_in_compatibility_mode_and_a_wrong_one_is_re
     }
     assert!(app.shutdown(Duration::from_secs(5)).await);
 
-    let config =
-        stream_control::config::Config::parse(&format!("({})", obs_section(&obs, ""))).unwrap();
+    let config = support::test_config(&format!("({})", obs_section(&obs, "")));
     let secrets =
         Secrets::from_lookup(|name| (name == "OBS_PASSWORD").then(|| "not-the-password".into()));
     let ctx = Context::new(config, secrets, Redactor::default()).unwrap();

@@ -159,7 +159,7 @@ pub static TREE: &[Node] = &[
                     &[
                         opt(
                             "kind",
-                            OptKind::Choice(&["low", "offline", "rtt", "rtt-offline"]),
+                            OptKind::Choice(&["low", "offline", "rtt", "rtt-offline", "reset"]),
                             true,
                         ),
                         opt("value", OptKind::Text(12), false),

@@ -42,9 +42,20 @@ pub fn fake_secrets() -> Secrets {
     Secrets::from_lookup(|name| values.get(name).cloned())
 }
 
+/// Parse a test configuration. Without a `state_dir`, each gets a fresh one of its own (the
+/// default, `state` in the working directory, would be shared by every test: one test's
+/// `guard off`, kept across restarts, would pause the next test's guard).
+pub fn test_config(text: &str) -> Config {
+    let mut config = Config::parse(text).unwrap_or_else(|p| panic!("test config: {p:#?}"));
+    if config.state_dir == std::path::Path::new("state") {
+        config.state_dir = tempfile::tempdir().unwrap().keep();
+    }
+    config
+}
+
 /// A context from config text, with fake secrets.
 pub fn context(config: &str) -> Arc<Context> {
-    let config = Config::parse(config).unwrap_or_else(|p| panic!("test config: {p:#?}"));
+    let config = test_config(config);
     let secrets = fake_secrets();
     let redactor = Redactor::new(&secrets);
     Context::new(config, secrets, redactor).unwrap()
@@ -105,7 +116,7 @@ pub fn last_apply(ctx: &Context) -> stream_control::status::ApplyStatus {
 
 /// A context from config text with only the named fake secrets (the others unset).
 pub fn context_with_secrets(config: &str, names: &[&str]) -> Arc<Context> {
-    let config = Config::parse(config).unwrap_or_else(|p| panic!("test config: {p:#?}"));
+    let config = test_config(config);
     let values = fake_secret_values();
     let secrets = Secrets::from_lookup(|name| {
         names
