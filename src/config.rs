@@ -31,7 +31,7 @@ mod web;
 pub use ::commands::Feature;
 pub use commands::{CommandsConfig, CooldownOverride, CooldownsConfig, Level};
 pub use discord::{DISCORD_ALERT_KINDS, DiscordAlertsConfig, DiscordConfig};
-pub use guard::{GuardConfig, StatsServerConfig, StatsServerKind};
+pub use guard::{AutoStartConfig, GuardConfig, StatsServerConfig, StatsServerKind};
 pub use log::{LogConfig, LogFormat};
 pub use obs::{FixConfig, ObsConfig, RaidStopConfig, SceneNames, StopConfig};
 pub use overlay::{OverlayConfig, SpeakConfig};

@@ -414,6 +414,24 @@ impl ObsHandle {
         Ok(true)
     }
 
+    /// Go live the polished way: a confirmed start, then the starting scene (if configured).
+    /// Shared by `start` and the guard's auto-start. Returns the scene shown after a start.
+    pub async fn begin_stream(
+        &self,
+        by: SwitchedBy,
+    ) -> Result<(Outcome, Option<String>), ObsError> {
+        if self.start_stream().await? == Outcome::Already {
+            return Ok((Outcome::Already, None));
+        }
+        match &self.inner.config.scenes.starting {
+            Some(starting) => {
+                self.switch_to(starting, by).await?;
+                Ok((Outcome::Done, Some(starting.clone())))
+            }
+            None => Ok((Outcome::Done, None)),
+        }
+    }
+
     /// End the stream the polished way: the ending scene (if configured) for `ending_delay`, a
     /// confirmed stop, then the offline scene. Shared by `stop` and the raid auto-stop.
     pub async fn end_stream(&self, by: SwitchedBy) -> Result<Outcome, ObsError> {

@@ -389,6 +389,11 @@ pub enum Event {
     TwitchTokenFailing { reason: String },
     /// The guard stopped the stream after the offline timeout.
     OfflineTimeout { stopped: bool },
+    /// Auto-start started the stream for `server`'s publisher (`error`: it did not start).
+    AutoStart {
+        server: String,
+        error: Option<String>,
+    },
     /// The bot switched a scene.
     SceneSwitched {
         by: SwitchedBy,

@@ -140,7 +140,9 @@ discord-alert-raid = 🚀 Raid to { $channel }: { $outcome ->
        *[failed] stopping the stream failed
     }
 discord-alert-obs-lost = 🔌 Lost OBS: { $reason }
-discord-alert-obs-back = 🔌 OBS is back (OBS { $version })
+discord-alert-obs-back = 🔌 OBS is back ({ $version })
+discord-alert-auto-start = ▶️ Auto-start: { $server } is publishing, the stream started
+discord-alert-auto-start-failed = ▶️ Auto-start: { $server } is publishing, but the stream did not start: { $error }
 discord-alert-token-failing = 🔑 The Twitch token is failing: { $reason }
 discord-alerts-suppressed = ({ $count } more { $count ->
         [one] alert was

@@ -160,6 +160,7 @@ announce-low = Low bitrate ({ $kbps } kbps): switched to { $scene }.
 announce-restored = Connection restored ({ $kbps } kbps): back to { $scene }.
 announce-offline = Stream connection lost: switched to { $scene }.
 announce-dry-run = [dry run] { $what }
+announce-auto-start = { $server } is publishing: the stream is starting.
 
 # programs run on this machine (nginx, systemctl, journalctl, ssh)
 command-start-failed = Could not run { $program }: { $error }

@@ -139,7 +139,9 @@ discord-alert-raid = 🚀 Raid til { $channel }: { $outcome ->
        *[failed] klarte ikke å stoppe strømmen
     }
 discord-alert-obs-lost = 🔌 Mistet OBS: { $reason }
-discord-alert-obs-back = 🔌 OBS er tilbake (OBS { $version })
+discord-alert-obs-back = 🔌 OBS er tilbake ({ $version })
+discord-alert-auto-start = ▶️ Autostart: { $server } sender, strømmen startet
+discord-alert-auto-start-failed = ▶️ Autostart: { $server } sender, men strømmen startet ikke: { $error }
 discord-alert-token-failing = 🔑 Twitch-tokenet svikter: { $reason }
 discord-alerts-suppressed = ({ $count } { $count ->
         [one] varsel til ble

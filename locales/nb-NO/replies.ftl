@@ -158,6 +158,7 @@ raid-unknown-user = Det finnes ingen Twitch-kanal «{ $channel }».
 announce-low = Lav bitrate ({ $kbps } kbps): byttet til { $scene }.
 announce-restored = Forbindelsen er tilbake ({ $kbps } kbps): tilbake til { $scene }.
 announce-offline = Forbindelsen til strømmen er borte: byttet til { $scene }.
+announce-auto-start = { $server } sender: strømmen starter.
 announce-dry-run = [prøvekjøring] { $what }
 
 # programs run on this machine (nginx, systemctl, journalctl, ssh)

@@ -90,6 +90,7 @@ pub const DISCORD_ALERT_KINDS: &[&str] = &[
     "obs_back",
     "token_failing",
     "restream_failed",
+    "auto_start",
 ];
 
 pub(super) fn default_logs_follow() -> Duration {

@@ -19,9 +19,43 @@ pub struct GuardConfig {
     /// Only decide while OBS streams (samples are still shown in `bitrate` and the status page).
     #[serde(default = "default_true")]
     pub only_when_streaming: bool,
-    /// Start with the guard switching (`guard off` pauses it until `guard on` or a restart).
+    /// Start with the guard switching (`guard off` pauses it until `guard on`; a runtime change
+    /// is kept across restarts, see `state_dir/guard.json`).
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// Start the stream when the ingest's publisher appears (opt-in).
+    #[serde(default)]
+    pub auto_start: Option<AutoStartConfig>,
+}
+
+/// Auto-start: when a stats server reports a publisher and OBS is connected and not streaming,
+/// start the stream as `start` does (confirmed, then the starting scene). Never while the guard
+/// is off, never within `quiet_after_stop` of a stop (by command, in OBS, after a raid; the
+/// guard's own offline-timeout stop excepted: the feed coming back is what it waited for).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoStartConfig {
+    /// After a stop, no auto-start for this long.
+    #[serde(default = "default_quiet_after_stop", deserialize_with = "duration")]
+    pub quiet_after_stop: Duration,
+    /// The publisher must be there this long (a blip starts nothing).
+    #[serde(default = "default_publisher_for", deserialize_with = "duration")]
+    pub publisher_for: Duration,
+    /// After a start that failed, the next try waits this long.
+    #[serde(default = "default_retry_after", deserialize_with = "duration")]
+    pub retry_after: Duration,
+}
+
+fn default_quiet_after_stop() -> Duration {
+    Duration::from_secs(600)
+}
+
+fn default_publisher_for() -> Duration {
+    Duration::from_secs(2)
+}
+
+fn default_retry_after() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// One stats server.
@@ -106,6 +140,15 @@ pub(super) fn validate_guard(guard: &GuardConfig, problem: &mut impl FnMut(Strin
             "guard.poll_interval".into(),
             "must be at least 100ms".into(),
         );
+    }
+    if let Some(auto) = &guard.auto_start {
+        positive("guard.auto_start.retry_after", auto.retry_after, problem);
+        if auto.quiet_after_stop > Duration::from_secs(24 * 3600) {
+            problem(
+                "guard.auto_start.quiet_after_stop".into(),
+                "must be at most 24h".into(),
+            );
+        }
     }
     if guard.servers.is_empty() {
         problem(

@@ -42,6 +42,8 @@ pub struct AnnounceConfig {
     pub offline: bool,
     /// Also announce what the guard decided in dry-run.
     pub dry_run: bool,
+    /// The guard started the stream (`guard.auto_start`).
+    pub auto_start: bool,
 }
 
 impl Default for AnnounceConfig {
@@ -51,6 +53,7 @@ impl Default for AnnounceConfig {
             restored: true,
             offline: true,
             dry_run: true,
+            auto_start: true,
         }
     }
 }

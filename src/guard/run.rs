@@ -397,6 +397,7 @@ pub async fn run(
         meters: vec![Meter::default(); config.servers.len()],
         owned: None,
         actual: None,
+        auto: AutoStart::default(),
         statuses: config
             .servers
             .iter()
@@ -428,7 +429,10 @@ pub async fn run(
             },
             event = notable.recv() => match event {
                 Ok(Event::ObsSceneChanged { .. } | Event::ObsConnected { .. }) => looped.resync_scene(false),
-                Ok(Event::ObsStreamChanged { .. }) => {
+                Ok(Event::ObsStreamChanged { streaming }) => {
+                    if !streaming {
+                        looped.stream_stopped();
+                    }
                     // Streaks from before a start or stop mean nothing now.
                     looped.state = GuardState::default();
                     looped.resync_scene(true);
@@ -482,9 +486,96 @@ struct Loop {
     /// is news (in dry-run OBS keeps the old scene, which must not read as a manual switch).
     actual: Option<String>,
     statuses: Vec<ServerStatus>,
+    auto: AutoStart,
+}
+
+/// What auto-start remembers between polls.
+#[derive(Default)]
+struct AutoStart {
+    /// When the publisher now present appeared.
+    publisher_since: Option<Instant>,
+    /// The last stop of the stream that counts (not the guard's own offline-timeout stop).
+    last_stop: Option<Instant>,
+    /// The guard asked OBS to stop after the offline timeout: the next stop is that one.
+    own_stop_pending: bool,
+    last_attempt: Option<Instant>,
+    /// A start in flight.
+    starting: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Loop {
+    /// Auto-start (opt-in): a publisher that appeared when no stop was within the quiet time,
+    /// present for `publisher_for`, OBS connected and not streaming, the guard on and not in dry
+    /// run: start the stream as `start` does, once per appearance (a failed start again after
+    /// `retry_after`), and say so.
+    fn auto_start(&mut self, controls: &Controls) {
+        let Some(config) = self.guard.config().auto_start.clone() else {
+            return;
+        };
+        let now = Instant::now();
+        let Some(server) = self
+            .statuses
+            .iter()
+            .find(|s| s.state == "live")
+            .map(|s| s.name.clone())
+        else {
+            self.auto.publisher_since = None;
+            return;
+        };
+        let since = *self.auto.publisher_since.get_or_insert(now);
+        let quiet = self
+            .auto
+            .last_stop
+            .is_some_and(|stop| since < stop + config.quiet_after_stop);
+        let retrying = self
+            .auto
+            .last_attempt
+            .is_some_and(|at| at >= since && now < at + config.retry_after);
+        if !controls.enabled
+            || controls.dry_run
+            || !self.obs.is_connected()
+            || self.obs.is_streaming()
+            || now < since + config.publisher_for
+            || quiet
+            || retrying
+            || self
+                .auto
+                .starting
+                .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return;
+        }
+        self.auto.last_attempt = Some(now);
+        self.auto
+            .starting
+            .store(true, std::sync::atomic::Ordering::Release);
+        tracing::info!(%server, "auto-start: the publisher is there and OBS is not streaming");
+        let (obs, events, starting) = (
+            self.obs.clone(),
+            self.events.clone(),
+            self.auto.starting.clone(),
+        );
+        tokio::spawn(async move {
+            let error = match obs.begin_stream(SwitchedBy::Guard).await {
+                Ok(_) => None,
+                Err(error) => {
+                    tracing::warn!(%error, "auto-start: the stream did not start");
+                    Some(error.to_string())
+                }
+            };
+            let _ = events.send(Event::AutoStart { server, error });
+            starting.store(false, std::sync::atomic::Ordering::Release);
+        });
+    }
+
+    /// OBS's output stopped: the quiet time starts, unless it was the guard's own stop.
+    fn stream_stopped(&mut self) {
+        if std::mem::take(&mut self.auto.own_stop_pending) {
+            return;
+        }
+        self.auto.last_stop = Some(Instant::now());
+    }
+
     /// Classify a scene name: LIVE, OFFLINE, LOW, starting, or not ours.
     fn classify(&self, scene: Option<&str>) -> Option<OwnedScene> {
         let scene = scene?;
@@ -567,6 +658,7 @@ impl Loop {
             None
         };
         self.publish(active.clone(), idle);
+        self.auto_start(&controls);
         let (Some((sample, server)), None) = (combined, idle) else {
             return;
         };
@@ -608,6 +700,7 @@ impl Loop {
                     let _ = self.events.send(Event::OfflineTimeout { stopped: false });
                     return;
                 }
+                self.auto.own_stop_pending = true;
                 let obs = self.obs.clone();
                 let events = self.events.clone();
                 tokio::spawn(async move {

@@ -22,20 +22,17 @@ pub(crate) async fn handle_command(
 ) -> anyhow::Result<Reply> {
     let scenes = &obs.config().scenes;
     match cmd {
-        ObsCommand::Start => {
-            if obs.start_stream().await.map_err(UserError::from)? == Outcome::Already {
-                return Ok(Reply::new(keys::STREAM_ALREADY_LIVE));
+        ObsCommand::Start => match obs
+            .begin_stream(SwitchedBy::Command)
+            .await
+            .map_err(UserError::from)?
+        {
+            (Outcome::Already, _) => Ok(Reply::new(keys::STREAM_ALREADY_LIVE)),
+            (Outcome::Done, Some(scene)) => {
+                Ok(Reply::new(keys::STREAM_STARTED_SCENE).arg("scene", scene))
             }
-            match &obs.config().scenes.starting {
-                Some(starting) => {
-                    obs.switch_to(starting, SwitchedBy::Command)
-                        .await
-                        .map_err(UserError::from)?;
-                    Ok(Reply::new(keys::STREAM_STARTED_SCENE).arg("scene", starting.clone()))
-                }
-                None => Ok(Reply::new(keys::STREAM_STARTED)),
-            }
-        }
+            (Outcome::Done, None) => Ok(Reply::new(keys::STREAM_STARTED)),
+        },
         ObsCommand::Stop => match obs
             .end_stream(SwitchedBy::Command)
             .await

@@ -246,6 +246,12 @@ pub async fn announce(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::R
             Ok(Event::IngestOffline(t)) if announce.offline && (announce.dry_run || !t.dry_run) => {
                 transition(keys::ANNOUNCE_OFFLINE, &t)
             }
+            Ok(Event::AutoStart {
+                server,
+                error: None,
+            }) if announce.auto_start => {
+                Reply::new(keys::ANNOUNCE_AUTO_START).arg("server", server)
+            }
             Ok(Event::RaidHandled {
                 message: Some(message),
                 ..

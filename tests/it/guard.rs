@@ -547,6 +547,114 @@ async fn triggers_change_at_run_time_and_keep_their_order() {
     rig.stop().await;
 }
 
+impl Rig {
+    fn starts(&self) -> usize {
+        self.obs
+            .requests()
+            .iter()
+            .filter(|r| r.request_type == "StartStream")
+            .count()
+    }
+
+    /// Set server `a`'s publisher there or gone, and wait until the guard has seen it.
+    async fn publisher(&self, there: bool) {
+        self.stats.set(
+            "a",
+            if there {
+                Answer::Live {
+                    kbps: 2500,
+                    rtt: 40.0,
+                }
+            } else {
+                Answer::NoPublisher
+            },
+        );
+        let state = if there { "live" } else { "no_publisher" };
+        self.wait_guard(state, |g| g.servers[0].state == state)
+            .await;
+    }
+
+    /// Whether a `StartStream` arrives after `mark` within a few polls.
+    async fn started_since(&self, mark: usize) -> bool {
+        self.obs
+            .wait_for_request_since(mark, "StartStream", Duration::from_millis(1500))
+            .await
+            .is_some()
+    }
+}
+
+const AUTO_START: &str =
+    r#"auto_start: Some((publisher_for: "300ms", quiet_after_stop: "1h", retry_after: "1s"))"#;
+
+/// Issue #18 §1: the publisher is there and OBS is not streaming: one start (confirmed, as
+/// `start`), announced; a flapping publisher afterwards starts nothing more.
+#[tokio::test]
+async fn auto_start_starts_once_for_a_publisher_and_not_again_while_it_flaps() {
+    let mut rig = rig(&["a"], AUTO_START, FakeObsOptions::default()).await;
+    let started = rig
+        .obs
+        .wait_for_request("StartStream", WAIT)
+        .await
+        .expect("an auto-start");
+    assert_eq!(started.request_type, "StartStream");
+    rig.wait_guard("streaming", |_| rig.obs.is_streaming())
+        .await;
+    let announced = timeout(WAIT, async {
+        loop {
+            if let Ok(Event::AutoStart { server, error }) = rig.events.recv().await {
+                return (server, error);
+            }
+        }
+    })
+    .await
+    .expect("an AutoStart event");
+    assert_eq!(announced, ("a".to_string(), None));
+    for _ in 0..3 {
+        rig.publisher(false).await;
+        rig.publisher(true).await;
+    }
+    let mark = rig.obs.request_mark();
+    assert!(
+        !rig.started_since(mark).await,
+        "flapping starts nothing more"
+    );
+    assert_eq!(rig.starts(), 1);
+    rig.stop().await;
+}
+
+/// No auto-start within the quiet time after a stop, for the publisher that stayed or for one
+/// that comes back; none while the guard is off; once allowed, the publisher that appeared
+/// after the quiet time starts the stream.
+#[tokio::test]
+async fn no_auto_start_after_a_stop_within_the_quiet_time_nor_while_the_guard_is_off() {
+    let rig_quiet = rig(&["a"], AUTO_START, streaming()).await;
+    rig_quiet.say("!stop").await;
+    let mark = rig_quiet.obs.request_mark();
+    assert!(!rig_quiet.started_since(mark).await, "the publisher stayed");
+    rig_quiet.publisher(false).await;
+    rig_quiet.publisher(true).await;
+    assert!(
+        !rig_quiet.started_since(mark).await,
+        "it came back within the quiet time"
+    );
+    assert_eq!(rig_quiet.starts(), 0);
+    rig_quiet.stop().await;
+
+    let no_quiet =
+        r#"auto_start: Some((publisher_for: "300ms", quiet_after_stop: "0s", retry_after: "1s"))"#;
+    let rig = rig(&["a"], no_quiet, streaming()).await;
+    rig.say("!guard off").await;
+    rig.say("!stop").await;
+    rig.publisher(false).await;
+    rig.publisher(true).await;
+    let mark = rig.obs.request_mark();
+    assert!(!rig.started_since(mark).await, "the guard is off");
+    rig.say("!guard on").await;
+    assert!(rig.started_since(mark).await, "on again, and no quiet time");
+    assert_eq!(rig.starts(), 1);
+    rig.stop().await;
+}
+
 /// Issue #18 §6: `guard off`, `dryrun on` and `trigger …` are kept in the state directory
 /// (atomically, only what differs from the configuration), put back at the next start and shown
 /// as changed at run time; `trigger reset` puts back the configured thresholds; `config.ron` is

@@ -218,7 +218,7 @@ fn the_console_answers_help_ping_status_and_brb_then_quits_at_end_of_input() {
     );
     assert_eq!(
         lines[6],
-        "Usage: !trigger low|offline|rtt|rtt-offline [value|off] (<value> “***” is not a number)"
+        "Usage: !trigger low|offline|rtt|rtt-offline [value|off] | reset (<value> “***” is not a number)"
     );
     assert_eq!(lines[7], "OBS control is not enabled on this bot.");
     assert_eq!(lines[8], "Unknown command. Try !help.");

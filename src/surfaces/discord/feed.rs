@@ -90,6 +90,15 @@ pub fn alert_of(event: &Event, obs_lost: &mut bool) -> Option<Alert> {
             "restream_failed",
             Reply::new(keys::DISCORD_ALERT_RESTREAM_FAILED).arg("error", error.clone()),
         ),
+        Event::AutoStart { server, error } => (
+            "auto_start",
+            match error {
+                None => Reply::new(keys::DISCORD_ALERT_AUTO_START).arg("server", server.clone()),
+                Some(error) => Reply::new(keys::DISCORD_ALERT_AUTO_START_FAILED)
+                    .arg("server", server.clone())
+                    .arg("error", error.clone()),
+            },
+        ),
         Event::TwitchTokenFailing { reason } => (
             "token_failing",
             Reply::new(keys::DISCORD_ALERT_TOKEN_FAILING).arg("reason", reason.clone()),
