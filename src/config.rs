@@ -31,19 +31,18 @@ mod web;
 pub use ::commands::Feature;
 pub use commands::{CommandsConfig, CooldownOverride, CooldownsConfig, Level};
 pub use discord::{DISCORD_ALERT_KINDS, DiscordAlertsConfig, DiscordConfig};
-pub use guard::{GuardConfig, StatsServerConfig, StatsServerKind};
-pub use log::{LogConfig, LogFormat};
+pub use guard::{GuardConfig, Policy, ServerKind, StatsServerConfig, StatsServerKind, shown_url};
+pub use log::{LogConfig, LogFormat, parse_filter};
 pub use obs::{FixConfig, ObsConfig, RaidStopConfig, SceneNames, StopConfig};
 pub use overlay::{OverlayConfig, SpeakConfig};
-pub use power::PowerConfig;
+pub use power::{PowerConfig, parse_mac};
 pub use programs::ProgramsConfig;
-pub use restream::{DropPublisherConfig, RestreamConfig, StunnelConfig};
+pub use restream::{DropPublisherConfig, MAX_ENDPOINTS, RestreamConfig, StunnelConfig};
 pub use services::ServicesConfig;
 pub use source::Problem;
 pub use tls::TlsConfig;
-pub use twitch::{AnnounceConfig, TwitchConfig};
-pub(crate) use values::{duration, optional_duration};
-pub use values::{valid_host, valid_unit_name, valid_user_name};
+pub use twitch::{AnnounceConfig, HELIX_URL, OAUTH_URL, TwitchConfig};
+pub use values::{valid_host, valid_host_name, valid_unit_name, valid_user_name};
 pub use web::{
     AutoBanConfig, IpNet, ProxyHeader, RateLimitConfig, TrustedProxy, WebConfig, WebLimits,
 };
@@ -208,7 +207,7 @@ impl Config {
         if self.state_dir.as_os_str().is_empty() {
             problem("state_dir".into(), "must not be empty".into());
         }
-        if let Err(e) = crate::logging::parse_filter(&self.log.filter) {
+        if let Err(e) = parse_filter(&self.log.filter) {
             problem("log.filter".into(), format!("not a valid log filter: {e}"));
         }
 

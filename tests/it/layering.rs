@@ -28,9 +28,7 @@ const PEER_EXCEPTIONS: &[(&str, &str)] = &[
 
 /// Modules of the app that the configuration imports today (#16 §1: config imports nothing of the
 /// app). Each one is a type or a check that belongs in config or in a shared module below both.
-const CONFIG_EXCEPTIONS: &[&str] = &[
-    "dispatch", "guard", "i18n", "logging", "power", "restream", "tls", "twitch",
-];
+const CONFIG_EXCEPTIONS: &[&str] = &["i18n", "tls"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
