@@ -40,7 +40,7 @@ pub use programs::ProgramsConfig;
 pub use restream::{DropPublisherConfig, MAX_ENDPOINTS, RestreamConfig, StunnelConfig};
 pub use services::ServicesConfig;
 pub use source::Problem;
-pub use tls::TlsConfig;
+pub use tls::{CaFileError, TlsConfig, read_ca_file};
 pub use twitch::{AnnounceConfig, HELIX_URL, OAUTH_URL, TwitchConfig};
 pub use values::{valid_host, valid_host_name, valid_unit_name, valid_user_name};
 pub use web::{
@@ -58,7 +58,7 @@ pub const DEFAULT_PATH: &str = "config.ron";
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Language of replies when the surface does not say (see [`crate::i18n::LOCALES`]).
+    /// Language of replies when the surface does not say (see [`crate::catalog::LOCALES`]).
     #[serde(default = "default_locale")]
     pub locale: String,
     /// Directory for runtime state (tokens, restream endpoints, bans).
@@ -246,7 +246,7 @@ impl Config {
         }
 
         commands::validate_commands(&self.commands, &mut problem);
-        for (path, message) in crate::i18n::check_overrides(&self.messages) {
+        for (path, message) in crate::catalog::check_overrides(&self.messages) {
             problem(path, message);
         }
         problems

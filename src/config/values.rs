@@ -66,20 +66,20 @@ pub(super) fn entries<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, St
     d.deserialize_map(Entries)
 }
 
-/// A locale setting must name one of [`crate::i18n::LOCALES`].
+/// A locale setting must name one of [`crate::catalog::LOCALES`].
 pub(super) fn check_locale(
     path: &str,
     locale: Option<&String>,
     problem: &mut impl FnMut(String, String),
 ) {
     if let Some(locale) = locale
-        && !crate::i18n::LOCALES.contains(&locale.as_str())
+        && !crate::catalog::LOCALES.contains(&locale.as_str())
     {
         problem(
             path.into(),
             format!(
                 "unknown locale `{locale}`; available: {}",
-                crate::i18n::LOCALES.join(", ")
+                crate::catalog::LOCALES.join(", ")
             ),
         );
     }
