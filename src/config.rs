@@ -31,19 +31,20 @@ mod web;
 pub use ::commands::Feature;
 pub use commands::{CommandsConfig, CooldownOverride, CooldownsConfig, Level};
 pub use discord::{DISCORD_ALERT_KINDS, DiscordAlertsConfig, DiscordConfig};
-pub use guard::{AutoStartConfig, GuardConfig, StatsServerConfig, StatsServerKind};
-pub use log::{LogConfig, LogFormat};
+pub use guard::{
+    AutoStartConfig, GuardConfig, Policy, ServerKind, StatsServerConfig, StatsServerKind, shown_url,
+};
+pub use log::{LogConfig, LogFormat, parse_filter};
 pub use obs::{FixConfig, ObsConfig, RaidStopConfig, SceneNames, StopConfig};
 pub use overlay::{OverlayConfig, SpeakConfig};
-pub use power::PowerConfig;
+pub use power::{PowerConfig, parse_mac};
 pub use programs::ProgramsConfig;
-pub use restream::{DropPublisherConfig, RestreamConfig, StunnelConfig};
+pub use restream::{DropPublisherConfig, MAX_ENDPOINTS, RestreamConfig, StunnelConfig};
 pub use services::ServicesConfig;
 pub use source::Problem;
-pub use tls::TlsConfig;
-pub use twitch::{AnnounceConfig, TwitchConfig};
-pub(crate) use values::{duration, optional_duration};
-pub use values::{valid_host, valid_unit_name, valid_user_name};
+pub use tls::{CaFileError, TlsConfig, read_ca_file};
+pub use twitch::{AnnounceConfig, HELIX_URL, OAUTH_URL, TwitchConfig};
+pub use values::{valid_host, valid_host_name, valid_unit_name, valid_user_name};
 pub use web::{
     AutoBanConfig, IpNet, ProxyHeader, RateLimitConfig, TrustedProxy, WebConfig, WebLimits,
 };
@@ -59,7 +60,7 @@ pub const DEFAULT_PATH: &str = "config.ron";
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Language of replies when the surface does not say (see [`crate::i18n::LOCALES`]).
+    /// Language of replies when the surface does not say (see [`crate::catalog::LOCALES`]).
     #[serde(default = "default_locale")]
     pub locale: String,
     /// Directory for runtime state (tokens, restream endpoints, bans).
@@ -208,7 +209,7 @@ impl Config {
         if self.state_dir.as_os_str().is_empty() {
             problem("state_dir".into(), "must not be empty".into());
         }
-        if let Err(e) = crate::logging::parse_filter(&self.log.filter) {
+        if let Err(e) = parse_filter(&self.log.filter) {
             problem("log.filter".into(), format!("not a valid log filter: {e}"));
         }
 
@@ -247,7 +248,7 @@ impl Config {
         }
 
         commands::validate_commands(&self.commands, &mut problem);
-        for (path, message) in crate::i18n::check_overrides(&self.messages) {
+        for (path, message) in crate::catalog::check_overrides(&self.messages) {
             problem(path, message);
         }
         problems

@@ -41,20 +41,6 @@ impl Surface {
             Surface::Console => "console",
         }
     }
-
-    /// Parse an allow-list entry `"twitch:<id>"` / `"discord:<id>"`.
-    pub fn parse_user_key(key: &str) -> Option<(Surface, &str)> {
-        let (surface, id) = key.split_once(':')?;
-        let surface = match surface {
-            "twitch" => Surface::Twitch,
-            "discord" => Surface::Discord,
-            _ => return None,
-        };
-        let valid = !id.is_empty()
-            && id.len() <= 32
-            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        valid.then_some((surface, id))
-    }
 }
 
 impl fmt::Display for Surface {
@@ -84,7 +70,7 @@ impl Invoker {
         }
     }
 
-    /// `surface:user_id`, as in the configuration's allow lists.
+    /// `surface:user_id`, as in the configuration's allow lists (checked by `config::commands`).
     pub fn key(&self) -> String {
         format!("{}:{}", self.surface, self.user_id)
     }

@@ -9,7 +9,8 @@
 //! - [`app`]: the [`app::Context`], supervision of tasks, shutdown.
 //! - [`status`]: `watch<Status>` (current state) and `broadcast<Event>` (what happened).
 //! - [`dispatch`]: Invocation → permission → cooldown → the one exhaustive match → handler.
-//! - [`handlers`]: one file per feature; [`reply`]: keys + arguments; [`i18n`]: Fluent.
+//! - [`handlers`]: one file per feature; [`reply`]: keys + arguments; [`i18n`]: Fluent, from the shipped
+//!   [`catalog`].
 //! - Features behind the handlers: [`obs`], [`guard`], [`twitch`], [`restream`] (nginx push
 //!   list), [`power`] (stream PC), [`services`] (systemd units, journal); [`exec`] runs the
 //!   system programs they need (no shell, timeouts).
@@ -35,6 +36,7 @@
 
 pub mod alerts;
 pub mod app;
+pub mod catalog;
 pub mod config;
 pub mod context;
 pub mod demo;

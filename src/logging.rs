@@ -2,6 +2,7 @@
 //! on stderr. Every line passes through the [`Redactor`], so a secret that slips into a message
 //! is masked before it is written.
 
+pub use crate::config::parse_filter;
 use crate::config::{LogConfig, LogFormat};
 use crate::secrets::Redactor;
 use std::io::{self, Write};
@@ -87,16 +88,6 @@ pub fn filter(config: &LogConfig) -> EnvFilter {
         .and_then(|env| parse_filter(&env).ok())
         .or_else(|| parse_filter(&config.filter).ok())
         .unwrap_or_else(|| EnvFilter::new("info"))
-}
-
-/// A filter's text read into a filter, or why not. Non-ASCII text is refused before the parser:
-/// tracing-subscriber 0.3's directive parser slices by byte and panics inside a multibyte
-/// character (found by the `config` fuzz target, fuzz/regressions/config/).
-pub fn parse_filter(text: &str) -> Result<EnvFilter, String> {
-    if !text.is_ascii() {
-        return Err("only ASCII characters".into());
-    }
-    EnvFilter::builder().parse(text).map_err(|e| e.to_string())
 }
 
 /// Build the subscriber (not installed), writing to `sink`.

@@ -26,21 +26,7 @@ pub const WAKE_PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// Longest error text kept from ssh.
 const ERROR_CHARS: usize = 300;
 
-/// `AA:BB:CC:DD:EE:FF` or `AA-BB-CC-DD-EE-FF` (any case).
-pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
-    let parts: Vec<&str> = text.trim().split([':', '-']).collect();
-    if parts.len() != 6 {
-        return None;
-    }
-    let mut mac = [0u8; 6];
-    for (byte, part) in mac.iter_mut().zip(parts) {
-        if part.len() != 2 || !part.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        *byte = u8::from_str_radix(part, 16).ok()?;
-    }
-    Some(mac)
-}
+pub use crate::config::parse_mac;
 
 /// The Wake-on-LAN magic packet: 6 × `0xFF`, then the MAC 16 times (102 bytes).
 pub fn magic_packet(mac: [u8; 6]) -> [u8; 102] {

@@ -26,8 +26,7 @@ use endpoint::{Endpoint, EndpointError, StoreError};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// Most endpoints the store keeps (each RTMPS one takes a stunnel port).
-pub const MAX_ENDPOINTS: usize = 64;
+pub use crate::config::MAX_ENDPOINTS;
 
 /// Why a restream command did nothing.
 #[derive(Debug, thiserror::Error)]

@@ -16,7 +16,6 @@
 //! configurations (two tests in one process) never see each other's roots.
 
 use crate::config::TlsConfig;
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, TrustAnchor};
 use rustls::{ClientConfig, RootCertStore};
 use std::path::{Path, PathBuf};
@@ -34,60 +33,13 @@ pub enum TlsError {
     Build(#[from] rustls::Error),
 }
 
-/// The certificates of one extra CA file: PEM, one or more `CERTIFICATE` sections, each usable
-/// as a trust anchor. Other PEM sections (a key, say) are skipped.
+/// The certificates of one extra CA file (read as the configuration's check reads it, see
+/// `config::read_ca_file`).
 pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let problem = |reason: String| TlsError::CaFile {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let bytes = read_small_file(path).map_err(|e| problem(format!("cannot read it: {e}")))?;
-    if !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-        return Err(problem(
-            "not a PEM file (no `-----BEGIN CERTIFICATE-----` line)".into(),
-        ));
-    }
-    let certs = CertificateDer::pem_slice_iter(&bytes)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| problem(format!("not a valid PEM file: {e}")))?;
-    if certs.is_empty() {
-        return Err(problem(
-            "no certificate in it (no `-----BEGIN CERTIFICATE-----` section)".into(),
-        ));
-    }
-    for (i, cert) in certs.iter().enumerate() {
-        if let Err(e) = webpki_anchor(cert) {
-            return Err(problem(format!(
-                "certificate {} of {} cannot be a certificate authority: {e}",
-                i + 1,
-                certs.len()
-            )));
-        }
-    }
-    Ok(certs)
-}
-
-/// The largest extra CA file read (a distribution's whole bundle is about 200 KiB).
-const MAX_CA_FILE_BYTES: u64 = 16 * 1024 * 1024;
-
-/// A regular file's bytes, at most [`MAX_CA_FILE_BYTES`] (`/dev/zero` or a FIFO would never end).
-fn read_small_file(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    // Before opening: opening a FIFO waits for a writer.
-    if !std::fs::metadata(path)?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let file = std::fs::File::open(path)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_CA_FILE_BYTES {
-        return Err(std::io::Error::other("larger than 16 MiB"));
-    }
-    Ok(bytes)
-}
-
-fn webpki_anchor(cert: &CertificateDer<'_>) -> Result<(), rustls::Error> {
-    RootCertStore::empty().add(cert.clone().into_owned())
+    crate::config::read_ca_file(path).map_err(|e| TlsError::CaFile {
+        path: e.path,
+        reason: e.reason,
+    })
 }
 
 /// The system's roots, read once per process (they are the same for every configuration).

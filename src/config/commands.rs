@@ -123,6 +123,18 @@ pub(super) fn default_exempt() -> Level {
     Level::Moderator
 }
 
+/// An allow-list entry: `"twitch:<user id>"` or `"discord:<user id>"`, the id 1–32 of `A-Z a-z
+/// 0-9 _` (what dispatch's `Invoker::key` gives for such a user).
+pub(super) fn valid_user_key(key: &str) -> bool {
+    let Some((surface, id)) = key.split_once(':') else {
+        return false;
+    };
+    matches!(surface, "twitch" | "discord")
+        && !id.is_empty()
+        && id.len() <= 32
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// A key of `permissions`, `allow` or `overrides` must be a command word exactly as listed
 /// (dispatch looks it up by that name).
 pub(super) fn command_word_problem(word: &str) -> Option<String> {
@@ -202,7 +214,7 @@ pub(super) fn validate_commands(
             problem(format!("commands.allow[{name:?}]"), message);
         }
         for (i, user) in users.iter().enumerate() {
-            if crate::dispatch::Surface::parse_user_key(user).is_none() {
+            if !valid_user_key(user) {
                 problem(
                     format!("commands.allow[{name:?}][{i}]"),
                     format!("`{user}` is not \"twitch:<user id>\" or \"discord:<user id>\""),

@@ -1,7 +1,7 @@
 //! The `discord` section: the control room, its roles, channels and alerts.
 
 use super::commands::Level;
-use super::values::{duration, positive};
+use super::values::{check_locale, duration, positive};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -125,17 +125,7 @@ pub(super) fn validate_discord(discord: &DiscordConfig, problem: &mut impl FnMut
             }
         }
     }
-    if let Some(locale) = &discord.locale
-        && !crate::i18n::LOCALES.contains(&locale.as_str())
-    {
-        problem(
-            "discord.locale".into(),
-            format!(
-                "unknown locale `{locale}`; available: {}",
-                crate::i18n::LOCALES.join(", ")
-            ),
-        );
-    }
+    check_locale("discord.locale", discord.locale.as_ref(), problem);
     for (key, channel) in [
         ("status_channel", discord.status_channel),
         ("panel_channel", discord.panel_channel),

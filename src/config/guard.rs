@@ -1,7 +1,8 @@
 //! The `guard` section: the stats servers the bitrate guard polls and how it decides.
 
-use super::values::{duration, positive};
+use super::values::{duration, optional_duration, positive};
 use serde::Deserialize;
+use std::fmt;
 use std::time::Duration;
 
 /// The bitrate guard: which stats servers to poll and how to decide.
@@ -15,7 +16,7 @@ pub struct GuardConfig {
     pub servers: Vec<StatsServerConfig>,
     /// Thresholds and timings.
     #[serde(default)]
-    pub policy: crate::guard::decide::Policy,
+    pub policy: Policy,
     /// Only decide while OBS streams (samples are still shown in `bitrate` and the status page).
     #[serde(default = "default_true")]
     pub only_when_streaming: bool,
@@ -56,6 +57,62 @@ fn default_publisher_for() -> Duration {
 
 fn default_retry_after() -> Duration {
     Duration::from_secs(30)
+}
+
+/// Thresholds and timings (the `guard.policy` section of `config.ron`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// From LIVE, a bitrate below this is LOW. `None` disables.
+    pub low_kbps: Option<u32>,
+    /// From LOW or OFFLINE, the bitrate must reach this to count as LIVE (≥ `low_kbps`).
+    pub recover_kbps: u32,
+    /// A bitrate below this is OFFLINE (0 kbps always is). `None`: only 0 and no publisher.
+    pub offline_kbps: Option<u32>,
+    /// An RTT at or above this is at least LOW. `None` disables.
+    pub rtt_low_ms: Option<u32>,
+    /// An RTT at or above this is OFFLINE. `None` disables.
+    pub rtt_offline_ms: Option<u32>,
+    /// How long samples must be at least LOW before the guard goes to LOW (a mild dip).
+    #[serde(deserialize_with = "duration")]
+    pub degrade_after: Duration,
+    /// How long samples must be OFFLINE (a total loss) before the guard goes to OFFLINE.
+    #[serde(deserialize_with = "duration")]
+    pub offline_after: Duration,
+    /// How long samples must be better before the guard recovers.
+    #[serde(deserialize_with = "duration")]
+    pub recover_after: Duration,
+    /// Leave the starting scene for LIVE on the first LIVE sample, and OFFLINE too after a real
+    /// outage (no good sample for `recover_after`, and the last stay at LIVE held that long).
+    pub instant_recover_from_offline: bool,
+    /// After LIVE is entered, do not leave it for LOW for this long.
+    #[serde(deserialize_with = "duration")]
+    pub live_grace: Duration,
+    /// A failing stats page counts as OFFLINE only after failing this long.
+    #[serde(deserialize_with = "duration")]
+    pub unreachable_grace: Duration,
+    /// Stop the stream after this long at OFFLINE. `None`: never.
+    #[serde(deserialize_with = "optional_duration")]
+    pub offline_timeout: Option<Duration>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            low_kbps: Some(800),
+            recover_kbps: 1200,
+            offline_kbps: None,
+            rtt_low_ms: Some(2500),
+            rtt_offline_ms: None,
+            degrade_after: Duration::from_secs(2),
+            offline_after: Duration::from_secs(1),
+            recover_after: Duration::from_secs(3),
+            instant_recover_from_offline: true,
+            live_grace: Duration::from_secs(3),
+            unreachable_grace: Duration::from_secs(5),
+            offline_timeout: None,
+        }
+    }
 }
 
 /// One stats server.
@@ -174,10 +231,7 @@ pub(super) fn validate_guard(guard: &GuardConfig, problem: &mut impl FnMut(Strin
             problem(
                 format!("{path}.kind.url"),
                 // Shown as the status page would: the typed URL may hold a password.
-                format!(
-                    "`{}` must start with http:// or https://",
-                    crate::guard::stats::shown_url(url)
-                ),
+                format!("`{}` must start with http:// or https://", shown_url(url)),
             );
         }
     }
@@ -231,8 +285,8 @@ impl StatsServerKind {
     }
 
     /// The server type.
-    pub fn kind(&self) -> crate::guard::stats::ServerKind {
-        use crate::guard::stats::ServerKind as K;
+    pub fn kind(&self) -> ServerKind {
+        use ServerKind as K;
         match self {
             StatsServerKind::NginxRtmp { .. } => K::NginxRtmp,
             StatsServerKind::SrtLiveServer { .. } => K::SrtLiveServer,
@@ -245,4 +299,98 @@ impl StatsServerKind {
             StatsServerKind::Obs => K::Obs,
         }
     }
+}
+
+/// The stats server types, as named in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServerKind {
+    /// nginx-rtmp `stat` XML page.
+    NginxRtmp,
+    /// SRT Live Server (SLS) JSON stats.
+    SrtLiveServer,
+    /// BELABOX cloud or self-hosted receiver JSON stats.
+    Belabox,
+    /// MediaMTX v3 API (`/v3/paths/get/<name>`).
+    Mediamtx,
+    /// SRS HTTP API v1 (`/api/v1/streams/`).
+    Srs,
+    /// Node-Media-Server API.
+    NodeMediaServer,
+    /// Softvelum Nimble Streamer.
+    Nimble,
+    /// OpenIRL srtla receiver stats.
+    OpenIrl,
+    /// OBS's own outgoing stream (last resort).
+    Obs,
+}
+
+impl ServerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerKind::NginxRtmp => "nginx-rtmp",
+            ServerKind::SrtLiveServer => "SRT Live Server",
+            ServerKind::Belabox => "BELABOX",
+            ServerKind::Mediamtx => "MediaMTX",
+            ServerKind::Srs => "SRS",
+            ServerKind::NodeMediaServer => "Node-Media-Server",
+            ServerKind::Nimble => "Nimble",
+            ServerKind::OpenIrl => "OpenIRL",
+            ServerKind::Obs => "OBS",
+        }
+    }
+}
+
+impl fmt::Display for ServerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The fixed words of the stats APIs' paths (the `Endpoint` of each `guard/stats/<server>.rs`): the
+/// only path segments [`shown_url`] keeps. Everything else in a path may be a stream id or key
+/// (BELABOX `/<stream id>`, MediaMTX `/v3/paths/get/<path name>`, Node-Media-Server
+/// `/api/streams/<app>/<stream>`, OpenIRL `/stats/<player id>`).
+const API_WORDS: &[&str] = &[
+    "stat",
+    "stats",
+    "api",
+    "v1",
+    "v3",
+    "paths",
+    "get",
+    "srtconns",
+    "streams",
+    "manage",
+    "rtmp_status",
+    "srt_receiver_stats",
+];
+
+/// A stats server's address as it may be shown (status, metrics, Discord, chat, doctor, logs):
+/// `scheme://host[:port]` and the path with every segment that is not one of [`API_WORDS`]
+/// replaced by `…` (a run of them by one `…`); never the user name, password, query or
+/// fragment, which may hold credentials (issue #15 §3). Not a URL at all: a fixed text, since
+/// whatever was typed may be a secret.
+pub fn shown_url(url: &str) -> String {
+    let Ok(parsed) = url::Url::parse(url.trim()) else {
+        return "(not a valid URL)".into();
+    };
+    let Some(host) = parsed.host_str() else {
+        return format!("{}:…", parsed.scheme());
+    };
+    let mut shown = format!("{}://{host}", parsed.scheme());
+    if let Some(port) = parsed.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    let mut hidden = false;
+    for segment in parsed.path().split('/').skip(1) {
+        if segment.is_empty() || API_WORDS.contains(&segment) {
+            shown.push('/');
+            shown.push_str(segment);
+            hidden = false;
+        } else if !hidden {
+            shown.push_str("/…");
+            hidden = true;
+        }
+    }
+    shown
 }

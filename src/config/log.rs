@@ -1,6 +1,7 @@
 //! The `log` section: format and filter of the log lines.
 
 use serde::Deserialize;
+use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,4 +33,14 @@ pub enum LogFormat {
 
 pub(super) fn default_log_filter() -> String {
     "info".into()
+}
+
+/// A filter's text read into a filter, or why not. Non-ASCII text is refused before the parser:
+/// tracing-subscriber 0.3's directive parser slices by byte and panics inside a multibyte
+/// character (found by the `config` fuzz target, fuzz/regressions/config/).
+pub fn parse_filter(text: &str) -> Result<EnvFilter, String> {
+    if !text.is_ascii() {
+        return Err("only ASCII characters".into());
+    }
+    EnvFilter::builder().parse(text).map_err(|e| e.to_string())
 }

@@ -60,8 +60,24 @@ pub(super) fn default_ssh_timeout() -> Duration {
     Duration::from_secs(20)
 }
 
+/// `AA:BB:CC:DD:EE:FF` or `AA-BB-CC-DD-EE-FF` (any case).
+pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let parts: Vec<&str> = text.trim().split([':', '-']).collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    let mut mac = [0u8; 6];
+    for (byte, part) in mac.iter_mut().zip(parts) {
+        if part.len() != 2 || !part.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        *byte = u8::from_str_radix(part, 16).ok()?;
+    }
+    Some(mac)
+}
+
 pub(super) fn validate_power(power: &PowerConfig, problem: &mut impl FnMut(String, String)) {
-    if crate::power::parse_mac(&power.mac).is_none() {
+    if parse_mac(&power.mac).is_none() {
         problem(
             "power.mac".into(),
             format!(

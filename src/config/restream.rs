@@ -5,6 +5,9 @@ use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Most endpoints the store keeps (each RTMPS one takes a stunnel port).
+pub const MAX_ENDPOINTS: usize = 64;
+
 /// Restream: the endpoints live in the state directory; this says where nginx reads them.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,13 +129,13 @@ pub(super) fn validate_restream(
         problem,
     );
     if let Some(stunnel) = &restream.stunnel {
-        let last = u32::from(stunnel.first_port) + crate::restream::MAX_ENDPOINTS as u32;
+        let last = u32::from(stunnel.first_port) + MAX_ENDPOINTS as u32;
         if stunnel.first_port < 1024 || last > 65535 {
             problem(
                 "restream.stunnel.first_port".into(),
                 format!(
                     "must be 1024 to {} (one port per RTMPS endpoint follows it)",
-                    65535 - crate::restream::MAX_ENDPOINTS
+                    65535 - MAX_ENDPOINTS
                 ),
             );
         }

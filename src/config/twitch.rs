@@ -4,6 +4,11 @@ use super::values::{check_locale, duration, positive};
 use serde::Deserialize;
 use std::time::Duration;
 
+/// Twitch's own base URLs, as twitch_api builds them (the defaults of `helix_url` and
+/// `oauth_url`).
+pub const HELIX_URL: &str = "https://api.twitch.tv/helix/";
+pub const OAUTH_URL: &str = "https://id.twitch.tv/oauth2/";
+
 /// Twitch. Client id and secret come from `TWITCH_CLIENT_ID` / `TWITCH_CLIENT_SECRET`; tokens
 /// from `stream-control twitch login` (stored in the state directory).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -63,11 +68,11 @@ pub(super) fn default_stream_info_interval() -> Duration {
 }
 
 pub(super) fn default_helix_url() -> String {
-    crate::twitch::http::HELIX_URL.into()
+    HELIX_URL.into()
 }
 
 pub(super) fn default_oauth_url() -> String {
-    crate::twitch::http::OAUTH_URL.into()
+    OAUTH_URL.into()
 }
 
 pub(super) fn default_eventsub_url() -> String {

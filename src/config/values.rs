@@ -66,20 +66,20 @@ pub(super) fn entries<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, St
     d.deserialize_map(Entries)
 }
 
-/// A locale setting must name one of [`crate::i18n::LOCALES`].
+/// A locale setting must name one of [`crate::catalog::LOCALES`].
 pub(super) fn check_locale(
     path: &str,
     locale: Option<&String>,
     problem: &mut impl FnMut(String, String),
 ) {
     if let Some(locale) = locale
-        && !crate::i18n::LOCALES.contains(&locale.as_str())
+        && !crate::catalog::LOCALES.contains(&locale.as_str())
     {
         problem(
             path.into(),
             format!(
                 "unknown locale `{locale}`; available: {}",
-                crate::i18n::LOCALES.join(", ")
+                crate::catalog::LOCALES.join(", ")
             ),
         );
     }
@@ -121,4 +121,17 @@ pub fn valid_host(host: &str) -> bool {
         && host
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']'))
+}
+
+/// A DNS name (labels of letters, digits and inner `-`) or an IPv4 address.
+pub fn valid_host_name(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
 }

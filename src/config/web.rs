@@ -1,7 +1,7 @@
 //! The `web` section: the web server's address, hosts, trusted proxies, limits, rate limit and bans.
 
 use super::overlay::OverlayConfig;
-use super::values::{check_locale, duration, ip_net, positive, socket_addr};
+use super::values::{check_locale, duration, ip_net, positive, socket_addr, valid_host_name};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -288,7 +288,7 @@ pub(super) fn validate_web(web: &WebConfig, problem: &mut impl FnMut(String, Str
     }
     validate_web_limits(&web.limits, problem);
     for host in &web.hosts {
-        if !crate::restream::endpoint::valid_host_name(host) {
+        if !valid_host_name(host) {
             problem(
                 "web.hosts".into(),
                 format!(

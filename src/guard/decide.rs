@@ -55,65 +55,10 @@
 //! default 250 ms poll, OFFLINE within 1.5 s of a total loss.
 
 use super::stats::IngestStats;
-use serde::Deserialize;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Thresholds and timings (the `guard.policy` section of `config.ron`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Policy {
-    /// From LIVE, a bitrate below this is LOW. `None` disables.
-    pub low_kbps: Option<u32>,
-    /// From LOW or OFFLINE, the bitrate must reach this to count as LIVE (≥ `low_kbps`).
-    pub recover_kbps: u32,
-    /// A bitrate below this is OFFLINE (0 kbps always is). `None`: only 0 and no publisher.
-    pub offline_kbps: Option<u32>,
-    /// An RTT at or above this is at least LOW. `None` disables.
-    pub rtt_low_ms: Option<u32>,
-    /// An RTT at or above this is OFFLINE. `None` disables.
-    pub rtt_offline_ms: Option<u32>,
-    /// How long samples must be at least LOW before the guard goes to LOW (a mild dip).
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub degrade_after: Duration,
-    /// How long samples must be OFFLINE (a total loss) before the guard goes to OFFLINE.
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub offline_after: Duration,
-    /// How long samples must be better before the guard recovers.
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub recover_after: Duration,
-    /// Leave the starting scene for LIVE on the first LIVE sample, and OFFLINE too after a real
-    /// outage (no good sample for `recover_after`, and the last stay at LIVE held that long).
-    pub instant_recover_from_offline: bool,
-    /// After LIVE is entered, do not leave it for LOW for this long.
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub live_grace: Duration,
-    /// A failing stats page counts as OFFLINE only after failing this long.
-    #[serde(deserialize_with = "crate::config::duration")]
-    pub unreachable_grace: Duration,
-    /// Stop the stream after this long at OFFLINE. `None`: never.
-    #[serde(deserialize_with = "crate::config::optional_duration")]
-    pub offline_timeout: Option<Duration>,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            low_kbps: Some(800),
-            recover_kbps: 1200,
-            offline_kbps: None,
-            rtt_low_ms: Some(2500),
-            rtt_offline_ms: None,
-            degrade_after: Duration::from_secs(2),
-            offline_after: Duration::from_secs(1),
-            recover_after: Duration::from_secs(3),
-            instant_recover_from_offline: true,
-            live_grace: Duration::from_secs(3),
-            unreachable_grace: Duration::from_secs(5),
-            offline_timeout: None,
-        }
-    }
-}
+pub use crate::config::Policy;
 
 /// The guard's scene classes, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -52,54 +52,7 @@ pub enum Reading {
     },
 }
 
-/// The fixed words of the stats APIs' paths (the `Endpoint` of each `stats/<server>.rs`): the
-/// only path segments [`shown_url`] keeps. Everything else in a path may be a stream id or key
-/// (BELABOX `/<stream id>`, MediaMTX `/v3/paths/get/<path name>`, Node-Media-Server
-/// `/api/streams/<app>/<stream>`, OpenIRL `/stats/<player id>`).
-const API_WORDS: &[&str] = &[
-    "stat",
-    "stats",
-    "api",
-    "v1",
-    "v3",
-    "paths",
-    "get",
-    "srtconns",
-    "streams",
-    "manage",
-    "rtmp_status",
-    "srt_receiver_stats",
-];
-
-/// A stats server's address as it may be shown (status, metrics, Discord, chat, doctor, logs):
-/// `scheme://host[:port]` and the path with every segment that is not one of [`API_WORDS`]
-/// replaced by `…` (a run of them by one `…`); never the user name, password, query or
-/// fragment, which may hold credentials (issue #15 §3). Not a URL at all: a fixed text, since
-/// whatever was typed may be a secret.
-pub fn shown_url(url: &str) -> String {
-    let Ok(parsed) = url::Url::parse(url.trim()) else {
-        return "(not a valid URL)".into();
-    };
-    let Some(host) = parsed.host_str() else {
-        return format!("{}:…", parsed.scheme());
-    };
-    let mut shown = format!("{}://{host}", parsed.scheme());
-    if let Some(port) = parsed.port() {
-        shown.push_str(&format!(":{port}"));
-    }
-    let mut hidden = false;
-    for segment in parsed.path().split('/').skip(1) {
-        if segment.is_empty() || API_WORDS.contains(&segment) {
-            shown.push('/');
-            shown.push_str(segment);
-            hidden = false;
-        } else if !hidden {
-            shown.push_str("/…");
-            hidden = true;
-        }
-    }
-    shown
-}
+pub use crate::config::shown_url;
 
 /// A stats address that went through [`shown_url`]: the only form a [`StatsError`] holds, so
 /// that no error message can carry a credential from the configured URL.
@@ -154,50 +107,7 @@ pub enum StatsError {
     Parse { kind: ServerKind, reason: String },
 }
 
-/// The stats server types, as named in the configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ServerKind {
-    /// nginx-rtmp `stat` XML page.
-    NginxRtmp,
-    /// SRT Live Server (SLS) JSON stats.
-    SrtLiveServer,
-    /// BELABOX cloud or self-hosted receiver JSON stats.
-    Belabox,
-    /// MediaMTX v3 API (`/v3/paths/get/<name>`).
-    Mediamtx,
-    /// SRS HTTP API v1 (`/api/v1/streams/`).
-    Srs,
-    /// Node-Media-Server API.
-    NodeMediaServer,
-    /// Softvelum Nimble Streamer.
-    Nimble,
-    /// OpenIRL srtla receiver stats.
-    OpenIrl,
-    /// OBS's own outgoing stream (last resort).
-    Obs,
-}
-
-impl ServerKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ServerKind::NginxRtmp => "nginx-rtmp",
-            ServerKind::SrtLiveServer => "SRT Live Server",
-            ServerKind::Belabox => "BELABOX",
-            ServerKind::Mediamtx => "MediaMTX",
-            ServerKind::Srs => "SRS",
-            ServerKind::NodeMediaServer => "Node-Media-Server",
-            ServerKind::Nimble => "Nimble",
-            ServerKind::OpenIrl => "OpenIRL",
-            ServerKind::Obs => "OBS",
-        }
-    }
-}
-
-impl fmt::Display for ServerKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::config::ServerKind;
 
 /// Turns readings into [`IngestStats`], computing bitrates from byte-counter deltas.
 #[derive(Debug, Clone, Default)]

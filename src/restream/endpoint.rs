@@ -7,6 +7,7 @@
 //! control characters and anything outside ASCII are refused everywhere. The stored file is
 //! validated the same way when it is read, so a hand-edited file cannot smuggle anything in.
 
+use crate::config::valid_host_name;
 use crate::reply::{Reply, keys};
 use crate::state_store::{Sensitivity, StateDir};
 use serde::{Deserialize, Serialize};
@@ -346,19 +347,6 @@ fn split_authority(authority: &str) -> Result<(String, Option<u16>), EndpointErr
         }
     };
     Ok((host, port))
-}
-
-/// A DNS name (labels of letters, digits and inner `-`) or an IPv4 address.
-pub(crate) fn valid_host_name(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
 }
 
 /// One restream endpoint, validated.

@@ -7,9 +7,7 @@ use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Twitch's own base URLs, as twitch_api builds them.
-pub const HELIX_URL: &str = "https://api.twitch.tv/helix/";
-pub const OAUTH_URL: &str = "https://id.twitch.tv/oauth2/";
+pub use crate::config::{HELIX_URL, OAUTH_URL};
 /// Every Twitch call gives up after this.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest a rate-limited call waits for its reset.
