@@ -106,7 +106,12 @@ impl GuardHandle {
 
     fn publish_controls(&self, now: &Controls) {
         let changed = Stored::between(&self.configured(), now).names();
+        let servers = waiting_servers(&self.inner.config);
         self.inner.status.update(|guard| {
+            // Before the guard task's first publish: every server listed, waiting.
+            if guard.servers.is_empty() {
+                guard.servers = servers;
+            }
             guard.enabled = now.enabled;
             guard.dry_run = now.dry_run;
             guard.triggers = triggers(&now.policy);
@@ -200,6 +205,22 @@ impl GuardHandle {
             Ok(new)
         })
     }
+}
+
+/// Every configured server, before its first answer.
+fn waiting_servers(config: &GuardConfig) -> Vec<ServerStatus> {
+    config
+        .servers
+        .iter()
+        .map(|s| ServerStatus {
+            name: s.name.clone(),
+            kind: s.kind.kind().name(),
+            state: "waiting",
+            bitrate_kbps: None,
+            rtt_ms: None,
+            error: None,
+        })
+        .collect()
 }
 
 /// The runtime changes, kept in the state directory so they survive a restart.
@@ -398,18 +419,7 @@ pub async fn run(
         owned: None,
         actual: None,
         auto: AutoStart::default(),
-        statuses: config
-            .servers
-            .iter()
-            .map(|s| ServerStatus {
-                name: s.name.clone(),
-                kind: s.kind.kind().name(),
-                state: "waiting",
-                bitrate_kbps: None,
-                rtt_ms: None,
-                error: None,
-            })
-            .collect(),
+        statuses: waiting_servers(&config),
     };
     looped.publish(None, None);
     looped.resync_scene(true);

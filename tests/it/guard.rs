@@ -700,6 +700,9 @@ async fn runtime_changes_survive_a_restart_and_trigger_reset_puts_back_the_confi
     let ctx = support::context(&config);
     let guard = ctx.status.borrow().guard.clone().unwrap();
     assert!(!guard.enabled && guard.dry_run);
+    // Every server listed (waiting) before the guard task's first poll.
+    assert_eq!(guard.servers.len(), 1);
+    assert_eq!(guard.servers[0].state, "waiting");
     assert_eq!(guard.triggers.low_kbps, Some(500));
     assert_eq!(guard.triggers.offline_kbps, None);
     assert_eq!(
