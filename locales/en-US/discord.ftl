@@ -143,6 +143,12 @@ discord-alert-obs-lost = 🔌 Lost OBS: { $reason }
 discord-alert-obs-back = 🔌 OBS is back ({ $version })
 discord-alert-auto-start = ▶️ Auto-start: { $server } is publishing, the stream started
 discord-alert-auto-start-failed = ▶️ Auto-start: { $server } is publishing, but the stream did not start: { $error }
+discord-alert-offline-timeout = 🛑 Offline too long: the stream was stopped
+discord-alert-offline-timeout-dry-run = 🛑 [dry run] Offline too long: the stream would have been stopped
+discord-alert-task-failed = 🧩 The bot's task { $task } failed and restarts: { $error }
+discord-alert-service = ⚙️ Service { $key } ({ $unit }): { $from } → { $to }
+discord-alert-pc-up = 🖥️ The stream PC answers
+discord-alert-pc-down = 🖥️ The stream PC stopped answering
 discord-alert-token-failing = 🔑 The Twitch token is failing: { $reason }
 discord-alerts-suppressed = ({ $count } more { $count ->
         [one] alert was

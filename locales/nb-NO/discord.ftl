@@ -142,6 +142,12 @@ discord-alert-obs-lost = 🔌 Mistet OBS: { $reason }
 discord-alert-obs-back = 🔌 OBS er tilbake ({ $version })
 discord-alert-auto-start = ▶️ Autostart: { $server } sender, strømmen startet
 discord-alert-auto-start-failed = ▶️ Autostart: { $server } sender, men strømmen startet ikke: { $error }
+discord-alert-offline-timeout = 🛑 Frakoblet for lenge: strømmen ble stoppet
+discord-alert-offline-timeout-dry-run = 🛑 [prøvekjøring] Frakoblet for lenge: strømmen ville blitt stoppet
+discord-alert-task-failed = 🧩 Botens oppgave { $task } feilet og startes på nytt: { $error }
+discord-alert-service = ⚙️ Tjenesten { $key } ({ $unit }): { $from } → { $to }
+discord-alert-pc-up = 🖥️ Strømme-PC-en svarer
+discord-alert-pc-down = 🖥️ Strømme-PC-en svarer ikke lenger
 discord-alert-token-failing = 🔑 Twitch-tokenet svikter: { $reason }
 discord-alerts-suppressed = ({ $count } { $count ->
         [one] varsel til ble

@@ -91,6 +91,10 @@ pub const DISCORD_ALERT_KINDS: &[&str] = &[
     "token_failing",
     "restream_failed",
     "auto_start",
+    "offline_timeout",
+    "task_failed",
+    "service",
+    "pc",
 ];
 
 pub(super) fn default_logs_follow() -> Duration {

@@ -30,6 +30,10 @@ const MIRROR_BACKLOG: usize = 200;
 pub struct Alert {
     pub kind: &'static str,
     pub reply: Reply,
+    /// What state this alert reports (`ingest`, `obs`, `service:<key>`, …): over the flood
+    /// limit, the latest alert of each state is kept and posted when there is room, never
+    /// dropped. `None`: a one-off (a raid, a task failure), counted when held back.
+    pub state: Option<String>,
 }
 
 fn transition(key: crate::reply::Key, t: &GuardTransition) -> Reply {
@@ -103,9 +107,102 @@ pub fn alert_of(event: &Event, obs_lost: &mut bool) -> Option<Alert> {
             "token_failing",
             Reply::new(keys::DISCORD_ALERT_TOKEN_FAILING).arg("reason", reason.clone()),
         ),
+        Event::OfflineTimeout { stopped } => (
+            "offline_timeout",
+            Reply::new(if *stopped {
+                keys::DISCORD_ALERT_OFFLINE_TIMEOUT
+            } else {
+                keys::DISCORD_ALERT_OFFLINE_TIMEOUT_DRY_RUN
+            }),
+        ),
+        Event::TaskFailed { task, error } => (
+            "task_failed",
+            Reply::new(keys::DISCORD_ALERT_TASK_FAILED)
+                .arg("task", task.clone())
+                .arg("error", error.clone()),
+        ),
+        Event::ServiceStateChanged {
+            key,
+            unit,
+            from,
+            to,
+        } => (
+            "service",
+            Reply::new(keys::DISCORD_ALERT_SERVICE)
+                .arg("key", key.clone())
+                .arg("unit", unit.clone())
+                .arg("from", from.clone())
+                .arg("to", to.clone()),
+        ),
+        Event::PowerStateChanged { reachable } => (
+            "pc",
+            Reply::new(if *reachable {
+                keys::DISCORD_ALERT_PC_UP
+            } else {
+                keys::DISCORD_ALERT_PC_DOWN
+            }),
+        ),
         _ => return None,
     };
-    Some(Alert { kind, reply })
+    let state = match event {
+        Event::BitrateLow(_) | Event::BitrateRestored(_) | Event::IngestOffline(_) => {
+            Some("ingest".to_string())
+        }
+        Event::ObsLost { .. } | Event::ObsConnected { .. } => Some("obs".into()),
+        Event::ServiceStateChanged { key, .. } => Some(format!("service:{key}")),
+        Event::PowerStateChanged { .. } => Some("pc".into()),
+        Event::OfflineTimeout { .. } => Some("offline_timeout".into()),
+        Event::AutoStart { .. } => Some("auto_start".into()),
+        _ => None,
+    };
+    Some(Alert { kind, reply, state })
+}
+
+/// The flood gate with coalescing: what may go out now, and what waits for room.
+#[derive(Debug)]
+pub struct Coalescer {
+    gate: FloodGate,
+    /// The latest held alert of each state, in the order they came.
+    held: Vec<Alert>,
+}
+
+impl Coalescer {
+    pub fn new(per_minute: u32) -> Coalescer {
+        Coalescer {
+            gate: FloodGate::new(per_minute),
+            held: Vec::new(),
+        }
+    }
+
+    /// An alert: `Some` (with the number of one-offs held back since the last post) when it
+    /// may go out now; otherwise it is held (a state: only its latest) or counted (a one-off).
+    pub fn offer(&mut self, alert: Alert, now: Instant) -> Option<(Vec<Alert>, u32)> {
+        if self.held.is_empty() && self.gate.has_room(now) {
+            self.gate.sent.push_back(now);
+            return Some((vec![alert], std::mem::take(&mut self.gate.suppressed)));
+        }
+        match &alert.state {
+            Some(state) => {
+                self.held.retain(|h| h.state.as_ref() != Some(state));
+                self.held.push(alert);
+            }
+            None => self.gate.suppressed += 1,
+        }
+        None
+    }
+
+    /// When there is room again: the held states (latest of each) and the count of one-offs
+    /// held back, as one post.
+    pub fn due(&mut self, now: Instant) -> Option<(Vec<Alert>, u32)> {
+        if (self.held.is_empty() && self.gate.suppressed == 0) || !self.gate.has_room(now) {
+            return None;
+        }
+        self.gate.sent.push_back(now);
+        Some((
+            std::mem::take(&mut self.held),
+            std::mem::take(&mut self.gate.suppressed),
+        ))
+    }
 }
 
 /// At most `per_minute` posts in any 60 s; the rest are counted.
@@ -192,7 +289,7 @@ async fn post_alerts(
     cancel: &CancellationToken,
 ) {
     let mut events = ctx.events.subscribe_notable();
-    let mut gate = FloodGate::new(alerts.per_minute);
+    let mut gate = Coalescer::new(alerts.per_minute);
     let mut obs_lost = false;
     let mut tick = ticker();
     loop {
@@ -204,9 +301,8 @@ async fn post_alerts(
                     if !alerts.kinds.iter().any(|k| k == alert.kind) {
                         continue;
                     }
-                    if gate.admit(Instant::now()) {
-                        let suppressed = std::mem::take(&mut gate.suppressed);
-                        post_alert(ctx, http, alerts, locale, &alert, suppressed).await;
+                    if let Some((now, suppressed)) = gate.offer(alert, Instant::now()) {
+                        post_alerts_now(ctx, http, alerts, locale, &now, suppressed).await;
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -215,12 +311,8 @@ async fn post_alerts(
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             _ = tick.tick() => {
-                if gate.suppressed > 0 && gate.has_room(Instant::now()) {
-                    gate.admit(Instant::now());
-                    let note = Reply::new(keys::DISCORD_ALERTS_SUPPRESSED)
-                        .number("count", std::mem::take(&mut gate.suppressed));
-                    let text = ctx.render(locale, &note);
-                    send(http, alerts.channel, &text, serenity::CreateAllowedMentions::new()).await;
+                if let Some((held, suppressed)) = gate.due(Instant::now()) {
+                    post_alerts_now(ctx, http, alerts, locale, &held, suppressed).await;
                 }
             }
         }
@@ -294,28 +386,38 @@ async fn mirror_chat(
     }
 }
 
-async fn post_alert(
+/// One post: the alerts (one line each, their mentions first) and the count held back.
+async fn post_alerts_now(
     ctx: &Context,
     http: &serenity::Http,
     alerts: &DiscordAlertsConfig,
     locale: &str,
-    alert: &Alert,
+    list: &[Alert],
     suppressed: u32,
 ) {
     let mut text = String::new();
-    let mut mentions = serenity::CreateAllowedMentions::new();
-    if let Some(role) = alerts.mention.get(alert.kind)
-        && let Ok(id) = role.parse::<u64>()
-    {
-        text.push_str(&format!("<@&{id}> "));
-        mentions = mentions.roles(vec![serenity::RoleId::new(id)]);
+    let mut roles = Vec::new();
+    for alert in list {
+        if let Some(role) = alerts.mention.get(alert.kind)
+            && let Ok(id) = role.parse::<u64>()
+            && !roles.contains(&serenity::RoleId::new(id))
+        {
+            text.push_str(&format!("<@&{id}> "));
+            roles.push(serenity::RoleId::new(id));
+        }
     }
-    text.push_str(&ctx.render(locale, &alert.reply));
+    let lines: Vec<String> = list.iter().map(|a| ctx.render(locale, &a.reply)).collect();
+    text.push_str(&lines.join("\n"));
+    let mentions = serenity::CreateAllowedMentions::new().roles(roles);
     if suppressed > 0 {
         let note = Reply::new(keys::DISCORD_ALERTS_SUPPRESSED).number("count", suppressed);
-        text.push('\n');
+        if !lines.is_empty() {
+            text.push('\n');
+        }
         text.push_str(&ctx.render(locale, &note));
     }
+    // Discord's message limit.
+    let text = crate::reply::clip(&text, 2000);
     send(http, alerts.channel, &text, mentions).await;
 }
 
@@ -363,5 +465,98 @@ mod tests {
         assert_eq!(alert_of(&lost_event, &mut lost).unwrap().kind, "obs_lost");
         assert_eq!(alert_of(&lost_event, &mut lost), None, "said once");
         assert_eq!(alert_of(&back, &mut lost).unwrap().kind, "obs_back");
+    }
+
+    fn alert(event: Event) -> Alert {
+        alert_of(&event, &mut true).expect("an alert")
+    }
+
+    fn transition(to: &'static str) -> GuardTransition {
+        GuardTransition {
+            from: "live",
+            to,
+            cause: "bitrate",
+            error: None,
+            bitrate_kbps: Some(300),
+            rtt_ms: None,
+            server: None,
+            dry_run: false,
+        }
+    }
+
+    #[test]
+    fn over_the_limit_the_latest_state_waits_and_one_offs_are_counted() {
+        let start = Instant::now();
+        let mut gate = Coalescer::new(2);
+        let low = || alert(Event::BitrateLow(transition("low")));
+        assert!(gate.offer(low(), start).is_some());
+        assert!(gate.offer(low(), start).is_some());
+        // Full: a raid is counted, the ingest and a service are held (latest only).
+        let raid = alert(Event::RaidHandled {
+            channel: "x".into(),
+            outcome: RaidOutcome::Stopped,
+            message: None,
+        });
+        assert_eq!(raid.state, None);
+        assert!(gate.offer(raid, start).is_none());
+        assert!(
+            gate.offer(alert(Event::IngestOffline(transition("offline"))), start)
+                .is_none()
+        );
+        let service = |to: &str| {
+            alert(Event::ServiceStateChanged {
+                key: "nginx".into(),
+                unit: "nginx.service".into(),
+                from: "active".into(),
+                to: to.into(),
+            })
+        };
+        assert!(gate.offer(service("failed"), start).is_none());
+        assert!(
+            gate.offer(alert(Event::BitrateRestored(transition("live"))), start)
+                .is_none()
+        );
+        assert!(gate.offer(service("active"), start).is_none());
+        assert!(
+            gate.due(start + Duration::from_secs(30)).is_none(),
+            "no room yet"
+        );
+        let (held, counted) = gate.due(start + Duration::from_secs(60)).expect("room");
+        let kinds: Vec<&str> = held.iter().map(|a| a.kind).collect();
+        assert_eq!(
+            kinds,
+            ["restored", "service"],
+            "the latest of each state, in time order"
+        );
+        assert_eq!(counted, 1);
+        assert!(
+            gate.due(start + Duration::from_secs(61)).is_none(),
+            "all out"
+        );
+    }
+
+    #[test]
+    fn the_new_kinds_say_what_happened() {
+        assert_eq!(
+            alert(Event::OfflineTimeout { stopped: true }).kind,
+            "offline_timeout"
+        );
+        assert_eq!(
+            alert(Event::TaskFailed {
+                task: "guard".into(),
+                error: "x".into()
+            })
+            .kind,
+            "task_failed"
+        );
+        assert_eq!(
+            alert(Event::PowerStateChanged { reachable: false })
+                .state
+                .as_deref(),
+            Some("pc")
+        );
+        for kind in crate::config::DISCORD_ALERT_KINDS {
+            assert!(!kind.is_empty());
+        }
     }
 }
