@@ -217,7 +217,10 @@ impl App {
             if discord.status_channel.is_some() || discord.panel_channel.is_some() {
                 app.supervise("discord-status", crate::surfaces::discord::embed::run);
             }
-            if discord.alerts.is_some() || discord.chat_mirror_channel.is_some() {
+            if discord.alerts.is_some()
+                || discord.chat_mirror_channel.is_some()
+                || discord.audit_channel.is_some()
+            {
                 app.supervise("discord-feed", crate::surfaces::discord::feed::run);
             }
         }

@@ -149,6 +149,11 @@ discord-alert-task-failed = 🧩 The bot's task { $task } failed and restarts: {
 discord-alert-service = ⚙️ Service { $key } ({ $unit }): { $from } → { $to }
 discord-alert-pc-up = 🖥️ The stream PC answers
 discord-alert-pc-down = 🖥️ The stream PC stopped answering
+discord-audit-command = 🧾 { $who } ran { $command }: { $outcome }
+discord-audit-switch = 🤖 { $by } switched { $from } → { $to }
+discord-audit-raid-stop = 🤖 stopped the stream after the raid to { $channel }
+discord-audit-auto-start = 🤖 auto-start for { $server }: { $outcome }
+discord-audit-offline-stop = 🤖 the guard stopped the stream: offline too long
 discord-alert-token-failing = 🔑 The Twitch token is failing: { $reason }
 discord-alerts-suppressed = ({ $count } more { $count ->
         [one] alert was

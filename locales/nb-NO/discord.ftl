@@ -148,6 +148,11 @@ discord-alert-task-failed = 🧩 Botens oppgave { $task } feilet og startes på 
 discord-alert-service = ⚙️ Tjenesten { $key } ({ $unit }): { $from } → { $to }
 discord-alert-pc-up = 🖥️ Strømme-PC-en svarer
 discord-alert-pc-down = 🖥️ Strømme-PC-en svarer ikke lenger
+discord-audit-command = 🧾 { $who } kjørte { $command }: { $outcome }
+discord-audit-switch = 🤖 { $by } byttet { $from } → { $to }
+discord-audit-raid-stop = 🤖 stoppet strømmen etter raidet til { $channel }
+discord-audit-auto-start = 🤖 autostart for { $server }: { $outcome }
+discord-audit-offline-stop = 🤖 vakten stoppet strømmen: frakoblet for lenge
 discord-alert-token-failing = 🔑 Twitch-tokenet svikter: { $reason }
 discord-alerts-suppressed = ({ $count } { $count ->
         [one] varsel til ble

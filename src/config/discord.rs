@@ -35,6 +35,11 @@ pub struct DiscordConfig {
     /// Channel that mirrors Twitch chat (at most one message every 2 s). Absent: no mirror.
     #[serde(default)]
     pub chat_mirror_channel: Option<u64>,
+    /// The audit channel: every command run (who, surface, command, outcome) and every
+    /// automatic action (guard switch, raid stop, auto-start, offline stop), one line each,
+    /// batched like the mirror. Absent: no audit channel (the log has the same lines).
+    #[serde(default)]
+    pub audit_channel: Option<u64>,
     /// Where answers with private data (logs, addresses, bans, restream endpoints, services)
     /// are posted, with a short ephemeral pointer to them. `None`: those answers are ephemeral.
     #[serde(default)]
@@ -134,6 +139,7 @@ pub(super) fn validate_discord(discord: &DiscordConfig, problem: &mut impl FnMut
         ("status_channel", discord.status_channel),
         ("panel_channel", discord.panel_channel),
         ("chat_mirror_channel", discord.chat_mirror_channel),
+        ("audit_channel", discord.audit_channel),
         ("private_channel", discord.private_channel),
         ("alerts.channel", discord.alerts.as_ref().map(|a| a.channel)),
     ] {

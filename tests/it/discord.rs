@@ -890,6 +890,60 @@ async fn chat_is_mirrored_in_batches_without_mentions() {
     assert!(first.content.contains("viewer\\_1"));
 }
 
+/// Issue #18 §5: the audit channel gets one line per command run (who, surface, command,
+/// outcome), refusals included, and per automatic action; batched, never mentioning anyone.
+#[tokio::test]
+async fn the_audit_channel_has_a_line_per_command_and_automatic_action() {
+    let bot = start(&format!("audit_channel: Some({MIRROR_CHANNEL})")).await;
+    let token = bot
+        .discord
+        .slash(&moderator(), Some(GUILD_ID), &["brb"], json!([]));
+    bot.discord
+        .answer(&token, |a| !a.callbacks.is_empty())
+        .await;
+    let token = bot
+        .discord
+        .slash(&viewer(), Some(GUILD_ID), &["stream", "stop"], json!([]));
+    bot.discord
+        .answer(&token, |a| !a.callbacks.is_empty())
+        .await;
+    let _ = bot
+        .ctx
+        .events
+        .send(stream_control::status::Event::OfflineTimeout { stopped: true });
+    let all = bot
+        .discord
+        .wait_for("three audit lines", |v| {
+            let all: String = v
+                .messages_in(MIRROR_CHANNEL)
+                .iter()
+                .map(|m| m.content.clone())
+                .collect();
+            (all.lines().count() >= 3).then_some(all)
+        })
+        .await;
+    let moderator_id = moderator().user_id;
+    let viewer_id = viewer().user_id;
+    assert!(
+        all.contains(&format!("discord:{moderator_id} ran brb: done")),
+        "{all}"
+    );
+    assert!(
+        all.contains(&format!("discord:{viewer_id} ran stop: refused")),
+        "{all}"
+    );
+    assert!(
+        all.contains("the guard stopped the stream: offline too long"),
+        "{all}"
+    );
+    let messages = bot.discord.view(|v| v.messages_in(MIRROR_CHANNEL));
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.allowed_mentions["parse"] == json!([]))
+    );
+}
+
 /// A stream key typed into chat is masked in the mirror, escapes and all (issue #15 §3): the
 /// key has `_` and `*`, which the mirror escapes.
 #[tokio::test]

@@ -11,7 +11,7 @@ use super::{MESSAGE_LIMIT, escape_markdown, split_lines};
 use crate::config::DiscordAlertsConfig;
 use crate::context::Context;
 use crate::reply::{Reply, keys};
-use crate::status::{Event, GuardTransition, RaidOutcome};
+use crate::status::{Event, GuardTransition, RaidOutcome, SwitchedBy};
 use poise::serenity_prelude as serenity;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -268,7 +268,12 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
             mirror_chat(&ctx, &http, channel, &locale, &cancel).await;
         }
     };
-    tokio::join!(alerts, mirror);
+    let audit = async {
+        if let Some(channel) = config.audit_channel {
+            audit(&ctx, &http, channel, &locale, &cancel).await;
+        }
+    };
+    tokio::join!(alerts, mirror, audit);
     Ok(())
 }
 
@@ -328,28 +333,113 @@ async fn mirror_chat(
     locale: &str,
     cancel: &CancellationToken,
 ) {
+    batched(
+        ctx,
+        http,
+        channel,
+        locale,
+        cancel,
+        |ctx, _, event| match event {
+            // Redacted before escaping: a secret typed into chat (a stream key) is masked whole,
+            // not split by escapes (the redactor sees through them too).
+            Event::TwitchChatMessage {
+                display_name, text, ..
+            } => Some(format!(
+                "**{}**: {}",
+                escape_markdown(&ctx.redactor.redact(display_name)),
+                escape_markdown(&ctx.redactor.redact(&text.replace('\n', " ")))
+            )),
+            _ => None,
+        },
+    )
+    .await;
+}
+
+/// The audit channel: a line per command run and per automatic action.
+async fn audit(
+    ctx: &Context,
+    http: &serenity::Http,
+    channel: u64,
+    locale: &str,
+    cancel: &CancellationToken,
+) {
+    batched(ctx, http, channel, locale, cancel, |ctx, locale, event| {
+        audit_line(event).map(|reply| escape_markdown(&ctx.render(locale, &reply)))
+    })
+    .await;
+}
+
+/// The audit line of an event, if it is a command run or an automatic action.
+pub fn audit_line(event: &Event) -> Option<Reply> {
+    Some(match event {
+        Event::CommandHandled {
+            surface,
+            user_id,
+            command,
+            outcome,
+        } => Reply::new(keys::DISCORD_AUDIT_COMMAND)
+            .arg("who", format!("{surface}:{user_id}"))
+            .arg("command", *command)
+            .arg("outcome", outcome.as_str()),
+        Event::SceneSwitched {
+            by: by @ (SwitchedBy::Guard | SwitchedBy::Raid),
+            from,
+            to,
+        } => Reply::new(keys::DISCORD_AUDIT_SWITCH)
+            .arg(
+                "by",
+                if *by == SwitchedBy::Guard {
+                    "guard"
+                } else {
+                    "raid"
+                },
+            )
+            .arg("from", from.clone().unwrap_or_else(|| "–".into()))
+            .arg("to", to.clone()),
+        Event::RaidHandled {
+            channel,
+            outcome: RaidOutcome::Stopped,
+            ..
+        } => Reply::new(keys::DISCORD_AUDIT_RAID_STOP).arg("channel", channel.clone()),
+        Event::AutoStart { server, error } => Reply::new(keys::DISCORD_AUDIT_AUTO_START)
+            .arg("server", server.clone())
+            .arg(
+                "outcome",
+                if error.is_none() { "started" } else { "failed" },
+            ),
+        Event::OfflineTimeout { stopped: true } => Reply::new(keys::DISCORD_AUDIT_OFFLINE_STOP),
+        _ => return None,
+    })
+}
+
+/// Lines from events, posted batched to `channel`: one message per [`MIRROR_INTERVAL`] at
+/// most, each under Discord's limit, never mentioning anyone; lines Discord cannot take in time
+/// (or the bus skipped) are counted and said.
+async fn batched(
+    ctx: &Context,
+    http: &serenity::Http,
+    channel: u64,
+    locale: &str,
+    cancel: &CancellationToken,
+    line_of: impl Fn(&Context, &str, &Event) -> Option<String>,
+) {
     let mut events = ctx.events.subscribe();
-    let mut mirror: VecDeque<String> = VecDeque::new();
+    let mut lines: VecDeque<String> = VecDeque::new();
     let mut dropped = 0u32;
     let mut tick = ticker();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
             event = events.recv() => match event {
-                Ok(Event::TwitchChatMessage { display_name, text, .. }) => {
-                    // Redacted before escaping: a secret typed into chat (a stream key) is
-                    // masked whole, not split by escapes (the redactor sees through them too).
-                    mirror.push_back(format!(
-                        "**{}**: {}",
-                        escape_markdown(&ctx.redactor.redact(&display_name)),
-                        escape_markdown(&ctx.redactor.redact(&text.replace('\n', " ")))
-                    ));
-                    while mirror.len() > MIRROR_BACKLOG {
-                        mirror.pop_front();
+                Ok(event) => {
+                    if let Some(line) = line_of(ctx, locale, &event) {
+                        lines.push_back(line);
+                    }
+                    while lines.len() > MIRROR_BACKLOG {
+                        lines.pop_front();
                         dropped += 1;
                     }
                 }
-                Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     // Skipped chatter: chat lines for the most part (also journal lines and
                     // handled commands, which the count cannot tell apart).
@@ -358,7 +448,7 @@ async fn mirror_chat(
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             _ = tick.tick() => {
-                if mirror.is_empty() && dropped == 0 {
+                if lines.is_empty() && dropped == 0 {
                     continue;
                 }
                 let mut text = String::new();
@@ -368,13 +458,13 @@ async fn mirror_chat(
                     text.push('\n');
                     dropped = 0;
                 }
-                while let Some(line) = mirror.front() {
+                while let Some(line) = lines.front() {
                     if text.chars().count() + line.chars().count() + 1 > MESSAGE_LIMIT
                         && !text.is_empty()
                     {
                         break;
                     }
-                    let line = mirror.pop_front().unwrap_or_default();
+                    let line = lines.pop_front().unwrap_or_default();
                     text.push_str(&line);
                     text.push('\n');
                 }
@@ -558,5 +648,36 @@ mod tests {
         for kind in crate::config::DISCORD_ALERT_KINDS {
             assert!(!kind.is_empty());
         }
+    }
+
+    #[test]
+    fn audit_lines_for_commands_and_automatic_actions_only() {
+        let command = Event::CommandHandled {
+            surface: crate::dispatch::Surface::Twitch,
+            user_id: "42".into(),
+            command: "brb",
+            outcome: crate::reply::Outcome::Done,
+        };
+        let line = audit_line(&command).expect("a command line");
+        assert_eq!(line.key, keys::DISCORD_AUDIT_COMMAND);
+        let by_hand = Event::SceneSwitched {
+            by: SwitchedBy::Command,
+            from: None,
+            to: "BRB".into(),
+        };
+        assert!(
+            audit_line(&by_hand).is_none(),
+            "the command itself is the line"
+        );
+        let by_guard = Event::SceneSwitched {
+            by: SwitchedBy::Guard,
+            from: Some("LIVE".into()),
+            to: "LOW".into(),
+        };
+        assert_eq!(
+            audit_line(&by_guard).unwrap().key,
+            keys::DISCORD_AUDIT_SWITCH
+        );
+        assert!(audit_line(&Event::OfflineTimeout { stopped: false }).is_none());
     }
 }
