@@ -220,6 +220,7 @@ impl App {
             if discord.alerts.is_some()
                 || discord.chat_mirror_channel.is_some()
                 || discord.audit_channel.is_some()
+                || discord.live.is_some()
             {
                 app.supervise("discord-feed", crate::surfaces::discord::feed::run);
             }

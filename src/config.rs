@@ -30,7 +30,7 @@ mod web;
 
 pub use ::commands::Feature;
 pub use commands::{CommandsConfig, CooldownOverride, CooldownsConfig, Level};
-pub use discord::{DISCORD_ALERT_KINDS, DiscordAlertsConfig, DiscordConfig};
+pub use discord::{DISCORD_ALERT_KINDS, DiscordAlertsConfig, DiscordConfig, DiscordLiveConfig};
 pub use guard::{
     AutoStartConfig, GuardConfig, Policy, ServerKind, StatsServerConfig, StatsServerKind, shown_url,
 };

@@ -154,6 +154,8 @@ discord-audit-switch = 🤖 { $by } switched { $from } → { $to }
 discord-audit-raid-stop = 🤖 stopped the stream after the raid to { $channel }
 discord-audit-auto-start = 🤖 auto-start for { $server }: { $outcome }
 discord-audit-offline-stop = 🤖 the guard stopped the stream: offline too long
+discord-live-post = 🔴 { $login } is live: { $title } ({ $category }) https://twitch.tv/{ $login }
+discord-live-ended = ⚫ { $login } was live for { $duration }: { $title }
 discord-alert-token-failing = 🔑 The Twitch token is failing: { $reason }
 discord-alerts-suppressed = ({ $count } more { $count ->
         [one] alert was

@@ -153,6 +153,8 @@ discord-audit-switch = 🤖 { $by } byttet { $from } → { $to }
 discord-audit-raid-stop = 🤖 stoppet strømmen etter raidet til { $channel }
 discord-audit-auto-start = 🤖 autostart for { $server }: { $outcome }
 discord-audit-offline-stop = 🤖 vakten stoppet strømmen: frakoblet for lenge
+discord-live-post = 🔴 { $login } sender direkte: { $title } ({ $category }) https://twitch.tv/{ $login }
+discord-live-ended = ⚫ { $login } sendte direkte i { $duration }: { $title }
 discord-alert-token-failing = 🔑 Twitch-tokenet svikter: { $reason }
 discord-alerts-suppressed = ({ $count } { $count ->
         [one] varsel til ble

@@ -40,6 +40,9 @@ pub struct DiscordConfig {
     /// batched like the mirror. Absent: no audit channel (the log has the same lines).
     #[serde(default)]
     pub audit_channel: Option<u64>,
+    /// The community "we're live" post, edited when the stream ends. Absent: none.
+    #[serde(default)]
+    pub live: Option<DiscordLiveConfig>,
     /// Where answers with private data (logs, addresses, bans, restream endpoints, services)
     /// are posted, with a short ephemeral pointer to them. `None`: those answers are ephemeral.
     #[serde(default)]
@@ -67,6 +70,16 @@ pub struct DiscordConfig {
 
 pub(super) fn default_discord_request_timeout() -> Duration {
     Duration::from_secs(10)
+}
+
+/// Where the "live" post goes and whom it mentions.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordLiveConfig {
+    pub channel: u64,
+    /// A role id to mention in the post (the only mention it makes).
+    #[serde(default)]
+    pub mention_role: Option<u64>,
 }
 
 /// What the alerts channel receives.
@@ -140,6 +153,7 @@ pub(super) fn validate_discord(discord: &DiscordConfig, problem: &mut impl FnMut
         ("panel_channel", discord.panel_channel),
         ("chat_mirror_channel", discord.chat_mirror_channel),
         ("audit_channel", discord.audit_channel),
+        ("live.channel", discord.live.as_ref().map(|l| l.channel)),
         ("private_channel", discord.private_channel),
         ("alerts.channel", discord.alerts.as_ref().map(|a| a.channel)),
     ] {

@@ -944,6 +944,55 @@ async fn the_audit_channel_has_a_line_per_command_and_automatic_action() {
     );
 }
 
+/// Issue #18 §5: a "live" post when the stream goes online (the role mentioned, nobody else),
+/// once per stream, edited when it ends to say how long it was live.
+#[tokio::test]
+async fn the_live_post_is_made_once_and_edited_when_the_stream_ends() {
+    let bot = start(&format!(
+        "live: Some((channel: {MIRROR_CHANNEL}, mention_role: Some(900000000000000001)))"
+    ))
+    .await;
+    let live = |on: bool| {
+        let _ = bot
+            .ctx
+            .events
+            .send(stream_control::status::Event::TwitchLive { live: on });
+    };
+    live(true);
+    let post = bot
+        .discord
+        .wait_for("the live post", |v| {
+            v.messages_in(MIRROR_CHANNEL).into_iter().next()
+        })
+        .await;
+    assert!(
+        post.content.starts_with("<@&900000000000000001> 🔴"),
+        "{}",
+        post.content
+    );
+    assert!(post.content.contains("is live"), "{}", post.content);
+    assert_eq!(
+        post.allowed_mentions["roles"],
+        json!(["900000000000000001"])
+    );
+    live(true);
+    live(false);
+    let ended = bot
+        .discord
+        .wait_for("the edited post", |v| {
+            v.messages_in(MIRROR_CHANNEL)
+                .into_iter()
+                .find(|m| m.content.contains("was live for"))
+        })
+        .await;
+    assert_eq!(ended.id, post.id, "the same post, edited");
+    assert_eq!(
+        bot.discord.view(|v| v.messages_in(MIRROR_CHANNEL).len()),
+        1,
+        "one post per stream"
+    );
+}
+
 /// A stream key typed into chat is masked in the mirror, escapes and all (issue #15 §3): the
 /// key has `_` and `*`, which the mirror escapes.
 #[tokio::test]

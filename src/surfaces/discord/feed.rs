@@ -273,7 +273,12 @@ pub async fn run(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result
             audit(&ctx, &http, channel, &locale, &cancel).await;
         }
     };
-    tokio::join!(alerts, mirror, audit);
+    let live = async {
+        if let Some(live) = &config.live {
+            live_posts(&ctx, &http, live, &locale, &cancel).await;
+        }
+    };
+    tokio::join!(alerts, mirror, audit, live);
     Ok(())
 }
 
@@ -353,6 +358,114 @@ async fn mirror_chat(
         },
     )
     .await;
+}
+
+/// The kept "live" post (`state_dir/discord-live.json`), so a restart mid-stream still edits it.
+const LIVE_FILE: &str = "discord-live.json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct LivePost {
+    channel: u64,
+    message: u64,
+    since_unix: u64,
+}
+
+/// What the live post says: who, the title and category as Status has them (markdown escaped).
+fn live_fields(ctx: &Context) -> (String, String, String) {
+    let status = ctx.status.borrow();
+    let twitch = status.twitch.as_ref();
+    let field =
+        |value: Option<&String>| value.map_or_else(|| "–".to_string(), |v| escape_markdown(v));
+    (
+        field(twitch.and_then(|t| t.login.as_ref())),
+        field(twitch.and_then(|t| t.title.as_ref())),
+        field(twitch.and_then(|t| t.category.as_ref())),
+    )
+}
+
+/// `stream.online` → a post (the configured role mentioned); `stream.offline` → the same post
+/// edited to say how long the stream was live. One post per stream: a repeated online is
+/// ignored while one is kept.
+async fn live_posts(
+    ctx: &Context,
+    http: &serenity::Http,
+    live: &crate::config::DiscordLiveConfig,
+    locale: &str,
+    cancel: &CancellationToken,
+) {
+    let state = crate::state_store::StateDir::new(&ctx.config.state_dir);
+    let mut kept: Option<LivePost> = state.read_json(LIVE_FILE).ok().flatten();
+    let mut events = ctx.events.subscribe_notable();
+    loop {
+        let event = tokio::select! {
+            _ = cancel.cancelled() => return,
+            event = events.recv() => event,
+        };
+        match event {
+            Ok(Event::TwitchLive { live: true }) if kept.is_none() => {
+                let (login, title, category) = live_fields(ctx);
+                let reply = Reply::new(keys::DISCORD_LIVE_POST)
+                    .arg("login", login)
+                    .arg("title", title)
+                    .arg("category", category);
+                let mut text = String::new();
+                let mut mentions = serenity::CreateAllowedMentions::new();
+                if let Some(role) = live.mention_role {
+                    text.push_str(&format!("<@&{role}> "));
+                    mentions = mentions.roles(vec![serenity::RoleId::new(role)]);
+                }
+                text.push_str(&ctx.render(locale, &reply));
+                let message = serenity::CreateMessage::new()
+                    .content(crate::reply::clip(&text, MESSAGE_LIMIT))
+                    .allowed_mentions(mentions);
+                match serenity::ChannelId::new(live.channel)
+                    .send_message(http, message)
+                    .await
+                {
+                    Ok(message) => {
+                        let post = LivePost {
+                            channel: live.channel,
+                            message: message.id.get(),
+                            since_unix: crate::status::now_unix(),
+                        };
+                        if let Err(error) = state.write_json(
+                            LIVE_FILE,
+                            &post,
+                            crate::state_store::Sensitivity::Public,
+                        ) {
+                            tracing::warn!(%error, "cannot keep the live post's id");
+                        }
+                        kept = Some(post);
+                    }
+                    Err(error) => tracing::warn!(%error, "posting the live message failed"),
+                }
+            }
+            Ok(Event::TwitchLive { live: false }) => {
+                let Some(post) = kept.take() else { continue };
+                let _ = std::fs::remove_file(state.path(LIVE_FILE));
+                let (login, title, _) = live_fields(ctx);
+                let lasted = crate::status::now_unix().saturating_sub(post.since_unix);
+                let reply = Reply::new(keys::DISCORD_LIVE_ENDED)
+                    .arg("login", login)
+                    .arg("title", title)
+                    .arg("duration", crate::reply::format_uptime(lasted));
+                let edit = serenity::EditMessage::new()
+                    .content(crate::reply::clip(
+                        &ctx.render(locale, &reply),
+                        MESSAGE_LIMIT,
+                    ))
+                    .allowed_mentions(serenity::CreateAllowedMentions::new());
+                if let Err(error) = serenity::ChannelId::new(post.channel)
+                    .edit_message(http, serenity::MessageId::new(post.message), edit)
+                    .await
+                {
+                    tracing::warn!(%error, "editing the live post failed");
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+            _ => {}
+        }
+    }
 }
 
 /// The audit channel: a line per command run and per automatic action.
