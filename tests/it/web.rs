@@ -283,6 +283,14 @@ async fn bad_keys_ban_the_client_on_every_route_until_unbanned() {
         assert_eq!(body["error"], "banned");
     }
     let file = state.path().join("bans.json");
+    // An automatic ban is saved by a task of its own: wait for the file (bounded).
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !file.exists() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("bans.json written");
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
