@@ -143,12 +143,7 @@ pub(crate) async fn connect(obs: &ObsHandle) -> Result<Client, ObsConnection> {
 /// The compat client for obs-websocket 5.0 to 5.4.
 async fn connect_compat(obs: &ObsHandle) -> Result<Client, ObsConnection> {
     let config = obs.config();
-    let host = if config.host.contains(':') && !config.host.starts_with('[') {
-        format!("[{}]", config.host)
-    } else {
-        config.host.clone()
-    };
-    let url = format!("ws://{host}:{}", config.port);
+    let url = probe::websocket_url(&config.host, config.port);
     let password = obs.inner.password.as_ref().map(|p| p.expose());
     match compat::Client::connect(&obs.inner.tls, &url, password, config.request_timeout).await {
         Ok(client) => Ok(Client::Compat(client)),

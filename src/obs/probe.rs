@@ -5,6 +5,15 @@ use futures_util::StreamExt;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
+/// obs-websocket's address (`ws://`: it has no TLS of its own), an IPv6 host in brackets.
+pub fn websocket_url(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("ws://[{host}]:{port}")
+    } else {
+        format!("ws://{host}:{port}")
+    }
+}
+
 /// The `obsWebSocketVersion` from the server's Hello, if it says one within `timeout`.
 pub async fn websocket_version(
     tls: &crate::tls::Tls,
@@ -12,12 +21,7 @@ pub async fn websocket_version(
     port: u16,
     timeout: Duration,
 ) -> Option<String> {
-    let host = if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    };
-    let url = format!("ws://{host}:{port}");
+    let url = websocket_url(host, port);
     let probe = async {
         let mut socket = tls.websocket(&url).await.ok()?;
         while let Some(Ok(message)) = socket.next().await {
