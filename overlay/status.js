@@ -77,8 +77,7 @@ function ingestHealth(s) {
   const state = g.level ? words(g.level) : active ? active.name : words(g.idle_reason) || "–";
   const reasons = servers.map(line);
   // Kept across restarts (state_dir/guard.json), named by the command that changes each.
-  const commands = { enabled: "guard", dry_run: "dryrun", low_kbps: "trigger low", offline_kbps: "trigger offline", rtt_low_ms: "trigger rtt", rtt_offline_ms: "trigger rtt-offline" };
-  const changed = (g.changed_at_runtime || []).map((c) => commands[c] || c);
+  const changed = g.changed_at_runtime || [];
   if (changed.length) reasons.push(`${t("web-changed-at-runtime")}: ${changed.join(", ")}`);
   return { name: t("web-ingest"), cls, state, reason: reasons.join("\n") };
 }

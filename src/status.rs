@@ -207,9 +207,8 @@ pub struct GuardStatus {
     pub servers: Vec<ServerStatus>,
     /// The thresholds in force (changed at run time by `trigger`).
     pub triggers: Triggers,
-    /// The controls changed at run time and kept across restarts (`enabled`, `dry_run`,
-    /// `low_kbps`, `offline_kbps`, `rtt_low_ms`, `rtt_offline_ms`); empty when all are as
-    /// configured.
+    /// The controls changed at run time and kept across restarts, by the command that changes
+    /// each (`guard`, `dryrun`, `trigger low`, …); empty when all are as configured.
     pub changed_at_runtime: Vec<&'static str>,
 }
 

@@ -30,6 +30,19 @@ struct Controls {
     enabled: bool,
     dry_run: bool,
     policy: Policy,
+    /// The commands whose changes differ from the configuration (`Status.guard`'s
+    /// `changed_at_runtime`), worked out when the controls change, not on every poll.
+    changed: Vec<&'static str>,
+}
+
+/// The controls as configured, without runtime changes.
+fn configured(config: &GuardConfig) -> Controls {
+    Controls {
+        enabled: config.enabled,
+        dry_run: false,
+        policy: config.policy.clone(),
+        changed: Vec::new(),
+    }
 }
 
 /// A cheap handle to the guard's runtime controls.
@@ -76,12 +89,7 @@ impl GuardHandle {
         state: StateDir,
         status: crate::status::Publisher<Option<GuardStatus>>,
     ) -> GuardHandle {
-        let configured = Controls {
-            enabled: config.enabled,
-            dry_run: false,
-            policy: config.policy.clone(),
-        };
-        let controls = restore(&state, &configured);
+        let controls = restore(&state, &configured(&config));
         let handle = GuardHandle {
             inner: Arc::new(Shared {
                 config,
@@ -95,17 +103,7 @@ impl GuardHandle {
         handle
     }
 
-    /// The controls as configured, without runtime changes.
-    fn configured(&self) -> Controls {
-        Controls {
-            enabled: self.inner.config.enabled,
-            dry_run: false,
-            policy: self.inner.config.policy.clone(),
-        }
-    }
-
     fn publish_controls(&self, now: &Controls) {
-        let changed = Stored::between(&self.configured(), now).names();
         let servers = waiting_servers(&self.inner.config);
         self.inner.status.update(|guard| {
             // Before the guard task's first publish: every server listed, waiting.
@@ -115,7 +113,7 @@ impl GuardHandle {
             guard.enabled = now.enabled;
             guard.dry_run = now.dry_run;
             guard.triggers = triggers(&now.policy);
-            guard.changed_at_runtime = changed;
+            guard.changed_at_runtime = now.changed.clone();
         });
     }
 
@@ -131,9 +129,11 @@ impl GuardHandle {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
             let result = change(&mut controls);
-            (result, controls.clone())
+            let stored = Stored::between(&configured(&self.inner.config), &controls);
+            controls.changed = stored.names();
+            (result, (controls.clone(), stored))
         };
-        let stored = Stored::between(&self.configured(), &now);
+        let (now, stored) = now;
         let written = if stored == Stored::default() {
             match std::fs::remove_file(self.inner.state.path(STATE_FILE)) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -280,15 +280,16 @@ impl Stored {
         }
     }
 
-    /// The names of the changed controls, as `Status.guard.changed_at_runtime` lists them.
+    /// The changed controls, named by the command that changes each (vocabulary words, the
+    /// same in every locale): what `guard` and the status page show.
     fn names(&self) -> Vec<&'static str> {
         [
-            ("enabled", self.enabled.is_some()),
-            ("dry_run", self.dry_run.is_some()),
-            ("low_kbps", self.low_kbps.is_some()),
-            ("offline_kbps", self.offline_kbps.is_some()),
-            ("rtt_low_ms", self.rtt_low_ms.is_some()),
-            ("rtt_offline_ms", self.rtt_offline_ms.is_some()),
+            ("guard", self.enabled.is_some()),
+            ("dryrun", self.dry_run.is_some()),
+            ("trigger low", self.low_kbps.is_some()),
+            ("trigger offline", self.offline_kbps.is_some()),
+            ("trigger rtt", self.rtt_low_ms.is_some()),
+            ("trigger rtt-offline", self.rtt_offline_ms.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, changed)| changed.then_some(name))
@@ -331,9 +332,9 @@ fn restore(state: &StateDir, configured: &Controls) -> Controls {
         tracing::warn!(%refusal, "the stored triggers no longer fit the configuration; using the configured ones");
         restored.policy = configured.policy.clone();
     }
-    let changed = Stored::between(configured, &restored).names();
-    if !changed.is_empty() {
-        tracing::info!(?changed, "guard: runtime changes restored");
+    restored.changed = Stored::between(configured, &restored).names();
+    if !restored.changed.is_empty() {
+        tracing::info!(changed = ?restored.changed, "guard: runtime changes restored");
     }
     restored
 }
@@ -737,7 +738,7 @@ impl Loop {
             active_server: active,
             servers: self.statuses.clone(),
             triggers: triggers(&controls.policy),
-            changed_at_runtime: Stored::between(&self.guard.configured(), &controls).names(),
+            changed_at_runtime: controls.changed,
         };
         self.guard.inner.status.modify_if(|guard| {
             let changed = guard.as_ref() != Some(&status);

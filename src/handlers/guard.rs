@@ -139,24 +139,8 @@ fn guard_status(status: &GuardStatus, obs_connected: bool, prefix: &str) -> Repl
     let changed = if status.changed_at_runtime.is_empty() {
         Reply::new(keys::GUARD_CHANGED_NONE)
     } else {
-        // Named by the command that changes each: vocabulary words, the same in every locale.
-        let what: Vec<String> = status
-            .changed_at_runtime
-            .iter()
-            .map(|name| {
-                match *name {
-                    "enabled" => "guard",
-                    "dry_run" => "dryrun",
-                    "low_kbps" => "trigger low",
-                    "offline_kbps" => "trigger offline",
-                    "rtt_low_ms" => "trigger rtt",
-                    _ => "trigger rtt-offline",
-                }
-                .to_string()
-            })
-            .collect();
         Reply::new(keys::GUARD_CHANGED)
-            .arg("what", what.join(", "))
+            .arg("what", status.changed_at_runtime.join(", "))
             .arg("reset", format!("{prefix}trigger reset"))
     };
     thresholds(reply.message("idle", Reply::new(idle)), status).message("changed", changed)

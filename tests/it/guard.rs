@@ -711,7 +711,7 @@ async fn runtime_changes_survive_a_restart_and_trigger_reset_puts_back_the_confi
     );
     assert_eq!(
         guard.changed_at_runtime,
-        ["enabled", "dry_run", "low_kbps", "offline_kbps"]
+        ["guard", "dryrun", "trigger low", "trigger offline"]
     );
     let shown = say(ctx.clone(), "!guard").await;
     assert!(
@@ -730,7 +730,7 @@ async fn runtime_changes_survive_a_restart_and_trigger_reset_puts_back_the_confi
          OFFLINE below 300 kbps; RTT LOW at 2500 ms, OFFLINE at off."
     );
     let guard = ctx.status.borrow().guard.clone().unwrap();
-    assert_eq!(guard.changed_at_runtime, ["enabled", "dry_run"]);
+    assert_eq!(guard.changed_at_runtime, ["guard", "dryrun"]);
     // Everything as configured again: nothing is kept, and nothing said.
     say(ctx.clone(), "!guard on").await;
     say(ctx.clone(), "!dryrun off").await;
