@@ -164,6 +164,8 @@ pub struct Coalescer {
     gate: FloodGate,
     /// The latest held alert of each state, in the order they came.
     held: Vec<Alert>,
+    /// One-offs held back since the last post.
+    suppressed: u32,
 }
 
 impl Coalescer {
@@ -171,22 +173,22 @@ impl Coalescer {
         Coalescer {
             gate: FloodGate::new(per_minute),
             held: Vec::new(),
+            suppressed: 0,
         }
     }
 
     /// An alert: `Some` (with the number of one-offs held back since the last post) when it
     /// may go out now; otherwise it is held (a state: only its latest) or counted (a one-off).
     pub fn offer(&mut self, alert: Alert, now: Instant) -> Option<(Vec<Alert>, u32)> {
-        if self.held.is_empty() && self.gate.has_room(now) {
-            self.gate.sent.push_back(now);
-            return Some((vec![alert], std::mem::take(&mut self.gate.suppressed)));
+        if self.held.is_empty() && self.gate.take(now) {
+            return Some((vec![alert], std::mem::take(&mut self.suppressed)));
         }
         match &alert.state {
             Some(state) => {
                 self.held.retain(|h| h.state.as_ref() != Some(state));
                 self.held.push(alert);
             }
-            None => self.gate.suppressed += 1,
+            None => self.suppressed += 1,
         }
         None
     }
@@ -194,24 +196,21 @@ impl Coalescer {
     /// When there is room again: the held states (latest of each) and the count of one-offs
     /// held back, as one post.
     pub fn due(&mut self, now: Instant) -> Option<(Vec<Alert>, u32)> {
-        if (self.held.is_empty() && self.gate.suppressed == 0) || !self.gate.has_room(now) {
+        if (self.held.is_empty() && self.suppressed == 0) || !self.gate.take(now) {
             return None;
         }
-        self.gate.sent.push_back(now);
         Some((
             std::mem::take(&mut self.held),
-            std::mem::take(&mut self.gate.suppressed),
+            std::mem::take(&mut self.suppressed),
         ))
     }
 }
 
-/// At most `per_minute` posts in any 60 s; the rest are counted.
+/// At most `per_minute` posts in any 60 s.
 #[derive(Debug)]
 pub struct FloodGate {
     per_minute: usize,
     sent: VecDeque<Instant>,
-    /// Alerts not posted since the last post.
-    pub suppressed: u32,
 }
 
 impl FloodGate {
@@ -219,11 +218,11 @@ impl FloodGate {
         FloodGate {
             per_minute: per_minute.max(1) as usize,
             sent: VecDeque::new(),
-            suppressed: 0,
         }
     }
 
-    fn prune(&mut self, now: Instant) {
+    /// Whether a post may go out now; if so it is recorded.
+    pub fn take(&mut self, now: Instant) -> bool {
         while self
             .sent
             .front()
@@ -231,24 +230,11 @@ impl FloodGate {
         {
             self.sent.pop_front();
         }
-    }
-
-    /// Whether a post may go out now (and record it); otherwise count it as suppressed.
-    pub fn admit(&mut self, now: Instant) -> bool {
-        self.prune(now);
-        if self.sent.len() < self.per_minute {
+        let room = self.sent.len() < self.per_minute;
+        if room {
             self.sent.push_back(now);
-            true
-        } else {
-            self.suppressed += 1;
-            false
         }
-    }
-
-    /// Whether there is room for a post now (without recording one).
-    pub fn has_room(&mut self, now: Instant) -> bool {
-        self.prune(now);
-        self.sent.len() < self.per_minute
+        room
     }
 }
 
@@ -646,13 +632,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn flood_gate_admits_per_minute_and_counts_the_rest() {
+    fn flood_gate_takes_per_minute_posts_in_any_60_s() {
         let start = Instant::now();
         let mut gate = FloodGate::new(3);
-        let admitted = (0..10).filter(|_| gate.admit(start)).count();
-        assert_eq!((admitted, gate.suppressed), (3, 7));
-        assert!(!gate.has_room(start + Duration::from_secs(59)));
-        assert!(gate.has_room(start + Duration::from_secs(60)));
+        let admitted = (0..10).filter(|_| gate.take(start)).count();
+        assert_eq!(admitted, 3);
+        assert!(!gate.take(start + Duration::from_secs(59)));
+        assert!(gate.take(start + Duration::from_secs(60)));
     }
 
     #[test]
