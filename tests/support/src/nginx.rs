@@ -10,10 +10,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+fn require(program: &str) -> PathBuf {
+    require_program(program, "nginx, libnginx-mod-rtmp and ffmpeg")
+}
+
 /// Where Debian puts the rtmp module.
 const RTMP_MODULE: &str = "/usr/lib/nginx/modules/ngx_rtmp_module.so";
 
-fn require(program: &str) -> PathBuf {
+/// The installed `program` (on PATH, or in /usr/sbin or /usr/bin); a test that needs it fails
+/// loudly without it, naming the packages `bash tests/run.sh` installs.
+pub(crate) fn require_program(program: &str, packages: &str) -> PathBuf {
     let found = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
@@ -21,7 +27,7 @@ fn require(program: &str) -> PathBuf {
         .map(|dir| dir.join(program))
         .find(|path| path.is_file());
     found.unwrap_or_else(|| {
-        panic!("`{program}` is not installed: run `bash tests/run.sh` (it installs nginx, libnginx-mod-rtmp and ffmpeg)")
+        panic!("`{program}` is not installed: run `bash tests/run.sh` (it installs {packages})")
     })
 }
 

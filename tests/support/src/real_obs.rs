@@ -28,12 +28,7 @@ pub const SCENES: [&str; 5] = ["LIVE", "LOW", "BRB", "OFFLINE", "Starting"];
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
 fn require(program: &str) -> PathBuf {
-    let path = Path::new("/usr/bin").join(program);
-    assert!(
-        path.is_file(),
-        "`{program}` is not installed: run `bash tests/run.sh` (it installs obs-studio and xvfb)"
-    );
-    path
+    crate::nginx::require_program(program, "obs-studio and xvfb")
 }
 
 /// A running OBS (and its X server).
@@ -42,6 +37,7 @@ pub struct RealObs {
     xvfb: Child,
     display: u32,
     obs: Option<Child>,
+    obs_program: PathBuf,
     pub port: u16,
     pub password: String,
 }
@@ -51,7 +47,7 @@ impl RealObs {
     /// is `obs`). Returns once the WebSocket accepts connections.
     pub fn start(ingest: Option<&str>) -> RealObs {
         let xvfb_program = require("Xvfb");
-        require("obs");
+        let obs_program = require("obs");
         let dir = tempfile::tempdir().unwrap();
         let port = crate::nginx::free_port();
         // The bot's tests read OBS_PASSWORD from the fake secrets.
@@ -63,6 +59,7 @@ impl RealObs {
             xvfb,
             display,
             obs: None,
+            obs_program,
             port,
             password,
         };
@@ -80,7 +77,9 @@ impl RealObs {
         let home = self.dir.path().join("home");
         // Line-buffered, so the log is complete when a test reads it.
         let child = Command::new("stdbuf")
-            .args(["-oL", "-eL", "/usr/bin/obs"])
+            .arg("-oL")
+            .arg("-eL")
+            .arg(&self.obs_program)
             .args([
                 "--multi",
                 "--minimize-to-tray",
