@@ -21,7 +21,7 @@ pub(crate) async fn handle_command(
         GuardCommand::Status => guard_status(
             &status,
             ctx.obs.as_ref().is_some_and(|o| o.is_connected()),
-            &ctx.config.commands.prefix,
+            reset_command(ctx),
         ),
         GuardCommand::Switching(Toggle::On) => {
             guard.set_enabled(true);
@@ -116,7 +116,7 @@ fn server_reply(server: &ServerStatus) -> Reply {
     reply.arg("name", server.name.clone())
 }
 
-fn guard_status(status: &GuardStatus, obs_connected: bool, prefix: &str) -> Reply {
+fn guard_status(status: &GuardStatus, obs_connected: bool, reset: String) -> Reply {
     let state = if !status.enabled {
         keys::GUARD_STATE_OFF
     } else if status.dry_run {
@@ -141,7 +141,7 @@ fn guard_status(status: &GuardStatus, obs_connected: bool, prefix: &str) -> Repl
     } else {
         Reply::new(keys::GUARD_CHANGED)
             .arg("what", status.changed_at_runtime.join(", "))
-            .arg("reset", format!("{prefix}trigger reset"))
+            .arg("reset", reset)
     };
     thresholds(reply.message("idle", Reply::new(idle)), status).message("changed", changed)
 }
