@@ -208,6 +208,9 @@ impl App {
                 "twitch-chat-announce",
                 crate::surfaces::twitch_chat::announce,
             );
+            if twitch.config.markers.any() {
+                app.supervise("twitch-markers", crate::surfaces::twitch_chat::markers);
+            }
             app.supervise("twitch-stream-info", move |_, cancel| {
                 crate::twitch::helix::run_stream_info(twitch.clone(), cancel)
             });

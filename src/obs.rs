@@ -15,6 +15,7 @@
 //! the output.
 
 mod actor;
+mod ad_break;
 pub mod client;
 mod compat;
 mod probe;
@@ -126,6 +127,8 @@ struct Inner {
     tls: crate::tls::Tls,
     /// When the last raid was handled (raids are handled once within 30 s).
     last_raid: std::sync::Mutex<Option<tokio::time::Instant>>,
+    /// The ad break the ad scene covers now, if any (`ad_break`).
+    ad_cover: std::sync::Mutex<Option<ad_break::Cover>>,
 }
 
 impl ObsHandle {
@@ -147,6 +150,7 @@ impl ObsHandle {
                 events,
                 tls,
                 last_raid: std::sync::Mutex::new(None),
+                ad_cover: std::sync::Mutex::new(None),
             }),
         }
     }

@@ -162,6 +162,18 @@ pub struct TwitchStatus {
     pub bot_login: Option<String>,
     pub bot_token: Option<TokenState>,
     pub eventsub: EventSubStatus,
+    /// The ad break running now (EventSub `channel.ad_break.begin`), until it is over.
+    pub ad_break: Option<AdBreakStatus>,
+}
+
+/// An ad break Twitch is running.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdBreakStatus {
+    /// When it began (as the bot saw it), seconds since the epoch.
+    pub started_at: u64,
+    pub duration_secs: u32,
+    /// Twitch's ads manager ran it, not a person (`ad`).
+    pub automatic: bool,
 }
 
 /// The EventSub WebSocket session.
@@ -384,6 +396,10 @@ pub enum Event {
     },
     /// The stream went live or offline on Twitch.
     TwitchLive { live: bool },
+    /// Twitch began an ad break (`channel.ad_break.begin`).
+    AdBreakBegan { duration_secs: u32, automatic: bool },
+    /// The ad break is over (its duration passed).
+    AdBreakEnded,
     /// The Twitch token is not usable (refresh failed, revoked…); the reason, redacted.
     TwitchTokenFailing { reason: String },
     /// The guard stopped the stream after the offline timeout.
@@ -474,6 +490,8 @@ pub enum SwitchedBy {
     Command,
     /// The stop after an outgoing raid.
     Raid,
+    /// The ad scene during a Twitch ad break, and back.
+    AdBreak,
 }
 
 impl SwitchedBy {
@@ -483,6 +501,7 @@ impl SwitchedBy {
             SwitchedBy::Guard => "guard",
             SwitchedBy::Command => "command",
             SwitchedBy::Raid => "raid",
+            SwitchedBy::AdBreak => "ad_break",
         }
     }
 }

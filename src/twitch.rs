@@ -5,13 +5,16 @@
 //! the application credentials from the environment, and the broadcaster's token, which only
 //! the token task ([`auth::run`]) replaces.
 
+pub mod ads;
 pub mod auth;
 pub mod eventsub;
 pub mod helix;
 pub mod http;
+pub mod moments;
 
 /// What the surfaces use: chat messages and the category search (the Helix client stays inside).
-pub use helix::{CHAT_LIMIT, PART_LIMIT, search_categories, send_chat};
+pub use helix::{CHAT_LIMIT, PART_LIMIT, TwitchError, search_categories, send_chat};
+pub use moments::create_marker;
 
 use crate::config::TwitchConfig;
 use crate::secrets::{Redactor, Secrets};
@@ -73,6 +76,8 @@ pub struct Twitch {
     outgoing: std::sync::Mutex<Outgoing>,
     /// `twitch.admins` entries (logins without `@`, lowercased; or ids) resolved to user ids.
     admin_ids: RwLock<std::collections::HashMap<String, String>>,
+    /// Until when Twitch refuses another commercial (from the last one this process started).
+    commercial_cooldown: std::sync::Mutex<Option<Instant>>,
 }
 
 /// How long Twitch refuses a message identical to the sender's previous one (IRC `NOTICE`
@@ -185,10 +190,31 @@ impl Twitch {
             events,
             outgoing: std::sync::Mutex::new(Outgoing::default()),
             admin_ids: RwLock::new(std::collections::HashMap::new()),
+            commercial_cooldown: std::sync::Mutex::new(None),
         }
     }
 
     /// The broadcaster's token, if logged in and valid.
+    /// A commercial started: Twitch takes the next one after `retry_after`.
+    pub(crate) fn ad_started(&self, retry_after: std::time::Duration) {
+        *self
+            .commercial_cooldown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(Instant::now() + retry_after);
+    }
+
+    /// What is left of the pause after the last commercial this process started, if any.
+    pub(crate) fn ad_cooldown_left(&self) -> Option<std::time::Duration> {
+        let until = *self
+            .commercial_cooldown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        until
+            .map(|until| until.saturating_duration_since(Instant::now()))
+            .filter(|left| !left.is_zero())
+    }
+
     pub fn token(&self) -> Option<UserToken> {
         self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
     }

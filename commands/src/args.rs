@@ -93,6 +93,16 @@ fn no_control(text: &str) -> bool {
     !text.chars().any(char::is_control)
 }
 
+/// Free text: trimmed, 1 to `max` characters, no control characters.
+fn free_text(text: &str, max: usize) -> Result<String, ValueProblem> {
+    let text = text.trim();
+    check_len(text, max)?;
+    if text.is_empty() || !no_control(text) {
+        return Err(ValueProblem::BadCharacters);
+    }
+    Ok(text.to_string())
+}
+
 fn check_len(text: &str, max: usize) -> Result<(), ValueProblem> {
     if text.chars().count() > max {
         Err(ValueProblem::TooLong { max })
@@ -138,12 +148,7 @@ impl SceneName {
     pub const MAX_CHARS: usize = 256;
 
     pub fn parse(text: &str) -> Result<Self, ValueProblem> {
-        let text = text.trim();
-        check_len(text, Self::MAX_CHARS)?;
-        if text.is_empty() || !no_control(text) {
-            return Err(ValueProblem::BadCharacters);
-        }
-        Ok(SceneName(text.to_string()))
+        free_text(text, Self::MAX_CHARS).map(SceneName)
     }
 }
 
@@ -174,12 +179,65 @@ impl TitleText {
     pub const MAX_CHARS: usize = 140;
 
     pub fn parse(text: &str) -> Result<Self, ValueProblem> {
-        let text = text.trim();
-        check_len(text, Self::MAX_CHARS)?;
-        if text.is_empty() || !no_control(text) {
-            return Err(ValueProblem::BadCharacters);
+        free_text(text, Self::MAX_CHARS).map(TitleText)
+    }
+}
+
+string_newtype!(
+    /// A stream marker's description: 1–140 characters (Helix Create Stream Marker's limit), no
+    /// control characters.
+    MarkerText
+);
+
+impl MarkerText {
+    pub const MAX_CHARS: usize = 140;
+
+    pub fn parse(text: &str) -> Result<Self, ValueProblem> {
+        free_text(text, Self::MAX_CHARS).map(MarkerText)
+    }
+}
+
+/// A commercial's length in seconds: one of the lengths Helix Start Commercial serves (30, 60,
+/// 90, 120, 150, 180); a length in between is rounded up to the next of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AdSeconds(u32);
+
+impl AdSeconds {
+    pub const MIN: u32 = 30;
+    pub const MAX: u32 = 180;
+
+    /// `90`, `90s`, `1.5m`, `3m` (case-insensitive).
+    pub fn parse(text: &str) -> Result<AdSeconds, ValueProblem> {
+        let lower = text.to_ascii_lowercase();
+        let (number, scale) = if let Some(n) = strip_any(&lower, &["m", "min"]) {
+            (n, 60.0)
+        } else if let Some(n) = strip_any(&lower, &["s"]) {
+            (n, 1.0)
+        } else {
+            (lower.as_str(), 1.0)
+        };
+        let value = parse_decimal(number)? * scale;
+        let out_of_range = ValueProblem::OutOfRange {
+            min: u64::from(Self::MIN),
+            max: u64::from(Self::MAX),
+        };
+        let seconds = in_range(value, Self::MAX).map_err(|_| out_of_range.clone())?;
+        if seconds < Self::MIN {
+            return Err(out_of_range);
         }
-        Ok(TitleText(text.to_string()))
+        Ok(AdSeconds(seconds.div_ceil(30) * 30))
+    }
+
+    /// Seconds: a multiple of 30 in 30..=180.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for AdSeconds {
+    /// Twitch's own default in the dashboard: one minute.
+    fn default() -> Self {
+        AdSeconds(60)
     }
 }
 
@@ -192,12 +250,7 @@ impl CategoryQuery {
     pub const MAX_CHARS: usize = 100;
 
     pub fn parse(text: &str) -> Result<Self, ValueProblem> {
-        let text = text.trim();
-        check_len(text, Self::MAX_CHARS)?;
-        if text.is_empty() || !no_control(text) {
-            return Err(ValueProblem::BadCharacters);
-        }
-        Ok(CategoryQuery(text.to_string()))
+        free_text(text, Self::MAX_CHARS).map(CategoryQuery)
     }
 }
 

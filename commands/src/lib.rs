@@ -29,8 +29,8 @@ pub mod twitch;
 pub mod web;
 
 pub use args::{
-    AlertKind, CategoryQuery, ChannelLogin, EndpointName, Kbps, LineCount, Millis, PushUrl,
-    SceneName, ServiceName, TitleText, Toggle,
+    AdSeconds, AlertKind, CategoryQuery, ChannelLogin, EndpointName, Kbps, LineCount, MarkerText,
+    Millis, PushUrl, SceneName, ServiceName, TitleText, Toggle,
 };
 pub use error::{ParseError, ParseErrorKind, ValueProblem};
 pub use permission::Permission;
@@ -155,6 +155,10 @@ pub const SPECS: &[CommandSpec] = &[
     spec("title", "title <text…>", &["text"], Moderator),
     spec("category", "category <query…>", &["query"], Moderator),
     spec("raid", "raid <channel>", &["channel"], Admin),
+    spec("marker", "marker [text…]", &["text"], Moderator),
+    spec("clip", "clip", &[], Moderator),
+    spec("ad", "ad [seconds]", &["seconds"], Moderator),
+    spec("snooze", "snooze", &[], Moderator),
     // restream
     spec(
         "restream",
@@ -206,9 +210,9 @@ impl Command {
     /// Every command word, in the order of [`SPECS`].
     pub const NAMES: &'static [&'static str] = &[
         "start", "stop", "record", "live", "brb", "starting", "scene", "fix", "refresh", "bitrate",
-        "guard", "trigger", "dryrun", "title", "category", "raid", "restream", "pc", "service",
-        "logs", "alert", "ban-ip", "unban-ip", "bans", "panel", "help", "status", "ping",
-        "version",
+        "guard", "trigger", "dryrun", "title", "category", "raid", "marker", "clip", "ad",
+        "snooze", "restream", "pc", "service", "logs", "alert", "ban-ip", "unban-ip", "bans",
+        "panel", "help", "status", "ping", "version",
     ];
 
     /// The command word this command was (or would be) typed with.
@@ -347,6 +351,12 @@ pub const FORMS: &[&str] = &[
     "title Hello",
     "category IRL",
     "raid someone",
+    "marker",
+    "marker Bridge down",
+    "clip",
+    "ad",
+    "ad 90",
+    "snooze",
     "restream",
     "restream list",
     "restream on Main",
@@ -420,7 +430,9 @@ pub fn parse(line: &str, prefix: &str) -> Option<Result<Command, ParseError>> {
         "bitrate" | "guard" | "trigger" | "dryrun" => {
             guard::parse(spec.name, &mut tokens).map(Command::Guard)
         }
-        "title" | "category" | "raid" => twitch::parse(spec.name, &mut tokens).map(Command::Twitch),
+        "title" | "category" | "raid" | "marker" | "clip" | "ad" | "snooze" => {
+            twitch::parse(spec.name, &mut tokens).map(Command::Twitch)
+        }
         "restream" => restream::parse(&mut tokens).map(Command::Restream),
         "pc" => power::parse(&mut tokens).map(Command::Power),
         "service" | "logs" => services::parse(spec.name, &mut tokens).map(Command::Services),

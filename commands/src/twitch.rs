@@ -4,9 +4,13 @@
 //! title <text…>        1–140 characters
 //! category <query…>    a search; the best unambiguous match is chosen
 //! raid <channel>       a login, with or without a leading @
+//! marker [text…]       a stream marker, 1–140 characters of description (optional)
+//! clip                 a clip of the last seconds
+//! ad [seconds]         a commercial, 30–180 s (default 60), rounded up to a multiple of 30
+//! snooze               push the next scheduled ad back
 //! ```
 
-use crate::args::{CategoryQuery, ChannelLogin, TitleText};
+use crate::args::{AdSeconds, CategoryQuery, ChannelLogin, MarkerText, TitleText};
 use crate::error::ParseError;
 use crate::permission::Permission;
 use crate::tokens::Tokens;
@@ -16,6 +20,14 @@ pub enum TwitchCommand {
     Title(TitleText),
     Category(CategoryQuery),
     Raid(ChannelLogin),
+    /// A stream marker (Helix Create Stream Marker), with a description if given.
+    Marker(Option<MarkerText>),
+    /// A clip (Helix Create Clip); answered with its URL once Twitch has made it.
+    Clip,
+    /// A commercial (Helix Start Commercial).
+    Ad(AdSeconds),
+    /// Snooze the next scheduled ad (Helix Snooze Next Ad).
+    Snooze,
 }
 
 impl TwitchCommand {
@@ -24,12 +36,21 @@ impl TwitchCommand {
             TwitchCommand::Title(_) => "title",
             TwitchCommand::Category(_) => "category",
             TwitchCommand::Raid(_) => "raid",
+            TwitchCommand::Marker(_) => "marker",
+            TwitchCommand::Clip => "clip",
+            TwitchCommand::Ad(_) => "ad",
+            TwitchCommand::Snooze => "snooze",
         }
     }
 
     pub fn required_permission(&self) -> Permission {
         match self {
-            TwitchCommand::Title(_) | TwitchCommand::Category(_) => Permission::Moderator,
+            TwitchCommand::Title(_)
+            | TwitchCommand::Category(_)
+            | TwitchCommand::Marker(_)
+            | TwitchCommand::Clip
+            | TwitchCommand::Ad(_)
+            | TwitchCommand::Snooze => Permission::Moderator,
             TwitchCommand::Raid(_) => Permission::Admin,
         }
     }
@@ -48,6 +69,20 @@ pub(crate) fn parse(
             let query = tokens.expect_rest("query")?;
             TwitchCommand::Category(tokens.value("query", query, CategoryQuery::parse)?)
         }
+        "marker" => match tokens.rest() {
+            None => TwitchCommand::Marker(None),
+            Some(text) => {
+                TwitchCommand::Marker(Some(tokens.value("text", text, MarkerText::parse)?))
+            }
+        },
+        "clip" => TwitchCommand::Clip,
+        "ad" => match tokens.word() {
+            None => TwitchCommand::Ad(AdSeconds::default()),
+            Some(seconds) => {
+                TwitchCommand::Ad(tokens.value("seconds", seconds, AdSeconds::parse)?)
+            }
+        },
+        "snooze" => TwitchCommand::Snooze,
         _ => {
             let channel = tokens.expect_word("channel")?;
             TwitchCommand::Raid(tokens.value("channel", channel, ChannelLogin::parse)?)
@@ -59,7 +94,10 @@ pub(crate) fn parse(
 mod tests {
     use super::TwitchCommand;
     use crate::test_support::{Expected, invalid, missing, parse_bang, unexpected};
-    use crate::{CategoryQuery, ChannelLogin, Command, Permission, TitleText, ValueProblem};
+    use crate::{
+        AdSeconds, CategoryQuery, ChannelLogin, Command, MarkerText, Permission, TitleText,
+        ValueProblem,
+    };
 
     fn check(input: &str, expected: Expected<TwitchCommand>) {
         let actual = parse_bang(input).map(|command| match command {
@@ -183,10 +221,77 @@ mod tests {
     }
 
     #[test]
+    fn marker_text_is_optional_and_kept_as_typed() {
+        check("!marker", Ok(TwitchCommand::Marker(None)));
+        check("!marker   ", Ok(TwitchCommand::Marker(None)));
+        let marker = |text: &str| {
+            Ok(TwitchCommand::Marker(Some(
+                MarkerText::parse(text).unwrap(),
+            )))
+        };
+        check("!marker  Bridge collapse! ", marker("Bridge collapse!"));
+        check("!MARKER 東京 🚶", marker("東京 🚶"));
+        let longest = "m".repeat(140);
+        check(&format!("!marker {longest}"), marker(&longest));
+        let too_long = "m".repeat(141);
+        check(
+            &format!("!marker {too_long}"),
+            invalid("text", &too_long, ValueProblem::TooLong { max: 140 }, 8),
+        );
+        check(
+            "!marker a\u{7}b",
+            invalid("text", "a\u{7}b", ValueProblem::BadCharacters, 8),
+        );
+    }
+
+    #[test]
+    fn clip_and_snooze_take_nothing() {
+        check("!clip", Ok(TwitchCommand::Clip));
+        check("!snooze", Ok(TwitchCommand::Snooze));
+        check("!clip now", unexpected("now", 6));
+        check("!snooze 5m", unexpected("5m", 8));
+    }
+
+    #[test]
+    fn ad_length_is_30_to_180_seconds_rounded_up_to_a_multiple_of_30() {
+        let ad = |seconds: u32| {
+            let command = parse_bang(&format!("!ad {seconds}")).unwrap();
+            match command {
+                Command::Twitch(TwitchCommand::Ad(length)) => length.get(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(ad(30), 30);
+        assert_eq!(ad(31), 60);
+        assert_eq!(ad(90), 90);
+        assert_eq!(ad(170), 180);
+        assert_eq!(ad(180), 180);
+        check("!ad", Ok(TwitchCommand::Ad(AdSeconds::default())));
+        assert_eq!(AdSeconds::default().get(), 60);
+        let seconds = |text: &str| Ok(TwitchCommand::Ad(AdSeconds::parse(text).unwrap()));
+        check("!ad 2m", seconds("120"));
+        check("!ad 1.5min", seconds("90"));
+        check("!ad 150s", seconds("150"));
+        let range = ValueProblem::OutOfRange { min: 30, max: 180 };
+        check("!ad 29", invalid("seconds", "29", range.clone(), 4));
+        check("!ad 181", invalid("seconds", "181", range.clone(), 4));
+        check("!ad 10m", invalid("seconds", "10m", range, 4));
+        check(
+            "!ad long",
+            invalid("seconds", "long", ValueProblem::NotANumber, 4),
+        );
+        check("!ad 60 90", unexpected("90", 7));
+    }
+
+    #[test]
     fn raiding_needs_more_permission_than_editing_the_channel() {
         let cases = [
             ("!title x", Permission::Moderator),
             ("!category x", Permission::Moderator),
+            ("!marker", Permission::Moderator),
+            ("!clip", Permission::Moderator),
+            ("!ad", Permission::Moderator),
+            ("!snooze", Permission::Moderator),
             ("!raid x", Permission::Admin),
         ];
         for (input, permission) in cases {

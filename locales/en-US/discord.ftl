@@ -8,7 +8,7 @@ dc-guard = The bitrate guard: status, on, off, triggers, dry-run
 dc-guard-status = Show the bitrate guard
 dc-guard-on = Let the guard switch scenes
 dc-guard-off = Stop the guard from switching scenes
-dc-twitch = Twitch: title, category, raid
+dc-twitch = Twitch: title, category, raid, markers, clips, ads
 dc-restream = Restream targets
 dc-restream-list = List the restream targets (keys masked)
 dc-restream-on = Enable a restream target
@@ -38,6 +38,7 @@ dc-panel = Post a control panel with buttons in this channel
 # a name equal to the English word is not sent. Users always see the word in their own language;
 # the bot still receives the English word.
 discord-name-action = action
+discord-name-ad = ad
 discord-name-add = add
 discord-name-alert = alert
 discord-name-ban-ip = ban-ip
@@ -46,6 +47,7 @@ discord-name-bitrate = bitrate
 discord-name-brb = brb
 discord-name-category = category
 discord-name-channel = channel
+discord-name-clip = clip
 discord-name-command = command
 discord-name-custom = custom
 discord-name-dryrun = dryrun
@@ -61,6 +63,7 @@ discord-name-list = list
 discord-name-live = live
 discord-name-logs = logs
 discord-name-low = low
+discord-name-marker = marker
 discord-name-name = name
 discord-name-off = off
 discord-name-offline = offline
@@ -81,8 +84,10 @@ discord-name-rtt = rtt
 discord-name-rtt-offline = rtt-offline
 discord-name-reset = reset
 discord-name-scene = scene
+discord-name-seconds = seconds
 discord-name-service = service
 discord-name-shutdown = shutdown
+discord-name-snooze = snooze
 discord-name-start = start
 discord-name-starting = starting
 discord-name-state = state
@@ -150,7 +155,10 @@ discord-alert-service = ⚙️ Service { $key } ({ $unit }): { $from } → { $to
 discord-alert-pc-up = 🖥️ The stream PC answers
 discord-alert-pc-down = 🖥️ The stream PC stopped answering
 discord-audit-command = 🧾 { $who } ran { $command }: { $outcome }
-discord-audit-switch = 🤖 { $by } switched { $from } → { $to }
+discord-audit-switch = 🤖 { $by ->
+        [ad_break] the ad break
+       *[other] { $by }
+    } switched { $from } → { $to }
 discord-audit-raid-stop = 🤖 stopped the stream after the raid to { $channel }
 discord-audit-auto-start = 🤖 auto-start for { $server }: { $outcome }
 discord-audit-offline-stop = 🤖 the guard stopped the stream: offline too long

@@ -156,6 +156,39 @@ category-ambiguous = “{ $query }” matches several categories: { $candidates 
 category-not-found = No category matches “{ $query }”.
 raid-started = Raiding { $channel }!
 raid-unknown-user = There is no Twitch channel “{ $channel }”.
+twitch-not-live = The channel is not live on Twitch right now.
+marker-set = Marker set at { $position } of the stream.
+marker-set-described = Marker “{ $text }” set at { $position } of the stream.
+clip-made = Clip: { $url }
+clip-pending = Twitch has not finished the clip after { $seconds } seconds; if it does, it will be at { $url }
+ad-started = Ad break of { $seconds } s started. The next one is possible in { $retry }.
+ad-cooldown = Twitch does not allow another ad break yet{ $retry ->
+        [none] .
+       *[other] : try again in { $retry }.
+    }
+ad-snoozed = Next ad pushed back{ $next ->
+        [none] {""}
+       *[other] : it now comes in { $next }
+    }; { $count ->
+        [one] one snooze left
+       *[other] { $count } snoozes left
+    }.
+ad-no-snooze = No snooze left{ $refresh ->
+        [none] .
+       *[other] : the next one comes in { $refresh }.
+    }
+marker-low = LOW { $cause ->
+        [high_rtt] RTT { $rtt } ms
+       *[other] { $kbps } kbps
+    }
+marker-offline = OFFLINE: { $cause ->
+        [no_publisher] no publisher
+        [zero_bitrate] 0 kbps
+        [unreachable] stats unreachable
+        [high_rtt] RTT { $rtt } ms
+       *[other] { $cause }
+    }
+marker-restored = back LIVE
 announce-low = Low bitrate ({ $kbps } kbps): switched to { $scene }.
 announce-restored = Connection restored ({ $kbps } kbps): back to { $scene }.
 announce-offline = Stream connection lost: switched to { $scene }.

@@ -8,7 +8,7 @@ dc-guard = Bitratevakten: status, på, av, terskler, prøvemodus
 dc-guard-status = Vis bitratevakten
 dc-guard-on = La vakten bytte scener
 dc-guard-off = Hindre vakten i å bytte scener
-dc-twitch = Twitch: tittel, kategori, raid
+dc-twitch = Twitch: tittel, kategori, raid, markører, klipp, reklame
 dc-restream = Restream-mål
 dc-restream-list = List restream-målene (nøkler skjult)
 dc-restream-on = Slå på et restream-mål
@@ -37,6 +37,7 @@ dc-panel = Legg ut et kontrollpanel med knapper i denne kanalen
 # Discord godtar navn på 1–32 tegn, små bokstaver, uten mellomrom (bokstaver, sifre, - og _);
 # et navn lik det engelske ordet sendes ikke. Boten mottar fortsatt det engelske ordet.
 discord-name-action = handling
+discord-name-ad = reklame
 discord-name-add = legg-til
 discord-name-alert = varsel
 discord-name-ban-ip = blokker-ip
@@ -45,6 +46,7 @@ discord-name-bitrate = bitrate
 discord-name-brb = brb
 discord-name-category = kategori
 discord-name-channel = kanal
+discord-name-clip = klipp
 discord-name-command = kommando
 discord-name-custom = egendefinert
 discord-name-dryrun = prøvemodus
@@ -60,6 +62,7 @@ discord-name-list = liste
 discord-name-live = live
 discord-name-logs = logger
 discord-name-low = lav
+discord-name-marker = markør
 discord-name-name = navn
 discord-name-off = av
 discord-name-offline = frakoblet
@@ -80,8 +83,10 @@ discord-name-rtt = rtt
 discord-name-rtt-offline = rtt-frakoblet
 discord-name-reset = tilbakestill
 discord-name-scene = scene
+discord-name-seconds = sekunder
 discord-name-service = tjeneste
 discord-name-shutdown = slå-av
+discord-name-snooze = utsett
 discord-name-start = start
 discord-name-starting = starter
 discord-name-state = tilstand
@@ -149,7 +154,10 @@ discord-alert-service = ⚙️ Tjenesten { $key } ({ $unit }): { $from } → { $
 discord-alert-pc-up = 🖥️ Strømme-PC-en svarer
 discord-alert-pc-down = 🖥️ Strømme-PC-en svarer ikke lenger
 discord-audit-command = 🧾 { $who } kjørte { $command }: { $outcome }
-discord-audit-switch = 🤖 { $by } byttet { $from } → { $to }
+discord-audit-switch = 🤖 { $by ->
+        [ad_break] reklamepausen
+       *[other] { $by }
+    } byttet { $from } → { $to }
 discord-audit-raid-stop = 🤖 stoppet strømmen etter raidet til { $channel }
 discord-audit-auto-start = 🤖 autostart for { $server }: { $outcome }
 discord-audit-offline-stop = 🤖 vakten stoppet strømmen: frakoblet for lenge

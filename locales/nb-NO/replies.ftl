@@ -155,6 +155,39 @@ category-ambiguous = «{ $query }» passer til flere kategorier: { $candidates }
 category-not-found = Ingen kategori passer til «{ $query }».
 raid-started = Raider { $channel }!
 raid-unknown-user = Det finnes ingen Twitch-kanal «{ $channel }».
+twitch-not-live = Kanalen er ikke direkte på Twitch nå.
+marker-set = Markør satt ved { $position } i strømmen.
+marker-set-described = Markøren «{ $text }» satt ved { $position } i strømmen.
+clip-made = Klipp: { $url }
+clip-pending = Twitch er ikke ferdig med klippet etter { $seconds } sekunder; blir det ferdig, ligger det på { $url }
+ad-started = Reklamepause på { $seconds } s startet. Neste er mulig om { $retry }.
+ad-cooldown = Twitch tillater ikke en ny reklamepause ennå{ $retry ->
+        [none] .
+       *[other] : prøv igjen om { $retry }.
+    }
+ad-snoozed = Neste reklame er utsatt{ $next ->
+        [none] {""}
+       *[other] : den kommer nå om { $next }
+    }; { $count ->
+        [one] én utsettelse igjen
+       *[other] { $count } utsettelser igjen
+    }.
+ad-no-snooze = Ingen utsettelser igjen{ $refresh ->
+        [none] .
+       *[other] : neste kommer om { $refresh }.
+    }
+marker-low = LAV { $cause ->
+        [high_rtt] RTT { $rtt } ms
+       *[other] { $kbps } kbps
+    }
+marker-offline = FRAKOBLET: { $cause ->
+        [no_publisher] ingen sender
+        [zero_bitrate] 0 kbps
+        [unreachable] statistikk utilgjengelig
+        [high_rtt] RTT { $rtt } ms
+       *[other] { $cause }
+    }
+marker-restored = DIREKTE igjen
 announce-low = Lav bitrate ({ $kbps } kbps): byttet til { $scene }.
 announce-restored = Forbindelsen er tilbake ({ $kbps } kbps): tilbake til { $scene }.
 announce-offline = Forbindelsen til strømmen er borte: byttet til { $scene }.

@@ -52,6 +52,7 @@ impl ObsConfig {
             .into_iter()
             .chain(scenes.starting.as_ref())
             .chain(scenes.ending.as_ref())
+            .chain(scenes.ad_break.as_ref())
             .chain(self.refresh_scene.as_ref())
             .chain(&self.switchable_scenes)
             .map(String::as_str)
@@ -96,6 +97,9 @@ pub struct SceneNames {
     pub starting: Option<String>,
     /// Shown before the stream stops (`stop`, raid). `None`: no ending scene.
     pub ending: Option<String>,
+    /// Shown while Twitch runs an ad break; the scene it replaced comes back when the break is
+    /// over (unless someone switched meanwhile). `None`: ad breaks do not switch scenes.
+    pub ad_break: Option<String>,
 }
 
 impl Default for SceneNames {
@@ -107,6 +111,7 @@ impl Default for SceneNames {
             offline: "OFFLINE".into(),
             starting: Some("Starting soon".into()),
             ending: None,
+            ad_break: None,
         }
     }
 }

@@ -23,6 +23,9 @@ pub struct TwitchConfig {
     /// Which guard transitions are announced in chat.
     #[serde(default)]
     pub announce: AnnounceConfig,
+    /// Which guard transitions leave a stream marker in the VOD.
+    #[serde(default)]
+    pub markers: MarkersConfig,
     /// How often live state, viewers, title and category are read while live.
     #[serde(
         default = "default_stream_info_interval",
@@ -59,6 +62,34 @@ impl Default for AnnounceConfig {
             offline: true,
             dry_run: true,
             auto_start: true,
+        }
+    }
+}
+
+/// Guard transitions marked in the VOD (Helix stream markers, described like "LOW 420 kbps",
+/// "OFFLINE: no publisher", "back LIVE"), so the highlighter shows where the connection broke.
+/// Only real switches are marked (not dry-run decisions), and only while live on Twitch.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarkersConfig {
+    pub low: bool,
+    pub offline: bool,
+    pub restored: bool,
+}
+
+impl MarkersConfig {
+    /// Whether any transition is marked.
+    pub fn any(&self) -> bool {
+        self.low || self.offline || self.restored
+    }
+}
+
+impl Default for MarkersConfig {
+    fn default() -> Self {
+        MarkersConfig {
+            low: true,
+            offline: true,
+            restored: true,
         }
     }
 }

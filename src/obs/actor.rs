@@ -424,6 +424,7 @@ pub(crate) fn missing_scenes<'a>(
         Some(&names.offline),
         names.starting.as_ref(),
         names.ending.as_ref(),
+        names.ad_break.as_ref(),
         config.refresh_scene.as_ref(),
     ];
     let mut missing: Vec<&String> = Vec::new();

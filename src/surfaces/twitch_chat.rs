@@ -164,11 +164,7 @@ pub async fn on_message(ctx: Arc<Context>, message: ChannelChatMessageV1Payload)
     let Some(parsed) = dispatch::parse_line(config, &text) else {
         return;
     };
-    let locale = twitch
-        .config
-        .locale
-        .clone()
-        .unwrap_or_else(|| ctx.config.locale.clone());
+    let locale = chat_locale(&ctx, &twitch);
     let badges: Vec<&str> = message.badges.iter().map(|b| b.set_id.as_str()).collect();
     let user_id = message.chatter_user_id.to_string();
     let invoker = Invoker {
@@ -216,16 +212,21 @@ async fn say(ctx: &Context, locale: &str, reply: &Reply, reply_to: Option<&str>)
     }
 }
 
+/// The language of what the bot writes to Twitch: `twitch.locale`, else the top-level one.
+fn chat_locale(ctx: &Context, twitch: &crate::twitch::Twitch) -> String {
+    twitch
+        .config
+        .locale
+        .clone()
+        .unwrap_or_else(|| ctx.config.locale.clone())
+}
+
 /// Posts guard transitions (as configured) and the raid stop's message in chat.
 pub async fn announce(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<()> {
     let Some(twitch) = ctx.twitch.clone() else {
         return Ok(());
     };
-    let locale = twitch
-        .config
-        .locale
-        .clone()
-        .unwrap_or_else(|| ctx.config.locale.clone());
+    let locale = chat_locale(&ctx, &twitch);
     let announce = twitch.config.announce.clone();
     // Notable events only: a chat flood cannot push a transition out while a post is slow.
     let mut events = ctx.events.subscribe_notable();
@@ -266,6 +267,58 @@ pub async fn announce(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::R
         };
         say(&ctx, &locale, &reply, None).await;
     }
+}
+
+/// Leaves a stream marker at each guard transition (as `twitch.markers` says), described in
+/// the chat's language, so the VOD shows where the connection broke. Dry-run decisions are not
+/// marked (nothing switched). A failure (not live, a missing scope) is logged, never retried.
+pub async fn markers(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<()> {
+    let Some(twitch) = ctx.twitch.clone() else {
+        return Ok(());
+    };
+    let locale = chat_locale(&ctx, &twitch);
+    let kinds = twitch.config.markers.clone();
+    let mut events = ctx.events.subscribe_notable();
+    loop {
+        let event = tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            event = events.recv() => event,
+        };
+        let description = match event {
+            Ok(Event::BitrateLow(t)) if kinds.low && !t.dry_run => {
+                marker_cause(keys::MARKER_LOW, &t)
+            }
+            Ok(Event::IngestOffline(t)) if kinds.offline && !t.dry_run => {
+                marker_cause(keys::MARKER_OFFLINE, &t)
+            }
+            Ok(Event::BitrateRestored(t)) if kinds.restored && !t.dry_run => {
+                Reply::new(keys::MARKER_RESTORED)
+            }
+            Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            _ => continue,
+        };
+        let description = ctx.render(&locale, &description);
+        match crate::twitch::create_marker(&twitch, Some(&description)).await {
+            Ok(marker) => {
+                tracing::info!(%description, position = marker.position.as_secs(), "stream marker set");
+            }
+            Err(crate::twitch::TwitchError::NotLive) => {
+                tracing::debug!(%description, "no stream marker: not live on Twitch");
+            }
+            Err(error) => tracing::warn!(%error, %description, "cannot set a stream marker"),
+        }
+    }
+}
+
+/// A marker's description: the transition's cause and numbers.
+fn marker_cause(key: crate::reply::Key, t: &crate::status::GuardTransition) -> Reply {
+    Reply::new(key)
+        .arg("cause", t.cause)
+        .arg(
+            "kbps",
+            t.bitrate_kbps.map_or("–".to_string(), |k| k.to_string()),
+        )
+        .arg("rtt", t.rtt_ms.map_or("–".to_string(), |r| r.to_string()))
 }
 
 fn transition(key: crate::reply::Key, t: &crate::status::GuardTransition) -> Reply {

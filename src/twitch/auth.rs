@@ -19,12 +19,21 @@ use twitch_oauth2::{AccessToken, ClientId, ClientSecret, RefreshToken, TwitchTok
 pub const TOKEN_FILE: &str = "twitch_token.json";
 /// The optional bot account's token file.
 pub const BOT_TOKEN_FILE: &str = "twitch_bot_token.json";
-/// What the broadcaster token needs: title and category, raids, reading and writing chat.
+/// What the broadcaster token needs: title, category and markers, raids, reading and writing
+/// chat, clips, ads.
 pub const SCOPES: &[&str] = &[
     "channel:manage:broadcast",
     "channel:manage:raids",
     "user:read:chat",
     "user:write:chat",
+    // `clip`
+    "clips:edit",
+    // `ad`
+    "channel:edit:commercial",
+    // `snooze`
+    "channel:manage:ads",
+    // `channel.ad_break.begin`
+    "channel:read:ads",
 ];
 /// What a separate bot account needs: reading and writing chat.
 pub const BOT_SCOPES: &[&str] = &["user:read:chat", "user:write:chat"];
@@ -510,7 +519,14 @@ mod tests {
     fn missing_scopes_are_named() {
         assert_eq!(
             stored().missing_scopes(SCOPES),
-            ["channel:manage:broadcast", "channel:manage:raids"]
+            [
+                "channel:manage:broadcast",
+                "channel:manage:raids",
+                "clips:edit",
+                "channel:edit:commercial",
+                "channel:manage:ads",
+                "channel:read:ads"
+            ]
         );
     }
 

@@ -1,8 +1,8 @@
-//! EventSub over WebSocket: one socket carrying chat messages, outgoing raids and stream
-//! online/offline.
+//! EventSub over WebSocket: one socket carrying chat messages, outgoing raids, stream
+//! online/offline and ad breaks.
 //!
 //! twitch_api provides the message types; [`parse_frame`] reads a frame with them, dispatching
-//! only the four subscribed event types (twitch_api's `Event::parse_websocket` would link the
+//! only the subscribed event types ([`TYPES`]) (twitch_api's `Event::parse_websocket` would link the
 //! parser of every event type it knows, about a megabyte of the binary). This is the connection:
 //! `session_welcome` → subscribe within its window; no message within the keepalive timeout
 //! (plus a margin) → reconnect; `session_reconnect` → connect to the new URL, wait for its
@@ -26,7 +26,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 use twitch_api::eventsub::channel::{
-    ChannelChatMessageV1, ChannelChatMessageV1Payload, ChannelRaidV1, ChannelRaidV1Payload,
+    ChannelAdBreakBeginV1, ChannelChatMessageV1, ChannelChatMessageV1Payload, ChannelRaidV1,
+    ChannelRaidV1Payload,
 };
 use twitch_api::eventsub::stream::{StreamOfflineV1, StreamOnlineV1};
 use twitch_api::eventsub::{
@@ -64,6 +65,7 @@ pub const TYPES: &[&str] = &[
     "channel.raid",
     "stream.online",
     "stream.offline",
+    "channel.ad_break.begin",
 ];
 
 /// Remembers the last [`DEDUPE`] message ids.
@@ -471,6 +473,7 @@ pub(crate) enum Notification {
     Chat(Box<ChannelChatMessageV1Payload>),
     Raid(ChannelRaidV1Payload),
     Live(bool),
+    AdBreak(super::ads::AdBreakBegin),
 }
 
 /// Read a frame: the metadata and session payloads with twitch_api's types, a notification with
@@ -545,6 +548,13 @@ pub(crate) fn parse_frame(text: &str) -> Result<Frame, String> {
             } else if is::<StreamOfflineV1>(kind, version) {
                 notification::<StreamOfflineV1>(payload)?;
                 Notification::Live(false)
+            } else if is::<ChannelAdBreakBeginV1>(kind, version) {
+                // Read with our own lenient type (see `ads::AdBreakBegin`).
+                #[derive(serde::Deserialize)]
+                struct AdBreak {
+                    event: super::ads::AdBreakBegin,
+                }
+                Notification::AdBreak(json::<AdBreak>(payload)?.event)
             } else {
                 return Err(format!(
                     "a {kind} v{version} notification, which was not subscribed"
@@ -647,6 +657,21 @@ fn notify(links: &Links, twitch: &Arc<Twitch>, notification: Notification) {
                 }
             });
             let _ = twitch.events.send(Event::TwitchLive { live });
+        }
+        Notification::AdBreak(begin) => {
+            let ours = twitch
+                .token()
+                .is_some_and(|t| t.user_id.as_str() == begin.broadcaster_user_id);
+            if !ours {
+                return;
+            }
+            super::ads::ad_break_began(twitch, &begin);
+            if let Some(obs) = links.obs.clone() {
+                let duration = Duration::from_secs(u64::from(
+                    begin.duration_seconds.0.min(super::ads::MAX_BREAK_SECS),
+                ));
+                tokio::spawn(async move { obs.cover_ad_break(duration).await });
+            }
         }
     }
 }

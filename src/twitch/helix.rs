@@ -22,6 +22,9 @@ pub enum TwitchError {
     MissingScope(String),
     #[error("Twitch's rate limit was reached")]
     RateLimited,
+    /// Markers, clips and ads need a live stream; Twitch answered that there is none.
+    #[error("the channel is not live on Twitch")]
+    NotLive,
     #[error("Twitch answered {status}: {message}")]
     Api { status: u16, message: String },
     #[error("cannot reach Twitch: {0}")]
@@ -37,6 +40,11 @@ impl TwitchError {
                 Reply::new(keys::TWITCH_MISSING_SCOPE).arg("scope", scope.clone())
             }
             TwitchError::RateLimited => Reply::new(keys::TWITCH_RATE_LIMITED),
+            TwitchError::NotLive => Reply::new(keys::TWITCH_NOT_LIVE),
+            // Twitch sometimes says nothing (`503 {"message": ""}`): then the status speaks.
+            TwitchError::Api { message, status } if message.trim().is_empty() => {
+                Reply::new(keys::TWITCH_REFUSED).arg("reason", format!("HTTP {status}"))
+            }
             TwitchError::Api { message, .. } => {
                 Reply::new(keys::TWITCH_REFUSED).arg("reason", message.clone())
             }
@@ -80,11 +88,11 @@ fn classify(error: &ClientError) -> TwitchError {
         other => return TwitchError::Unreachable(crate::status::error_chain(other)),
     };
     match status {
+        // "Missing scope: clips:edit": the scope itself has colons.
         401 if message.to_lowercase().contains("scope") => TwitchError::MissingScope(
             message
-                .split(':')
-                .nth(1)
-                .map(|s| s.trim().to_string())
+                .split_once(':')
+                .map(|(_, scope)| scope.trim().to_string())
                 .filter(|s| !s.is_empty())
                 .unwrap_or(message),
         ),
@@ -98,7 +106,7 @@ fn classify(error: &ClientError) -> TwitchError {
 }
 
 /// Run `call` with the broadcaster's token; after a 401, once more with a refreshed token.
-async fn with_token<T, F, Fut>(twitch: &Twitch, call: F) -> Result<T, TwitchError>
+pub(super) async fn with_token<T, F, Fut>(twitch: &Twitch, call: F) -> Result<T, TwitchError>
 where
     F: Fn(UserToken) -> Fut,
     Fut: Future<Output = Result<T, ClientError>>,
@@ -396,6 +404,14 @@ pub async fn subscribe(twitch: &Twitch, kind: &str, session: &str) -> Result<(),
                 )
                 .await
                 .map(|_| ()),
+            "channel.ad_break.begin" => helix
+                .create_eventsub_subscription(
+                    channel::ChannelAdBreakBeginV1::broadcaster_user_id(me),
+                    transport,
+                    &token,
+                )
+                .await
+                .map(|_| ()),
             _ => Ok(()),
         }
     })
@@ -432,6 +448,7 @@ pub async fn subscribe(twitch: &Twitch, kind: &str, session: &str) -> Result<(),
 fn subscription_scope(kind: &str) -> Option<&'static str> {
     match kind {
         "channel.chat.message" => Some("user:read:chat"),
+        "channel.ad_break.begin" => Some("channel:read:ads"),
         _ => None,
     }
 }

@@ -72,6 +72,12 @@ const FORMS: &[&str] = &[
     "!title Hello",
     "!category IRL",
     "!raid someone",
+    "!marker",
+    "!marker Bridge down",
+    "!clip",
+    "!ad",
+    "!ad 90",
+    "!snooze",
     "!restream",
     "!restream list",
     "!restream on X",
@@ -447,7 +453,9 @@ fn feature_of(name: &str) -> Option<(Feature, &'static str)> {
             (Feature::Obs, "OBS control")
         }
         "bitrate" | "guard" | "trigger" | "dryrun" => (Feature::Guard, "the bitrate guard"),
-        "title" | "category" | "raid" => (Feature::Twitch, "Twitch"),
+        "title" | "category" | "raid" | "marker" | "clip" | "ad" | "snooze" => {
+            (Feature::Twitch, "Twitch")
+        }
         "restream" => (Feature::Restream, "restreaming"),
         "pc" => (Feature::Power, "stream-PC power"),
         "service" | "logs" => (Feature::Services, "services and logs"),

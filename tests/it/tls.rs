@@ -118,7 +118,7 @@ async fn twitch_refreshes_subscribes_and_reads_chat_all_over_tls_with_the_config
     // Helix (the subscriptions) over https, EventSub over wss.
     rig.wait_twitch("subscribed", |t| {
         t.eventsub.state == "connected"
-            && t.eventsub.subscriptions.len() == 4
+            && t.eventsub.subscriptions.len() == stream_control::twitch::eventsub::TYPES.len()
             && t.eventsub.subscriptions.values().all(|v| v == "enabled")
     })
     .await;

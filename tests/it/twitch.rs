@@ -143,7 +143,8 @@ impl Rig {
             status.wait_for(|s| {
                 s.twitch.as_ref().is_some_and(|t| {
                     t.eventsub.state == "connected"
-                        && t.eventsub.subscriptions.len() == 4
+                        && t.eventsub.subscriptions.len()
+                            == stream_control::twitch::eventsub::TYPES.len()
                         && t.eventsub.subscriptions.values().all(|v| v == "enabled")
                 })
             }),
@@ -340,7 +341,7 @@ async fn a_subscription_refused_for_a_missing_scope_names_the_scope() {
         status.wait_for(|s| {
             s.twitch.as_ref().is_some_and(|t| {
                 let made = &t.eventsub.subscriptions;
-                made.len() == 4
+                made.len() == stream_control::twitch::eventsub::TYPES.len()
                     && made
                         .get("channel.chat.message")
                         .is_some_and(|v| v.starts_with("failed"))
@@ -543,7 +544,7 @@ async fn a_hundred_session_reconnects_lose_and_double_nothing() {
     );
     assert_eq!(
         rig.eventsub.subscriptions().len(),
-        4,
+        stream_control::twitch::eventsub::TYPES.len(),
         "subscriptions carried over, none added"
     );
     // Each move is announced once (metrics count them).
@@ -972,8 +973,12 @@ async fn a_revoked_authorization_stops_subscribing_says_log_in_once_and_a_new_lo
     let twitch = rig.ctx.status.borrow().twitch.clone().unwrap();
     assert_eq!(twitch.token, TokenState::Valid);
     assert!(!twitch.login_required);
-    // Until then nothing was subscribed: the only posts are the four made now.
-    assert_eq!(posts() - before, 4, "no subscription attempt while revoked");
+    // Until then nothing was subscribed: the only posts are the ones made now.
+    assert_eq!(
+        posts() - before,
+        stream_control::twitch::eventsub::TYPES.len(),
+        "no subscription attempt while revoked"
+    );
     let mut failing = 0;
     while let Ok(event) = events.try_recv() {
         if let Event::TwitchTokenFailing { reason } = event {
@@ -1058,7 +1063,7 @@ async fn a_slow_and_rate_limited_helix_still_subscribes_within_the_window() {
         .await
         .expect("a session");
     wait_twitch(&rig, Duration::from_secs(40), "subscribed", |t| {
-        t.eventsub.subscriptions.len() == 4
+        t.eventsub.subscriptions.len() == stream_control::twitch::eventsub::TYPES.len()
             && t.eventsub.subscriptions.values().all(|v| v == "enabled")
     })
     .await;
@@ -1139,7 +1144,7 @@ async fn when_other_programs_hold_the_three_sockets_the_bot_says_so_and_gets_in_
     }
     rig.log_in();
     let twitch = wait_twitch(&rig, WAIT, "refused by the socket limit", |t| {
-        t.eventsub.subscriptions.len() == 4
+        t.eventsub.subscriptions.len() == stream_control::twitch::eventsub::TYPES.len()
             && t.eventsub
                 .subscriptions
                 .values()
@@ -1159,7 +1164,7 @@ async fn when_other_programs_hold_the_three_sockets_the_bot_says_so_and_gets_in_
             .iter()
             .filter(|r| r.status == 429)
             .count(),
-        4
+        stream_control::twitch::eventsub::TYPES.len()
     );
     others.pop();
     rig.wait_subscribed().await;
@@ -1467,3 +1472,5 @@ async fn scene_reaches_only_switchable_scenes_and_never_names_the_others() {
     assert_eq!(rig.obs.current_scene(), "Camera 2");
     rig.stop().await;
 }
+
+mod moments;

@@ -481,18 +481,11 @@ pub fn audit_line(event: &Event) -> Option<Reply> {
             .arg("command", *command)
             .arg("outcome", outcome.as_str()),
         Event::SceneSwitched {
-            by: by @ (SwitchedBy::Guard | SwitchedBy::Raid),
+            by: by @ (SwitchedBy::Guard | SwitchedBy::Raid | SwitchedBy::AdBreak),
             from,
             to,
         } => Reply::new(keys::DISCORD_AUDIT_SWITCH)
-            .arg(
-                "by",
-                if *by == SwitchedBy::Guard {
-                    "guard"
-                } else {
-                    "raid"
-                },
-            )
+            .arg("by", by.as_str())
             .arg("from", from.clone().unwrap_or_else(|| "–".into()))
             .arg("to", to.clone()),
         Event::RaidHandled {

@@ -199,6 +199,20 @@ pub static TREE: &[Node] = &[
                 "raid",
                 leaf("raid", "raid", &[opt("channel", OptKind::Text(25), true)]),
             ),
+            node(
+                "marker",
+                leaf(
+                    "marker",
+                    "marker",
+                    &[opt("text", OptKind::Text(140), false)],
+                ),
+            ),
+            node("clip", leaf("clip", "clip", &[])),
+            node(
+                "ad",
+                leaf("ad", "ad", &[opt("seconds", OptKind::Text(12), false)]),
+            ),
+            node("snooze", leaf("snooze", "snooze", &[])),
         ]),
     ),
     node(

@@ -186,6 +186,32 @@ fn the_subscribed_notifications_parse_with_twitch_api_types() {
             other => panic!("{kind}: {other:?}"),
         }
     }
+    // An ad break, as the reference's example writes it and with the count as a string (the
+    // examples and answers have disagreed on types: github.com/twitchdev/issues/issues/857).
+    for duration in [serde_json::json!(60), serde_json::json!("60")] {
+        let event = merged(
+            broadcaster("broadcaster_", "1337", "streamer"),
+            serde_json::json!({
+                "duration_seconds": duration,
+                "started_at": AT,
+                "is_automatic": true,
+                "requester_user_id": "",
+                "requester_user_login": "",
+                "requester_user_name": "",
+            }),
+        );
+        match notified("channel.ad_break.begin", "1", event) {
+            Ok(Frame::Notification {
+                notification: Notification::AdBreak(begin),
+                ..
+            }) => {
+                assert_eq!(begin.duration_seconds.0, 60);
+                assert!(begin.is_automatic);
+                assert_eq!(begin.broadcaster_user_id, "1337");
+            }
+            other => panic!("ad break: {other:?}"),
+        }
+    }
     // What is subscribed (TYPES, helix::subscribe) is what this test parses, and no more.
     assert_eq!(
         TYPES,
@@ -193,7 +219,8 @@ fn the_subscribed_notifications_parse_with_twitch_api_types() {
             "channel.chat.message",
             "channel.raid",
             "stream.online",
-            "stream.offline"
+            "stream.offline",
+            "channel.ad_break.begin"
         ]
     );
 }

@@ -899,6 +899,40 @@ impl FakeEventSub {
         )
     }
 
+    /// Sends a `channel.ad_break.begin` v1 notification to subscriptions for that broadcaster:
+    /// `requester` ran it (`Start Commercial`), or Twitch's ads manager did (`None`:
+    /// `is_automatic: true`, the requester fields empty, as the reference's example of an
+    /// automatic break has them).
+    pub fn send_ad_break_begin(
+        &self,
+        broadcaster: &User,
+        requester: Option<&User>,
+        duration_seconds: u64,
+    ) -> Option<String> {
+        let (id, login, name) = requester.map_or(("", "", ""), |r| {
+            (r.id.as_str(), r.login.as_str(), r.name.as_str())
+        });
+        let event = json!({
+            "duration_seconds": duration_seconds,
+            "started_at": rfc3339(SystemTime::now()),
+            "is_automatic": requester.is_none(),
+            "broadcaster_user_id": broadcaster.id,
+            "broadcaster_user_login": broadcaster.login,
+            "broadcaster_user_name": broadcaster.name,
+            "requester_user_id": id,
+            "requester_user_login": login,
+            "requester_user_name": name,
+        });
+        let broadcaster = broadcaster.id.clone();
+        self.dispatch(
+            "channel.ad_break.begin",
+            "1",
+            move |c| field_is(c, "broadcaster_user_id", &broadcaster),
+            &event,
+            Duration::ZERO,
+        )
+    }
+
     /// Sends a notification with an arbitrary `event` object to every enabled subscription of
     /// `sub_type` + `version` (no condition matching): for event types without a dedicated
     /// method. The caller is responsible for the event's fields.
@@ -1302,7 +1336,7 @@ fn has_field(condition: &Value, key: &str) -> bool {
 fn validate_condition(sub_type: &str, version: &str, condition: &Value) -> Result<(), u16> {
     let required: &[&str] = match sub_type {
         "channel.chat.message" => &["broadcaster_user_id", "user_id"],
-        "stream.online" | "stream.offline" => &["broadcaster_user_id"],
+        "stream.online" | "stream.offline" | "channel.ad_break.begin" => &["broadcaster_user_id"],
         "channel.raid" => {
             let from = has_field(condition, "from_broadcaster_user_id");
             let to = has_field(condition, "to_broadcaster_user_id");

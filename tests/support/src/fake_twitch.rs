@@ -15,7 +15,9 @@
 //!   Errors are `{"status":N,"message":"..."}`.
 //! * Helix: `GET /helix/users`, `GET|PATCH /helix/channels`, `GET /helix/search/categories`,
 //!   `GET /helix/games`, `POST|DELETE /helix/raids`, `POST /helix/chat/messages`,
-//!   `GET /helix/streams`, `POST|GET|DELETE /helix/eventsub/subscriptions` (through the
+//!   `GET /helix/streams`, `POST /helix/streams/markers`, `POST|GET /helix/clips`,
+//!   `POST /helix/channels/commercial`, `POST /helix/channels/ads/schedule/snooze` (rules in
+//!   `fake_twitch/moments.rs`), `POST|GET|DELETE /helix/eventsub/subscriptions` (through the
 //!   EventSub fake, which owns the subscriptions). Every call checks the
 //!   `Authorization: Bearer <token>` header (a token issued by this fake, not expired or
 //!   revoked) and the `Client-Id` header (must be [`CLIENT_ID`]); scopes are checked where Twitch
@@ -50,6 +52,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::fake_eventsub::FakeEventSub;
+
+mod moments;
+pub use moments::{MadeCommercial, MadeMarker};
 
 /// The test CA and TLS listener for [`FakeTwitch::start_tls`], included here so that includers
 /// need not add it (use it as `fake_twitch::test_ca`: a second include is a duplicate module).
@@ -224,6 +229,8 @@ struct Live {
     stream_id: String,
     viewers: u64,
     started_at: String,
+    /// The same moment on the tokio clock (marker positions).
+    started: Instant,
 }
 
 struct State {
@@ -253,6 +260,8 @@ struct State {
     /// Subscription id -> user id of the token that created it.
     subscription_owners: HashMap<String, String>,
     created_subscriptions: Vec<Value>,
+    /// Markers, clips and ads (`moments.rs`).
+    moments: moments::Moments,
 }
 
 fn lock(shared: &Shared) -> MutexGuard<'_, State> {
@@ -304,6 +313,7 @@ impl FakeTwitch {
             requests: Vec::new(),
             subscription_owners: HashMap::new(),
             created_subscriptions: Vec::new(),
+            moments: Default::default(),
         };
         insert_user(
             &mut state,
@@ -551,6 +561,7 @@ impl FakeTwitch {
                 stream_id,
                 viewers,
                 started_at: rfc3339(SystemTime::now(), false),
+                started: Instant::now(),
             },
         );
     }
@@ -1247,6 +1258,11 @@ fn helix_route(
         ("DELETE", "raids") => cancel_raid(shared, req, caller),
         ("POST", "chat/messages") => send_chat(shared, req, caller),
         ("GET", "streams") => get_streams(shared, req),
+        ("POST", "streams/markers") => moments::create_marker(shared, req, caller),
+        ("POST", "clips") => moments::create_clip(shared, req, caller),
+        ("GET", "clips") => moments::get_clips(shared, req),
+        ("POST", "channels/commercial") => moments::start_commercial(shared, req, caller),
+        ("POST", "channels/ads/schedule/snooze") => moments::snooze_next_ad(shared, req, caller),
         ("POST", "eventsub/subscriptions") => create_subscription(shared, req, caller),
         ("GET", "eventsub/subscriptions") => list_subscriptions(shared, req, caller),
         ("DELETE", "eventsub/subscriptions") => delete_subscription(shared, req, caller),
@@ -1712,6 +1728,9 @@ fn subscription_scope(sub_type: &str) -> Option<&'static str> {
             Some("channel:read:subscriptions")
         }
         "channel.cheer" => Some("bits:read"),
+        // "Requires a user access token that includes the channel:read:ads scope"
+        // (dev.twitch.tv/docs/eventsub/eventsub-subscription-types/#channeladbreakbegin).
+        "channel.ad_break.begin" => Some("channel:read:ads"),
         "channel.channel_points_custom_reward_redemption.add" => Some("channel:read:redemptions"),
         _ => None,
     }
