@@ -220,6 +220,12 @@ function tick() {
   const up = latest.obs && latest.obs.stream_uptime_secs;
   $("stream-uptime").textContent = up != null && latest.obs.streaming
     ? formatDuration(up + (Date.now() - receivedAt) / 1000) : "–";
+  // The ad break Twitch runs now: time left of its length, counted down here between updates.
+  const ad = latest.twitch && latest.twitch.ad_break;
+  const left = ad ? ad.started_at + ad.duration_secs - now / 1000 : 0;
+  $("ad-break").textContent = ad && left > 0
+    ? `${formatDuration(left)} / ${formatDuration(ad.duration_secs)}${ad.automatic ? ` (${t("web-ad-automatic")})` : ""}`
+    : "–";
 }
 
 // ---- chart (inline SVG) ----

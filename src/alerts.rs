@@ -4,7 +4,8 @@
 //! `POST /api/alert`; types `low`, `restored`, `offline`, `raid`, `custom`). [`Alerts`] is the
 //! fan-out: one `broadcast` of pre-serialised frames that every `/ws/overlay` connection reads on
 //! its own task, so a slow client falls behind (and is dropped) without holding up the others.
-//! Alerts come from guard and raid events ([`run`]), `POST /api/alert` and `alert test <kind>`.
+//! Alerts come from guard, raid and ad-break events ([`run`]), `POST /api/alert` and
+//! `alert test <kind>`.
 //!
 //! What `/ws/overlay` sends, one JSON text frame each (`OverlayEvent`):
 //! `{"event": "hello", "data": {"banner_ms", "sound_volume", "speech": {"voice", "language",
@@ -68,6 +69,12 @@ impl OverlayAlert {
             } if *outcome != RaidOutcome::Duplicate => (
                 AlertKind::Raid,
                 Reply::new(keys::ALERT_RAID).arg("channel", channel.clone()),
+                false,
+            ),
+            // Viewers see Twitch's ad, the stream sees this: the overlay says why it is quiet.
+            Event::AdBreakBegan { duration_secs, .. } => (
+                AlertKind::Custom,
+                Reply::new(keys::ALERT_AD_BREAK).number("seconds", *duration_secs),
                 false,
             ),
             _ => return None,
@@ -315,6 +322,27 @@ mod tests {
                 .unwrap();
         assert_eq!(offline.kind, AlertKind::Offline);
         assert_eq!(offline.message, "STRØMMEN ER NEDE!", "localised");
+    }
+
+    #[test]
+    fn an_ad_break_is_a_custom_alert_with_its_length() {
+        let alert = OverlayAlert::from_event(
+            &Event::AdBreakBegan {
+                duration_secs: 90,
+                automatic: true,
+            },
+            &i18n(),
+            "en-US",
+        )
+        .unwrap();
+        assert_eq!(
+            (alert.kind, alert.message.as_str()),
+            (AlertKind::Custom, "AD BREAK: 90 s. Stay with us!")
+        );
+        assert_eq!(
+            OverlayAlert::from_event(&Event::AdBreakEnded, &i18n(), "en-US"),
+            None
+        );
     }
 
     #[test]

@@ -119,6 +119,7 @@ trigger-rtt-offline-not-above = The rtt-offline trigger must stay above the rtt 
 alert-low = LOW BITRATE!
 alert-restored = CONNECTION RESTORED!
 alert-offline = STREAM OFFLINE!
+alert-ad-break = AD BREAK: { $seconds } s. Stay with us!
 
 # overlay: the raid alert and the alert test
 alert-raid = RAIDING { $channel }!

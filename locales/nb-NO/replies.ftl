@@ -118,6 +118,7 @@ trigger-rtt-offline-not-above = Grensen rtt-offline må være over grensen rtt (
 alert-low = LAV BITRATE!
 alert-restored = FORBINDELSEN ER TILBAKE!
 alert-offline = STRØMMEN ER NEDE!
+alert-ad-break = REKLAMEPAUSE: { $seconds } s. Bli med videre!
 
 # overlay: the raid alert and the alert test
 alert-raid = RAIDER { $channel }!

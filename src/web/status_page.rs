@@ -58,6 +58,8 @@ const PAGE_STRINGS: &[Key] = &[
     keys::WEB_VIEWERS,
     keys::WEB_STREAM_TITLE,
     keys::WEB_CATEGORY,
+    keys::WEB_AD_BREAK,
+    keys::WEB_AD_AUTOMATIC,
     keys::WEB_YES,
     keys::WEB_NO,
     keys::WEB_ON,

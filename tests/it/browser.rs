@@ -1,16 +1,16 @@
 //! The pages in a real browser (headless Chromium over the DevTools protocol): the overlay shows
 //! the banner of an alert POSTed while it is open; the status page draws the chart from the
 //! served history (points, thresholds, scene switches), adds live samples, shows the health dots
-//! and fits a phone. Screenshots go to `target/test-artefacts/`.
+//! and an ad break's countdown, and fits a phone. Screenshots go to `target/test-artefacts/`.
 
 use stream_control_test_support as support;
 
 use stream_control_test_support::chromium;
 
 use chromium::Chromium;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use stream_control::history::{HistorySample, SwitchMark, now_unix_ms};
-use stream_control::status::SwitchedBy;
+use stream_control::status::{AdBreakStatus, SwitchedBy, TwitchStatus};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_overlay_shows_an_alert_posted_while_it_is_open() {
@@ -244,6 +244,39 @@ async fn the_status_page_draws_the_chart_from_served_history_and_fits_a_phone() 
     });
     browser
         .wait_for(&page, &format!("({points}) === {}", drawn + 1))
+        .await;
+    // An ad break Twitch runs shows with its time left, counted down by the page; then it ends.
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 10;
+    ctx.status.publisher(|s| &mut s.twitch).modify(|t| {
+        *t = Some(TwitchStatus {
+            ad_break: Some(AdBreakStatus {
+                started_at: started,
+                duration_secs: 60,
+                automatic: true,
+            }),
+            ..Default::default()
+        })
+    });
+    browser
+        .wait_for(
+            &page,
+            "/^(4\\d|50)s \\/ 1m 0s \\(automatic\\)$/.test(document.getElementById('ad-break').textContent)",
+        )
+        .await;
+    ctx.status.publisher(|s| &mut s.twitch).modify(|t| {
+        if let Some(t) = t {
+            t.ad_break = None;
+        }
+    });
+    browser
+        .wait_for(
+            &page,
+            "document.getElementById('ad-break').textContent === '–'",
+        )
         .await;
     browser.screenshot(&page, "status-page-desktop").await;
 
