@@ -367,7 +367,8 @@ async fn every_failure_is_a_cross_with_its_fix_and_exit_1_and_no_secret_is_shown
     assert_fails(
         &report,
         "Twitch token",
-        "lacks the scopes channel:manage:broadcast, channel:manage:raids, user:write:chat",
+        "lacks the scopes channel:manage:broadcast, channel:manage:raids, user:write:chat, \
+         clips:edit, channel:edit:commercial, channel:manage:ads, channel:read:ads",
         "`stream-control twitch login` again",
     );
     assert_fails(
