@@ -15,6 +15,7 @@
 mod commands;
 mod discord;
 mod guard;
+pub mod instances;
 mod log;
 mod obs;
 mod overlay;

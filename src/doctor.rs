@@ -224,6 +224,7 @@ pub async fn run(path: &Path, secrets: Secrets, options: Options) -> Report {
         config_check,
         environment(&ctx.config, &ctx.secrets, options.env_file.as_deref()),
         state_directory(&ctx.config),
+        instances(path, &ctx.config),
     ];
     let groups: Vec<(&str, BoxFuture<'_, Vec<Check>>)> = vec![
         ("OBS", Box::pin(peers::obs(&ctx))),
@@ -260,6 +261,35 @@ pub async fn run(path: &Path, secrets: Secrets, options: Options) -> Report {
             .map(|c| c.redacted(&ctx.redactor))
             .collect(),
     }
+}
+
+/// Other instances' configurations beside this one (`stream-control@<name>.service`) must not
+/// share its web port or state directory.
+fn instances(path: &Path, config: &Config) -> Check {
+    const NAME: &str = "instances";
+    let others = crate::config::instances::siblings(path);
+    let clashes = crate::config::instances::clashes(config, &others);
+    if clashes.is_empty() {
+        return Check::ok(
+            NAME,
+            match others.len() {
+                0 => "no other configuration beside this one".to_string(),
+                n => format!(
+                    "{n} other configuration(s) beside this one; none shares the web port or the state directory"
+                ),
+            },
+        );
+    }
+    Check::fail(
+        NAME,
+        clashes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "one process per streamer shares nothing but the binary: change the port or the \
+         state directory in one of them",
+    )
 }
 
 /// The configuration check when it loaded: what is enabled.

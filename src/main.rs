@@ -182,6 +182,15 @@ fn check_config(path: &std::path::Path) -> ExitCode {
         }
     };
     let locale = i18n.default_locale();
+    // Another instance's configuration beside this one must not share its port or state.
+    let others = stream_control::config::instances::siblings(path);
+    let clashes = stream_control::config::instances::clashes(&config, &others);
+    if !clashes.is_empty() {
+        for clash in &clashes {
+            eprintln!("{}: {clash}", path.display());
+        }
+        return ExitCode::FAILURE;
+    }
     println!("{} is valid.", path.display());
     let features = config.features();
     let name = |key| i18n.render(locale, &stream_control::reply::Reply::new(key));
@@ -387,7 +396,8 @@ fn demo(port: u16) -> ExitCode {
         web_port: port,
         ..Default::default()
     };
-    let result = runtime.block_on(demo::run(options, redactor, app::shutdown_signal()));
+    let result =
+        runtime.block_on(async { demo::run(options, redactor, app::shutdown_signal()).await });
     // A blocking stdin read must not hold the process open.
     runtime.shutdown_timeout(Duration::from_millis(200));
     match result {

@@ -128,20 +128,7 @@ fn run_serves_the_status_page_and_exits_within_5s_of_sigterm() {
     let config = config_on_ephemeral_port(dir.path());
     let mut child = spawn_run(dir.path(), &config);
     // The log line names the address actually bound.
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        assert_ne!(
-            stderr.read_line(&mut line).unwrap(),
-            0,
-            "exited before listening"
-        );
-        if let Some(rest) = line.split("status page on http://").nth(1) {
-            break rest.split('/').next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let addr = status_address(&mut child);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let body = runtime.block_on(async {
         support::http()
@@ -155,13 +142,21 @@ fn run_serves_the_status_page_and_exits_within_5s_of_sigterm() {
     });
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json["tasks"]["web"]["state"], "running");
+    assert_eq!(
+        terminate(child),
+        Some(0),
+        "exit within 5 s of SIGTERM, cleanly"
+    );
+}
+
+/// SIGTERM, then the exit code within 5 s (`None`: killed, or not gone in time).
+fn terminate(child: Child) -> Option<i32> {
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let (code, _) = wait_at_most(child, Duration::from_secs(5));
-    assert_eq!(code, Some(0), "exit within 5 s of SIGTERM, cleanly");
+    wait_at_most(child, Duration::from_secs(5)).0
 }
 
 #[test]
@@ -296,4 +291,145 @@ fn env_beside_the_config_short_secrets_refused_readable_env_warned() {
     assert!(!said.contains("12345678-long-enough"), "{said}");
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// Reads the child's log until the status page's address, then drains the rest.
+fn status_address(child: &mut Child) -> String {
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert_ne!(
+            stderr.read_line(&mut line).unwrap(),
+            0,
+            "exited before listening"
+        );
+        if let Some(rest) = line.split("status page on http://").nth(1) {
+            break rest.split('/').next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    addr
+}
+
+/// Two streamers on one host, as `stream-control@alice` and `stream-control@bob` run them: two
+/// processes, configurations side by side in one directory, each with its own OBS, web port and
+/// state directory, each seeing only its own OBS. Beside them, two more configurations that
+/// share a port and a state directory are refused by `check-config`, naming each other.
+#[test]
+fn two_instances_run_side_by_side_and_check_config_names_a_shared_port_or_state_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let etc = dir.path().join("etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (alice_obs, bob_obs) = runtime.block_on(async {
+        let obs = |scene: &str| {
+            stream_control_test_support::fake_obs::FakeObs::start(
+                stream_control_test_support::fake_obs::FakeObsOptions {
+                    current_scene: scene.to_owned(),
+                    ..Default::default()
+                },
+            )
+        };
+        (obs("LIVE").await, obs("BRB").await)
+    });
+    let config = |name: &str, obs_port: u16| {
+        let path = etc.join(format!("{name}.ron"));
+        std::fs::write(
+            &path,
+            format!(
+                r#"(state_dir: "{}", obs: (port: {obs_port}, reconnect_min: "100ms"), web: (bind: "127.0.0.1:0"))"#,
+                dir.path().join("state").join(name).display()
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let alice = config("alice", alice_obs.port());
+    let bob = config("bob", bob_obs.port());
+    for path in [&alice, &bob] {
+        let out = command(dir.path(), &["check-config", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut children = Vec::new();
+    let mut addresses = Vec::new();
+    for path in [&alice, &bob] {
+        let mut child = spawn_run(dir.path(), path);
+        addresses.push(status_address(&mut child));
+        children.push(child);
+    }
+    assert_ne!(addresses[0], addresses[1]);
+    // Each sees its own OBS (alice's shows LIVE, bob's BRB): read from the status stream until
+    // OBS is connected, within a bounded wait.
+    for (addr, scene) in addresses.iter().zip(["LIVE", "BRB"]) {
+        let seen = runtime.block_on(async {
+            let mut stream = support::http()
+                .get(format!("http://{addr}/api/status/stream"))
+                .send()
+                .await
+                .unwrap();
+            tokio::time::timeout(Duration::from_secs(15), async {
+                let mut text = String::new();
+                loop {
+                    let chunk = stream.chunk().await.unwrap().expect("the stream goes on");
+                    text.push_str(&String::from_utf8_lossy(&chunk));
+                    // One event per blank-line-terminated block; the last status wins.
+                    let connected = text
+                        .split("\n\n")
+                        .filter_map(|event| event.strip_prefix("event: status\ndata: "))
+                        .filter_map(|data| serde_json::from_str::<serde_json::Value>(data).ok())
+                        .find(|status| status["obs"]["connection"]["state"] == "connected");
+                    if let Some(status) = connected {
+                        return status["obs"]["scene"].clone();
+                    }
+                }
+            })
+            .await
+        });
+        assert_eq!(seen.ok(), Some(serde_json::json!(scene)), "{addr}");
+    }
+    for child in children {
+        assert_eq!(terminate(child), Some(0));
+    }
+    // Two more beside them that share a port and a state directory.
+    let shared = dir.path().join("state").join("shared");
+    for name in ["carol", "dave"] {
+        std::fs::write(
+            etc.join(format!("{name}.ron")),
+            format!(
+                r#"(state_dir: "{}", web: (bind: "127.0.0.1:18080"))"#,
+                shared.display()
+            ),
+        )
+        .unwrap();
+    }
+    let carol = etc.join("carol.ron");
+    let out = command(dir.path(), &["check-config", carol.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let dave = etc.join("dave.ron");
+    for needle in [
+        format!("{} uses web port 18080 too", dave.display()),
+        format!(
+            "{} keeps its state in {} too",
+            dave.display(),
+            shared.display()
+        ),
+    ] {
+        assert!(stderr.contains(&needle), "{needle}: {stderr}");
+    }
+    // alice shares nothing with them.
+    let out = command(dir.path(), &["check-config", alice.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
 }

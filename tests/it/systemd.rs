@@ -1,7 +1,8 @@
 //! systemd packaging: the real binary speaks sd_notify to a datagram socket standing in for
 //! systemd (READY=1 once started, WATCHDOG=1 at half of WATCHDOG_USEC, STOPPING=1 on SIGTERM),
-//! and `packaging/stream-control.service` (alone and with its sudo drop-in) passes
-//! `systemd-analyze verify` without a single warning and keeps its sandbox
+//! and `packaging/stream-control.service` and its template `stream-control@.service` (alone and
+//! with the sudo drop-in) pass
+//! `systemd-analyze verify` without a single warning and keep their sandbox
 //! (`systemd-analyze security --offline`). systemd-analyze is part of Debian's `systemd`
 //! package, which `tests/run.sh` installs: when it is missing these tests fail, they never skip.
 
@@ -99,21 +100,57 @@ fn the_binary_says_ready_feeds_the_watchdog_and_says_stopping() {
 /// The packaging directory copied to a temp dir, ExecStart pointing at the built binary (verify
 /// checks that the program exists); `with_drop_in` keeps `stream-control.service.d/`.
 fn unit_copy(dir: &Path, with_drop_in: bool) -> PathBuf {
-    let text = std::fs::read_to_string(root().join("packaging/stream-control.service")).unwrap();
-    let exec =
-        "ExecStart=/usr/local/bin/stream-control run --config /etc/stream-control/config.ron";
-    assert!(text.contains(exec), "the documented ExecStart line");
-    let unit = dir.join("stream-control.service");
+    copy_unit(dir, Unit::Single, with_drop_in)
+}
+
+/// Which shipped unit.
+#[derive(Clone, Copy, PartialEq)]
+enum Unit {
+    /// `stream-control.service`.
+    Single,
+    /// `stream-control@.service`, copied as the instance `stream-control@alice.service` (verify
+    /// reads a template only through an instance's file).
+    Instance,
+}
+
+impl Unit {
+    fn file(self) -> &'static str {
+        match self {
+            Unit::Single => "stream-control.service",
+            Unit::Instance => "stream-control@.service",
+        }
+    }
+
+    fn config(self) -> &'static str {
+        match self {
+            Unit::Single => "/etc/stream-control/config.ron",
+            Unit::Instance => "/etc/stream-control/%i.ron",
+        }
+    }
+}
+
+fn copy_unit(dir: &Path, unit: Unit, with_drop_in: bool) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("packaging").join(unit.file())).unwrap();
+    let exec = format!(
+        "ExecStart=/usr/local/bin/stream-control run --config {}",
+        unit.config()
+    );
+    assert!(text.contains(&exec), "the documented ExecStart line");
+    let (name, drop_in) = match unit {
+        Unit::Single => ("stream-control.service", "stream-control.service.d"),
+        Unit::Instance => ("stream-control@alice.service", "stream-control@.service.d"),
+    };
+    let path = dir.join(name);
     std::fs::write(
-        &unit,
+        &path,
         text.replace(
-            exec,
-            &format!("ExecStart={BIN} run --config /etc/stream-control/config.ron"),
+            &exec,
+            &format!("ExecStart={BIN} run --config {}", unit.config()),
         ),
     )
     .unwrap();
     if with_drop_in {
-        let drop_in = dir.join("stream-control.service.d");
+        let drop_in = dir.join(drop_in);
         std::fs::create_dir_all(&drop_in).unwrap();
         std::fs::copy(
             root().join("packaging/stream-control.service.d/sudo.conf"),
@@ -121,7 +158,7 @@ fn unit_copy(dir: &Path, with_drop_in: bool) -> PathBuf {
         )
         .unwrap();
     }
-    unit
+    path
 }
 
 fn systemd_analyze(args: &[&str]) -> std::process::Output {
@@ -138,9 +175,14 @@ fn systemd_analyze(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn the_unit_and_its_drop_in_pass_systemd_analyze_verify_without_a_warning() {
-    for with_drop_in in [false, true] {
+    for (kind, with_drop_in) in [
+        (Unit::Single, false),
+        (Unit::Single, true),
+        (Unit::Instance, false),
+        (Unit::Instance, true),
+    ] {
         let dir = tempfile::tempdir().unwrap();
-        let unit = unit_copy(dir.path(), with_drop_in);
+        let unit = copy_unit(dir.path(), kind, with_drop_in);
         let output = systemd_analyze(&["verify", "--man=no", unit.to_str().unwrap()]);
         let said = format!(
             "{}{}",
@@ -150,7 +192,8 @@ fn the_unit_and_its_drop_in_pass_systemd_analyze_verify_without_a_warning() {
         // verify exits 0 on unknown keys and only warns: any output is a failure here.
         assert!(
             output.status.success() && said.trim().is_empty(),
-            "drop-in {with_drop_in}: {said}"
+            "{}, drop-in {with_drop_in}: {said}",
+            kind.file()
         );
     }
     // The check can fail: a misspelt key is reported.
@@ -214,4 +257,50 @@ fn the_unit_is_type_notify_with_a_watchdog_and_keeps_its_sandbox() {
         with_sudo <= 2.9,
         "exposure with the sudo drop-in {with_sudo}"
     );
+}
+
+/// The template is the single unit line for line, but for what makes each instance its own:
+/// the description, the configuration, the secrets, the working and state directories. So the
+/// sandbox, watchdog and limits can never drift apart.
+#[test]
+fn the_template_is_the_unit_with_per_instance_paths_and_the_same_sandbox() {
+    let body = |file: &str| {
+        let text = std::fs::read_to_string(root().join("packaging").join(file)).unwrap();
+        text[text.find("[Unit]").expect("a [Unit] section")..].to_string()
+    };
+    let single = body("stream-control.service");
+    let template = body("stream-control@.service");
+    let per_instance = [
+        (
+            "Description=stream-control: ",
+            "Description=stream-control for %i: ",
+        ),
+        (
+            "/etc/stream-control/config.ron",
+            "/etc/stream-control/%i.ron",
+        ),
+        (
+            "EnvironmentFile=-/etc/stream-control/env",
+            "EnvironmentFile=-/etc/stream-control/%i.env",
+        ),
+        (
+            "WorkingDirectory=/var/lib/stream-control",
+            "WorkingDirectory=/var/lib/stream-control/%i",
+        ),
+        (
+            "StateDirectory=stream-control\n",
+            "StateDirectory=stream-control/%i\n",
+        ),
+    ];
+    let mut expected = single.clone();
+    for (from, to) in per_instance {
+        assert!(expected.contains(from), "{from}");
+        expected = expected.replacen(from, to, 1);
+    }
+    assert_eq!(template, expected);
+    // Each instance is as locked down as the single unit.
+    let dir = tempfile::tempdir().unwrap();
+    let instance = exposure(&copy_unit(dir.path(), Unit::Instance, false));
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(instance, exposure(&unit_copy(dir.path(), false)));
 }
