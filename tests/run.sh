@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh Debian 12 machine (README's Quick start, second command; .ci/run calls it).
 # 1. installs the system packages the tests need when they are missing,
-# 2. checks formatting and lints, 3. runs the whole suite (workspace, all targets).
+# 2. checks formatting and lints, 3. runs the whole suite (workspace, all targets),
+# 4. builds, installs, checks and purges the Debian package (tests/package.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the test suite needs. A test that needs one fails loudly when it is missing.
-packages=(nginx libnginx-mod-rtmp ffmpeg chromium systemd stunnel4 sudo obs-studio xvfb)
+packages=(nginx libnginx-mod-rtmp ffmpeg chromium systemd stunnel4 sudo obs-studio xvfb adduser)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -33,3 +34,5 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Library, binaries, integration tests and doc tests (benchmarks are run by hand: docs/benchmarks.md).
 cargo test --workspace --locked
+# The Debian package: build, install, check as the service's user, purge (tests/package.sh).
+bash tests/package.sh

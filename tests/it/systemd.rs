@@ -131,10 +131,7 @@ impl Unit {
 
 fn copy_unit(dir: &Path, unit: Unit, with_drop_in: bool) -> PathBuf {
     let text = std::fs::read_to_string(root().join("packaging").join(unit.file())).unwrap();
-    let exec = format!(
-        "ExecStart=/usr/local/bin/stream-control run --config {}",
-        unit.config()
-    );
+    let exec = format!("ExecStart=stream-control run --config {}", unit.config());
     assert!(text.contains(&exec), "the documented ExecStart line");
     let (name, drop_in) = match unit {
         Unit::Single => ("stream-control.service", "stream-control.service.d"),
