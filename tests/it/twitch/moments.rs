@@ -265,6 +265,40 @@ async fn an_automatic_break_covers_the_stream_for_its_length_then_the_scene_come
 }
 
 #[tokio::test]
+async fn a_break_that_begins_during_another_extends_the_cover_and_restores_once_at_its_end() {
+    let rig = ad_scene_rig().await;
+    let mut events = rig.ctx.events.subscribe_notable();
+    rig.eventsub
+        .send_ad_break_begin(&rig.broadcaster, None, 2)
+        .expect("subscribed to ad breaks");
+    wait_status(&rig, "the ad scene", |s| {
+        s.obs.as_ref().and_then(|o| o.scene.as_deref()) == Some("ADS")
+    })
+    .await;
+    // A second, longer break while the first is covered: the first one's end (2 s) must not
+    // bring LIVE back, only the second one's (4 s).
+    let second = tokio::time::Instant::now();
+    rig.eventsub.send_ad_break_begin(&rig.broadcaster, None, 4);
+    let restored_after = timeout(WAIT, async {
+        loop {
+            if let Ok(Event::SceneSwitched { to, by, .. }) = events.recv().await
+                && to == "LIVE"
+            {
+                assert_eq!(by, stream_control::status::SwitchedBy::AdBreak);
+                return second.elapsed();
+            }
+        }
+    })
+    .await
+    .expect("LIVE comes back");
+    assert!(
+        restored_after >= Duration::from_millis(3500),
+        "restored {restored_after:?} after the second break began (it lasts 4 s)"
+    );
+    rig.stop().await;
+}
+
+#[tokio::test]
 async fn snooze_pushes_the_next_ad_back_until_none_is_left() {
     let rig = rig().await;
     rig.twitch.set_live(BROADCASTER_ID, true, 10);
