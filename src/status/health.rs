@@ -62,6 +62,8 @@ impl Status {
                 .obs
                 .as_ref()
                 .map_or(Level::Off, |o| match o.connection {
+                    // An upload alert in force (`obs.upload`): working, not as it should.
+                    ObsConnection::Connected if !o.upload_problems.is_empty() => Level::Warn,
                     ObsConnection::Connected => Level::Ok,
                     ObsConnection::Connecting => Level::Warn,
                     ObsConnection::Offline(_)
@@ -263,6 +265,11 @@ mod tests {
             assert_eq!(health.obs, level, "{connection:?}");
             assert_eq!(health.overall, level, "{connection:?}");
         }
+        // An upload alert in force is a warning while connected.
+        status.obs = obs(ObsConnection::Connected, true);
+        status.obs.as_mut().unwrap().upload_problems =
+            vec![crate::status::UploadProblem::Congestion];
+        assert_eq!(status.health().obs, Level::Warn);
     }
 
     #[test]
