@@ -477,6 +477,11 @@ pub enum Event {
     /// (`requested: false`), or moved to a new socket at Twitch's request (`session_reconnect`,
     /// `requested: true`).
     EventSubReconnected { requested: bool },
+    /// The EventSub session was lost and is not back within `twitch.eventsub_down_after`: chat
+    /// commands, raids and live state wait for it (the first loss's reason).
+    EventSubDown { reason: String },
+    /// A session is welcomed again after [`Event::EventSubDown`].
+    EventSubBack,
 }
 
 impl Event {

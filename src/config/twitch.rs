@@ -39,6 +39,9 @@ pub struct TwitchConfig {
     pub oauth_url: String,
     #[serde(default = "default_eventsub_url")]
     pub eventsub_url: String,
+    /// An EventSub session lost and not back within this is an alert (down, then back).
+    #[serde(default = "default_eventsub_down_after", deserialize_with = "duration")]
+    pub eventsub_down_after: Duration,
 }
 
 /// Guard transitions announced in chat (every transition, whether or not OBS streams).
@@ -98,6 +101,10 @@ pub(super) fn default_stream_info_interval() -> Duration {
     Duration::from_secs(30)
 }
 
+pub(super) fn default_eventsub_down_after() -> Duration {
+    Duration::from_secs(30)
+}
+
 pub(super) fn default_helix_url() -> String {
     HELIX_URL.into()
 }
@@ -129,6 +136,11 @@ pub(super) fn validate_twitch(twitch: &TwitchConfig, problem: &mut impl FnMut(St
     positive(
         "twitch.stream_info_interval",
         twitch.stream_info_interval,
+        problem,
+    );
+    positive(
+        "twitch.eventsub_down_after",
+        twitch.eventsub_down_after,
         problem,
     );
     for (key, url, schemes) in [

@@ -76,6 +76,18 @@ async fn rig_with_scopes(
     obs_options: FakeObsOptions,
     before_start: impl FnOnce(&FakeEventSub, &FakeTwitch, &std::path::Path),
 ) -> Rig {
+    rig_with_twitch(expires_in, scopes, obs_extra, "", obs_options, before_start).await
+}
+
+/// [`rig_with_scopes`] with `twitch_extra` appended inside the `twitch` section.
+async fn rig_with_twitch(
+    expires_in: Duration,
+    scopes: Option<&[&str]>,
+    obs_extra: &str,
+    twitch_extra: &str,
+    obs_options: FakeObsOptions,
+    before_start: impl FnOnce(&FakeEventSub, &FakeTwitch, &std::path::Path),
+) -> Rig {
     let eventsub = FakeEventSub::start().await;
     // Every socket is pinged; one that does not answer within 2 s is closed with 4002.
     eventsub.set_ping(Some((Duration::from_millis(200), Duration::from_secs(2))));
@@ -97,7 +109,7 @@ async fn rig_with_scopes(
     let config = format!(
         r#"(state_dir: "{}",
             obs: (port: {}, reconnect_min: "100ms", stop: (ending_delay: "50ms", confirm_timeout: "3s"), {obs_extra}),
-            twitch: (helix_url: "{}", oauth_url: "{}", eventsub_url: "{}", admins: ["theadmin"]),
+            twitch: (helix_url: "{}", oauth_url: "{}", eventsub_url: "{}", admins: ["theadmin"], {twitch_extra}),
             commands: (cooldowns: (command: "0s", user: "0s")))"#,
         state.path().display(),
         obs.port(),
@@ -612,6 +624,75 @@ async fn a_silent_socket_is_replaced_and_subscriptions_are_made_again() {
         .filter(|r| r.path == "/helix/users" && r.query.contains("login=theadmin"))
         .count();
     assert_eq!(lookups, 1, "{:?}", rig.twitch.requests());
+    rig.stop().await;
+}
+
+/// The next EventSub outage event (down or back), skipping the rest.
+async fn next_outage_event(events: &mut stream_control::status::Events) -> Event {
+    timeout(WAIT, async {
+        loop {
+            match events.recv().await {
+                Ok(event @ (Event::EventSubDown { .. } | Event::EventSubBack)) => return event,
+                Ok(_) => continue,
+                Err(error) => panic!("{error}"),
+            }
+        }
+    })
+    .await
+    .expect("an EventSub outage event")
+}
+
+#[tokio::test]
+async fn eventsub_lost_beyond_its_grace_is_down_once_and_back_once_and_a_blip_is_neither() {
+    let rig = rig_with_twitch(
+        Duration::from_secs(4 * 3600),
+        Some(auth::SCOPES),
+        "",
+        r#"eventsub_down_after: "3s""#,
+        FakeObsOptions::default(),
+        |_, _, _| {},
+    )
+    .await;
+    rig.wait_subscribed().await;
+    let mut events = rig.ctx.events.subscribe_notable();
+    // A drop that reconnects at the first retry (after 1 s): no outage.
+    let mark = rig.eventsub.session_mark();
+    rig.eventsub
+        .close_all(fake_eventsub::close_code::NETWORK_ERROR, "network error");
+    rig.eventsub
+        .wait_for_session_after(mark, WAIT)
+        .await
+        .expect("a new session");
+    rig.wait_subscribed().await;
+    let no_outage = |events: &mut stream_control::status::Events| {
+        while let Ok(event) = events.try_recv() {
+            assert!(
+                !matches!(event, Event::EventSubDown { .. } | Event::EventSubBack),
+                "{event:?}"
+            );
+        }
+    };
+    no_outage(&mut events);
+    // Out of reach: down once the grace has passed, while the retries fail.
+    rig.eventsub.set_unreachable(true);
+    let Event::EventSubDown { reason } = next_outage_event(&mut events).await else {
+        panic!("down first");
+    };
+    assert!(
+        reason.contains("4006") || reason.contains("network"),
+        "{reason}"
+    );
+    assert_eq!(
+        rig.ctx.status.borrow().health().eventsub,
+        stream_control::status::Level::Warn
+    );
+    rig.eventsub.set_unreachable(false);
+    assert_eq!(next_outage_event(&mut events).await, Event::EventSubBack);
+    rig.wait_subscribed().await;
+    rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
+    assert_eq!(rig.reply(0).await.message, "Pong!");
+    // Nothing more: one down, one back.
+    no_outage(&mut events);
     rig.stop().await;
 }
 
