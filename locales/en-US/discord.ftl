@@ -154,6 +154,16 @@ discord-alert-task-failed = 🧩 The bot's task { $task } failed and restarts: {
 discord-alert-service = ⚙️ Service { $key } ({ $unit }): { $from } → { $to }
 discord-alert-pc-up = 🖥️ The stream PC answers
 discord-alert-pc-down = 🖥️ The stream PC stopped answering
+discord-alert-reconnecting = 📶 OBS lost the ingest and is reconnecting
+discord-alert-reconnected = 📶 OBS is connected to the ingest again
+discord-alert-congestion = 📶 The upload is congested: { $percent } %
+discord-alert-congestion-cleared = 📶 The upload is no longer congested
+discord-alert-dropped-frames = 🎞️ OBS is dropping frames: { $percent } % (network)
+discord-alert-dropped-frames-cleared = 🎞️ OBS no longer drops frames
+discord-alert-disk-low = 💾 The recording disk is running low: { $mb } MB free
+discord-alert-disk-cleared = 💾 The recording disk is no longer low (or the recording stopped)
+discord-alert-eventsub-down = 📡 Twitch EventSub is down (chat commands, raids and live state wait for it): { $reason }
+discord-alert-eventsub-back = 📡 Twitch EventSub is back
 discord-audit-command = 🧾 { $who } ran { $command }: { $outcome }
 discord-audit-switch = 🤖 { $by ->
         [ad_break] the ad break

@@ -153,6 +153,16 @@ discord-alert-task-failed = 🧩 Botens oppgave { $task } feilet og startes på 
 discord-alert-service = ⚙️ Tjenesten { $key } ({ $unit }): { $from } → { $to }
 discord-alert-pc-up = 🖥️ Strømme-PC-en svarer
 discord-alert-pc-down = 🖥️ Strømme-PC-en svarer ikke lenger
+discord-alert-reconnecting = 📶 OBS mistet ingest-serveren og kobler til på nytt
+discord-alert-reconnected = 📶 OBS er koblet til ingest-serveren igjen
+discord-alert-congestion = 📶 Opplastingen er overbelastet: { $percent } %
+discord-alert-congestion-cleared = 📶 Opplastingen er ikke lenger overbelastet
+discord-alert-dropped-frames = 🎞️ OBS mister bilder: { $percent } % (nettverk)
+discord-alert-dropped-frames-cleared = 🎞️ OBS mister ikke lenger bilder
+discord-alert-disk-low = 💾 Opptaksdisken er nesten full: { $mb } MB ledig
+discord-alert-disk-cleared = 💾 Opptaksdisken er ikke lenger nesten full (eller opptaket stoppet)
+discord-alert-eventsub-down = 📡 Twitch EventSub er nede (chattekommandoer, raids og live-status venter på den): { $reason }
+discord-alert-eventsub-back = 📡 Twitch EventSub er tilbake
 discord-audit-command = 🧾 { $who } kjørte { $command }: { $outcome }
 discord-audit-switch = 🤖 { $by ->
         [ad_break] reklamepausen

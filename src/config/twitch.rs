@@ -44,7 +44,9 @@ pub struct TwitchConfig {
     pub eventsub_down_after: Duration,
 }
 
-/// Guard transitions announced in chat (every transition, whether or not OBS streams).
+/// What is announced in chat: guard transitions (every transition, whether or not OBS
+/// streams), the upload alerts viewers notice anyway (on by default), and, opt-in, what only
+/// the streamer needs to know.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnnounceConfig {
@@ -55,6 +57,24 @@ pub struct AnnounceConfig {
     pub dry_run: bool,
     /// The guard started the stream (`guard.auto_start`).
     pub auto_start: bool,
+    /// Upload alerts (`obs.upload`), started and cleared: OBS's output reconnecting, …
+    pub reconnecting: bool,
+    /// … congestion, …
+    pub congestion: bool,
+    /// … dropped frames (all three visible to viewers: on by default), …
+    pub dropped_frames: bool,
+    /// … the recording disk running low (viewers see nothing of it: off by default).
+    pub disk_low: bool,
+    /// Opt-in: the guard stopped the stream after the offline timeout.
+    pub offline_timeout: bool,
+    /// Opt-in: one of the bot's tasks failed and restarts.
+    pub task_failed: bool,
+    /// Opt-in: a service (`services`) changed state.
+    pub service: bool,
+    /// Opt-in: the stream PC (`power`) started or stopped answering.
+    pub pc: bool,
+    /// Opt-in: EventSub down and back.
+    pub eventsub: bool,
 }
 
 impl Default for AnnounceConfig {
@@ -65,6 +85,15 @@ impl Default for AnnounceConfig {
             offline: true,
             dry_run: true,
             auto_start: true,
+            reconnecting: true,
+            congestion: true,
+            dropped_frames: true,
+            disk_low: false,
+            offline_timeout: false,
+            task_failed: false,
+            service: false,
+            pc: false,
+            eventsub: false,
         }
     }
 }

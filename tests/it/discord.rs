@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use stream_control::app::{App, Context, RunOptions};
-use stream_control::status::{Event, GuardTransition};
+use stream_control::status::{Event, GuardTransition, UploadProblem};
 use stream_control::surfaces::discord::tree;
 
 const MOD_ROLE: u64 = 400_000_000_000_000_001;
@@ -855,6 +855,49 @@ async fn low_bitrate_is_alerted_with_the_role_mention_and_floods_are_counted() {
         bot.discord.view(|v| v.messages_in(ALERTS_CHANNEL).len()),
         2,
         "flood control holds the rest"
+    );
+}
+
+#[tokio::test]
+async fn upload_and_eventsub_alerts_are_posted_with_their_numbers_and_mentions() {
+    let bot = start(&format!(
+        r#"alerts: Some((channel: {ALERTS_CHANNEL}, mention: {{"congestion": "{ALERT_ROLE}"}}, per_minute: 6))"#
+    ))
+    .await;
+    let upload = |problem, active, value| Event::ObsUpload {
+        problem,
+        active,
+        value,
+    };
+    for event in [
+        upload(UploadProblem::Congestion, true, Some(0.61)),
+        upload(UploadProblem::DiskLow, true, Some(812.4)),
+        upload(UploadProblem::Congestion, false, None),
+        Event::EventSubDown {
+            reason: "Twitch closed the socket (4006: network error)".into(),
+        },
+        Event::EventSubBack,
+    ] {
+        bot.ctx.events.send(event).unwrap();
+    }
+    let messages = bot
+        .discord
+        .wait_for("five alerts", |v| {
+            let m = v.messages_in(ALERTS_CHANNEL);
+            (m.len() >= 5).then_some(m)
+        })
+        .await;
+    let texts: Vec<&str> = messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            format!("<@&{ALERT_ROLE}> 📶 The upload is congested: 61 %").as_str(),
+            "💾 The recording disk is running low: 812 MB free",
+            // The same kind, so the same mention.
+            format!("<@&{ALERT_ROLE}> 📶 The upload is no longer congested").as_str(),
+            "📡 Twitch EventSub is down (chat commands, raids and live state wait for it): Twitch closed the socket (4006: network error)",
+            "📡 Twitch EventSub is back",
+        ]
     );
 }
 

@@ -16,7 +16,7 @@ use stream_control::app::{App, Context, RunOptions};
 use stream_control::config::Config;
 use stream_control::secrets::{Redactor, Secrets};
 use stream_control::state_store::StateDir;
-use stream_control::status::{Event, TokenState};
+use stream_control::status::{Event, TokenState, UploadProblem};
 use stream_control::twitch::auth::{self, TOKEN_FILE};
 use tokio::time::timeout;
 
@@ -693,6 +693,64 @@ async fn eventsub_lost_beyond_its_grace_is_down_once_and_back_once_and_a_blip_is
     assert_eq!(rig.reply(0).await.message, "Pong!");
     // Nothing more: one down, one back.
     no_outage(&mut events);
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn upload_alerts_are_announced_in_chat_and_the_streamers_own_troubles_only_opted_in() {
+    // Every reading of OBS's statistics (every 5 s) judges; no hold time for reconnecting.
+    let rig = rig_with(
+        Duration::from_secs(4 * 3600),
+        r#"upload: (reconnecting_for: "0s")"#,
+        FakeObsOptions {
+            streaming: true,
+            ..FakeObsOptions::default()
+        },
+        |_, _, _| {},
+    )
+    .await;
+    // Off by default: the stream PC and EventSub are the streamer's business, not the chat's.
+    for event in [
+        Event::PowerStateChanged { reachable: false },
+        Event::EventSubDown {
+            reason: "network error".into(),
+        },
+    ] {
+        rig.ctx.events.send(event).unwrap();
+    }
+    rig.obs.set_reconnecting(true);
+    assert_eq!(
+        rig.reply(0).await.message,
+        "The stream lost its connection to the ingest; OBS is reconnecting."
+    );
+    rig.obs.set_reconnecting(false);
+    assert_eq!(
+        rig.reply(1).await.message,
+        "The stream is connected to the ingest again."
+    );
+    // The recording disk is off by default, the numbers are said with their unit.
+    for (problem, value) in [
+        (UploadProblem::DiskLow, 800.0),
+        (UploadProblem::Congestion, 0.734),
+        (UploadProblem::DroppedFrames, 7.46),
+    ] {
+        rig.ctx
+            .events
+            .send(Event::ObsUpload {
+                problem,
+                active: true,
+                value: Some(value),
+            })
+            .unwrap();
+    }
+    assert_eq!(
+        rig.reply(2).await.message,
+        "The upload is congested (73 %): the stream may stutter."
+    );
+    assert_eq!(
+        rig.reply(3).await.message,
+        "OBS is dropping frames (7.5 %): the stream may stutter."
+    );
     rig.stop().await;
 }
 
