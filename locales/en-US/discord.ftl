@@ -189,6 +189,12 @@ discord-embed-obs = Scene: **{ $scene }** · { $streaming ->
         [yes] streaming for { $uptime }
        *[no] not streaming
     }
+discord-embed-upload = ⚠️ { $problem ->
+        [reconnecting] OBS is reconnecting to the ingest
+        [congestion] the upload is congested
+        [dropped_frames] OBS is dropping frames
+       *[disk_low] the recording disk is running low
+    }
 discord-embed-obs-down = Not connected: { $reason }
 discord-obs-connecting = connecting…
 discord-obs-offline = { $reason }

@@ -188,6 +188,12 @@ discord-embed-obs = Scene: **{ $scene }** · { $streaming ->
         [yes] strømmer i { $uptime }
        *[no] strømmer ikke
     }
+discord-embed-upload = ⚠️ { $problem ->
+        [reconnecting] OBS kobler til ingest-serveren på nytt
+        [congestion] opplastingen er overbelastet
+        [dropped_frames] OBS mister bilder
+       *[disk_low] opptaksdisken er nesten full
+    }
 discord-embed-obs-down = Ikke tilkoblet: { $reason }
 discord-obs-connecting = kobler til…
 discord-obs-offline = { $reason }

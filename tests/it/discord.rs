@@ -902,6 +902,47 @@ async fn upload_and_eventsub_alerts_are_posted_with_their_numbers_and_mentions()
 }
 
 #[tokio::test]
+async fn an_upload_alert_from_obs_reaches_the_alerts_channel_and_the_status_message() {
+    let bot = start_with(
+        FakeDiscord::start().await,
+        tempfile::tempdir().unwrap(),
+        &format!(
+            r#"status_channel: Some({STATUS_CHANNEL}), alerts: Some((channel: {ALERTS_CHANNEL}))"#
+        ),
+        &format!(r#"{DEFAULT_STOP}, upload: (congestion: 0.5, congestion_for: "0s")"#),
+        "",
+    )
+    .await;
+    bot.obs.set_streaming(true);
+    bot.obs.set_congestion(0.9);
+    bot.status_message(
+        "the upload problem",
+        embed_says("⚠️ the upload is congested"),
+    )
+    .await;
+    let alert = |text: &'static str| {
+        move |v: &fake_discord::FakeView<'_>| {
+            v.messages_in(ALERTS_CHANNEL)
+                .into_iter()
+                .find(|m| m.content == text)
+        }
+    };
+    bot.discord
+        .wait_for("the alert", alert("📶 The upload is congested: 90 %"))
+        .await;
+    bot.obs.set_congestion(0.0);
+    bot.discord
+        .wait_for("the clear", alert("📶 The upload is no longer congested"))
+        .await;
+    bot.status_message("no upload problem", |m| {
+        m.embeds
+            .first()
+            .is_some_and(|e| !e.to_string().contains("congested"))
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn chat_is_mirrored_in_batches_without_mentions() {
     let bot = start(&format!("chat_mirror_channel: Some({MIRROR_CHANNEL})")).await;
     for i in 0..5 {

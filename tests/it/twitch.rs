@@ -755,6 +755,70 @@ async fn upload_alerts_are_announced_in_chat_and_the_streamers_own_troubles_only
 }
 
 #[tokio::test]
+async fn the_streamers_own_troubles_are_announced_when_opted_in() {
+    let rig = rig_with_twitch(
+        Duration::from_secs(4 * 3600),
+        Some(auth::SCOPES),
+        "",
+        r#"announce: (disk_low: true, offline_timeout: true, task_failed: true, service: true,
+                      pc: true, eventsub: true)"#,
+        FakeObsOptions::default(),
+        |_, _, _| {},
+    )
+    .await;
+    rig.wait_subscribed().await;
+    let said = [
+        (
+            Event::ObsUpload {
+                problem: UploadProblem::DiskLow,
+                active: true,
+                value: Some(812.4),
+            },
+            "The recording disk is running low: 812 MB free.",
+        ),
+        (
+            Event::OfflineTimeout { stopped: true },
+            "Offline too long: the stream was stopped.",
+        ),
+        (
+            Event::TaskFailed {
+                task: "guard".into(),
+                error: "boom".into(),
+            },
+            "The bot's task guard failed and restarts.",
+        ),
+        (
+            Event::ServiceStateChanged {
+                key: "nginx".into(),
+                unit: "nginx.service".into(),
+                from: "active".into(),
+                to: "failed".into(),
+            },
+            "Service nginx: active → failed.",
+        ),
+        (
+            Event::PowerStateChanged { reachable: false },
+            "The stream PC stopped answering.",
+        ),
+        (
+            Event::EventSubDown {
+                reason: "network error".into(),
+            },
+            "The bot lost Twitch's events: chat commands wait until they are back.",
+        ),
+        (
+            Event::EventSubBack,
+            "Twitch's events are back: chat commands work again.",
+        ),
+    ];
+    for (i, (event, text)) in said.into_iter().enumerate() {
+        rig.ctx.events.send(event).unwrap();
+        assert_eq!(rig.reply(i).await.message, text);
+    }
+    rig.stop().await;
+}
+
+#[tokio::test]
 async fn an_expiring_token_is_refreshed_and_stored() {
     let rig = rig_with(
         Duration::from_secs(600),
