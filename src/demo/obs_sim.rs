@@ -6,7 +6,10 @@
 //! keeps a small OBS state (scenes with UUIDs, program scene, stream and record outputs, media
 //! inputs) and records every request it answers. Failures are scripted with `refuse_auth`,
 //! `delay_answers`, `fail_stream_after_start`, `ignore_stop` and `freeze_media`; the streamer is
-//! played with `set_scene`, `set_streaming`, `add_scene`, ...
+//! played with `set_scene`, `set_streaming`, `set_recording`, `add_scene`, ...; the upload's
+//! troubles with `set_reconnecting` (StreamStateChanged RECONNECTING/RECONNECTED and
+//! `outputReconnecting`), `set_congestion`, `set_dropped_share` (`outputSkippedFrames`) and
+//! `set_disk_space_mb` (GetStats `availableDiskSpace`).
 //!
 //! The protocol lives in `obs_sim/connection.rs` (one task per socket), OBS's state in
 //! `obs_sim/state.rs`, the requests that read and change it in `obs_sim/requests.rs`.
