@@ -412,11 +412,13 @@ pub enum Event {
     ObsStreamFailed,
     /// An upload alert started (`active`) or cleared. `value`: the congestion (0 to 1), the
     /// share of dropped frames (percent) or the free disk space (MB) that decided; none for
-    /// reconnecting, or when it cleared because the stream (or recording) or OBS went away.
+    /// reconnecting, or when it cleared because the stream (or recording) or OBS went away
+    /// (`gone`: not because the condition ended).
     ObsUpload {
         problem: UploadProblem,
         active: bool,
         value: Option<f64>,
+        gone: bool,
     },
     /// The guard saw the ingest drop below a threshold (or RTT rise above one).
     BitrateLow(GuardTransition),

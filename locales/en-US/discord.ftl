@@ -162,6 +162,15 @@ discord-alert-dropped-frames = 🎞️ OBS is dropping frames: { $percent } % (n
 discord-alert-dropped-frames-cleared = 🎞️ OBS no longer drops frames
 discord-alert-disk-low = 💾 The recording disk is running low: { $mb } MB free
 discord-alert-disk-cleared = 💾 The recording disk is no longer low (or the recording stopped)
+discord-alert-upload-gone = { $problem ->
+        [reconnecting] 📶 Reconnecting
+        [congestion] 📶 Congestion
+        [dropped_frames] 🎞️ Dropped frames
+       *[disk_low] 💾 Recording disk low
+    }: over, as the { $problem ->
+        [disk_low] recording stopped
+       *[other] stream stopped
+    } (or OBS went away)
 discord-alert-eventsub-down = 📡 Twitch EventSub is down (chat commands, raids and live state wait for it): { $reason }
 discord-alert-eventsub-back = 📡 Twitch EventSub is back
 discord-audit-command = 🧾 { $who } ran { $command }: { $outcome }

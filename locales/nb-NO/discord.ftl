@@ -161,6 +161,15 @@ discord-alert-dropped-frames = 🎞️ OBS mister bilder: { $percent } % (nettve
 discord-alert-dropped-frames-cleared = 🎞️ OBS mister ikke lenger bilder
 discord-alert-disk-low = 💾 Opptaksdisken er nesten full: { $mb } MB ledig
 discord-alert-disk-cleared = 💾 Opptaksdisken er ikke lenger nesten full (eller opptaket stoppet)
+discord-alert-upload-gone = { $problem ->
+        [reconnecting] 📶 Ny tilkobling
+        [congestion] 📶 Overbelastning
+        [dropped_frames] 🎞️ Tapte bilder
+       *[disk_low] 💾 Opptaksdisken nesten full
+    }: over, fordi { $problem ->
+        [disk_low] opptaket stoppet
+       *[other] strømmen stoppet
+    } (eller OBS forsvant)
 discord-alert-eventsub-down = 📡 Twitch EventSub er nede (chattekommandoer, raids og live-status venter på den): { $reason }
 discord-alert-eventsub-back = 📡 Twitch EventSub er tilbake
 discord-audit-command = 🧾 { $who } kjørte { $command }: { $outcome }

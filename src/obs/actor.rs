@@ -64,6 +64,7 @@ pub async fn run(obs: ObsHandle, part: ObsPart, token: CancellationToken) -> any
                         problem,
                         active: false,
                         value: None,
+                        gone: true,
                     });
                 }
                 obs.emit(Event::ObsLost { reason });
@@ -371,6 +372,7 @@ async fn read_stats(
             problem: change.problem,
             active: change.active,
             value: change.value,
+            gone: change.gone,
         });
     }
     Ok(())

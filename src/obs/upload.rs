@@ -41,6 +41,9 @@ pub struct Change {
     pub problem: UploadProblem,
     pub active: bool,
     pub value: Option<f64>,
+    /// Cleared because what it is about went away (the stream stopped; for the disk, the
+    /// recording), not because the condition ended.
+    pub gone: bool,
 }
 
 /// A condition with hysteresis: it changes only after the opposite has held long enough.
@@ -116,14 +119,15 @@ impl Monitor {
                 };
             reading.recording && reading.disk_space_mb.is_some_and(|mb| mb < level)
         });
-        // (bad, raise after, clear after, the number); without a stream (or a recording), an
-        // alert about it clears at once.
+        // (bad, raise after, clear after, the number, gone); without a stream (or a
+        // recording), an alert about it clears at once.
         let judged = [
             (
                 streaming && reading.reconnecting,
                 config.reconnecting_for,
                 Duration::ZERO,
                 None,
+                !streaming,
             ),
             (
                 streaming && reading.congestion >= config.congestion,
@@ -134,22 +138,25 @@ impl Monitor {
                     Duration::ZERO
                 },
                 streaming.then_some(reading.congestion),
+                !streaming,
             ),
             (
                 streaming && dropped.is_some_and(|share| share >= config.dropped_percent),
                 Duration::ZERO,
                 Duration::ZERO,
                 dropped,
+                !streaming,
             ),
             (
                 disk_low,
                 Duration::ZERO,
                 Duration::ZERO,
                 reading.disk_space_mb.filter(|_| reading.recording),
+                !reading.recording,
             ),
         ];
         let mut changes = Vec::new();
-        for ((problem, hold), (bad, raise_after, clear_after, value)) in UploadProblem::ALL
+        for ((problem, hold), (bad, raise_after, clear_after, value, gone)) in UploadProblem::ALL
             .into_iter()
             .zip(&mut self.holds)
             .zip(judged)
@@ -159,6 +166,7 @@ impl Monitor {
                     problem,
                     active,
                     value,
+                    gone: !active && gone,
                 });
             }
         }
@@ -360,7 +368,9 @@ mod tests {
             ]
         );
         assert_eq!(changes[0].1.value, Some(5000.0));
+        assert!(!changes[1].1.gone, "room again");
         assert_eq!(changes[3].1.value, None);
+        assert!(changes[3].1.gone, "the recording stopped");
     }
 
     #[test]
@@ -381,7 +391,8 @@ mod tests {
             [Change {
                 problem: UploadProblem::Congestion,
                 active: false,
-                value: None
+                value: None,
+                gone: true,
             }]
         );
         assert!(monitor.active().is_empty());

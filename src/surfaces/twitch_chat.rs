@@ -254,10 +254,12 @@ pub async fn announce(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::R
             }) if announce.auto_start => {
                 Reply::new(keys::ANNOUNCE_AUTO_START).arg("server", server)
             }
+            // Over because the stream (or OBS) went away: viewers know, nothing to say.
             Ok(Event::ObsUpload {
                 problem,
                 active,
                 value,
+                gone: false,
             }) if announced(&announce, problem) => {
                 super::upload_reply(&UPLOAD_KEYS, problem, active, value)
             }

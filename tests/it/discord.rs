@@ -868,11 +868,18 @@ async fn upload_and_eventsub_alerts_are_posted_with_their_numbers_and_mentions()
         problem,
         active,
         value,
+        gone: false,
     };
     for event in [
         upload(UploadProblem::Congestion, true, Some(0.61)),
         upload(UploadProblem::DiskLow, true, Some(812.4)),
         upload(UploadProblem::Congestion, false, None),
+        Event::ObsUpload {
+            problem: UploadProblem::DiskLow,
+            active: false,
+            value: None,
+            gone: true,
+        },
         Event::EventSubDown {
             reason: "Twitch closed the socket (4006: network error)".into(),
         },
@@ -882,9 +889,9 @@ async fn upload_and_eventsub_alerts_are_posted_with_their_numbers_and_mentions()
     }
     let messages = bot
         .discord
-        .wait_for("five alerts", |v| {
+        .wait_for("six alerts", |v| {
             let m = v.messages_in(ALERTS_CHANNEL);
-            (m.len() >= 5).then_some(m)
+            (m.len() >= 6).then_some(m)
         })
         .await;
     let texts: Vec<&str> = messages.iter().map(|m| m.content.as_str()).collect();
@@ -895,6 +902,7 @@ async fn upload_and_eventsub_alerts_are_posted_with_their_numbers_and_mentions()
             "💾 The recording disk is running low: 812 MB free",
             // The same kind, so the same mention.
             format!("<@&{ALERT_ROLE}> 📶 The upload is no longer congested").as_str(),
+            "💾 Recording disk low: over, as the recording stopped (or OBS went away)",
             "📡 Twitch EventSub is down (chat commands, raids and live state wait for it): Twitch closed the socket (4006: network error)",
             "📡 Twitch EventSub is back",
         ]

@@ -587,15 +587,19 @@ async fn a_configured_scene_missing_in_obs_is_a_warning_naming_what_exists() {
     );
 }
 
-/// The upload alerts of `obs.upload`, as the events carry them: (problem, active).
+/// The upload alerts of `obs.upload`, as the events carry them: (problem, active), a clear
+/// because OBS went away marked `gone`.
 fn upload_changes(events: &mut stream_control::status::Events) -> Vec<(&'static str, bool)> {
     let mut changes = Vec::new();
     while let Ok(event) = events.try_recv() {
         if let Event::ObsUpload {
-            problem, active, ..
+            problem,
+            active,
+            gone,
+            ..
         } = event
         {
-            changes.push((problem.as_str(), active));
+            changes.push((if gone { "gone" } else { problem.as_str() }, active));
         }
     }
     changes
@@ -714,14 +718,24 @@ async fn upload_alerts_start_once_clear_once_and_a_blip_is_none() {
         [("disk_low", true), ("disk_low", false)]
     );
 
-    // An alert in force when OBS goes away clears with it.
+    // An alert in force when the stream stops clears with it, and so when OBS goes away.
+    fake.set_congestion(1.0);
+    upload_problems(ctx, &["congestion"]).await;
+    fake.set_streaming(false);
+    upload_problems(ctx, &[]).await;
+    fake.set_congestion(0.0);
+    fake.set_streaming(true);
+    assert_eq!(
+        upload_changes(&mut events),
+        [("congestion", true), ("gone", false)]
+    );
     fake.set_congestion(1.0);
     upload_problems(ctx, &["congestion"]).await;
     fake.drop_connections();
     upload_problems(ctx, &[]).await;
     assert_eq!(
         upload_changes(&mut events),
-        [("congestion", true), ("congestion", false)]
+        [("congestion", true), ("gone", false)]
     );
     assert!(app.shutdown(Duration::from_secs(5)).await);
 }

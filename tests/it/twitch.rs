@@ -728,18 +728,21 @@ async fn upload_alerts_are_announced_in_chat_and_the_streamers_own_troubles_only
         rig.reply(1).await.message,
         "The stream is connected to the ingest again."
     );
-    // The recording disk is off by default, the numbers are said with their unit.
-    for (problem, value) in [
-        (UploadProblem::DiskLow, 800.0),
-        (UploadProblem::Congestion, 0.734),
-        (UploadProblem::DroppedFrames, 7.46),
+    // The recording disk is off by default, an alert over because the stream stopped is not
+    // said, the numbers are said with their unit.
+    for (problem, active, value) in [
+        (UploadProblem::DiskLow, true, Some(800.0)),
+        (UploadProblem::Reconnecting, false, None),
+        (UploadProblem::Congestion, true, Some(0.734)),
+        (UploadProblem::DroppedFrames, true, Some(7.46)),
     ] {
         rig.ctx
             .events
             .send(Event::ObsUpload {
                 problem,
-                active: true,
-                value: Some(value),
+                active,
+                value,
+                gone: !active,
             })
             .unwrap();
     }
@@ -773,6 +776,7 @@ async fn the_streamers_own_troubles_are_announced_when_opted_in() {
                 problem: UploadProblem::DiskLow,
                 active: true,
                 value: Some(812.4),
+                gone: false,
             },
             "The recording disk is running low: 812 MB free.",
         ),

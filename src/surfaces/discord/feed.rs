@@ -163,10 +163,20 @@ pub fn alert_of(event: &Event, obs_lost: &mut bool) -> Option<Alert> {
                 keys::DISCORD_ALERT_PC_DOWN
             }),
         ),
+        // Over because the stream, the recording or OBS went away: said so, not "fixed".
+        Event::ObsUpload {
+            problem,
+            gone: true,
+            ..
+        } => (
+            problem.as_str(),
+            Reply::new(keys::DISCORD_ALERT_UPLOAD_GONE).arg("problem", problem.as_str()),
+        ),
         Event::ObsUpload {
             problem,
             active,
             value,
+            ..
         } => (
             problem.as_str(),
             crate::surfaces::upload_reply(&UPLOAD_KEYS, *problem, *active, *value),
@@ -762,6 +772,7 @@ mod tests {
                 problem,
                 active,
                 value: None,
+                gone: false,
             })
         };
         use crate::status::UploadProblem::{Congestion, DiskLow};
