@@ -59,6 +59,11 @@ function obsHealth(s) {
     if (s.obs.websocket_version) reason += ` (obs-websocket ${s.obs.websocket_version})`;
     if (s.obs.compatibility) reason += `, ${t("web-compatibility-mode")}`;
   }
+  // The upload alerts in force (obs.upload) first: they are why the dot is yellow.
+  const problems = s.obs.upload_problems || [];
+  if (problems.length) {
+    reason = `${t("web-upload-problems")}: ${problems.map(words).join(", ")}` + (reason ? `\n${reason}` : "");
+  }
   return { name: t("web-obs"), cls, state: words(c.state), reason };
 }
 

@@ -36,7 +36,9 @@ pub use guard::{
     AutoStartConfig, GuardConfig, Policy, ServerKind, StatsServerConfig, StatsServerKind, shown_url,
 };
 pub use log::{LogConfig, LogFormat, parse_filter};
-pub use obs::{FixConfig, ObsConfig, RaidStopConfig, SceneNames, StopConfig};
+pub use obs::{
+    FixConfig, MIN_DROPPED_WINDOW, ObsConfig, RaidStopConfig, SceneNames, StopConfig, UploadConfig,
+};
 pub use overlay::{OverlayConfig, SpeakConfig};
 pub use power::{PowerConfig, parse_mac};
 pub use programs::ProgramsConfig;

@@ -229,6 +229,18 @@ impl Metrics {
                 }
             }
         }
+        if let Some(obs) = &status.obs {
+            let mut f = Family::new(
+                &mut out,
+                "stream_control_obs_upload_problem",
+                "gauge",
+                "1 while an upload alert (obs.upload) is in force, else 0.",
+            );
+            for problem in crate::status::UploadProblem::ALL {
+                let on = u8::from(obs.upload_problems.contains(&problem));
+                f.sample(&[("problem", problem.as_str())], on);
+            }
+        }
         Family::new(
             &mut out,
             "stream_control_overlay_clients",

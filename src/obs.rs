@@ -21,6 +21,7 @@ mod compat;
 mod probe;
 mod raid;
 pub mod scenes;
+mod upload;
 
 pub use actor::run;
 pub(crate) use actor::{connect, describe_version, missing_scenes, top_first};

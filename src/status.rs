@@ -277,6 +277,41 @@ pub struct ObsStatus {
     pub congestion: Option<f32>,
     pub fps: Option<f64>,
     pub cpu_percent: Option<f64>,
+    /// Free space on the recording disk, MB (OBS's `availableDiskSpace`).
+    pub disk_space_mb: Option<f64>,
+    /// The upload alerts in force (`obs.upload`), in this order: `reconnecting`, `congestion`,
+    /// `dropped_frames`, `disk_low`.
+    pub upload_problems: Vec<UploadProblem>,
+}
+
+/// An upload alert (`obs.upload`): OBS's output reconnecting, congestion held above its level,
+/// dropped frames above their share over the window, or the recording disk running low.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadProblem {
+    Reconnecting,
+    Congestion,
+    DroppedFrames,
+    DiskLow,
+}
+
+impl UploadProblem {
+    pub const ALL: [UploadProblem; 4] = [
+        UploadProblem::Reconnecting,
+        UploadProblem::Congestion,
+        UploadProblem::DroppedFrames,
+        UploadProblem::DiskLow,
+    ];
+
+    /// The name as serialised (and as the alert kinds name it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadProblem::Reconnecting => "reconnecting",
+            UploadProblem::Congestion => "congestion",
+            UploadProblem::DroppedFrames => "dropped_frames",
+            UploadProblem::DiskLow => "disk_low",
+        }
+    }
 }
 
 /// The stream output's state.
@@ -375,6 +410,16 @@ pub enum Event {
     ObsStreamChanged { streaming: bool },
     /// OBS began starting the stream, then stopped without going live (the ingest refused it).
     ObsStreamFailed,
+    /// An upload alert started (`active`) or cleared. `value`: the congestion (0 to 1), the
+    /// share of dropped frames (percent) or the free disk space (MB) that decided; none for
+    /// reconnecting, or when it cleared because the stream (or recording) or OBS went away
+    /// (`gone`: not because the condition ended).
+    ObsUpload {
+        problem: UploadProblem,
+        active: bool,
+        value: Option<f64>,
+        gone: bool,
+    },
     /// The guard saw the ingest drop below a threshold (or RTT rise above one).
     BitrateLow(GuardTransition),
     /// The guard saw the ingest recover.
@@ -434,6 +479,11 @@ pub enum Event {
     /// (`requested: false`), or moved to a new socket at Twitch's request (`session_reconnect`,
     /// `requested: true`).
     EventSubReconnected { requested: bool },
+    /// The EventSub session was lost and is not back within `twitch.eventsub_down_after`: chat
+    /// commands, raids and live state wait for it (the first loss's reason).
+    EventSubDown { reason: String },
+    /// A session is welcomed again after [`Event::EventSubDown`].
+    EventSubBack,
 }
 
 impl Event {

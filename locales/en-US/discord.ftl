@@ -154,6 +154,25 @@ discord-alert-task-failed = 🧩 The bot's task { $task } failed and restarts: {
 discord-alert-service = ⚙️ Service { $key } ({ $unit }): { $from } → { $to }
 discord-alert-pc-up = 🖥️ The stream PC answers
 discord-alert-pc-down = 🖥️ The stream PC stopped answering
+discord-alert-reconnecting = 📶 OBS lost the ingest and is reconnecting
+discord-alert-reconnected = 📶 OBS is connected to the ingest again
+discord-alert-congestion = 📶 The upload is congested: { $percent } %
+discord-alert-congestion-cleared = 📶 The upload is no longer congested
+discord-alert-dropped-frames = 🎞️ OBS is dropping frames: { $percent } % (network)
+discord-alert-dropped-frames-cleared = 🎞️ OBS no longer drops frames
+discord-alert-disk-low = 💾 The recording disk is running low: { $mb } MB free
+discord-alert-disk-cleared = 💾 The recording disk is no longer low (or the recording stopped)
+discord-alert-upload-gone = { $problem ->
+        [reconnecting] 📶 Reconnecting
+        [congestion] 📶 Congestion
+        [dropped_frames] 🎞️ Dropped frames
+       *[disk_low] 💾 Recording disk low
+    }: over, as the { $problem ->
+        [disk_low] recording stopped
+       *[other] stream stopped
+    } (or OBS went away)
+discord-alert-eventsub-down = 📡 Twitch EventSub is down (chat commands, raids and live state wait for it): { $reason }
+discord-alert-eventsub-back = 📡 Twitch EventSub is back
 discord-audit-command = 🧾 { $who } ran { $command }: { $outcome }
 discord-audit-switch = 🤖 { $by ->
         [ad_break] the ad break
@@ -178,6 +197,12 @@ discord-embed-none = –
 discord-embed-obs = Scene: **{ $scene }** · { $streaming ->
         [yes] streaming for { $uptime }
        *[no] not streaming
+    }
+discord-embed-upload = ⚠️ { $problem ->
+        [reconnecting] OBS is reconnecting to the ingest
+        [congestion] the upload is congested
+        [dropped_frames] OBS is dropping frames
+       *[disk_low] the recording disk is running low
     }
 discord-embed-obs-down = Not connected: { $reason }
 discord-obs-connecting = connecting…

@@ -195,6 +195,21 @@ announce-restored = Connection restored ({ $kbps } kbps): back to { $scene }.
 announce-offline = Stream connection lost: switched to { $scene }.
 announce-dry-run = [dry run] { $what }
 announce-auto-start = { $server } is publishing: the stream is starting.
+announce-reconnecting = The stream lost its connection to the ingest; OBS is reconnecting.
+announce-reconnected = The stream is connected to the ingest again.
+announce-congestion = The upload is congested ({ $percent } %): the stream may stutter.
+announce-congestion-cleared = The upload is no longer congested.
+announce-dropped-frames = OBS is dropping frames ({ $percent } %): the stream may stutter.
+announce-dropped-frames-cleared = OBS no longer drops frames.
+announce-disk-low = The recording disk is running low: { $mb } MB free.
+announce-disk-cleared = The recording disk is no longer low.
+announce-offline-timeout = Offline too long: the stream was stopped.
+announce-task-failed = The bot's task { $task } failed and restarts.
+announce-service = Service { $key }: { $from } → { $to }.
+announce-pc-up = The stream PC answers.
+announce-pc-down = The stream PC stopped answering.
+announce-eventsub-down = The bot lost Twitch's events: chat commands wait until they are back.
+announce-eventsub-back = Twitch's events are back: chat commands work again.
 
 # programs run on this machine (nginx, systemctl, journalctl, ssh)
 command-start-failed = Could not run { $program }: { $error }

@@ -26,6 +26,7 @@ web-services = Services
 web-power = Stream PC
 web-not-configured = not configured
 web-compatibility-mode = compatibility mode
+web-upload-problems = upload problems
 web-changed-at-runtime = changed at run time
 web-scene = Scene
 web-streaming = Streaming

@@ -153,6 +153,25 @@ discord-alert-task-failed = 🧩 Botens oppgave { $task } feilet og startes på 
 discord-alert-service = ⚙️ Tjenesten { $key } ({ $unit }): { $from } → { $to }
 discord-alert-pc-up = 🖥️ Strømme-PC-en svarer
 discord-alert-pc-down = 🖥️ Strømme-PC-en svarer ikke lenger
+discord-alert-reconnecting = 📶 OBS mistet ingest-serveren og kobler til på nytt
+discord-alert-reconnected = 📶 OBS er koblet til ingest-serveren igjen
+discord-alert-congestion = 📶 Opplastingen er overbelastet: { $percent } %
+discord-alert-congestion-cleared = 📶 Opplastingen er ikke lenger overbelastet
+discord-alert-dropped-frames = 🎞️ OBS mister bilder: { $percent } % (nettverk)
+discord-alert-dropped-frames-cleared = 🎞️ OBS mister ikke lenger bilder
+discord-alert-disk-low = 💾 Opptaksdisken er nesten full: { $mb } MB ledig
+discord-alert-disk-cleared = 💾 Opptaksdisken er ikke lenger nesten full (eller opptaket stoppet)
+discord-alert-upload-gone = { $problem ->
+        [reconnecting] 📶 Ny tilkobling
+        [congestion] 📶 Overbelastning
+        [dropped_frames] 🎞️ Tapte bilder
+       *[disk_low] 💾 Opptaksdisken nesten full
+    }: over, fordi { $problem ->
+        [disk_low] opptaket stoppet
+       *[other] strømmen stoppet
+    } (eller OBS forsvant)
+discord-alert-eventsub-down = 📡 Twitch EventSub er nede (chattekommandoer, raids og live-status venter på den): { $reason }
+discord-alert-eventsub-back = 📡 Twitch EventSub er tilbake
 discord-audit-command = 🧾 { $who } kjørte { $command }: { $outcome }
 discord-audit-switch = 🤖 { $by ->
         [ad_break] reklamepausen
@@ -177,6 +196,12 @@ discord-embed-none = –
 discord-embed-obs = Scene: **{ $scene }** · { $streaming ->
         [yes] strømmer i { $uptime }
        *[no] strømmer ikke
+    }
+discord-embed-upload = ⚠️ { $problem ->
+        [reconnecting] OBS kobler til ingest-serveren på nytt
+        [congestion] opplastingen er overbelastet
+        [dropped_frames] OBS mister bilder
+       *[disk_low] opptaksdisken er nesten full
     }
 discord-embed-obs-down = Ikke tilkoblet: { $reason }
 discord-obs-connecting = kobler til…

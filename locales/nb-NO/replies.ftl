@@ -193,6 +193,21 @@ announce-low = Lav bitrate ({ $kbps } kbps): byttet til { $scene }.
 announce-restored = Forbindelsen er tilbake ({ $kbps } kbps): tilbake til { $scene }.
 announce-offline = Forbindelsen til strømmen er borte: byttet til { $scene }.
 announce-auto-start = { $server } sender: strømmen starter.
+announce-reconnecting = Strømmen mistet forbindelsen til ingest-serveren; OBS kobler til på nytt.
+announce-reconnected = Strømmen er koblet til ingest-serveren igjen.
+announce-congestion = Opplastingen er overbelastet ({ $percent } %): strømmen kan hakke.
+announce-congestion-cleared = Opplastingen er ikke lenger overbelastet.
+announce-dropped-frames = OBS mister bilder ({ $percent } %): strømmen kan hakke.
+announce-dropped-frames-cleared = OBS mister ikke lenger bilder.
+announce-disk-low = Opptaksdisken er nesten full: { $mb } MB ledig.
+announce-disk-cleared = Opptaksdisken er ikke lenger nesten full.
+announce-offline-timeout = Frakoblet for lenge: strømmen ble stoppet.
+announce-task-failed = Botens oppgave { $task } feilet og starter på nytt.
+announce-service = Tjenesten { $key }: { $from } → { $to }.
+announce-pc-up = Strømme-PC-en svarer.
+announce-pc-down = Strømme-PC-en svarer ikke lenger.
+announce-eventsub-down = Boten mistet Twitch-hendelsene: chattekommandoer venter til de er tilbake.
+announce-eventsub-back = Twitch-hendelsene er tilbake: chattekommandoer virker igjen.
 announce-dry-run = [prøvekjøring] { $what }
 
 # programs run on this machine (nginx, systemctl, journalctl, ssh)

@@ -26,6 +26,7 @@ web-services = Tjenester
 web-power = Strøm-PC
 web-not-configured = ikke satt opp
 web-compatibility-mode = kompatibilitetsmodus
+web-upload-problems = opplastingsproblemer
 web-changed-at-runtime = endret mens boten kjører
 web-scene = Scene
 web-streaming = Strømmer

@@ -113,6 +113,11 @@ pub const DISCORD_ALERT_KINDS: &[&str] = &[
     "task_failed",
     "service",
     "pc",
+    "reconnecting",
+    "congestion",
+    "dropped_frames",
+    "disk_low",
+    "eventsub",
 ];
 
 pub(super) fn default_logs_follow() -> Duration {

@@ -41,7 +41,51 @@ pub struct ObsConfig {
     /// Stop the stream after an outgoing raid. Absent: raids do not stop the stream.
     #[serde(default)]
     pub raid_stop: Option<RaidStopConfig>,
+    /// When the upload from OBS is in trouble (alerts).
+    #[serde(default)]
+    pub upload: UploadConfig,
 }
+
+/// The upload alerts' thresholds. Judged on each reading of OBS's statistics (every 5 s); an
+/// alert is raised once when its condition has held for its time and cleared once when it no
+/// longer holds (congestion: for the same time).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UploadConfig {
+    /// OBS's stream output reconnecting to the ingest for at least this long.
+    #[serde(deserialize_with = "duration")]
+    pub reconnecting_for: Duration,
+    /// Congestion as OBS measures it (0 to 1, the colour of its status bar square) at or
+    /// above this level …
+    pub congestion: f64,
+    /// … for at least this long; below it for as long clears it.
+    #[serde(deserialize_with = "duration")]
+    pub congestion_for: Duration,
+    /// Frames OBS dropped (network) at or above this percentage of its frames …
+    pub dropped_percent: f64,
+    /// … over this window (the alert clears when the window's share is below it).
+    #[serde(deserialize_with = "duration")]
+    pub dropped_window: Duration,
+    /// While recording: the recording disk has less than this many MB free (cleared with 10 %
+    /// to spare). `None`: not watched.
+    pub disk_low_mb: Option<u64>,
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        UploadConfig {
+            reconnecting_for: Duration::from_secs(5),
+            congestion: 0.5,
+            congestion_for: Duration::from_secs(30),
+            dropped_percent: 5.0,
+            dropped_window: Duration::from_secs(60),
+            disk_low_mb: Some(5120),
+        }
+    }
+}
+
+/// The shortest `obs.upload.dropped_window`: two readings of OBS's statistics.
+pub const MIN_DROPPED_WINDOW: Duration = Duration::from_secs(10);
 
 impl ObsConfig {
     /// The scenes `scene <name>` may switch to: those named in `scenes`, the refresh scene and
@@ -250,6 +294,7 @@ pub(super) fn validate_obs(obs: &ObsConfig, problem: &mut impl FnMut(String, Str
             );
         }
     }
+    validate_upload(&obs.upload, problem);
     if let FixConfig::RestartMedia {
         sources,
         confirm_timeout,
@@ -262,5 +307,34 @@ pub(super) fn validate_obs(obs: &ObsConfig, problem: &mut impl FnMut(String, Str
             );
         }
         positive("obs.fix.confirm_timeout", *confirm_timeout, problem);
+    }
+}
+
+fn validate_upload(upload: &UploadConfig, problem: &mut impl FnMut(String, String)) {
+    if !(upload.congestion > 0.0 && upload.congestion <= 1.0) {
+        problem(
+            "obs.upload.congestion".into(),
+            "must be above 0 and at most 1 (OBS measures congestion from 0 to 1)".into(),
+        );
+    }
+    if !(upload.dropped_percent > 0.0 && upload.dropped_percent <= 100.0) {
+        problem(
+            "obs.upload.dropped_percent".into(),
+            "must be above 0 and at most 100".into(),
+        );
+    }
+    if upload.dropped_window < MIN_DROPPED_WINDOW {
+        problem(
+            "obs.upload.dropped_window".into(),
+            format!(
+                "must be at least {MIN_DROPPED_WINDOW:?} (OBS's statistics are read every 5 s)"
+            ),
+        );
+    }
+    if upload.disk_low_mb == Some(0) {
+        problem(
+            "obs.upload.disk_low_mb".into(),
+            "must be above 0 (None: the disk is not watched)".into(),
+        );
     }
 }

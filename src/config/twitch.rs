@@ -39,9 +39,14 @@ pub struct TwitchConfig {
     pub oauth_url: String,
     #[serde(default = "default_eventsub_url")]
     pub eventsub_url: String,
+    /// An EventSub session lost and not back within this is an alert (down, then back).
+    #[serde(default = "default_eventsub_down_after", deserialize_with = "duration")]
+    pub eventsub_down_after: Duration,
 }
 
-/// Guard transitions announced in chat (every transition, whether or not OBS streams).
+/// What is announced in chat: guard transitions (every transition, whether or not OBS
+/// streams), the upload alerts viewers notice anyway (on by default), and, opt-in, what only
+/// the streamer needs to know.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AnnounceConfig {
@@ -52,6 +57,24 @@ pub struct AnnounceConfig {
     pub dry_run: bool,
     /// The guard started the stream (`guard.auto_start`).
     pub auto_start: bool,
+    /// Upload alerts (`obs.upload`), started and cleared: OBS's output reconnecting, …
+    pub reconnecting: bool,
+    /// … congestion, …
+    pub congestion: bool,
+    /// … dropped frames (all three visible to viewers: on by default), …
+    pub dropped_frames: bool,
+    /// … the recording disk running low (viewers see nothing of it: off by default).
+    pub disk_low: bool,
+    /// Opt-in: the guard stopped the stream after the offline timeout.
+    pub offline_timeout: bool,
+    /// Opt-in: one of the bot's tasks failed and restarts.
+    pub task_failed: bool,
+    /// Opt-in: a service (`services`) changed state.
+    pub service: bool,
+    /// Opt-in: the stream PC (`power`) started or stopped answering.
+    pub pc: bool,
+    /// Opt-in: EventSub down and back.
+    pub eventsub: bool,
 }
 
 impl Default for AnnounceConfig {
@@ -62,6 +85,15 @@ impl Default for AnnounceConfig {
             offline: true,
             dry_run: true,
             auto_start: true,
+            reconnecting: true,
+            congestion: true,
+            dropped_frames: true,
+            disk_low: false,
+            offline_timeout: false,
+            task_failed: false,
+            service: false,
+            pc: false,
+            eventsub: false,
         }
     }
 }
@@ -98,6 +130,10 @@ pub(super) fn default_stream_info_interval() -> Duration {
     Duration::from_secs(30)
 }
 
+pub(super) fn default_eventsub_down_after() -> Duration {
+    Duration::from_secs(30)
+}
+
 pub(super) fn default_helix_url() -> String {
     HELIX_URL.into()
 }
@@ -129,6 +165,11 @@ pub(super) fn validate_twitch(twitch: &TwitchConfig, problem: &mut impl FnMut(St
     positive(
         "twitch.stream_info_interval",
         twitch.stream_info_interval,
+        problem,
+    );
+    positive(
+        "twitch.eventsub_down_after",
+        twitch.eventsub_down_after,
         problem,
     );
     for (key, url, schemes) in [

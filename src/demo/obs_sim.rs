@@ -6,7 +6,10 @@
 //! keeps a small OBS state (scenes with UUIDs, program scene, stream and record outputs, media
 //! inputs) and records every request it answers. Failures are scripted with `refuse_auth`,
 //! `delay_answers`, `fail_stream_after_start`, `ignore_stop` and `freeze_media`; the streamer is
-//! played with `set_scene`, `set_streaming`, `add_scene`, ...
+//! played with `set_scene`, `set_streaming`, `set_recording`, `add_scene`, ...; the upload's
+//! troubles with `set_reconnecting` (StreamStateChanged RECONNECTING/RECONNECTED and
+//! `outputReconnecting`), `set_congestion`, `set_dropped_share` (`outputSkippedFrames`) and
+//! `set_disk_space_mb` (GetStats `availableDiskSpace`).
 //!
 //! The protocol lives in `obs_sim/connection.rs` (one task per socket), OBS's state in
 //! `obs_sim/state.rs`, the requests that read and change it in `obs_sim/requests.rs`.
@@ -164,6 +167,8 @@ const OUTPUT_STARTING: &str = "OBS_WEBSOCKET_OUTPUT_STARTING";
 const OUTPUT_STARTED: &str = "OBS_WEBSOCKET_OUTPUT_STARTED";
 const OUTPUT_STOPPING: &str = "OBS_WEBSOCKET_OUTPUT_STOPPING";
 const OUTPUT_STOPPED: &str = "OBS_WEBSOCKET_OUTPUT_STOPPED";
+const OUTPUT_RECONNECTING: &str = "OBS_WEBSOCKET_OUTPUT_RECONNECTING";
+const OUTPUT_RECONNECTED: &str = "OBS_WEBSOCKET_OUTPUT_RECONNECTED";
 
 const MEDIA_ACTIONS: [&str; 7] = [
     "OBS_WEBSOCKET_MEDIA_INPUT_ACTION_NONE",
@@ -473,6 +478,60 @@ impl ObsSim {
             st.start_stream(now, false)
         } else {
             st.stop_stream(false)
+        };
+        for event in &events {
+            st.emit(event);
+        }
+    }
+
+    /// The stream output loses the ingest and reconnects (`true`: StreamStateChanged
+    /// RECONNECTING, `outputReconnecting` in GetStreamStatus) or is connected again (`false`:
+    /// RECONNECTED). The output stays active meanwhile, as OBS's does. No-op without a stream
+    /// or when already so.
+    pub fn set_reconnecting(&self, on: bool) {
+        let mut st = self.shared.lock();
+        if !st.stream.active || st.stream.reconnecting == on {
+            return;
+        }
+        st.stream.reconnecting = on;
+        let state = if on {
+            OUTPUT_RECONNECTING
+        } else {
+            OUTPUT_RECONNECTED
+        };
+        st.emit(&state::stream_event(true, state));
+    }
+
+    /// The stream output's congestion (`outputCongestion`, 0 to 1) from now on.
+    pub fn set_congestion(&self, congestion: f64) {
+        self.shared.lock().stream.congestion = congestion.clamp(0.0, 1.0);
+    }
+
+    /// From now on the stream output drops this share (0 to 1) of its frames
+    /// (`outputSkippedFrames`, in GetStreamStatus and GetStats).
+    pub fn set_dropped_share(&self, share: f64) {
+        self.shared
+            .lock()
+            .stream
+            .set_dropped_share(Instant::now(), share);
+    }
+
+    /// GetStats `availableDiskSpace` (MB) from now on.
+    pub fn set_disk_space_mb(&self, mb: f64) {
+        self.shared.lock().disk_space_mb = mb;
+    }
+
+    /// Starts or stops the recording as if done in OBS: emits RecordStateChanged
+    /// STARTING+STARTED or STOPPING+STOPPED. No-op when already so.
+    pub fn set_recording(&self, active: bool) {
+        let mut st = self.shared.lock();
+        if st.record.active == active {
+            return;
+        }
+        let events = if active {
+            st.start_record(Instant::now())
+        } else {
+            st.stop_record().1
         };
         for event in &events {
             st.emit(event);

@@ -2,6 +2,7 @@
 //! disconnects, publish the live client for [`super::ObsHandle`].
 
 use super::client::{Client, ClientError, ObsEvent, OutputState, within};
+use super::upload::{Monitor, Reading};
 use super::{ObsHandle, compat, probe};
 use crate::retry::Backoff;
 use crate::status::Publisher;
@@ -45,12 +46,27 @@ pub async fn run(obs: ObsHandle, part: ObsPart, token: CancellationToken) -> any
                     return Ok(());
                 }
                 tracing::warn!(reason, "lost the connection to OBS; reconnecting");
+                let cleared = part
+                    .borrow()
+                    .obs
+                    .as_ref()
+                    .map_or_else(Vec::new, |o| o.upload_problems.clone());
                 part.update(|o| {
                     o.connection = ObsConnection::Offline(reason.clone());
                     o.streaming = false;
                     o.stream_state = StreamState::Idle;
                     o.outgoing_kbps = None;
+                    o.upload_problems.clear();
                 });
+                // The upload alerts in force end with the session: each clears once.
+                for problem in cleared {
+                    obs.emit(Event::ObsUpload {
+                        problem,
+                        active: false,
+                        value: None,
+                        gone: true,
+                    });
+                }
                 obs.emit(Event::ObsLost { reason });
                 backoff.current()
             }
@@ -201,12 +217,14 @@ async fn session(
             let mut stats = tokio::time::interval(STATS_INTERVAL);
             stats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut last_bytes: Option<(u64, Instant)> = None;
+            let mut upload = Monitor::new(obs.config().upload.clone());
             loop {
                 tokio::select! {
                     _ = stats_stop.cancelled() => return,
                     _ = stats.tick() => {}
                 }
-                if let Err(error) = read_stats(&part, &obs, &client, &mut last_bytes).await {
+                let read = read_stats(&part, &obs, &client, &mut last_bytes, &mut upload).await;
+                if let Err(error) = read {
                     tracing::debug!(%error, "reading OBS stats failed");
                     obs.inner.suspect.notify_one();
                 }
@@ -294,17 +312,35 @@ pub(crate) fn describe_version(obs: &str, websocket: &str, compatibility: bool) 
     text
 }
 
-/// Stream counters and render statistics, every [`STATS_INTERVAL`].
+/// Stream counters and render statistics, every [`STATS_INTERVAL`], and the upload alerts
+/// judged on them.
 async fn read_stats(
     part: &ObsPart,
     obs: &ObsHandle,
     client: &Client,
     last_bytes: &mut Option<(u64, Instant)>,
+    upload: &mut Monitor,
 ) -> Result<(), ClientError> {
     let timeout = obs.config().request_timeout;
     let stream = within(timeout, client.stream_status()).await?;
-    let (fps, cpu) = within(timeout, client.stats()).await?;
+    let stats = within(timeout, client.stats()).await?;
     let now = Instant::now();
+    let (reconnecting_event, recording) = part.borrow().obs.as_ref().map_or((false, false), |o| {
+        (o.stream_state == StreamState::Reconnecting, o.recording)
+    });
+    let changes = upload.observe(
+        &Reading {
+            streaming: stream.active,
+            reconnecting: stream.reconnecting || (stream.active && reconnecting_event),
+            congestion: f64::from(stream.congestion),
+            dropped_frames: stream.skipped_frames,
+            total_frames: stream.total_frames,
+            recording,
+            disk_space_mb: stats.disk_space_mb,
+        },
+        now,
+    );
+    let problems = upload.active();
     let kbps = match *last_bytes {
         Some((bytes, at)) if stream.active && stream.bytes >= bytes => {
             let secs = now.duration_since(at).as_secs_f64();
@@ -324,9 +360,21 @@ async fn read_stats(
         o.skipped_frames = stream.active.then_some(stream.skipped_frames);
         o.total_frames = stream.active.then_some(stream.total_frames);
         o.congestion = stream.active.then_some(stream.congestion);
-        o.fps = Some((fps * 10.0).round() / 10.0);
-        o.cpu_percent = Some((cpu * 10.0).round() / 10.0);
+        o.fps = Some((stats.active_fps * 10.0).round() / 10.0);
+        o.cpu_percent = Some((stats.cpu_percent * 10.0).round() / 10.0);
+        o.disk_space_mb = stats.disk_space_mb.map(f64::round);
+        o.upload_problems = problems;
     });
+    for change in changes {
+        let verb = if change.active { "started" } else { "cleared" };
+        tracing::info!(problem = change.problem.as_str(), value = ?change.value, "upload alert {verb}");
+        obs.emit(Event::ObsUpload {
+            problem: change.problem,
+            active: change.active,
+            value: change.value,
+            gone: change.gone,
+        });
+    }
     Ok(())
 }
 

@@ -43,11 +43,22 @@ pub struct SceneEntry {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamStatus {
     pub active: bool,
+    /// `outputReconnecting`: the output lost the ingest and is reconnecting.
+    pub reconnecting: bool,
     pub bytes: u64,
     pub duration_secs: u64,
     pub skipped_frames: u32,
     pub total_frames: u32,
     pub congestion: f32,
+}
+
+/// `GetStats`, the fields the bot shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stats {
+    pub active_fps: f64,
+    pub cpu_percent: f64,
+    /// `availableDiskSpace`: free space on the recording disk, MB.
+    pub disk_space_mb: Option<f64>,
 }
 
 /// An output's state in `StreamStateChanged`.
@@ -187,6 +198,7 @@ impl Client {
                 let s = c.streaming().status().await?;
                 Ok(StreamStatus {
                     active: s.active,
+                    reconnecting: s.reconnecting,
                     bytes: s.bytes,
                     duration_secs: u64::try_from(s.duration.whole_seconds()).unwrap_or(0),
                     skipped_frames: s.skipped_frames,
@@ -225,12 +237,15 @@ impl Client {
         }
     }
 
-    /// (active FPS, CPU %).
-    pub async fn stats(&self) -> Result<(f64, f64), ClientError> {
+    pub async fn stats(&self) -> Result<Stats, ClientError> {
         match self {
             Client::Obws(c) => {
                 let s = c.general().stats().await?;
-                Ok((s.active_fps, s.cpu_usage))
+                Ok(Stats {
+                    active_fps: s.active_fps,
+                    cpu_percent: s.cpu_usage,
+                    disk_space_mb: Some(s.available_disk_space),
+                })
             }
             Client::Compat(c) => c.stats().await,
         }

@@ -10,7 +10,7 @@
 //! failed). Requests are op 6 (`requestType`, `requestId`, `requestData`) answered by op 7 with
 //! `requestStatus.{result, code, comment}`; events are op 5 (`eventType`, `eventData`).
 
-use super::client::{ClientError, ObsEvent, OutputState, SceneEntry, StreamStatus};
+use super::client::{ClientError, ObsEvent, OutputState, SceneEntry, Stats, StreamStatus};
 use base64::Engine as _;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
@@ -231,6 +231,7 @@ impl Client {
         let d = self.request("GetStreamStatus", Value::Null).await?;
         Ok(StreamStatus {
             active: flag(&d, "outputActive")?,
+            reconnecting: d["outputReconnecting"].as_bool().unwrap_or(false),
             bytes: d["outputBytes"].as_u64().unwrap_or(0),
             duration_secs: d["outputDuration"].as_f64().unwrap_or(0.0) as u64 / 1000,
             skipped_frames: d["outputSkippedFrames"].as_u64().unwrap_or(0) as u32,
@@ -244,13 +245,14 @@ impl Client {
         flag(&d, "outputActive")
     }
 
-    /// `GetStats`: (active FPS, CPU %).
-    pub async fn stats(&self) -> Result<(f64, f64), ClientError> {
+    /// `GetStats`.
+    pub async fn stats(&self) -> Result<Stats, ClientError> {
         let d = self.request("GetStats", Value::Null).await?;
-        Ok((
-            d["activeFps"].as_f64().unwrap_or(0.0),
-            d["cpuUsage"].as_f64().unwrap_or(0.0),
-        ))
+        Ok(Stats {
+            active_fps: d["activeFps"].as_f64().unwrap_or(0.0),
+            cpu_percent: d["cpuUsage"].as_f64().unwrap_or(0.0),
+            disk_space_mb: d["availableDiskSpace"].as_f64(),
+        })
     }
 
     /// `GetMediaInputStatus`: whether the input plays.

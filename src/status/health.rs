@@ -3,7 +3,8 @@
 //! dots only render it.
 
 use super::{
-    GuardStatus, ObsConnection, ServiceUnitStatus, Status, TaskState, TokenState, TwitchStatus,
+    GuardStatus, ObsConnection, ServiceUnitStatus, Status, StreamState, TaskState, TokenState,
+    TwitchStatus,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -62,6 +63,14 @@ impl Status {
                 .obs
                 .as_ref()
                 .map_or(Level::Off, |o| match o.connection {
+                    // An upload alert in force (`obs.upload`), or the output reconnecting
+                    // right now (the alert waits for its time): working, not as it should.
+                    ObsConnection::Connected
+                        if !o.upload_problems.is_empty()
+                            || o.stream_state == StreamState::Reconnecting =>
+                    {
+                        Level::Warn
+                    }
                     ObsConnection::Connected => Level::Ok,
                     ObsConnection::Connecting => Level::Warn,
                     ObsConnection::Offline(_)
@@ -263,6 +272,15 @@ mod tests {
             assert_eq!(health.obs, level, "{connection:?}");
             assert_eq!(health.overall, level, "{connection:?}");
         }
+        // An upload alert in force is a warning while connected.
+        status.obs = obs(ObsConnection::Connected, true);
+        status.obs.as_mut().unwrap().upload_problems =
+            vec![crate::status::UploadProblem::Congestion];
+        assert_eq!(status.health().obs, Level::Warn);
+        // So is the output reconnecting right now, before the alert's time.
+        status.obs = obs(ObsConnection::Connected, true);
+        status.obs.as_mut().unwrap().stream_state = StreamState::Reconnecting;
+        assert_eq!(status.health().obs, Level::Warn);
     }
 
     #[test]

@@ -28,7 +28,7 @@
 use crate::context::Context;
 use crate::dispatch::{self, Invocation, Invoker, Surface};
 use crate::reply::{self, Outcome, Reply, keys};
-use crate::status::Event;
+use crate::status::{Event, UploadProblem};
 use commands::Permission;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -221,7 +221,8 @@ fn chat_locale(ctx: &Context, twitch: &crate::twitch::Twitch) -> String {
         .unwrap_or_else(|| ctx.config.locale.clone())
 }
 
-/// Posts guard transitions (as configured) and the raid stop's message in chat.
+/// Posts guard transitions, upload alerts and (opt-in) the bot's own troubles as configured
+/// (`twitch.announce`), and the raid stop's message, in chat.
 pub async fn announce(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<()> {
     let Some(twitch) = ctx.twitch.clone() else {
         return Ok(());
@@ -252,6 +253,38 @@ pub async fn announce(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::R
                 error: None,
             }) if announce.auto_start => {
                 Reply::new(keys::ANNOUNCE_AUTO_START).arg("server", server)
+            }
+            // Over because the stream (or OBS) went away: viewers know, nothing to say.
+            Ok(Event::ObsUpload {
+                problem,
+                active,
+                value,
+                gone: false,
+            }) if announced(&announce, problem) => {
+                super::upload_reply(&UPLOAD_KEYS, problem, active, value)
+            }
+            Ok(Event::OfflineTimeout { stopped: true }) if announce.offline_timeout => {
+                Reply::new(keys::ANNOUNCE_OFFLINE_TIMEOUT)
+            }
+            Ok(Event::TaskFailed { task, .. }) if announce.task_failed => {
+                Reply::new(keys::ANNOUNCE_TASK_FAILED).arg("task", task)
+            }
+            Ok(Event::ServiceStateChanged { key, from, to, .. }) if announce.service => {
+                Reply::new(keys::ANNOUNCE_SERVICE)
+                    .arg("key", key)
+                    .arg("from", from)
+                    .arg("to", to)
+            }
+            Ok(Event::PowerStateChanged { reachable }) if announce.pc => Reply::new(if reachable {
+                keys::ANNOUNCE_PC_UP
+            } else {
+                keys::ANNOUNCE_PC_DOWN
+            }),
+            Ok(Event::EventSubDown { .. }) if announce.eventsub => {
+                Reply::new(keys::ANNOUNCE_EVENTSUB_DOWN)
+            }
+            Ok(Event::EventSubBack) if announce.eventsub => {
+                Reply::new(keys::ANNOUNCE_EVENTSUB_BACK)
             }
             Ok(Event::RaidHandled {
                 message: Some(message),
@@ -319,6 +352,27 @@ fn marker_cause(key: crate::reply::Key, t: &crate::status::GuardTransition) -> R
             t.bitrate_kbps.map_or("–".to_string(), |k| k.to_string()),
         )
         .arg("rtt", t.rtt_ms.map_or("–".to_string(), |r| r.to_string()))
+}
+
+/// The upload alerts' messages in chat.
+const UPLOAD_KEYS: super::UploadKeys = [
+    (keys::ANNOUNCE_RECONNECTING, keys::ANNOUNCE_RECONNECTED),
+    (keys::ANNOUNCE_CONGESTION, keys::ANNOUNCE_CONGESTION_CLEARED),
+    (
+        keys::ANNOUNCE_DROPPED_FRAMES,
+        keys::ANNOUNCE_DROPPED_FRAMES_CLEARED,
+    ),
+    (keys::ANNOUNCE_DISK_LOW, keys::ANNOUNCE_DISK_CLEARED),
+];
+
+/// Whether an upload alert is announced (`twitch.announce`).
+fn announced(announce: &crate::config::AnnounceConfig, problem: UploadProblem) -> bool {
+    match problem {
+        UploadProblem::Reconnecting => announce.reconnecting,
+        UploadProblem::Congestion => announce.congestion,
+        UploadProblem::DroppedFrames => announce.dropped_frames,
+        UploadProblem::DiskLow => announce.disk_low,
+    }
 }
 
 fn transition(key: crate::reply::Key, t: &crate::status::GuardTransition) -> Reply {

@@ -13,6 +13,10 @@
 //! again with backoff; a
 //! close frame (4000–4007) → log Twitch's meaning and reconnect. Notifications are
 //! deduplicated by `message_id` (bounded memory) and dropped when older than 10 minutes.
+//!
+//! A session lost and not back within `twitch.eventsub_down_after` is an outage:
+//! `Event::EventSubDown` once, and `Event::EventSubBack` once when a session is welcomed again
+//! ([`Outage`]); a drop that is back sooner is only the `EventSubReconnected` it always was.
 
 use super::Twitch;
 use crate::retry::Backoff;
@@ -115,6 +119,86 @@ pub struct Links {
     pub obs: Option<crate::obs::ObsHandle>,
 }
 
+/// A lost session, from the loss until a session is welcomed again: said to be down once the
+/// grace has passed, and back then. Pure: times in, what to say out.
+#[derive(Debug)]
+pub struct Outage {
+    grace: Duration,
+    /// Since when, and why (the first loss's reason).
+    lost: Option<(tokio::time::Instant, String)>,
+    said: bool,
+}
+
+impl Outage {
+    pub fn new(grace: Duration) -> Outage {
+        Outage {
+            grace,
+            lost: None,
+            said: false,
+        }
+    }
+
+    /// The session was lost (or a reconnect failed): the outage starts, unless it already runs.
+    pub fn lost(&mut self, reason: &str, now: tokio::time::Instant) {
+        self.lost.get_or_insert_with(|| (now, reason.to_string()));
+    }
+
+    /// When the outage is to be said, while it runs and has not been said.
+    pub fn deadline(&self) -> Option<tokio::time::Instant> {
+        match (&self.lost, self.said) {
+            (Some((since, _)), false) => Some(*since + self.grace),
+            _ => None,
+        }
+    }
+
+    /// The event to send at `now`: down, once the grace has passed.
+    pub fn due(&mut self, now: tokio::time::Instant) -> Option<Event> {
+        let deadline = self.deadline()?;
+        let (_, reason) = self.lost.as_ref()?;
+        (now >= deadline).then(|| {
+            self.said = true;
+            Event::EventSubDown {
+                reason: reason.clone(),
+            }
+        })
+    }
+
+    /// A session is welcomed again: back, when down was said.
+    pub fn back(&mut self) -> Option<Event> {
+        self.lost = None;
+        std::mem::take(&mut self.said).then_some(Event::EventSubBack)
+    }
+}
+
+/// Run `future`; meanwhile say the outage when its grace ends.
+async fn minding<T>(
+    outage: &mut Outage,
+    twitch: &Twitch,
+    future: impl std::future::Future<Output = T>,
+) -> T {
+    let mut future = std::pin::pin!(future);
+    loop {
+        let deadline = outage.deadline();
+        tokio::select! {
+            out = &mut future => return out,
+            _ = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                if let Some(event) = outage.due(tokio::time::Instant::now()) {
+                    tracing::error!(
+                        after = ?twitch.config.eventsub_down_after,
+                        "EventSub is down: chat commands, raids and live state wait for it"
+                    );
+                    let _ = twitch.events.send(event);
+                }
+            }
+        }
+    }
+}
+
 /// The supervised EventSub task.
 pub async fn run(
     twitch: Arc<Twitch>,
@@ -127,6 +211,7 @@ pub async fn run(
     let mut lost = false;
     // Twitch revoked the authorization: say so until a token comes.
     let mut revoked = false;
+    let mut outage = Outage::new(twitch.config.eventsub_down_after);
     loop {
         // Nothing to subscribe without a token.
         let mut generation = twitch.generation.subscribe();
@@ -151,7 +236,7 @@ pub async fn run(
         // A server that accepts and never welcomes must not hold up a shutdown.
         let connected = tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
-            connected = connect(&twitch.tls, &url) => connected,
+            connected = minding(&mut outage, &twitch, connect(&twitch.tls, &url)) => connected,
         };
         let end = match connected {
             Ok((socket, session, keepalive)) => {
@@ -160,6 +245,10 @@ pub async fn run(
                     let _ = twitch
                         .events
                         .send(Event::EventSubReconnected { requested: false });
+                }
+                if let Some(back) = outage.back() {
+                    tracing::info!("EventSub is back");
+                    let _ = twitch.events.send(back);
                 }
                 session_loop(
                     &links, &twitch, socket, session, keepalive, &mut seen, &cancel,
@@ -192,6 +281,7 @@ pub async fn run(
             }
             End::Lost(reason) => {
                 lost = true;
+                outage.lost(&reason, tokio::time::Instant::now());
                 let retry_in = backoff.next_delay();
                 tracing::warn!(%reason, retry_in = ?retry_in, "EventSub connection lost; reconnecting");
                 set_state(&twitch, |e| {
@@ -203,7 +293,7 @@ pub async fn run(
                 });
                 tokio::select! {
                     _ = cancel.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(retry_in) => {}
+                    _ = minding(&mut outage, &twitch, tokio::time::sleep(retry_in)) => {}
                 }
             }
         }

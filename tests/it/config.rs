@@ -151,6 +151,20 @@ fn guard_and_obs_problems_are_reported() {
         assert!(paths.contains(&expected), "missing {expected}: {found:#?}");
     }
     assert_eq!(found.len(), 10, "{found:#?}");
+    let upload = problems(
+        r#"(obs: (upload: (congestion: 1.5, dropped_percent: 0.0, dropped_window: "5s", disk_low_mb: Some(0))))"#,
+    );
+    let paths: Vec<&str> = upload.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "obs.upload.congestion",
+            "obs.upload.dropped_percent",
+            "obs.upload.dropped_window",
+            "obs.upload.disk_low_mb"
+        ],
+        "{upload:#?}"
+    );
     let guard_only = problems(r#"(guard: (servers: [(name: "a", kind: Obs)]))"#);
     assert_eq!(guard_only.len(), 1);
     assert!(guard_only[0].message.contains("add an `obs` section"));

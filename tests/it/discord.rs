@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use stream_control::app::{App, Context, RunOptions};
-use stream_control::status::{Event, GuardTransition};
+use stream_control::status::{Event, GuardTransition, UploadProblem};
 use stream_control::surfaces::discord::tree;
 
 const MOD_ROLE: u64 = 400_000_000_000_000_001;
@@ -856,6 +856,98 @@ async fn low_bitrate_is_alerted_with_the_role_mention_and_floods_are_counted() {
         2,
         "flood control holds the rest"
     );
+}
+
+#[tokio::test]
+async fn upload_and_eventsub_alerts_are_posted_with_their_numbers_and_mentions() {
+    let bot = start(&format!(
+        r#"alerts: Some((channel: {ALERTS_CHANNEL}, mention: {{"congestion": "{ALERT_ROLE}"}}, per_minute: 6))"#
+    ))
+    .await;
+    let upload = |problem, active, value| Event::ObsUpload {
+        problem,
+        active,
+        value,
+        gone: false,
+    };
+    for event in [
+        upload(UploadProblem::Congestion, true, Some(0.61)),
+        upload(UploadProblem::DiskLow, true, Some(812.4)),
+        upload(UploadProblem::Congestion, false, None),
+        Event::ObsUpload {
+            problem: UploadProblem::DiskLow,
+            active: false,
+            value: None,
+            gone: true,
+        },
+        Event::EventSubDown {
+            reason: "Twitch closed the socket (4006: network error)".into(),
+        },
+        Event::EventSubBack,
+    ] {
+        bot.ctx.events.send(event).unwrap();
+    }
+    let messages = bot
+        .discord
+        .wait_for("six alerts", |v| {
+            let m = v.messages_in(ALERTS_CHANNEL);
+            (m.len() >= 6).then_some(m)
+        })
+        .await;
+    let texts: Vec<&str> = messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            format!("<@&{ALERT_ROLE}> 📶 The upload is congested: 61 %").as_str(),
+            "💾 The recording disk is running low: 812 MB free",
+            // The same kind, so the same mention.
+            format!("<@&{ALERT_ROLE}> 📶 The upload is no longer congested").as_str(),
+            "💾 Recording disk low: over, as the recording stopped (or OBS went away)",
+            "📡 Twitch EventSub is down (chat commands, raids and live state wait for it): Twitch closed the socket (4006: network error)",
+            "📡 Twitch EventSub is back",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_upload_alert_from_obs_reaches_the_alerts_channel_and_the_status_message() {
+    let bot = start_with(
+        FakeDiscord::start().await,
+        tempfile::tempdir().unwrap(),
+        &format!(
+            r#"status_channel: Some({STATUS_CHANNEL}), alerts: Some((channel: {ALERTS_CHANNEL}))"#
+        ),
+        &format!(r#"{DEFAULT_STOP}, upload: (congestion: 0.5, congestion_for: "0s")"#),
+        "",
+    )
+    .await;
+    bot.obs.set_streaming(true);
+    bot.obs.set_congestion(0.9);
+    bot.status_message(
+        "the upload problem",
+        embed_says("⚠️ the upload is congested"),
+    )
+    .await;
+    let alert = |text: &'static str| {
+        move |v: &fake_discord::FakeView<'_>| {
+            v.messages_in(ALERTS_CHANNEL)
+                .into_iter()
+                .find(|m| m.content == text)
+        }
+    };
+    bot.discord
+        .wait_for("the alert", alert("📶 The upload is congested: 90 %"))
+        .await;
+    bot.obs.set_congestion(0.0);
+    bot.discord
+        .wait_for("the clear", alert("📶 The upload is no longer congested"))
+        .await;
+    bot.status_message("no upload problem", |m| {
+        m.embeds
+            .first()
+            .is_some_and(|e| !e.to_string().contains("congested"))
+    })
+    .await;
 }
 
 #[tokio::test]

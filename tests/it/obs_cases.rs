@@ -586,3 +586,156 @@ async fn a_configured_scene_missing_in_obs_is_a_warning_naming_what_exists() {
         "lists the scenes that exist: {text}"
     );
 }
+
+/// The upload alerts of `obs.upload`, as the events carry them: (problem, active), a clear
+/// because OBS went away marked `gone`.
+fn upload_changes(events: &mut stream_control::status::Events) -> Vec<(&'static str, bool)> {
+    let mut changes = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if let Event::ObsUpload {
+            problem,
+            active,
+            gone,
+            ..
+        } = event
+        {
+            changes.push((if gone { "gone" } else { problem.as_str() }, active));
+        }
+    }
+    changes
+}
+
+/// Wait for `n` more readings of OBS's statistics to have been judged: the reading after
+/// them has begun (one task reads and judges, in turn).
+async fn stats_readings(fake: &FakeObs, n: usize) {
+    for _ in 0..=n {
+        let mark = fake.request_mark();
+        assert!(
+            fake.wait_for_request_since(mark, "GetStreamStatus", Duration::from_secs(60))
+                .await
+                .is_some(),
+            "no statistics read"
+        );
+    }
+}
+
+/// Wait until the upload problems in Status are `want`.
+async fn upload_problems(ctx: &Context, want: &[&str]) {
+    let mut status = ctx.status.subscribe();
+    let reached = timeout(
+        Duration::from_secs(300),
+        status.wait_for(|s| {
+            let problems = s.obs.as_ref().map(|o| &o.upload_problems);
+            problems.is_some_and(|p| p.iter().map(|p| p.as_str()).eq(want.iter().copied()))
+        }),
+    )
+    .await;
+    assert!(
+        reached.is_ok(),
+        "upload problems {want:?} not reached: {:?}",
+        ctx.status.borrow().obs
+    );
+}
+
+/// One upload alert end to end: `start` the condition in OBS, the alert is in force (OBS's
+/// health a warning) after its time, `clear` the condition, it clears.
+async fn upload_round(
+    fake: &FakeObs,
+    ctx: &Context,
+    start: &dyn Fn(&FakeObs),
+    clear: &dyn Fn(&FakeObs),
+    problem: &'static str,
+) {
+    start(fake);
+    upload_problems(ctx, &[problem]).await;
+    assert_eq!(
+        ctx.status.borrow().health().obs,
+        stream_control::status::Level::Warn
+    );
+    stats_readings(fake, 2).await;
+    clear(fake);
+    upload_problems(ctx, &[]).await;
+}
+
+/// Each upload alert starts once when its condition has held for its time and clears once;
+/// a blip shorter than its time is no alert. Paused time: OBS's statistics are read every 5 s.
+#[tokio::test(start_paused = true)]
+async fn upload_alerts_start_once_clear_once_and_a_blip_is_none() {
+    use stream_control::status::Level;
+    let fake = start_fake(FakeObsOptions {
+        streaming: true,
+        ..FakeObsOptions::default()
+    })
+    .await;
+    let (app, ctx) = connected(
+        &fake,
+        r#"upload: (reconnecting_for: "10s", congestion: 0.5, congestion_for: "20s",
+                    dropped_percent: 5.0, dropped_window: "20s", disk_low_mb: Some(1000))"#,
+    )
+    .await;
+    let mut events = ctx.events.subscribe_notable();
+    stats_readings(&fake, 2).await;
+
+    // Blips: congestion and reconnecting seen in two readings 5 s apart at most (the reading
+    // under way may already see the reconnecting event).
+    fake.set_congestion(0.9);
+    fake.set_reconnecting(true);
+    stats_readings(&fake, 0).await;
+    fake.set_congestion(0.1);
+    fake.set_reconnecting(false);
+    stats_readings(&fake, 6).await;
+    assert_eq!(upload_changes(&mut events), []);
+    assert_eq!(ctx.status.borrow().health().obs, Level::Ok);
+
+    // Congestion held for 20 s, then low again for as long.
+    let (fake, ctx) = (&fake, &ctx);
+    let high = |f: &FakeObs| f.set_congestion(0.8);
+    upload_round(fake, ctx, &high, &|f| f.set_congestion(0.0), "congestion").await;
+    // The output reconnecting for 10 s, then reconnected.
+    let lost = |f: &FakeObs| f.set_reconnecting(true);
+    upload_round(fake, ctx, &lost, &|f| f.set_reconnecting(false), "reconnecting").await;
+    // A tenth of the frames dropped over the window, then none.
+    let drop = |f: &FakeObs| f.set_dropped_share(0.1);
+    upload_round(fake, ctx, &drop, &|f| f.set_dropped_share(0.0), "dropped_frames").await;
+    // The recording disk: low only while recording.
+    fake.set_disk_space_mb(500.0);
+    stats_readings(fake, 2).await;
+    assert_eq!(
+        upload_changes(&mut events),
+        [
+            ("congestion", true),
+            ("congestion", false),
+            ("reconnecting", true),
+            ("reconnecting", false),
+            ("dropped_frames", true),
+            ("dropped_frames", false)
+        ]
+    );
+    let record = |f: &FakeObs| f.set_recording(true);
+    upload_round(fake, ctx, &record, &|f| f.set_disk_space_mb(20_000.0), "disk_low").await;
+    assert_eq!(
+        upload_changes(&mut events),
+        [("disk_low", true), ("disk_low", false)]
+    );
+
+    // An alert in force when the stream stops clears with it, and so when OBS goes away.
+    fake.set_congestion(1.0);
+    upload_problems(ctx, &["congestion"]).await;
+    fake.set_streaming(false);
+    upload_problems(ctx, &[]).await;
+    fake.set_congestion(0.0);
+    fake.set_streaming(true);
+    assert_eq!(
+        upload_changes(&mut events),
+        [("congestion", true), ("gone", false)]
+    );
+    fake.set_congestion(1.0);
+    upload_problems(ctx, &["congestion"]).await;
+    fake.drop_connections();
+    upload_problems(ctx, &[]).await;
+    assert_eq!(
+        upload_changes(&mut events),
+        [("congestion", true), ("gone", false)]
+    );
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}

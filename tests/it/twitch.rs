@@ -16,7 +16,7 @@ use stream_control::app::{App, Context, RunOptions};
 use stream_control::config::Config;
 use stream_control::secrets::{Redactor, Secrets};
 use stream_control::state_store::StateDir;
-use stream_control::status::{Event, TokenState};
+use stream_control::status::{Event, TokenState, UploadProblem};
 use stream_control::twitch::auth::{self, TOKEN_FILE};
 use tokio::time::timeout;
 
@@ -76,6 +76,18 @@ async fn rig_with_scopes(
     obs_options: FakeObsOptions,
     before_start: impl FnOnce(&FakeEventSub, &FakeTwitch, &std::path::Path),
 ) -> Rig {
+    rig_with_twitch(expires_in, scopes, obs_extra, "", obs_options, before_start).await
+}
+
+/// [`rig_with_scopes`] with `twitch_extra` appended inside the `twitch` section.
+async fn rig_with_twitch(
+    expires_in: Duration,
+    scopes: Option<&[&str]>,
+    obs_extra: &str,
+    twitch_extra: &str,
+    obs_options: FakeObsOptions,
+    before_start: impl FnOnce(&FakeEventSub, &FakeTwitch, &std::path::Path),
+) -> Rig {
     let eventsub = FakeEventSub::start().await;
     // Every socket is pinged; one that does not answer within 2 s is closed with 4002.
     eventsub.set_ping(Some((Duration::from_millis(200), Duration::from_secs(2))));
@@ -97,7 +109,7 @@ async fn rig_with_scopes(
     let config = format!(
         r#"(state_dir: "{}",
             obs: (port: {}, reconnect_min: "100ms", stop: (ending_delay: "50ms", confirm_timeout: "3s"), {obs_extra}),
-            twitch: (helix_url: "{}", oauth_url: "{}", eventsub_url: "{}", admins: ["theadmin"]),
+            twitch: (helix_url: "{}", oauth_url: "{}", eventsub_url: "{}", admins: ["theadmin"], {twitch_extra}),
             commands: (cooldowns: (command: "0s", user: "0s")))"#,
         state.path().display(),
         obs.port(),
@@ -612,6 +624,201 @@ async fn a_silent_socket_is_replaced_and_subscriptions_are_made_again() {
         .filter(|r| r.path == "/helix/users" && r.query.contains("login=theadmin"))
         .count();
     assert_eq!(lookups, 1, "{:?}", rig.twitch.requests());
+    rig.stop().await;
+}
+
+/// The next EventSub outage event (down or back), skipping the rest.
+async fn next_outage_event(events: &mut stream_control::status::Events) -> Event {
+    timeout(WAIT, async {
+        loop {
+            match events.recv().await {
+                Ok(event @ (Event::EventSubDown { .. } | Event::EventSubBack)) => return event,
+                Ok(_) => continue,
+                Err(error) => panic!("{error}"),
+            }
+        }
+    })
+    .await
+    .expect("an EventSub outage event")
+}
+
+#[tokio::test]
+async fn eventsub_lost_beyond_its_grace_is_down_once_and_back_once_and_a_blip_is_neither() {
+    let rig = rig_with_twitch(
+        Duration::from_secs(4 * 3600),
+        Some(auth::SCOPES),
+        "",
+        r#"eventsub_down_after: "3s""#,
+        FakeObsOptions::default(),
+        |_, _, _| {},
+    )
+    .await;
+    rig.wait_subscribed().await;
+    let mut events = rig.ctx.events.subscribe_notable();
+    // A drop that reconnects at the first retry (after 1 s): no outage.
+    let mark = rig.eventsub.session_mark();
+    rig.eventsub
+        .close_all(fake_eventsub::close_code::NETWORK_ERROR, "network error");
+    rig.eventsub
+        .wait_for_session_after(mark, WAIT)
+        .await
+        .expect("a new session");
+    rig.wait_subscribed().await;
+    let no_outage = |events: &mut stream_control::status::Events| {
+        while let Ok(event) = events.try_recv() {
+            assert!(
+                !matches!(event, Event::EventSubDown { .. } | Event::EventSubBack),
+                "{event:?}"
+            );
+        }
+    };
+    no_outage(&mut events);
+    // Out of reach: down once the grace has passed, while the retries fail.
+    rig.eventsub.set_unreachable(true);
+    let Event::EventSubDown { reason } = next_outage_event(&mut events).await else {
+        panic!("down first");
+    };
+    assert!(
+        reason.contains("4006") || reason.contains("network"),
+        "{reason}"
+    );
+    assert_eq!(
+        rig.ctx.status.borrow().health().eventsub,
+        stream_control::status::Level::Warn
+    );
+    rig.eventsub.set_unreachable(false);
+    assert_eq!(next_outage_event(&mut events).await, Event::EventSubBack);
+    rig.wait_subscribed().await;
+    rig.chat(&user("3003", "amod"), "!ping", Some("moderator"));
+    assert_eq!(rig.reply(0).await.message, "Pong!");
+    // Nothing more: one down, one back.
+    no_outage(&mut events);
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn upload_alerts_are_announced_in_chat_and_the_streamers_own_troubles_only_opted_in() {
+    // Every reading of OBS's statistics (every 5 s) judges; no hold time for reconnecting.
+    let rig = rig_with(
+        Duration::from_secs(4 * 3600),
+        r#"upload: (reconnecting_for: "0s")"#,
+        FakeObsOptions {
+            streaming: true,
+            ..FakeObsOptions::default()
+        },
+        |_, _, _| {},
+    )
+    .await;
+    // Off by default: the stream PC and EventSub are the streamer's business, not the chat's.
+    for event in [
+        Event::PowerStateChanged { reachable: false },
+        Event::EventSubDown {
+            reason: "network error".into(),
+        },
+    ] {
+        rig.ctx.events.send(event).unwrap();
+    }
+    rig.obs.set_reconnecting(true);
+    assert_eq!(
+        rig.reply(0).await.message,
+        "The stream lost its connection to the ingest; OBS is reconnecting."
+    );
+    rig.obs.set_reconnecting(false);
+    assert_eq!(
+        rig.reply(1).await.message,
+        "The stream is connected to the ingest again."
+    );
+    // The recording disk is off by default, an alert over because the stream stopped is not
+    // said, the numbers are said with their unit.
+    for (problem, active, value) in [
+        (UploadProblem::DiskLow, true, Some(800.0)),
+        (UploadProblem::Reconnecting, false, None),
+        (UploadProblem::Congestion, true, Some(0.734)),
+        (UploadProblem::DroppedFrames, true, Some(7.46)),
+    ] {
+        rig.ctx
+            .events
+            .send(Event::ObsUpload {
+                problem,
+                active,
+                value,
+                gone: !active,
+            })
+            .unwrap();
+    }
+    assert_eq!(
+        rig.reply(2).await.message,
+        "The upload is congested (73 %): the stream may stutter."
+    );
+    assert_eq!(
+        rig.reply(3).await.message,
+        "OBS is dropping frames (7.5 %): the stream may stutter."
+    );
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn the_streamers_own_troubles_are_announced_when_opted_in() {
+    let rig = rig_with_twitch(
+        Duration::from_secs(4 * 3600),
+        Some(auth::SCOPES),
+        "",
+        r#"announce: (disk_low: true, offline_timeout: true, task_failed: true, service: true,
+                      pc: true, eventsub: true)"#,
+        FakeObsOptions::default(),
+        |_, _, _| {},
+    )
+    .await;
+    rig.wait_subscribed().await;
+    let said = [
+        (
+            Event::ObsUpload {
+                problem: UploadProblem::DiskLow,
+                active: true,
+                value: Some(812.4),
+                gone: false,
+            },
+            "The recording disk is running low: 812 MB free.",
+        ),
+        (
+            Event::OfflineTimeout { stopped: true },
+            "Offline too long: the stream was stopped.",
+        ),
+        (
+            Event::TaskFailed {
+                task: "guard".into(),
+                error: "boom".into(),
+            },
+            "The bot's task guard failed and restarts.",
+        ),
+        (
+            Event::ServiceStateChanged {
+                key: "nginx".into(),
+                unit: "nginx.service".into(),
+                from: "active".into(),
+                to: "failed".into(),
+            },
+            "Service nginx: active → failed.",
+        ),
+        (
+            Event::PowerStateChanged { reachable: false },
+            "The stream PC stopped answering.",
+        ),
+        (
+            Event::EventSubDown {
+                reason: "network error".into(),
+            },
+            "The bot lost Twitch's events: chat commands wait until they are back.",
+        ),
+        (
+            Event::EventSubBack,
+            "Twitch's events are back: chat commands work again.",
+        ),
+    ];
+    for (i, (event, text)) in said.into_iter().enumerate() {
+        rig.ctx.events.send(event).unwrap();
+        assert_eq!(rig.reply(i).await.message, text);
+    }
     rig.stop().await;
 }
 

@@ -753,6 +753,12 @@ async fn metrics_count_commands_switches_reconnects_and_show_gauges() {
     ctx.status
         .publisher(|s| s)
         .modify(|s| s.guard = Some(support::live_guard("bela\"box", 2345, 61, 800, 1200)));
+    ctx.status.publisher(|s| s).modify(|s| {
+        s.obs = Some(stream_control::status::ObsStatus {
+            upload_problems: vec![stream_control::status::UploadProblem::DroppedFrames],
+            ..Default::default()
+        })
+    });
     run(&ctx, "!ping", Invoker::console()).await;
     run(&ctx, "!ping", Invoker::console()).await;
     for event in [
@@ -798,6 +804,14 @@ async fn metrics_count_commands_switches_reconnects_and_show_gauges() {
         ),
         ("stream_control_ingest_rtt_ms{server=\"bela\\\"box\"}", 61.0),
         ("stream_control_overlay_clients", 1.0),
+        (
+            "stream_control_obs_upload_problem{problem=\"dropped_frames\"}",
+            1.0,
+        ),
+        (
+            "stream_control_obs_upload_problem{problem=\"congestion\"}",
+            0.0,
+        ),
     ];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {

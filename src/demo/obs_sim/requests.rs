@@ -153,12 +153,12 @@ impl State {
         let duration = self.stream.duration(now);
         json!({
             "outputActive": self.stream.active,
-            "outputReconnecting": false,
+            "outputReconnecting": self.stream.active && self.stream.reconnecting,
             "outputTimecode": timecode(duration),
             "outputDuration": millis(duration),
-            "outputCongestion": 0.0,
+            "outputCongestion": if self.stream.active { self.stream.congestion } else { 0.0 },
             "outputBytes": self.stream.bytes(now),
-            "outputSkippedFrames": 0,
+            "outputSkippedFrames": self.stream.dropped(now),
             "outputTotalFrames": self.stream.frames(now),
         })
     }
@@ -197,12 +197,12 @@ impl State {
         json!({
             "cpuUsage": 4.25,
             "memoryUsage": 612.5,
-            "availableDiskSpace": 184_320.0,
+            "availableDiskSpace": self.disk_space_mb,
             "activeFps": 30.0,
             "averageFrameRenderTime": 1.4,
             "renderSkippedFrames": 0,
             "renderTotalFrames": uptime * FPS / 1000,
-            "outputSkippedFrames": 0,
+            "outputSkippedFrames": self.stream.dropped(now),
             "outputTotalFrames": self.stream.frames(now),
             "webSocketSessionIncomingMessages": incoming,
             "webSocketSessionOutgoingMessages": outgoing,

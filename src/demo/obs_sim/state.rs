@@ -68,13 +68,22 @@ impl InputEntry {
     }
 }
 
-/// One output (stream or record): bytes grow at `kbps` while active.
+/// One output (stream or record): bytes grow at `kbps` while active. The stream's upload
+/// health (reconnecting, congestion, the share of frames dropped) is set by the streamer's
+/// actions (`ObsSim::set_reconnecting`, ...); a new start is not reconnecting and has dropped
+/// nothing yet.
 pub(super) struct Output {
     pub(super) active: bool,
     pub(super) started: Instant,
     pub(super) kbps: u32,
     pub(super) bytes_before: u64,
     pub(super) segment_start: Instant,
+    pub(super) reconnecting: bool,
+    pub(super) congestion: f64,
+    /// Frames dropped before `dropped_from` frames, and the share dropped of those after.
+    pub(super) dropped_before: u64,
+    pub(super) dropped_from: u64,
+    pub(super) dropped_share: f64,
 }
 
 impl Output {
@@ -85,6 +94,11 @@ impl Output {
             kbps,
             bytes_before: 0,
             segment_start: now,
+            reconnecting: false,
+            congestion: 0.0,
+            dropped_before: 0,
+            dropped_from: 0,
+            dropped_share: 0.0,
         }
     }
 
@@ -93,6 +107,9 @@ impl Output {
         self.started = now;
         self.bytes_before = 0;
         self.segment_start = now;
+        self.reconnecting = false;
+        self.dropped_before = 0;
+        self.dropped_from = 0;
     }
 
     pub(super) fn stop(&mut self) {
@@ -123,6 +140,19 @@ impl Output {
 
     pub(super) fn frames(&self, now: Instant) -> u64 {
         millis(self.duration(now)) * FPS / 1000
+    }
+
+    /// Frames dropped so far (`outputSkippedFrames`).
+    pub(super) fn dropped(&self, now: Instant) -> u64 {
+        let since = self.frames(now).saturating_sub(self.dropped_from);
+        self.dropped_before + (since as f64 * self.dropped_share) as u64
+    }
+
+    /// From now on, drop this share (0 to 1) of the frames.
+    pub(super) fn set_dropped_share(&mut self, now: Instant, share: f64) {
+        self.dropped_before = self.dropped(now);
+        self.dropped_from = self.frames(now);
+        self.dropped_share = share.clamp(0.0, 1.0);
     }
 }
 
@@ -192,6 +222,8 @@ pub(super) struct State {
     pub(super) stream: Output,
     pub(super) record: Output,
     pub(super) record_files: u32,
+    /// GetStats `availableDiskSpace`, MB.
+    pub(super) disk_space_mb: f64,
     pub(super) inputs: Vec<InputEntry>,
     pub(super) booted: Instant,
     pub(super) requests: Vec<Recorded>,
@@ -248,6 +280,7 @@ impl State {
             stream,
             record: Output::new(RECORD_KBPS, now),
             record_files: 0,
+            disk_space_mb: 184_320.0,
             inputs,
             booted: now,
             requests: Vec::new(),

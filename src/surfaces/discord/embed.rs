@@ -65,15 +65,25 @@ pub fn status_embed(ctx: &Context, status: &Status, locale: &str) -> serenity::C
         .colour(colour(status.health().overall));
     if let Some(obs) = &status.obs {
         let body = match &obs.connection {
-            ObsConnection::Connected => text(
-                Reply::new(keys::DISCORD_EMBED_OBS)
-                    .arg("scene", obs.scene.clone().unwrap_or_else(none))
-                    .arg("streaming", if obs.streaming { "yes" } else { "no" })
-                    .arg(
-                        "uptime",
-                        obs.stream_uptime_secs.map_or_else(none, format_uptime),
-                    ),
-            ),
+            ObsConnection::Connected => {
+                let mut body = text(
+                    Reply::new(keys::DISCORD_EMBED_OBS)
+                        .arg("scene", obs.scene.clone().unwrap_or_else(none))
+                        .arg("streaming", if obs.streaming { "yes" } else { "no" })
+                        .arg(
+                            "uptime",
+                            obs.stream_uptime_secs.map_or_else(none, format_uptime),
+                        ),
+                );
+                // The upload alerts in force, one line each.
+                for problem in &obs.upload_problems {
+                    body.push('\n');
+                    body.push_str(&text(
+                        Reply::new(keys::DISCORD_EMBED_UPLOAD).arg("problem", problem.as_str()),
+                    ));
+                }
+                body
+            }
             other => text(
                 Reply::new(keys::DISCORD_EMBED_OBS_DOWN)
                     .message("reason", connection_reason(other)),
@@ -195,6 +205,7 @@ fn without_moving_numbers(status: &Status) -> Status {
         obs.congestion = None;
         obs.fps = None;
         obs.cpu_percent = None;
+        obs.disk_space_mb = None;
     }
     if let Some(twitch) = &mut still.twitch {
         twitch.viewers = None;

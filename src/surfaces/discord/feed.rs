@@ -1,7 +1,8 @@
 //! The alerts channel and the Twitch chat mirror.
 //!
 //! - Alerts: guard transitions, raids, OBS lost and back, a failing Twitch token, a failed
-//!   restream apply; each kind optional, with an optional role mention. Flood control: at most
+//!   restream apply, the upload alerts (`obs.upload`), EventSub down and back, …; each kind
+//!   optional, with an optional role mention. Flood control: at most
 //!   `per_minute` messages in any minute; the rest are counted and reported in one line when
 //!   there is room again.
 //! - Mirror: Twitch chat lines are batched, at most one Discord message every
@@ -46,6 +47,26 @@ fn transition(key: crate::reply::Key, t: &GuardTransition) -> Reply {
         .arg("server", t.server.clone().unwrap_or_default())
         .arg("dryrun", if t.dry_run { "yes" } else { "no" })
 }
+
+/// The upload alerts' messages in the alerts channel.
+const UPLOAD_KEYS: crate::surfaces::UploadKeys = [
+    (
+        keys::DISCORD_ALERT_RECONNECTING,
+        keys::DISCORD_ALERT_RECONNECTED,
+    ),
+    (
+        keys::DISCORD_ALERT_CONGESTION,
+        keys::DISCORD_ALERT_CONGESTION_CLEARED,
+    ),
+    (
+        keys::DISCORD_ALERT_DROPPED_FRAMES,
+        keys::DISCORD_ALERT_DROPPED_FRAMES_CLEARED,
+    ),
+    (
+        keys::DISCORD_ALERT_DISK_LOW,
+        keys::DISCORD_ALERT_DISK_CLEARED,
+    ),
+];
 
 /// Which alert an event is, if any. `obs_lost` remembers whether OBS was lost, so "back" is
 /// only said after a loss.
@@ -142,6 +163,29 @@ pub fn alert_of(event: &Event, obs_lost: &mut bool) -> Option<Alert> {
                 keys::DISCORD_ALERT_PC_DOWN
             }),
         ),
+        // Over because the stream, the recording or OBS went away: said so, not "fixed".
+        Event::ObsUpload {
+            problem,
+            gone: true,
+            ..
+        } => (
+            problem.as_str(),
+            Reply::new(keys::DISCORD_ALERT_UPLOAD_GONE).arg("problem", problem.as_str()),
+        ),
+        Event::ObsUpload {
+            problem,
+            active,
+            value,
+            ..
+        } => (
+            problem.as_str(),
+            crate::surfaces::upload_reply(&UPLOAD_KEYS, *problem, *active, *value),
+        ),
+        Event::EventSubDown { reason } => (
+            "eventsub",
+            Reply::new(keys::DISCORD_ALERT_EVENTSUB_DOWN).arg("reason", reason.clone()),
+        ),
+        Event::EventSubBack => ("eventsub", Reply::new(keys::DISCORD_ALERT_EVENTSUB_BACK)),
         _ => return None,
     };
     let state = match event {
@@ -153,6 +197,8 @@ pub fn alert_of(event: &Event, obs_lost: &mut bool) -> Option<Alert> {
         Event::PowerStateChanged { .. } => Some("pc".into()),
         Event::OfflineTimeout { .. } => Some("offline_timeout".into()),
         Event::AutoStart { .. } => Some("auto_start".into()),
+        Event::ObsUpload { problem, .. } => Some(format!("upload:{}", problem.as_str())),
+        Event::EventSubDown { .. } | Event::EventSubBack => Some("eventsub".into()),
         _ => None,
     };
     Some(Alert { kind, reply, state })
@@ -715,6 +761,44 @@ mod tests {
             gate.due(start + Duration::from_secs(61)).is_none(),
             "all out"
         );
+    }
+
+    #[test]
+    fn upload_and_eventsub_alerts_over_the_limit_keep_their_latest_state() {
+        let start = Instant::now();
+        let mut gate = Coalescer::new(1);
+        let upload = |problem, active| {
+            alert(Event::ObsUpload {
+                problem,
+                active,
+                value: None,
+                gone: false,
+            })
+        };
+        use crate::status::UploadProblem::{Congestion, DiskLow};
+        assert!(gate.offer(upload(Congestion, true), start).is_some());
+        for held in [
+            upload(DiskLow, true),
+            alert(Event::EventSubDown { reason: "x".into() }),
+            upload(Congestion, false),
+            alert(Event::EventSubBack),
+        ] {
+            assert!(held.state.is_some(), "{held:?}");
+            assert!(gate.offer(held, start).is_none());
+        }
+        let (held, counted) = gate.due(start + Duration::from_secs(60)).expect("room");
+        let said: Vec<(&str, crate::reply::Key)> =
+            held.iter().map(|a| (a.kind, a.reply.key)).collect();
+        assert_eq!(
+            said,
+            [
+                ("disk_low", keys::DISCORD_ALERT_DISK_LOW),
+                ("congestion", keys::DISCORD_ALERT_CONGESTION_CLEARED),
+                ("eventsub", keys::DISCORD_ALERT_EVENTSUB_BACK),
+            ],
+            "the latest of each, none dropped"
+        );
+        assert_eq!(counted, 0);
     }
 
     #[test]

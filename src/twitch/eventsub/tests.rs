@@ -270,3 +270,29 @@ fn close_codes_are_explained() {
     assert!(close_reason(Some(4003)).contains("no subscription in time"));
     assert!(close_reason(None).contains("closed"));
 }
+
+#[test]
+fn an_outage_is_said_once_after_its_grace_and_back_once() {
+    let start = tokio::time::Instant::now();
+    let at = |secs: u64| start + Duration::from_secs(secs);
+    let mut outage = Outage::new(Duration::from_secs(30));
+    // A drop that is back within the grace says nothing.
+    outage.lost("network error", at(0));
+    assert_eq!(outage.due(at(29)), None);
+    assert_eq!(outage.back(), None);
+    assert_eq!(outage.deadline(), None);
+    // Lost again; failed reconnects do not move its start.
+    outage.lost("network error", at(100));
+    outage.lost("cannot connect", at(110));
+    assert_eq!(outage.deadline(), Some(at(130)));
+    assert_eq!(
+        outage.due(at(130)),
+        Some(Event::EventSubDown {
+            reason: "network error".into()
+        })
+    );
+    assert_eq!(outage.due(at(200)), None, "once");
+    assert_eq!(outage.deadline(), None);
+    assert_eq!(outage.back(), Some(Event::EventSubBack));
+    assert_eq!(outage.back(), None, "once");
+}

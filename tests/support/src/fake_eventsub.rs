@@ -308,6 +308,8 @@ struct State {
     new_sessions: Vec<String>,
     /// Why TLS handshakes failed ([`FakeEventSub::start_tls`]), in order.
     tls_failures: Vec<String>,
+    /// [`FakeEventSub::set_unreachable`]: connections are dropped as they come.
+    unreachable: bool,
 }
 
 impl State {
@@ -426,6 +428,7 @@ impl FakeEventSub {
                 max_conns: 0,
                 new_sessions: Vec::new(),
                 tls_failures: Vec::new(),
+                unreachable: false,
             }),
             changed: Notify::new(),
             cancel: CancellationToken::new(),
@@ -1208,6 +1211,16 @@ impl FakeEventSub {
         shared.changed.notify_waiters();
     }
 
+    /// `true`: EventSub is out of reach, as in a network outage: every socket closes with
+    /// 4006 (network error) and new connections are dropped before the WebSocket upgrade.
+    /// `false`: connections are taken again.
+    pub fn set_unreachable(&self, on: bool) {
+        self.shared().lock().unreachable = on;
+        if on {
+            self.close_all(close_code::NETWORK_ERROR, "network error");
+        }
+    }
+
     /// Stops the server now (as dropping the last handle does): every socket is dropped
     /// without a close frame, like a crashed server.
     pub fn close(&self) {
@@ -1371,6 +1384,7 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
         tokio::select! {
             () = shared.cancel.cancelled() => break,
             accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) if shared.lock().unreachable => drop(tcp),
                 Ok((tcp, _)) => {
                     // Small frames one way: without this, Nagle waits for delayed ACKs (~40 ms).
                     let _ = tcp.set_nodelay(true);
