@@ -35,7 +35,7 @@ pub use guard::{
     AutoStartConfig, GuardConfig, Policy, ServerKind, StatsServerConfig, StatsServerKind, shown_url,
 };
 pub use log::{LogConfig, LogFormat, parse_filter};
-pub use obs::{FixConfig, ObsConfig, RaidStopConfig, SceneNames, StopConfig};
+pub use obs::{FixConfig, ObsConfig, RaidStopConfig, SceneNames, SourceConfig, StopConfig};
 pub use overlay::{OverlayConfig, SpeakConfig};
 pub use power::{PowerConfig, parse_mac};
 pub use programs::ProgramsConfig;

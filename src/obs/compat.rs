@@ -193,12 +193,16 @@ impl Client {
         if status["result"].as_bool() == Some(true) {
             Ok(answer.get("responseData").cloned().unwrap_or(Value::Null))
         } else {
-            Err(ClientError::Api(
-                status["comment"]
+            Err(ClientError::Api {
+                code: status["code"]
+                    .as_u64()
+                    .and_then(|code| u16::try_from(code).ok())
+                    .unwrap_or(0),
+                message: status["comment"]
                     .as_str()
                     .map(str::to_string)
                     .unwrap_or_else(|| format!("error {}", status["code"])),
-            ))
+            })
         }
     }
 
@@ -268,6 +272,19 @@ impl Client {
         )
         .await
         .map(drop)
+    }
+
+    /// `GetSceneItemId` by scene and source name.
+    pub async fn scene_item_id(&self, scene: &str, source: &str) -> Result<i64, ClientError> {
+        let d = self
+            .request(
+                "GetSceneItemId",
+                json!({ "sceneName": scene, "sourceName": source }),
+            )
+            .await?;
+        d["sceneItemId"]
+            .as_i64()
+            .ok_or_else(|| ClientError::Closed("an answer without `sceneItemId`".into()))
     }
 }
 

@@ -1,7 +1,8 @@
-//! Scene names as people type them: exact first, then case-insensitive, then a unique part of a
-//! name, then a close spelling — but only when unambiguous; otherwise the candidates.
+//! Names as people type them (scenes, and the audio inputs and sources the configuration lists):
+//! exact first, then case-insensitive, then a unique part of a name, then a close spelling — but
+//! only when unambiguous; otherwise the candidates.
 
-/// The result of matching a typed name against OBS's scenes.
+/// The result of matching a typed name against a list of names (scenes, inputs, sources).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SceneMatch {
     Found(String),

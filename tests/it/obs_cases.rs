@@ -586,3 +586,150 @@ async fn a_configured_scene_missing_in_obs_is_a_warning_naming_what_exists() {
         "lists the scenes that exist: {text}"
     );
 }
+
+/// `obs` settings for the audio and source cases: two audio inputs OBS has, one input without
+/// audio and one OBS lacks; a source in a fixed scene, one in the program scene, one in a scene
+/// that lacks it. The simulator also has inputs and items nobody configured.
+const AUDIO_AND_SOURCES: &str = r#"audio_inputs: ["Mic/Aux", "Desktop Audio", "Webcam", "Ghost"],
+    sources: [(name: "Webcam", scene: Some("LIVE")), (name: "SRT Ingest"), (name: "Nowhere", scene: Some("BRB"))]"#;
+
+fn sent(fake: &FakeObs, request_type: &str, since: usize) -> Vec<serde_json::Value> {
+    fake.requests()
+        .into_iter()
+        .skip(since)
+        .filter(|r| r.request_type == request_type)
+        .map(|r| r.data)
+        .collect()
+}
+
+#[tokio::test]
+async fn mute_and_unmute_name_the_new_state_and_match_like_scene() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&fake, AUDIO_AND_SOURCES).await;
+    let mark = fake.request_mark();
+    assert_eq!(say(&ctx, "!mute mic").await, "Mic/Aux muted.");
+    assert_eq!(fake.input_muted("Mic/Aux"), Some(true));
+    // By name in every version (5.0 to 5.2 have no UUIDs).
+    assert_eq!(
+        sent(&fake, "SetInputMute", mark),
+        [serde_json::json!({"inputName": "Mic/Aux", "inputMuted": true})]
+    );
+    assert_eq!(say(&ctx, "!unmute MIC/AUX").await, "Mic/Aux unmuted.");
+    assert_eq!(fake.input_muted("Mic/Aux"), Some(false));
+    assert_eq!(say(&ctx, "!mute desktp audio").await, "Desktop Audio muted.");
+    assert_eq!(fake.input_muted("Desktop Audio"), Some(true));
+    let ambiguous = say(&ctx, "!mute a").await;
+    assert!(
+        ambiguous.starts_with("“a” matches several audio inputs:"),
+        "{ambiguous}"
+    );
+    // OBS's answers: 604 for an input without audio, 600 for none.
+    assert_eq!(
+        say(&ctx, "!mute webcam").await,
+        "“Webcam” has no audio in OBS: check obs.audio_inputs in config.ron."
+    );
+    assert_eq!(
+        say(&ctx, "!unmute ghost").await,
+        "OBS has no input “Ghost”: check obs.audio_inputs in config.ron."
+    );
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn inputs_not_configured_are_unknown_and_never_named() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&fake, r#"audio_inputs: ["Desktop Audio"]"#).await;
+    let mark = fake.request_mark();
+    // OBS has Mic/Aux and SRT Ingest (both with audio); neither is configured.
+    // The answer echoes what was typed and lists only configured inputs.
+    for input in ["Mic/Aux", "SRT Ingest"] {
+        assert_eq!(
+            say(&ctx, &format!("!mute {input}")).await,
+            format!("There is no audio input “{input}”. Closest: Desktop Audio.")
+        );
+    }
+    assert_eq!(fake.input_muted("Mic/Aux"), Some(false));
+    assert_eq!(fake.input_muted("SRT Ingest"), Some(false));
+    assert!(sent(&fake, "SetInputMute", mark).is_empty());
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn source_shows_and_hides_in_its_scene_or_the_program_scene() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&fake, AUDIO_AND_SOURCES).await;
+    let mark = fake.request_mark();
+    assert_eq!(say(&ctx, "!source webcam hide").await, "Webcam hidden in LIVE.");
+    assert_eq!(fake.scene_item_enabled("LIVE", "Webcam"), Some(false));
+    let item = sent(&fake, "GetSceneItemId", mark);
+    assert_eq!(
+        item,
+        [serde_json::json!({"sceneName": "LIVE", "sourceName": "Webcam"})]
+    );
+    let enabled = sent(&fake, "SetSceneItemEnabled", mark);
+    assert_eq!(enabled[0]["sceneName"], "LIVE");
+    assert_eq!(enabled[0]["sceneItemEnabled"], false);
+    assert_eq!(say(&ctx, "!source Webcam SHOW").await, "Webcam shown in LIVE.");
+    assert_eq!(fake.scene_item_enabled("LIVE", "Webcam"), Some(true));
+    // Without a scene: the program scene of the moment.
+    assert_eq!(
+        say(&ctx, "!source srt hide").await,
+        "SRT Ingest hidden in LIVE."
+    );
+    assert_eq!(fake.scene_item_enabled("LIVE", "SRT Ingest"), Some(false));
+    fake.set_scene("BRB");
+    assert_eq!(
+        say(&ctx, "!source srt ingest show").await,
+        "The scene “BRB” has no source “SRT Ingest”: check obs.sources in config.ron."
+    );
+    // A fixed scene stays the scene whatever is on program.
+    assert_eq!(say(&ctx, "!source webcam hide").await, "Webcam hidden in LIVE.");
+    assert_eq!(fake.scene_item_enabled("BRB", "Webcam"), Some(true));
+    assert_eq!(
+        say(&ctx, "!source nowhere show").await,
+        "The scene “BRB” has no source “Nowhere”: check obs.sources in config.ron."
+    );
+    let ambiguous = say(&ctx, "!source e show").await;
+    assert!(
+        ambiguous.starts_with("“e” matches several sources:"),
+        "{ambiguous}"
+    );
+    // Mic/Aux is an item in LIVE, but not a configured source.
+    let unknown = say(&ctx, "!source Mic/Aux hide").await;
+    assert!(
+        unknown.starts_with("There is no source “Mic/Aux”. Closest:"),
+        "{unknown}"
+    );
+    assert_eq!(fake.scene_item_enabled("LIVE", "Mic/Aux"), Some(true));
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn audio_and_sources_without_configuration_say_so_and_ask_nothing() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&fake, "").await;
+    let mark = fake.request_mark();
+    assert_eq!(
+        say(&ctx, "!mute Mic/Aux").await,
+        "No audio input may be muted from here: list them in config.ron (obs.audio_inputs)."
+    );
+    assert_eq!(
+        say(&ctx, "!source Webcam hide").await,
+        "No source may be shown or hidden from here: list them in config.ron (obs.sources)."
+    );
+    assert_eq!(fake.request_mark(), mark, "{:?}", fake.requests());
+    assert_eq!(fake.input_muted("Mic/Aux"), Some(false));
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn audio_and_sources_while_obs_is_away_answer_at_once() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&fake, AUDIO_AND_SOURCES).await;
+    fake.shutdown().await;
+    wait_connection(&ctx, |c| matches!(c, ObsConnection::Offline(_))).await;
+    for line in ["!mute mic", "!unmute mic", "!source webcam show"] {
+        assert_eq!(say(&ctx, line).await, "OBS is not connected.", "{line}");
+    }
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
