@@ -89,6 +89,15 @@ pub enum ObsEvent {
     RecordStateChanged {
         active: bool,
     },
+    InputMuteChanged {
+        input: String,
+        muted: bool,
+    },
+    SceneItemEnabledChanged {
+        scene: String,
+        item: i64,
+        enabled: bool,
+    },
     /// OBS is closing (or the obs-websocket server stops).
     Exiting,
 }
@@ -281,6 +290,22 @@ impl Client {
         }
     }
 
+    /// `GetInputMute`.
+    pub async fn input_muted(&self, input: &str) -> Result<bool, ClientError> {
+        match self {
+            Client::Obws(c) => Ok(c.inputs().muted(input.into()).await?),
+            Client::Compat(c) => c.input_muted(input).await,
+        }
+    }
+
+    /// `GetSceneItemEnabled`.
+    pub async fn scene_item_enabled(&self, scene: &str, item: i64) -> Result<bool, ClientError> {
+        match self {
+            Client::Obws(c) => Ok(c.scene_items().enabled(scene.into(), item).await?),
+            Client::Compat(c) => c.scene_item_enabled(scene, item).await,
+        }
+    }
+
     /// `GetSceneItemId`: the id of `source`'s item in `scene` (the first one, as OBS searches).
     pub async fn scene_item_id(&self, scene: &str, source: &str) -> Result<i64, ClientError> {
         match self {
@@ -372,6 +397,19 @@ fn from_obws(event: obws::events::Event) -> Option<ObsEvent> {
             },
         },
         E::RecordStateChanged { active, .. } => ObsEvent::RecordStateChanged { active },
+        E::InputMuteStateChanged { id, muted } => ObsEvent::InputMuteChanged {
+            input: id.name,
+            muted,
+        },
+        E::SceneItemEnableStateChanged {
+            scene,
+            item_id,
+            enabled,
+        } => ObsEvent::SceneItemEnabledChanged {
+            scene: scene.name,
+            item: i64::try_from(item_id).ok()?,
+            enabled,
+        },
         E::ServerStopping | E::ServerStopped | E::ExitStarted => ObsEvent::Exiting,
         _ => return None,
     })

@@ -733,3 +733,83 @@ async fn audio_and_sources_while_obs_is_away_answer_at_once() {
     }
     assert!(app.shutdown(Duration::from_secs(5)).await);
 }
+
+/// The configured inputs' and sources' states in Status (what the panel labels its toggles with).
+/// (name, muted) per input; (name, scene, visible) per source.
+type AudioStates = Vec<(String, Option<bool>)>;
+type SourceStates = Vec<(String, Option<String>, Option<bool>)>;
+
+fn audio_and_sources(ctx: &Context) -> (AudioStates, SourceStates) {
+    let status = ctx.status.borrow();
+    let obs = status.obs.as_ref().unwrap();
+    (
+        obs.audio.iter().map(|a| (a.name.clone(), a.muted)).collect(),
+        obs.sources
+            .iter()
+            .map(|s| (s.name.clone(), s.scene.clone(), s.visible))
+            .collect(),
+    )
+}
+
+async fn wait_status(ctx: &Context, what: &str, want: impl Fn(&stream_control::status::ObsStatus) -> bool) {
+    let mut status = ctx.status.subscribe();
+    let waited = timeout(
+        WAIT,
+        status.wait_for(|s| s.obs.as_ref().is_some_and(&want)),
+    )
+    .await;
+    assert!(waited.is_ok(), "{what}: {:?}", ctx.status.borrow().obs);
+}
+
+#[tokio::test]
+async fn status_follows_mute_and_visibility_from_obs_events() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    fake.set_input_muted("Desktop Audio", true).unwrap();
+    let (app, ctx) = connected(&fake, AUDIO_AND_SOURCES).await;
+    // Read at connect: unknown where OBS lacks the input or it has no audio.
+    let s = |v: &str| v.to_string();
+    assert_eq!(
+        audio_and_sources(&ctx),
+        (
+            vec![
+                (s("Mic/Aux"), Some(false)),
+                (s("Desktop Audio"), Some(true)),
+                (s("Webcam"), None),
+                (s("Ghost"), None),
+            ],
+            vec![
+                (s("Webcam"), Some(s("LIVE")), Some(true)),
+                (s("SRT Ingest"), Some(s("LIVE")), Some(true)),
+                (s("Nowhere"), Some(s("BRB")), None),
+            ],
+        )
+    );
+    // Changes made in OBS arrive as events.
+    fake.set_input_muted("Mic/Aux", true).unwrap();
+    wait_status(&ctx, "Mic/Aux muted", |o| o.audio[0].muted == Some(true)).await;
+    fake.set_scene_item_enabled("LIVE", "Webcam", false).unwrap();
+    wait_status(&ctx, "Webcam hidden", |o| o.sources[0].visible == Some(false)).await;
+    // And so do the bot's own.
+    say(&ctx, "!unmute mic").await;
+    wait_status(&ctx, "Mic/Aux unmuted", |o| o.audio[0].muted == Some(false)).await;
+    say(&ctx, "!source srt hide").await;
+    wait_status(&ctx, "SRT Ingest hidden", |o| o.sources[1].visible == Some(false)).await;
+    // A source without a scene of its own follows the program scene.
+    fake.set_scene("BRB");
+    wait_status(&ctx, "SRT Ingest looked for in BRB", |o| {
+        o.sources[1].scene.as_deref() == Some("BRB") && o.sources[1].visible.is_none()
+    })
+    .await;
+    fake.set_scene("LIVE");
+    wait_status(&ctx, "SRT Ingest back in LIVE, still hidden", |o| {
+        o.sources[1].scene.as_deref() == Some("LIVE") && o.sources[1].visible == Some(false)
+    })
+    .await;
+    // A lost connection makes every state unknown.
+    fake.shutdown().await;
+    wait_connection(&ctx, |c| matches!(c, ObsConnection::Offline(_))).await;
+    let (audio, sources) = audio_and_sources(&ctx);
+    assert!(audio.iter().all(|(_, muted)| muted.is_none()), "{audio:?}");
+    assert!(sources.iter().all(|(_, _, visible)| visible.is_none()), "{sources:?}");
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
