@@ -764,9 +764,9 @@ async fn panel_buttons(bot: &Bot) -> Vec<(String, String, u64)> {
         .collect()
 }
 
-#[tokio::test]
-async fn the_panel_toggles_the_configured_inputs_and_sources_by_their_state() {
-    let bot = start_with(
+/// A bot whose `obs` section lists one audio input and one source (the simulator has more).
+async fn with_audio_and_sources() -> Bot {
+    start_with(
         FakeDiscord::start().await,
         tempfile::tempdir().unwrap(),
         "",
@@ -775,7 +775,12 @@ async fn the_panel_toggles_the_configured_inputs_and_sources_by_their_state() {
         ),
         "",
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn the_panel_toggles_the_configured_inputs_and_sources_by_their_state() {
+    let bot = with_audio_and_sources().await;
     let buttons = panel_buttons(&bot).await;
     let toggles: Vec<_> = buttons
         .iter()
@@ -1896,4 +1901,74 @@ async fn autocomplete_needs_the_commands_permission() {
             assert!(choices.is_empty(), "{choices:?}");
         }
     }
+}
+
+/// The values autocomplete offers `member` for `option` of `command` after `typed`.
+async fn suggested(
+    bot: &Bot,
+    member: &Member,
+    command: &str,
+    option: &str,
+    typed: &str,
+) -> Vec<String> {
+    let token = bot
+        .discord
+        .autocomplete(member, Some(GUILD_ID), command, option, typed);
+    let answer = bot
+        .discord
+        .answer(&token, |a| !a.callbacks.is_empty())
+        .await;
+    answer.callbacks[0]["data"]["choices"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c["value"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// `/mute`, `/unmute` and `/source` run their chat lines; their names complete from the
+/// configuration only (OBS's other inputs are never suggested), and only for those who may run
+/// them.
+#[tokio::test]
+async fn mute_and_source_slash_commands_complete_only_configured_names() {
+    let bot = with_audio_and_sources().await;
+    // The simulator also has Desktop Audio and SRT Ingest: never suggested.
+    let moderator = moderator();
+    for (command, option, typed, expected) in [
+        ("mute", "input", "", "Mic/Aux"),
+        ("unmute", "input", "a", "Mic/Aux"),
+        ("source", "name", "", "Webcam"),
+    ] {
+        assert_eq!(
+            suggested(&bot, &moderator, command, option, typed).await,
+            [expected]
+        );
+    }
+    assert!(
+        suggested(&bot, &viewer(), "mute", "input", "")
+            .await
+            .is_empty()
+    );
+
+    let token = bot.discord.slash(
+        &moderator,
+        Some(GUILD_ID),
+        &["mute"],
+        json!([{"name": "input", "type": 3, "value": "mic"}]),
+    );
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert_eq!(answer.text().as_deref(), Some("Mic/Aux muted."));
+    assert_eq!(bot.obs.input_muted("Mic/Aux"), Some(true));
+    // `action` is a choice: 0 = show, 1 = hide.
+    let token = bot.discord.slash(
+        &moderator,
+        Some(GUILD_ID),
+        &["source"],
+        json!([{"name": "name", "type": 3, "value": "Webcam"},
+               {"name": "action", "type": 4, "value": 1}]),
+    );
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert_eq!(answer.text().as_deref(), Some("Webcam hidden in LIVE."));
+    assert_eq!(bot.obs.scene_item_enabled("LIVE", "Webcam"), Some(false));
 }

@@ -413,8 +413,10 @@ impl State {
         }
     }
 
-    /// An input with audio, as `GetInputMute`/`SetInputMute` find it (obs-websocket
-    /// `RequestHandler_Inputs.cpp`: no such input is 600, one without `OBS_SOURCE_AUDIO` 604).
+    /// An input with audio, as `GetInputMute`/`SetInputMute` find it: no such input is 600, one
+    /// without `OBS_SOURCE_AUDIO` 604 "The specified input does not support audio."
+    /// (https://github.com/obsproject/obs-websocket/blob/master/src/requesthandler/RequestHandler_Inputs.cpp,
+    /// codes: https://github.com/obsproject/obs-websocket/blob/master/docs/generated/protocol.md#requeststatus).
     fn audio_input(&self, data: &Value) -> Result<usize, Reply> {
         let index = self.find_input(data)?;
         if self.inputs[index].audio {
@@ -452,8 +454,8 @@ impl State {
             .unwrap_or_default())
     }
 
-    /// `GetSceneItemId`: the first item of `sourceName` in the scene (obs-websocket
-    /// `RequestHandler_SceneItems.cpp`: none is 600).
+    /// `GetSceneItemId`: the first item of `sourceName` in the scene; none is 600
+    /// (https://github.com/obsproject/obs-websocket/blob/master/src/requesthandler/RequestHandler_SceneItems.cpp).
     fn scene_item_id(&self, data: &Value) -> Reply {
         let scene = match self.scene_position(data) {
             Ok(scene) => scene,
