@@ -300,14 +300,17 @@ async fn read_state(
 }
 
 /// The configured audio inputs' mute state into Status. OBS refusing (no such input, no audio)
-/// leaves it unknown; no answer is an error.
+/// leaves it unknown, with a warning naming OBS's reason; no answer is an error.
 async fn read_audio(part: &ObsPart, obs: &ObsHandle, client: &Client) -> Result<(), ClientError> {
     let timeout = obs.config().request_timeout;
     let mut audio = Vec::new();
     for name in &obs.config().audio_inputs {
         let muted = match within(timeout, client.input_muted(name)).await {
             Ok(muted) => Some(muted),
-            Err(ClientError::Api { .. }) => None,
+            Err(ClientError::Api { message, .. }) => {
+                tracing::warn!(input = %name, reason = %message, "an input in obs.audio_inputs cannot be muted");
+                None
+            }
             Err(error) => return Err(error),
         };
         audio.push(AudioInputStatus {
@@ -321,7 +324,8 @@ async fn read_audio(part: &ObsPart, obs: &ObsHandle, client: &Client) -> Result<
 
 /// The configured sources' visibility into Status, each in its scene or in `program`; with
 /// `only_program`, just the sources that follow the program scene. OBS refusing (no such scene
-/// or item) leaves it unknown; no answer is an error.
+/// or item) leaves it unknown, with a warning for a source with a scene of its own (one that
+/// follows the program scene is simply not in every scene); no answer is an error.
 async fn read_sources(
     part: &ObsPart,
     obs: &ObsHandle,
@@ -349,7 +353,12 @@ async fn read_sources(
         if let Some(scene) = scene {
             let item = match within(timeout, client.scene_item_id(scene, &source.name)).await {
                 Ok(item) => Some(item),
-                Err(ClientError::Api { .. }) => None,
+                Err(ClientError::Api { message, .. }) => {
+                    if source.scene.is_some() {
+                        tracing::warn!(source = %source.name, scene, reason = %message, "a source in obs.sources is not in its scene");
+                    }
+                    None
+                }
                 Err(error) => return Err(error),
             };
             if let Some(item) = item {

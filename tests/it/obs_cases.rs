@@ -558,24 +558,37 @@ async fn a_hundred_obs_restarts_reconnect_within_the_backoff_cap() {
     assert!(app.shutdown(Duration::from_secs(5)).await);
 }
 
-#[tokio::test]
-async fn a_configured_scene_missing_in_obs_is_a_warning_naming_what_exists() {
-    use std::sync::Mutex;
+/// What was logged at warn and above while the guard of [`capture_warnings`] lives.
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// Log warnings into a buffer. The tests' runtime is single-threaded: every task logs through
+/// this subscriber while the guard lives.
+fn capture_warnings() -> (Captured, tracing::subscriber::DefaultGuard) {
     use stream_control::config::LogConfig;
     use stream_control::logging::{Sink, subscriber};
-    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = subscriber(
         &LogConfig::default(),
         tracing_subscriber::EnvFilter::new("warn"),
         stream_control::secrets::Redactor::default(),
         Sink::Buffer(buffer.clone()),
     );
-    // This test's runtime is single-threaded: every task logs through this subscriber.
-    let _guard = tracing::subscriber::set_default(log);
+    (Captured(buffer), tracing::subscriber::set_default(log))
+}
+
+#[tokio::test]
+async fn a_configured_scene_missing_in_obs_is_a_warning_naming_what_exists() {
+    let (buffer, _guard) = capture_warnings();
     let fake = start_fake(FakeObsOptions::default()).await;
     let (app, _ctx) = connected(&fake, r#"scenes: (low: "Low bitrate")"#).await;
     assert!(app.shutdown(Duration::from_secs(5)).await);
-    let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+    let text = buffer.text();
     assert!(
         text.contains("scenes named in config.ron do not exist in OBS"),
         "{text}"
@@ -585,6 +598,23 @@ async fn a_configured_scene_missing_in_obs_is_a_warning_naming_what_exists() {
         text.contains("Starting soon") && text.contains("OFFLINE"),
         "lists the scenes that exist: {text}"
     );
+}
+
+#[tokio::test]
+async fn configured_inputs_and_sources_obs_refuses_are_warnings_at_connect() {
+    let (buffer, _guard) = capture_warnings();
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, _ctx) = connected(&fake, AUDIO_AND_SOURCES).await;
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+    let text = buffer.text();
+    let lines = |needle: &str| text.lines().filter(|l| l.contains(needle)).count();
+    // Webcam has no audio, Ghost does not exist; Nowhere is not in BRB. SRT Ingest follows
+    // the program scene (LIVE has it) and Mic/Aux is fine: no warning for them.
+    assert_eq!(lines("an input in obs.audio_inputs cannot be muted"), 2, "{text}");
+    assert!(text.contains("does not support audio") && text.contains("Ghost"), "{text}");
+    assert_eq!(lines("a source in obs.sources is not in its scene"), 1, "{text}");
+    assert!(text.contains("Nowhere"), "{text}");
+    assert!(!text.contains("Mic/Aux") && !text.contains("SRT Ingest"), "{text}");
 }
 
 /// `obs` settings for the audio and source cases: two audio inputs OBS has, one input without
