@@ -11,7 +11,7 @@
 use crate::config::FixConfig;
 use crate::context::Context;
 use crate::dispatch::Invoker;
-use crate::obs::scenes::{SceneMatch, resolve};
+use crate::obs::scenes::{NameMatch, resolve};
 use crate::obs::{ObsHandle, Outcome};
 use crate::reply::{Key, Reply, UserError, keys};
 use crate::status::SwitchedBy;
@@ -64,11 +64,11 @@ pub(crate) async fn handle_command(
             }
             // Only the switchable scenes: nothing else is reached, or named in an answer.
             match resolve(query.as_str(), &obs.switchable_scenes()) {
-                SceneMatch::Found(scene) => switch(obs, &scene).await,
-                SceneMatch::Ambiguous(candidates) => {
+                NameMatch::Found(scene) => switch(obs, &scene).await,
+                NameMatch::Ambiguous(candidates) => {
                     Ok(unmatched(keys::SCENE_AMBIGUOUS, query.as_str(), candidates))
                 }
-                SceneMatch::NotFound(candidates) => {
+                NameMatch::NotFound(candidates) => {
                     Ok(unmatched(keys::SCENE_NOT_FOUND, query.as_str(), candidates))
                 }
             }
@@ -104,11 +104,11 @@ async fn mute(obs: &ObsHandle, query: &str, muted: bool) -> anyhow::Result<Reply
         return Err(UserError::from(crate::obs::ObsError::NotConnected).into());
     }
     let input = match resolve(query, inputs) {
-        SceneMatch::Found(input) => input,
-        SceneMatch::Ambiguous(candidates) => {
+        NameMatch::Found(input) => input,
+        NameMatch::Ambiguous(candidates) => {
             return Ok(unmatched(keys::AUDIO_AMBIGUOUS, query, candidates));
         }
-        SceneMatch::NotFound(candidates) => {
+        NameMatch::NotFound(candidates) => {
             return Ok(unmatched(keys::AUDIO_NOT_FOUND, query, candidates));
         }
     };
@@ -134,11 +134,11 @@ async fn source(obs: &ObsHandle, query: &str, visibility: Visibility) -> anyhow:
     }
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
     let source = match resolve(query, &names) {
-        SceneMatch::Found(name) => sources.iter().find(|s| s.name == name),
-        SceneMatch::Ambiguous(candidates) => {
+        NameMatch::Found(name) => sources.iter().find(|s| s.name == name),
+        NameMatch::Ambiguous(candidates) => {
             return Ok(unmatched(keys::SOURCE_AMBIGUOUS, query, candidates));
         }
-        SceneMatch::NotFound(candidates) => {
+        NameMatch::NotFound(candidates) => {
             return Ok(unmatched(keys::SOURCE_NOT_FOUND, query, candidates));
         }
     };
