@@ -37,7 +37,8 @@ pub use guard::{
 };
 pub use log::{LogConfig, LogFormat, parse_filter};
 pub use obs::{
-    FixConfig, MIN_DROPPED_WINDOW, ObsConfig, RaidStopConfig, SceneNames, StopConfig, UploadConfig,
+    FixConfig, MIN_DROPPED_WINDOW, ObsConfig, RaidStopConfig, SceneNames, SourceConfig, StopConfig,
+    UploadConfig,
 };
 pub use overlay::{OverlayConfig, SpeakConfig};
 pub use power::{PowerConfig, parse_mac};

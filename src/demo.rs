@@ -41,7 +41,8 @@ pub const LOG_FILTER: &str = "warn,stream_control=info";
 /// How long [`start`] waits for the web server to listen, and then for the OBS connection.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// The commands the banner suggests.
-const TRY: &str = "!brb  !live  !bitrate  !guard  !trigger low 3000  !help";
+const TRY: &str =
+    "!brb  !live  !bitrate  !guard  !trigger low 3000  !mute mic  !source webcam hide  !help";
 
 /// How the demo starts.
 #[derive(Debug, Clone)]
@@ -86,6 +87,9 @@ pub fn config(
                 host: "127.0.0.1",
                 port: {obs_port},
                 scenes: (live: "LIVE", low: "LOW", brb: "BRB", offline: "OFFLINE", starting: Some("Starting")),
+                // The simulator's audio inputs and scene items (`ObsSimOptions::default`).
+                audio_inputs: ["Mic/Aux", "Desktop Audio"],
+                sources: [(name: "Webcam", scene: Some("LIVE")), (name: "SRT Ingest")],
             ),
             guard: (
                 servers: [(

@@ -26,11 +26,11 @@ mod upload;
 pub use actor::run;
 pub(crate) use actor::{connect, describe_version, missing_scenes, top_first};
 
-use crate::config::ObsConfig;
+use crate::config::{ObsConfig, SourceConfig};
 use crate::reply::{Reply, keys};
 use crate::secrets::Secret;
 use crate::status::{Event, Status, StreamState, SwitchedBy};
-use client::{Client, ClientError};
+use client::{Client, ClientError, status_code};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,8 +47,15 @@ pub enum ObsError {
     UnknownScene(String),
     #[error("OBS has no media source `{0}`")]
     UnknownSource(String),
-    #[error("OBS refused: {0}")]
-    Refused(String),
+    /// OBS answered with this `RequestStatus` code and comment.
+    #[error("OBS refused: {reason}")]
+    Refused { code: u16, reason: String },
+    #[error("OBS has no input `{0}`")]
+    UnknownInput(String),
+    #[error("OBS input `{0}` has no audio")]
+    NoAudio(String),
+    #[error("OBS scene `{scene}` has no source `{name}`")]
+    NotInScene { name: String, scene: String },
     /// The output did not reach the asked state in time (`started`: true for a start).
     #[error("OBS did not confirm that the stream {} within {timeout:?}", if *started { "started" } else { "stopped" })]
     NotConfirmed { started: bool, timeout: Duration },
@@ -69,9 +76,16 @@ impl ObsError {
             ObsError::UnknownSource(source) => {
                 Reply::new(keys::OBS_UNKNOWN_SOURCE).arg("source", source.clone())
             }
-            ObsError::Refused(reason) => {
+            ObsError::Refused { reason, .. } => {
                 Reply::new(keys::OBS_REFUSED).arg("reason", reason.clone())
             }
+            ObsError::UnknownInput(input) => {
+                Reply::new(keys::OBS_UNKNOWN_INPUT).arg("input", input.clone())
+            }
+            ObsError::NoAudio(input) => Reply::new(keys::OBS_NO_AUDIO).arg("input", input.clone()),
+            ObsError::NotInScene { name, scene } => Reply::new(keys::OBS_NOT_IN_SCENE)
+                .arg("source", name.clone())
+                .arg("scene", scene.clone()),
             ObsError::NotConfirmed { started, timeout } => Reply::new(if *started {
                 keys::OBS_START_NOT_CONFIRMED
             } else {
@@ -220,7 +234,10 @@ impl ObsHandle {
         let timeout = self.inner.config.request_timeout;
         match tokio::time::timeout(timeout, call(client)).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(ClientError::Api(message))) => Err(ObsError::Refused(message)),
+            Ok(Err(ClientError::Api { code, message })) => Err(ObsError::Refused {
+                code,
+                reason: message,
+            }),
             Ok(Err(error)) => {
                 tracing::debug!(%error, "OBS request failed; checking the connection");
                 self.inner.suspect.notify_one();
@@ -239,7 +256,7 @@ impl ObsHandle {
         self.call(|c| async move { c.set_current_program_scene(scene.as_str()).await })
             .await
             .map_err(|e| match e {
-                ObsError::Refused(_) => ObsError::UnknownScene(name.to_string()),
+                ObsError::Refused { .. } => ObsError::UnknownScene(name.to_string()),
                 other => other,
             })
     }
@@ -372,7 +389,7 @@ impl ObsHandle {
         self.call(|c| async move { c.restart_media(name.as_str()).await })
             .await
             .map_err(|e| match e {
-                ObsError::Refused(_) => ObsError::UnknownSource(source.to_string()),
+                ObsError::Refused { .. } => ObsError::UnknownSource(source.to_string()),
                 other => other,
             })
     }
@@ -383,9 +400,71 @@ impl ObsHandle {
         self.call(|c| async move { c.media_playing(name.as_str()).await })
             .await
             .map_err(|e| match e {
-                ObsError::Refused(_) => ObsError::UnknownSource(source.to_string()),
+                ObsError::Refused { .. } => ObsError::UnknownSource(source.to_string()),
                 other => other,
             })
+    }
+
+    /// Mute or unmute an audio input (`SetInputMute`). No such input is
+    /// [`ObsError::UnknownInput`], one without audio [`ObsError::NoAudio`].
+    pub async fn set_input_mute(&self, input: &str, muted: bool) -> Result<(), ObsError> {
+        let name = input.to_string();
+        self.call(|c| async move { c.set_input_mute(name.as_str(), muted).await })
+            .await
+            .map_err(|e| match e {
+                ObsError::Refused {
+                    code: status_code::RESOURCE_NOT_FOUND | status_code::INVALID_RESOURCE_TYPE,
+                    ..
+                } => ObsError::UnknownInput(input.to_string()),
+                ObsError::Refused {
+                    code: status_code::INVALID_RESOURCE_STATE,
+                    ..
+                } => ObsError::NoAudio(input.to_string()),
+                other => other,
+            })
+    }
+
+    /// Show or hide a configured source's scene item (`GetSceneItemId`, then
+    /// `SetSceneItemEnabled`) in its scene, or in the program scene OBS shows now. Returns the
+    /// scene. Not there is [`ObsError::NotInScene`].
+    pub async fn set_source_visible(
+        &self,
+        source: &SourceConfig,
+        visible: bool,
+    ) -> Result<String, ObsError> {
+        let scene = match &source.scene {
+            Some(scene) => scene.clone(),
+            None => {
+                self.call(|c| async move { c.current_program_scene().await })
+                    .await?
+            }
+        };
+        let not_in_scene = |e| match e {
+            ObsError::Refused {
+                code: status_code::RESOURCE_NOT_FOUND,
+                ..
+            } => ObsError::NotInScene {
+                name: source.name.clone(),
+                scene: scene.clone(),
+            },
+            other => other,
+        };
+        let (scene_name, source_name) = (scene.clone(), source.name.clone());
+        let item = self
+            .call(|c| async move {
+                c.scene_item_id(scene_name.as_str(), source_name.as_str())
+                    .await
+            })
+            .await
+            .map_err(not_in_scene)?;
+        let scene_name = scene.clone();
+        self.call(|c| async move {
+            c.set_scene_item_enabled(scene_name.as_str(), item, visible)
+                .await
+        })
+        .await
+        .map_err(not_in_scene)?;
+        Ok(scene)
     }
 
     /// `GetStreamStatus`: whether the output is active and its byte counter.

@@ -282,6 +282,33 @@ pub struct ObsStatus {
     /// The upload alerts in force (`obs.upload`), in this order: `reconnecting`, `congestion`,
     /// `dropped_frames`, `disk_low`.
     pub upload_problems: Vec<UploadProblem>,
+    /// The configured audio inputs (`obs.audio_inputs`), in order, with their mute state.
+    pub audio: Vec<AudioInputStatus>,
+    /// The configured sources (`obs.sources`), in order, with their visibility.
+    pub sources: Vec<SourceStatus>,
+}
+
+/// A configured audio input, kept current from `InputMuteStateChanged`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AudioInputStatus {
+    pub name: String,
+    /// `None`: not known (not connected, OBS has no such input, or it has no audio).
+    pub muted: Option<bool>,
+}
+
+/// A configured source, kept current from `SceneItemEnableStateChanged` (and re-read when the
+/// program scene changes, for a source without a scene of its own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceStatus {
+    pub name: String,
+    /// The scene it is shown or hidden in: the configured one, or the program scene.
+    pub scene: Option<String>,
+    /// `None`: not known (not connected, or the scene has no such source).
+    pub visible: Option<bool>,
+    /// Its scene item in `scene`, to recognise OBS's events (which name the item, not the
+    /// source).
+    #[serde(skip)]
+    pub item_id: Option<i64>,
 }
 
 /// An upload alert (`obs.upload`): OBS's output reconnecting, congestion held above its level,

@@ -153,6 +153,20 @@ impl SceneName {
 }
 
 string_newtype!(
+    /// An OBS source name as typed (an audio input for `mute`, a source for `source`): case
+    /// kept, at most 256 characters (as [`SceneName`]), no control characters.
+    SourceName
+);
+
+impl SourceName {
+    pub const MAX_CHARS: usize = SceneName::MAX_CHARS;
+
+    pub fn parse(text: &str) -> Result<Self, ValueProblem> {
+        SceneName::parse(text).map(|name| SourceName(name.0))
+    }
+}
+
+string_newtype!(
     /// A Twitch login: an optional leading `@` is dropped, lower-cased, 1–25 of `a-z 0-9 _`.
     ChannelLogin
 );

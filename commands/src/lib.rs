@@ -30,7 +30,7 @@ pub mod web;
 
 pub use args::{
     AdSeconds, AlertKind, CategoryQuery, ChannelLogin, EndpointName, Kbps, LineCount, MarkerText,
-    Millis, PushUrl, SceneName, ServiceName, TitleText, Toggle,
+    Millis, PushUrl, SceneName, ServiceName, SourceName, TitleText, Toggle,
 };
 pub use error::{ParseError, ParseErrorKind, ValueProblem};
 pub use permission::Permission;
@@ -141,6 +141,15 @@ pub const SPECS: &[CommandSpec] = &[
     spec("scene", "scene <name…>", &["name"], Moderator),
     spec("fix", "fix", &[], Moderator),
     spec("refresh", "refresh", &[], Moderator),
+    // obs: audio and sources
+    spec("mute", "mute <input…>", &["input"], Moderator),
+    spec("unmute", "unmute <input…>", &["input"], Moderator),
+    spec(
+        "source",
+        "source <name…> show|hide",
+        &["name", "action"],
+        Moderator,
+    ),
     // guard
     spec("bitrate", "bitrate", &[], Viewer),
     spec("guard", "guard [status|on|off]", &["action"], Moderator),
@@ -209,10 +218,10 @@ pub const SPECS: &[CommandSpec] = &[
 impl Command {
     /// Every command word, in the order of [`SPECS`].
     pub const NAMES: &'static [&'static str] = &[
-        "start", "stop", "record", "live", "brb", "starting", "scene", "fix", "refresh", "bitrate",
-        "guard", "trigger", "dryrun", "title", "category", "raid", "marker", "clip", "ad",
-        "snooze", "restream", "pc", "service", "logs", "alert", "ban-ip", "unban-ip", "bans",
-        "panel", "help", "status", "ping", "version",
+        "start", "stop", "record", "live", "brb", "starting", "scene", "fix", "refresh", "mute",
+        "unmute", "source", "bitrate", "guard", "trigger", "dryrun", "title", "category", "raid",
+        "marker", "clip", "ad", "snooze", "restream", "pc", "service", "logs", "alert", "ban-ip",
+        "unban-ip", "bans", "panel", "help", "status", "ping", "version",
     ];
 
     /// The command word this command was (or would be) typed with.
@@ -328,6 +337,10 @@ pub const FORMS: &[&str] = &[
     "scene Main",
     "fix",
     "refresh",
+    "mute Mic",
+    "unmute Mic",
+    "source Webcam show",
+    "source Webcam hide",
     "bitrate",
     "guard",
     "guard status",
@@ -424,9 +437,8 @@ pub fn parse(line: &str, prefix: &str) -> Option<Result<Command, ParseError>> {
     let spec = spec_of(word)?;
     let mut tokens = Tokens::new(line, word_start + word_len, spec.name);
     let parsed = match spec.name {
-        "start" | "stop" | "record" | "live" | "brb" | "starting" | "scene" | "fix" | "refresh" => {
-            obs::parse(spec.name, &mut tokens).map(Command::Obs)
-        }
+        "start" | "stop" | "record" | "live" | "brb" | "starting" | "scene" | "fix" | "refresh"
+        | "mute" | "unmute" | "source" => obs::parse(spec.name, &mut tokens).map(Command::Obs),
         "bitrate" | "guard" | "trigger" | "dryrun" => {
             guard::parse(spec.name, &mut tokens).map(Command::Guard)
         }

@@ -1,4 +1,5 @@
-//! OBS control: the stream output and the scenes. Handler: `handlers::obs`; configuration: `obs`.
+//! OBS control: the stream output, the scenes, audio inputs and sources. Handler:
+//! `handlers::obs`; configuration: `obs`.
 //!
 //! ```text
 //! start
@@ -10,10 +11,13 @@
 //! scene <name…>      the rest of the line, case kept
 //! fix
 //! refresh
+//! mute <input…>                 the rest of the line, case kept
+//! unmute <input…>
+//! source <name…> show|hide      the last word is show or hide; the name is what precedes it
 //! ```
 
 use crate::Permission;
-use crate::args::SceneName;
+use crate::args::{SceneName, SourceName};
 use crate::error::ParseError;
 use crate::tokens::Tokens;
 
@@ -37,6 +41,29 @@ pub enum ObsCommand {
     Fix,
     /// Refresh the configured sources.
     Refresh,
+    /// Mute a configured audio input (matched like a scene name).
+    Mute(SourceName),
+    /// Unmute a configured audio input.
+    Unmute(SourceName),
+    /// Show or hide a configured source (its scene item's enabled state).
+    Source(SourceName, Visibility),
+}
+
+/// `source <name> show|hide`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    Show,
+    Hide,
+}
+
+impl Visibility {
+    /// The word that asks for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Visibility::Show => "show",
+            Visibility::Hide => "hide",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,10 +84,14 @@ impl ObsCommand {
             ObsCommand::Switch(_) => "scene",
             ObsCommand::Fix => "fix",
             ObsCommand::Refresh => "refresh",
+            ObsCommand::Mute(_) => "mute",
+            ObsCommand::Unmute(_) => "unmute",
+            ObsCommand::Source(..) => "source",
         }
     }
 
-    /// The output (stream, recording) is the admin's; scenes are the moderators'.
+    /// The output (stream, recording) is the admin's; scenes, audio and sources are the
+    /// moderators'.
     pub fn required_permission(&self) -> Permission {
         match self {
             ObsCommand::Start | ObsCommand::Stop | ObsCommand::Record(_) => Permission::Admin,
@@ -69,7 +100,10 @@ impl ObsCommand {
             | ObsCommand::Starting
             | ObsCommand::Switch(_)
             | ObsCommand::Fix
-            | ObsCommand::Refresh => Permission::Moderator,
+            | ObsCommand::Refresh
+            | ObsCommand::Mute(_)
+            | ObsCommand::Unmute(_)
+            | ObsCommand::Source(..) => Permission::Moderator,
         }
     }
 }
@@ -87,6 +121,26 @@ pub(crate) fn parse(word: &'static str, tokens: &mut Tokens<'_>) -> Result<ObsCo
         "starting" => ObsCommand::Starting,
         "fix" => ObsCommand::Fix,
         "refresh" => ObsCommand::Refresh,
+        "mute" | "unmute" => {
+            let input = tokens.expect_rest("input")?;
+            let input = tokens.value("input", input, SourceName::parse)?;
+            if word == "mute" {
+                ObsCommand::Mute(input)
+            } else {
+                ObsCommand::Unmute(input)
+            }
+        }
+        "source" => {
+            let (name, action) =
+                tokens.expect_rest_then_choice("name", "action", &["show", "hide"])?;
+            let name = tokens.value("name", name, SourceName::parse)?;
+            let visibility = if action == "show" {
+                Visibility::Show
+            } else {
+                Visibility::Hide
+            };
+            ObsCommand::Source(name, visibility)
+        }
         _ => {
             let name = tokens.expect_rest("name")?;
             ObsCommand::Switch(tokens.value("name", name, SceneName::parse)?)
@@ -96,9 +150,9 @@ pub(crate) fn parse(word: &'static str, tokens: &mut Tokens<'_>) -> Result<ObsCo
 
 #[cfg(test)]
 mod tests {
-    use super::{ObsCommand, RecordAction};
+    use super::{ObsCommand, RecordAction, Visibility};
     use crate::test_support::{Expected, invalid, missing, parse_bang, unexpected, unknown};
-    use crate::{Command, SceneName, ValueProblem};
+    use crate::{Command, SceneName, SourceName, ValueProblem};
 
     fn check(input: &str, expected: Expected<ObsCommand>) {
         let actual = parse_bang(input).map(|command| match command {
@@ -234,5 +288,116 @@ mod tests {
         check("!fix it ", unexpected("it", 5));
         check("!starting soon", unexpected("soon", 10));
         check("!refresh all", unexpected("all", 9));
+    }
+
+    fn source(name: &str) -> SourceName {
+        let source = SourceName::parse(name).unwrap();
+        assert_eq!(
+            source.as_str(),
+            name,
+            "expected names are written as stored"
+        );
+        source
+    }
+
+    const VISIBILITY: &[&str] = &["show", "hide"];
+
+    #[test]
+    fn mute_and_unmute_take_the_rest_of_the_line_with_its_case_kept() {
+        check("!mute Mic", Ok(ObsCommand::Mute(source("Mic"))));
+        check("!unmute Mic", Ok(ObsCommand::Unmute(source("Mic"))));
+        check(
+            "!MUTE Desktop Audio",
+            Ok(ObsCommand::Mute(source("Desktop Audio"))),
+        );
+        check(
+            "!Unmute  mic/aux  ",
+            Ok(ObsCommand::Unmute(source("mic/aux"))),
+        );
+        check("!mute Mic show", Ok(ObsCommand::Mute(source("Mic show"))));
+    }
+
+    #[test]
+    fn mute_without_input_points_at_the_end_of_the_trimmed_input() {
+        check("!mute", missing("input", 5));
+        check("!unmute   ", missing("input", 7));
+        check(" !mute\t", missing("input", 6));
+    }
+
+    #[test]
+    fn input_names_are_checked_like_scene_names() {
+        let name = "a".repeat(257);
+        check(
+            &format!("!mute {name}"),
+            invalid("input", &name, ValueProblem::TooLong { max: 256 }, 6),
+        );
+        check(
+            "!unmute A\u{7}B",
+            invalid("input", "A\u{7}B", ValueProblem::BadCharacters, 8),
+        );
+    }
+
+    #[test]
+    fn source_takes_a_name_with_spaces_then_show_or_hide() {
+        check(
+            "!source Webcam show",
+            Ok(ObsCommand::Source(source("Webcam"), Visibility::Show)),
+        );
+        check(
+            "!source Chat box hide",
+            Ok(ObsCommand::Source(source("Chat box"), Visibility::Hide)),
+        );
+        check(
+            "!SOURCE  Web   cam   SHOW  ",
+            Ok(ObsCommand::Source(source("Web   cam"), Visibility::Show)),
+        );
+        check(
+            "!source hide hide",
+            Ok(ObsCommand::Source(source("hide"), Visibility::Hide)),
+        );
+    }
+
+    #[test]
+    fn source_without_name_or_action_says_what_is_missing() {
+        check("!source", missing("name", 7));
+        check("!source   ", missing("name", 7));
+        check("!source Webcam", missing("action", 14));
+        check("!source show", missing("action", 12));
+    }
+
+    #[test]
+    fn source_with_another_last_word_names_the_choices() {
+        check("!source Webcam on", unknown("action", "on", VISIBILITY, 15));
+        check(
+            "!source Web cam  visible ",
+            unknown("action", "visible", VISIBILITY, 17),
+        );
+    }
+
+    #[test]
+    fn source_name_is_checked_like_a_scene_name() {
+        let name = "é".repeat(257);
+        check(
+            &format!("!source {name} show"),
+            invalid("name", &name, ValueProblem::TooLong { max: 256 }, 8),
+        );
+        check(
+            "!source A\u{7}B hide",
+            invalid("name", "A\u{7}B", ValueProblem::BadCharacters, 8),
+        );
+    }
+
+    #[test]
+    fn audio_and_sources_are_for_moderators() {
+        for line in ["!mute Mic", "!unmute Mic", "!source Webcam show"] {
+            let Ok(command) = parse_bang(line) else {
+                panic!("{line}")
+            };
+            assert_eq!(
+                command.required_permission(),
+                crate::Permission::Moderator,
+                "{line}"
+            );
+        }
     }
 }

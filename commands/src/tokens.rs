@@ -64,6 +64,34 @@ impl<'a> Tokens<'a> {
         self.rest().ok_or_else(|| self.missing(argument))
     }
 
+    /// The rest of the line split before its last word, which must be one of `choices`
+    /// (case-insensitive): for names with spaces followed by a keyword (`source Web cam show`).
+    /// Only one word: the keyword is missing (the name takes the words it is given).
+    pub(crate) fn expect_rest_then_choice(
+        &mut self,
+        argument: &'static str,
+        choice_argument: &'static str,
+        choices: &'static [&'static str],
+    ) -> Result<((usize, &'a str), &'static str), ParseError> {
+        let (at, rest) = self.expect_rest(argument)?;
+        let Some(split) = rest.rfind(char::is_whitespace) else {
+            return Err(self.missing(choice_argument));
+        };
+        let last_at = at + split + rest[split..].len() - rest[split..].trim_start().len();
+        let last = &self.input[last_at..at + rest.len()];
+        match choices.iter().find(|c| c.eq_ignore_ascii_case(last)) {
+            Some(choice) => Ok(((at, rest[..split].trim_end()), choice)),
+            None => Err(self.error(
+                last_at,
+                ParseErrorKind::UnknownChoice {
+                    argument: choice_argument,
+                    found: last.to_string(),
+                    expected: choices,
+                },
+            )),
+        }
+    }
+
     /// An optional word that must be one of `choices` (case-insensitive); returns the choice.
     pub(crate) fn choice(
         &mut self,

@@ -62,6 +62,9 @@ obs-unknown-source = OBS has no media source “{ $source }”: check obs.fix in
 obs-start-not-confirmed = OBS did not confirm within { $seconds } s that the stream started.
 obs-stop-not-confirmed = OBS did not confirm within { $seconds } s that the stream stopped: check OBS.
 obs-stream-failed = OBS started the stream, but the output stopped again: is the ingest server up?
+obs-unknown-input = OBS has no input “{ $input }”: check obs.audio_inputs in config.ron.
+obs-no-audio = “{ $input }” has no audio in OBS: check obs.audio_inputs in config.ron.
+obs-not-in-scene = The scene “{ $scene }” has no source “{ $source }”: check obs.sources in config.ron.
 
 # obs: scenes
 scene-switched = Switched to { $scene }.
@@ -73,6 +76,18 @@ fix-restarted = Restarted { $sources }: playing again.
 fix-not-playing = Restarted { $sources }, but { $failed } is not playing yet.
 fix-bounced = Trying to fix: { $brb }, then back to { $live }.
 refresh-done = Refreshed: back on { $scene }.
+
+# obs: audio and sources
+audio-muted = { $input } muted.
+audio-unmuted = { $input } unmuted.
+audio-ambiguous = “{ $query }” matches several audio inputs: { $candidates }.
+audio-not-found = There is no audio input “{ $query }”. Closest: { $candidates }.
+audio-none-configured = No audio input may be muted from here: list them in config.ron (obs.audio_inputs).
+source-shown = { $source } shown in { $scene }.
+source-hidden = { $source } hidden in { $scene }.
+source-ambiguous = “{ $query }” matches several sources: { $candidates }.
+source-not-found = There is no source “{ $query }”. Closest: { $candidates }.
+source-none-configured = No source may be shown or hidden from here: list them in config.ron (obs.sources).
 
 # obs: stream and recording
 stream-started = Stream started.

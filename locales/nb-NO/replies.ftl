@@ -61,6 +61,9 @@ obs-unknown-source = OBS har ingen mediekilde «{ $source }»: sjekk obs.fix i c
 obs-start-not-confirmed = OBS bekreftet ikke innen { $seconds } s at strømmen startet.
 obs-stop-not-confirmed = OBS bekreftet ikke innen { $seconds } s at strømmen stoppet: sjekk OBS.
 obs-stream-failed = OBS startet strømmen, men utgangen stoppet igjen: kjører mottaksserveren?
+obs-unknown-input = OBS har ingen inngang «{ $input }»: sjekk obs.audio_inputs i config.ron.
+obs-no-audio = «{ $input }» har ingen lyd i OBS: sjekk obs.audio_inputs i config.ron.
+obs-not-in-scene = Scenen «{ $scene }» har ingen kilde «{ $source }»: sjekk obs.sources i config.ron.
 
 # obs: scenes
 scene-switched = Byttet til { $scene }.
@@ -72,6 +75,18 @@ fix-restarted = Startet { $sources } på nytt: spiller igjen.
 fix-not-playing = Startet { $sources } på nytt, men { $failed } spiller ikke ennå.
 fix-bounced = Prøver å fikse: { $brb }, så tilbake til { $live }.
 refresh-done = Oppdatert: tilbake på { $scene }.
+
+# obs: audio and sources
+audio-muted = { $input } dempet.
+audio-unmuted = { $input } ikke lenger dempet.
+audio-ambiguous = «{ $query }» passer til flere lydinnganger: { $candidates }.
+audio-not-found = Det finnes ingen lydinngang «{ $query }». Nærmest: { $candidates }.
+audio-none-configured = Ingen lydinngang kan dempes herfra: list dem i config.ron (obs.audio_inputs).
+source-shown = { $source } vises i { $scene }.
+source-hidden = { $source } skjult i { $scene }.
+source-ambiguous = «{ $query }» passer til flere kilder: { $candidates }.
+source-not-found = Det finnes ingen kilde «{ $query }». Nærmest: { $candidates }.
+source-none-configured = Ingen kilde kan vises eller skjules herfra: list dem i config.ron (obs.sources).
 
 # obs: stream and recording
 stream-started = Strømmen er startet.

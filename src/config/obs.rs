@@ -29,6 +29,14 @@ pub struct ObsConfig {
     /// Any other OBS scene is answered like an unknown one and never listed.
     #[serde(default)]
     pub switchable_scenes: Vec<String>,
+    /// Audio inputs `mute`/`unmute` may reach, by their names in OBS. Empty (the default): none.
+    /// Any other input is answered like an unknown one and never listed.
+    #[serde(default)]
+    pub audio_inputs: Vec<String>,
+    /// Sources `source <name> show|hide` may reach. Empty (the default): none. Any other source
+    /// is answered like an unknown one and never listed.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
     #[serde(default)]
     pub stop: StopConfig,
     #[serde(default)]
@@ -102,6 +110,18 @@ impl ObsConfig {
             .map(String::as_str)
             .collect()
     }
+}
+
+/// A source `source <name> show|hide` may show or hide: its scene item in `scene`, or in the
+/// program scene of the moment when `scene` is `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// The source's name in OBS.
+    pub name: String,
+    /// The scene whose item is shown or hidden. `None`: the current program scene.
+    #[serde(default)]
+    pub scene: Option<String>,
 }
 
 /// What happens after an outgoing raid.
@@ -283,6 +303,32 @@ pub(super) fn validate_obs(obs: &ObsConfig, problem: &mut impl FnMut(String, Str
             problem(
                 format!("obs.switchable_scenes[{i}]"),
                 "must not be empty".into(),
+            );
+        }
+    }
+    for (i, name) in obs.audio_inputs.iter().enumerate() {
+        if name.trim().is_empty() {
+            problem(format!("obs.audio_inputs[{i}]"), "must not be empty".into());
+        } else if obs.audio_inputs[..i].contains(name) {
+            problem(
+                format!("obs.audio_inputs[{i}]"),
+                format!("`{name}` is listed twice"),
+            );
+        }
+    }
+    for (i, source) in obs.sources.iter().enumerate() {
+        if source.name.trim().is_empty() {
+            problem(format!("obs.sources[{i}].name"), "must not be empty".into());
+        } else if obs.sources[..i].iter().any(|s| s.name == source.name) {
+            problem(
+                format!("obs.sources[{i}].name"),
+                format!("`{}` is listed twice (one scene per source)", source.name),
+            );
+        }
+        if source.scene.as_ref().is_some_and(|s| s.trim().is_empty()) {
+            problem(
+                format!("obs.sources[{i}].scene"),
+                "must not be empty (None: the program scene)".into(),
             );
         }
     }

@@ -4,7 +4,8 @@
 //! It speaks the real protocol (Hello / Identify with SHA-256 authentication / Identified /
 //! Reidentify / Request / RequestResponse / RequestBatch / Event with subscription bitmasks),
 //! keeps a small OBS state (scenes with UUIDs, program scene, stream and record outputs, media
-//! inputs) and records every request it answers. Failures are scripted with `refuse_auth`,
+//! inputs, audio inputs with their mute state, scene items with their enabled state) and records
+//! every request it answers. Failures are scripted with `refuse_auth`,
 //! `delay_answers`, `fail_stream_after_start`, `ignore_stop` and `freeze_media`; the streamer is
 //! played with `set_scene`, `set_streaming`, `set_recording`, `add_scene`, ...; the upload's
 //! troubles with `set_reconnecting` (StreamStateChanged RECONNECTING/RECONNECTED and
@@ -109,6 +110,8 @@ pub mod status {
     pub const RESOURCE_NOT_FOUND: u16 = 600;
     /// A scene with that name already exists.
     pub const RESOURCE_ALREADY_EXISTS: u16 = 601;
+    /// The input cannot do that (`SetInputMute` on an input without audio).
+    pub const INVALID_RESOURCE_STATE: u16 = 604;
 }
 
 /// obs-websocket `EventSubscription` bits (the `eventIntent` of each event).
@@ -181,7 +184,7 @@ const MEDIA_ACTIONS: [&str; 7] = [
 ];
 
 /// The request types the simulator implements (reported in GetVersion `availableRequests`).
-pub const AVAILABLE_REQUESTS: [&str; 25] = [
+pub const AVAILABLE_REQUESTS: [&str; 30] = [
     "GetVersion",
     "GetStats",
     "GetSceneList",
@@ -203,6 +206,11 @@ pub const AVAILABLE_REQUESTS: [&str; 25] = [
     "SetInputSettings",
     "GetMediaInputStatus",
     "TriggerMediaInputAction",
+    "GetInputMute",
+    "SetInputMute",
+    "GetSceneItemId",
+    "GetSceneItemEnabled",
+    "SetSceneItemEnabled",
     "CreateScene",
     "RemoveScene",
     "BroadcastCustomEvent",
@@ -234,8 +242,15 @@ pub struct ObsSimOptions {
     pub streaming: bool,
     /// Rate at which `outputBytes` grows while streaming.
     pub stream_kbps: u32,
-    /// Media inputs (kind `ffmpeg_source`), all `OBS_MEDIA_STATE_PLAYING` at start.
+    /// Media inputs (kind `ffmpeg_source`, with audio), all `OBS_MEDIA_STATE_PLAYING` at start.
     pub media_inputs: Vec<String>,
+    /// Audio capture inputs (kind `pulse_input_capture`), unmuted at start.
+    pub audio_inputs: Vec<String>,
+    /// Video capture inputs without audio (kind `v4l2_input`): `SetInputMute` refuses them.
+    pub video_inputs: Vec<String>,
+    /// Scene items as (scene, source) pairs, in order; each enabled at start, ids counting up
+    /// from 1 in each scene. Every scene must be one of `scenes`.
+    pub scene_items: Vec<(String, String)>,
 }
 
 impl Default for ObsSimOptions {
@@ -251,6 +266,16 @@ impl Default for ObsSimOptions {
             streaming: false,
             stream_kbps: 2500,
             media_inputs: vec!["SRT Ingest".to_owned()],
+            audio_inputs: ["Mic/Aux", "Desktop Audio"].map(str::to_owned).to_vec(),
+            video_inputs: vec!["Webcam".to_owned()],
+            scene_items: [
+                ("LIVE", "SRT Ingest"),
+                ("LIVE", "Webcam"),
+                ("LIVE", "Mic/Aux"),
+                ("BRB", "Webcam"),
+            ]
+            .map(|(scene, source)| (scene.to_owned(), source.to_owned()))
+            .to_vec(),
         }
     }
 }
@@ -315,6 +340,13 @@ impl ObsSim {
                 current: options.current_scene,
                 scenes: options.scenes,
             });
+        }
+        if let Some((scene, _)) = options
+            .scene_items
+            .iter()
+            .find(|(scene, _)| !options.scenes.contains(scene))
+        {
+            return Err(SimError::NoScene(scene.clone()));
         }
         let bind_error = |port, source| SimError::Bind { port, source };
         let listener = bind(0).map_err(|e| bind_error(0, e))?;
@@ -390,6 +422,68 @@ impl ObsSim {
             .iter()
             .find(|i| i.name == input)
             .map(|i| i.state.to_owned())
+    }
+
+    /// Whether an input is muted; `None` for no such input, or one without audio.
+    pub fn input_muted(&self, input: &str) -> Option<bool> {
+        let st = self.shared.lock();
+        st.inputs
+            .iter()
+            .find(|i| i.name == input && i.audio)
+            .map(|i| i.muted)
+    }
+
+    /// Whether the first item of `source` in `scene` is enabled (visible); `None` when the
+    /// scene has no such item.
+    pub fn scene_item_enabled(&self, scene: &str, source: &str) -> Option<bool> {
+        let st = self.shared.lock();
+        st.scenes
+            .iter()
+            .find(|s| s.name == scene)?
+            .items
+            .iter()
+            .find(|item| item.source == source)
+            .map(|item| item.enabled)
+    }
+
+    /// Mutes or unmutes an input as if done in OBS's mixer: emits InputMuteStateChanged when it
+    /// changes.
+    pub fn set_input_muted(&self, input: &str, muted: bool) -> Result<(), SimError> {
+        let mut st = self.shared.lock();
+        let index = st
+            .inputs
+            .iter()
+            .position(|i| i.name == input && i.audio)
+            .ok_or_else(|| SimError::NoInput(input.to_owned()))?;
+        if let Some(event) = st.mute_input(index, muted) {
+            st.emit(&event);
+        }
+        Ok(())
+    }
+
+    /// Shows or hides the first item of `source` in `scene` as if clicked in OBS's Sources
+    /// dock: emits SceneItemEnableStateChanged when it changes.
+    pub fn set_scene_item_enabled(
+        &self,
+        scene: &str,
+        source: &str,
+        enabled: bool,
+    ) -> Result<(), SimError> {
+        let mut st = self.shared.lock();
+        let uuid = st
+            .scene_uuid(scene)
+            .ok_or_else(|| SimError::NoScene(scene.to_owned()))?;
+        let item = st
+            .scenes
+            .iter()
+            .find(|s| s.uuid == uuid)
+            .and_then(|s| s.items.iter().find(|i| i.source == source))
+            .map(|i| i.id)
+            .ok_or_else(|| SimError::NoInput(source.to_owned()))?;
+        if let Some(event) = st.enable_item(&uuid, item, enabled) {
+            st.emit(&event);
+        }
+        Ok(())
     }
 
     /// The current settings object of an input (after any SetInputSettings).

@@ -9,24 +9,32 @@ use crate::guard::stats::{Reading, StatsError};
 use crate::obs::client::within;
 use crate::status::{ObsConnection, error_chain};
 
-/// OBS: connect and identify as the bot does; then the scenes named in the configuration.
+/// OBS: connect and identify as the bot does; then the scenes named in the configuration, and
+/// (when some are configured) the audio inputs and sources.
 pub(super) async fn obs(ctx: &Context) -> Vec<Check> {
     const NAME: &str = "OBS";
     const SCENES: &str = "OBS scenes";
+    const AUDIO_AND_SOURCES: &str = "OBS inputs and sources";
     let Some(obs) = &ctx.obs else {
         return vec![Check::absent(NAME, "obs")];
     };
     let config = obs.config();
     let at = format!("{}:{}", config.host, config.port);
+    let has_audio_or_sources = !config.audio_inputs.is_empty() || !config.sources.is_empty();
     let failure = match crate::obs::connect(obs).await {
         Ok(client) => {
             let timeout = config.request_timeout;
             let version = within(timeout, client.version()).await;
             let scenes = within(timeout, client.scene_list()).await;
             let compatibility = client.is_compat();
+            let audio_and_sources = if has_audio_or_sources {
+                Some(audio_and_sources(config, &client).await)
+            } else {
+                None
+            };
             client.disconnect().await;
             let (Ok((version, websocket)), Ok((scenes, _))) = (version, scenes) else {
-                return vec![
+                let mut checks = vec![
                     Check::fail(
                         NAME,
                         format!("OBS at {at} accepted the connection, then did not answer"),
@@ -34,6 +42,10 @@ pub(super) async fn obs(ctx: &Context) -> Vec<Check> {
                     ),
                     Check::skipped(SCENES, "OBS did not answer"),
                 ];
+                if has_audio_or_sources {
+                    checks.push(Check::skipped(AUDIO_AND_SOURCES, "OBS did not answer"));
+                }
+                return checks;
             };
             let connected = Check::ok(
                 NAME,
@@ -67,7 +79,27 @@ pub(super) async fn obs(ctx: &Context) -> Vec<Check> {
                      names OBS has (exact spelling)",
                 )
             };
-            return vec![connected, scenes];
+            let problems = match audio_and_sources {
+                None => return vec![connected, scenes],
+                Some(problems) => problems,
+            };
+            let checked = if problems.is_empty() {
+                Check::ok(
+                    AUDIO_AND_SOURCES,
+                    format!(
+                        "{} audio input(s) can be muted, {} source(s) are in their scenes",
+                        config.audio_inputs.len(),
+                        config.sources.iter().filter(|s| s.scene.is_some()).count()
+                    ),
+                )
+            } else {
+                Check::fail(
+                    AUDIO_AND_SOURCES,
+                    problems.join("; "),
+                    "set `obs.audio_inputs` and `obs.sources` to names OBS has (exact spelling):                      an input needs audio, a source with a scene must be in it",
+                )
+            };
+            return vec![connected, scenes, checked];
         }
         Err(failure) => failure,
     };
@@ -101,10 +133,41 @@ pub(super) async fn obs(ctx: &Context) -> Vec<Check> {
             "check `obs.host` and `obs.port`",
         ),
     };
-    vec![
+    let mut checks = vec![
         failed,
         Check::skipped(SCENES, "needs the connection to OBS"),
-    ]
+    ];
+    if has_audio_or_sources {
+        checks.push(Check::skipped(
+            AUDIO_AND_SOURCES,
+            "needs the connection to OBS",
+        ));
+    }
+    checks
+}
+
+/// What is wrong with the configured audio inputs (OBS's answer to `GetInputMute`) and the
+/// sources with a scene of their own (`GetSceneItemId`); a source that follows the program
+/// scene is not in every scene, so it is not checked.
+async fn audio_and_sources(
+    config: &crate::config::ObsConfig,
+    client: &crate::obs::client::Client,
+) -> Vec<String> {
+    let timeout = config.request_timeout;
+    let mut problems = Vec::new();
+    for input in &config.audio_inputs {
+        if let Err(error) = within(timeout, client.input_muted(input)).await {
+            problems.push(format!("audio input {input}: {error}"));
+        }
+    }
+    for source in &config.sources {
+        if let Some(scene) = &source.scene
+            && let Err(error) = within(timeout, client.scene_item_id(scene, &source.name)).await
+        {
+            problems.push(format!("source {} in {scene}: {error}", source.name));
+        }
+    }
+    problems
 }
 
 fn obs_password_set(ctx: &Context) -> bool {

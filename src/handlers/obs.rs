@@ -1,18 +1,21 @@
-//! OBS control: the stream output (start, stop, record) and the scenes (live, brb, starting,
-//! scene, fix, refresh). Parsing lives in `commands::obs`; the OBS peer in `obs`.
+//! OBS control: the stream output (start, stop, record), the scenes (live, brb, starting,
+//! scene, fix, refresh), audio inputs (mute, unmute) and sources (source show|hide). Parsing
+//! lives in `commands::obs`; the OBS peer in `obs`.
 //!
 //! `scene <name>` reaches only the scenes the configuration names (`obs.scenes`, the refresh
 //! scene, `obs.switchable_scenes`); any other OBS scene is answered like an unknown one, and
-//! "not found" lists only switchable scenes (the chat may be public).
+//! "not found" lists only switchable scenes (the chat may be public). `mute`/`unmute` and
+//! `source` follow the same rule with `obs.audio_inputs` and `obs.sources` (default: none), and
+//! the same matching (exact, case-insensitive, an unambiguous part, a close spelling).
 
 use crate::config::FixConfig;
 use crate::context::Context;
 use crate::dispatch::Invoker;
-use crate::obs::scenes::{SceneMatch, resolve};
+use crate::obs::scenes::{NameMatch, resolve};
 use crate::obs::{ObsHandle, Outcome};
-use crate::reply::{Reply, UserError, keys};
+use crate::reply::{Key, Reply, UserError, keys};
 use crate::status::SwitchedBy;
-use commands::obs::{ObsCommand, RecordAction};
+use commands::obs::{ObsCommand, RecordAction, Visibility};
 
 pub(crate) async fn handle_command(
     _ctx: &Context,
@@ -61,25 +64,98 @@ pub(crate) async fn handle_command(
             }
             // Only the switchable scenes: nothing else is reached, or named in an answer.
             match resolve(query.as_str(), &obs.switchable_scenes()) {
-                SceneMatch::Found(scene) => switch(obs, &scene).await,
-                SceneMatch::Ambiguous(candidates) => Ok(Reply::new(keys::SCENE_AMBIGUOUS)
-                    .arg("query", query.as_str())
-                    .arg("candidates", candidates.join(", "))),
-                SceneMatch::NotFound(candidates) => Ok(Reply::new(keys::SCENE_NOT_FOUND)
-                    .arg("query", query.as_str())
-                    .arg(
-                        "candidates",
-                        if candidates.is_empty() {
-                            "–".into()
-                        } else {
-                            candidates.join(", ")
-                        },
-                    )),
+                NameMatch::Found(scene) => switch(obs, &scene).await,
+                NameMatch::Ambiguous(candidates) => {
+                    Ok(unmatched(keys::SCENE_AMBIGUOUS, query.as_str(), candidates))
+                }
+                NameMatch::NotFound(candidates) => {
+                    Ok(unmatched(keys::SCENE_NOT_FOUND, query.as_str(), candidates))
+                }
             }
         }
         ObsCommand::Fix => fix(obs).await,
         ObsCommand::Refresh => refresh(obs).await,
+        ObsCommand::Mute(query) => mute(obs, query.as_str(), true).await,
+        ObsCommand::Unmute(query) => mute(obs, query.as_str(), false).await,
+        ObsCommand::Source(query, visibility) => source(obs, query.as_str(), visibility).await,
     }
+}
+
+/// The answer when `query` matched several configured names, or none: the candidates (only
+/// configured names), or a dash.
+fn unmatched(key: Key, query: &str, candidates: Vec<String>) -> Reply {
+    let candidates = if candidates.is_empty() {
+        "–".into()
+    } else {
+        candidates.join(", ")
+    };
+    Reply::new(key)
+        .arg("query", query)
+        .arg("candidates", candidates)
+}
+
+/// Mute or unmute the configured audio input `query` names.
+async fn mute(obs: &ObsHandle, query: &str, muted: bool) -> anyhow::Result<Reply> {
+    let inputs = &obs.config().audio_inputs;
+    if inputs.is_empty() {
+        return Ok(Reply::new(keys::AUDIO_NONE_CONFIGURED));
+    }
+    if !obs.is_connected() {
+        return Err(UserError::from(crate::obs::ObsError::NotConnected).into());
+    }
+    let input = match resolve(query, inputs) {
+        NameMatch::Found(input) => input,
+        NameMatch::Ambiguous(candidates) => {
+            return Ok(unmatched(keys::AUDIO_AMBIGUOUS, query, candidates));
+        }
+        NameMatch::NotFound(candidates) => {
+            return Ok(unmatched(keys::AUDIO_NOT_FOUND, query, candidates));
+        }
+    };
+    obs.set_input_mute(&input, muted)
+        .await
+        .map_err(UserError::from)?;
+    let key = if muted {
+        keys::AUDIO_MUTED
+    } else {
+        keys::AUDIO_UNMUTED
+    };
+    Ok(Reply::new(key).arg("input", input))
+}
+
+/// Show or hide the configured source `query` names, in its scene or the program scene.
+async fn source(obs: &ObsHandle, query: &str, visibility: Visibility) -> anyhow::Result<Reply> {
+    let sources = &obs.config().sources;
+    if sources.is_empty() {
+        return Ok(Reply::new(keys::SOURCE_NONE_CONFIGURED));
+    }
+    if !obs.is_connected() {
+        return Err(UserError::from(crate::obs::ObsError::NotConnected).into());
+    }
+    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+    let source = match resolve(query, &names) {
+        NameMatch::Found(name) => sources.iter().find(|s| s.name == name),
+        NameMatch::Ambiguous(candidates) => {
+            return Ok(unmatched(keys::SOURCE_AMBIGUOUS, query, candidates));
+        }
+        NameMatch::NotFound(candidates) => {
+            return Ok(unmatched(keys::SOURCE_NOT_FOUND, query, candidates));
+        }
+    };
+    let Some(source) = source else {
+        anyhow::bail!("a matched source `{query}` is not configured");
+    };
+    let scene = obs
+        .set_source_visible(source, visibility == Visibility::Show)
+        .await
+        .map_err(UserError::from)?;
+    let key = match visibility {
+        Visibility::Show => keys::SOURCE_SHOWN,
+        Visibility::Hide => keys::SOURCE_HIDDEN,
+    };
+    Ok(Reply::new(key)
+        .arg("source", source.name.clone())
+        .arg("scene", scene))
 }
 
 async fn switch(obs: &ObsHandle, scene: &str) -> anyhow::Result<Reply> {

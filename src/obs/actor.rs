@@ -9,7 +9,9 @@ use crate::status::Publisher;
 
 /// The writer of `Status.obs`.
 pub type ObsPart = Publisher<Option<ObsStatus>>;
-use crate::status::{Event, ObsConnection, ObsStatus, StreamState, error_chain};
+use crate::status::{
+    AudioInputStatus, Event, ObsConnection, ObsStatus, SourceStatus, StreamState, error_chain,
+};
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +59,8 @@ pub async fn run(obs: ObsHandle, part: ObsPart, token: CancellationToken) -> any
                     o.stream_state = StreamState::Idle;
                     o.outgoing_kbps = None;
                     o.upload_problems.clear();
+                    o.audio.iter_mut().for_each(|a| a.muted = None);
+                    o.sources.iter_mut().for_each(|s| s.visible = None);
                 });
                 // The upload alerts in force end with the session: each clears once.
                 for problem in cleared {
@@ -240,6 +244,14 @@ async fn session(
                 Some(ObsEvent::Exiting) => {
                     return "OBS closed the connection".into();
                 }
+                Some(ObsEvent::CurrentProgramSceneChanged(scene)) => {
+                    apply(part, obs, ObsEvent::CurrentProgramSceneChanged(scene.clone()));
+                    // Sources without a scene of their own follow the program scene.
+                    if let Err(error) = read_sources(part, obs, &client, Some(&scene), true).await {
+                        tracing::debug!(%error, "reading the sources' visibility failed");
+                        obs.inner.suspect.notify_one();
+                    }
+                }
                 Some(event) => apply(part, obs, event),
                 None => {
                     // The stream also ends when we lagged behind: ask before giving up.
@@ -283,6 +295,8 @@ async fn read_state(
     let (scenes, current) = within(timeout, client.scene_list()).await?;
     let stream = within(timeout, client.stream_status()).await?;
     let recording = within(timeout, client.record_active()).await?;
+    read_audio(part, obs, client).await?;
+    read_sources(part, obs, client, current.as_deref(), false).await?;
     let names = top_first(scenes.into_iter().map(|s| (s.index, s.name)));
     let compatibility = client.is_compat();
     part.update(|o| {
@@ -301,6 +315,94 @@ async fn read_state(
         o.recording = recording;
     });
     Ok(describe_version(&version, &websocket, compatibility))
+}
+
+/// The configured audio inputs' mute state into Status. OBS refusing (no such input, no audio)
+/// leaves it unknown, with a warning naming OBS's reason; no answer is an error.
+async fn read_audio(part: &ObsPart, obs: &ObsHandle, client: &Client) -> Result<(), ClientError> {
+    let timeout = obs.config().request_timeout;
+    let mut audio = Vec::new();
+    for name in &obs.config().audio_inputs {
+        let muted = match within(timeout, client.input_muted(name)).await {
+            Ok(muted) => Some(muted),
+            Err(ClientError::Api { message, .. }) => {
+                tracing::warn!(input = %name, reason = %message, "an input in obs.audio_inputs cannot be muted");
+                None
+            }
+            Err(error) => return Err(error),
+        };
+        audio.push(AudioInputStatus {
+            name: name.clone(),
+            muted,
+        });
+    }
+    part.update(|o| o.audio = audio);
+    Ok(())
+}
+
+/// The configured sources' visibility into Status, each in its scene or in `program`; with
+/// `only_program`, just the sources that follow the program scene. OBS refusing (no such scene
+/// or item) leaves it unknown, with a warning for a source with a scene of its own (one that
+/// follows the program scene is simply not in every scene); no answer is an error.
+async fn read_sources(
+    part: &ObsPart,
+    obs: &ObsHandle,
+    client: &Client,
+    program: Option<&str>,
+    only_program: bool,
+) -> Result<(), ClientError> {
+    let timeout = obs.config().request_timeout;
+    let configured = &obs.config().sources;
+    if only_program && configured.iter().all(|s| s.scene.is_some()) {
+        return Ok(());
+    }
+    let mut read = Vec::new();
+    for source in configured {
+        if only_program && source.scene.is_some() {
+            continue;
+        }
+        let scene = source.scene.as_deref().or(program);
+        let mut state = SourceStatus {
+            name: source.name.clone(),
+            scene: scene.map(str::to_string),
+            visible: None,
+            item_id: None,
+        };
+        if let Some(scene) = scene {
+            let item = match within(timeout, client.scene_item_id(scene, &source.name)).await {
+                Ok(item) => Some(item),
+                Err(ClientError::Api { message, .. }) => {
+                    if source.scene.is_some() {
+                        tracing::warn!(source = %source.name, scene, reason = %message, "a source in obs.sources is not in its scene");
+                    }
+                    None
+                }
+                Err(error) => return Err(error),
+            };
+            if let Some(item) = item {
+                state.item_id = Some(item);
+                state.visible = match within(timeout, client.scene_item_enabled(scene, item)).await
+                {
+                    Ok(enabled) => Some(enabled),
+                    Err(ClientError::Api { .. }) => None,
+                    Err(error) => return Err(error),
+                };
+            }
+        }
+        read.push(state);
+    }
+    part.update(|o| {
+        if only_program {
+            for state in read {
+                if let Some(old) = o.sources.iter_mut().find(|s| s.name == state.name) {
+                    *old = state;
+                }
+            }
+        } else {
+            o.sources = read;
+        }
+    });
+    Ok(())
 }
 
 /// `OBS 29.0.2 (obs-websocket 5.1.0), compatibility mode`, as the log, doctor and status say it.
@@ -442,6 +544,22 @@ fn apply(part: &ObsPart, obs: &ObsHandle, event: ObsEvent) {
             }
         }
         ObsEvent::RecordStateChanged { active } => part.update(|o| o.recording = active),
+        ObsEvent::InputMuteChanged { input, muted } => part.update(|o| {
+            if let Some(audio) = o.audio.iter_mut().find(|a| a.name == input) {
+                audio.muted = Some(muted);
+            }
+        }),
+        ObsEvent::SceneItemEnabledChanged {
+            scene,
+            item,
+            enabled,
+        } => part.update(|o| {
+            for source in &mut o.sources {
+                if source.scene.as_deref() == Some(scene.as_str()) && source.item_id == Some(item) {
+                    source.visible = Some(enabled);
+                }
+            }
+        }),
         ObsEvent::Exiting => {}
     }
 }

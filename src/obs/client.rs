@@ -10,9 +10,10 @@ use std::time::Duration;
 /// Why a request failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ClientError {
-    /// OBS answered and refused (unknown scene, output already active, …).
-    #[error("{0}")]
-    Api(String),
+    /// OBS answered and refused (unknown scene, output already active, …): its `RequestStatus`
+    /// code and comment.
+    #[error("{message}")]
+    Api { code: u16, message: String },
     /// No usable answer: the socket closed, or the answer could not be read.
     #[error("{0}")]
     Closed(String),
@@ -23,9 +24,10 @@ pub enum ClientError {
 impl From<obws::error::Error> for ClientError {
     fn from(error: obws::error::Error) -> Self {
         match error {
-            obws::error::Error::Api { code, message } => {
-                ClientError::Api(message.unwrap_or_else(|| format!("{code:?}")))
-            }
+            obws::error::Error::Api { code, message } => ClientError::Api {
+                message: message.unwrap_or_else(|| format!("{code:?}")),
+                code: code.into(),
+            },
             obws::error::Error::Timeout => ClientError::Timeout,
             other => ClientError::Closed(crate::status::error_chain(&other)),
         }
@@ -75,6 +77,17 @@ pub enum OutputState {
     Other,
 }
 
+/// obs-websocket `RequestStatus` codes the bot tells apart (protocol.md, "RequestStatus":
+/// https://github.com/obsproject/obs-websocket/blob/master/docs/generated/protocol.md#requeststatus).
+pub mod status_code {
+    /// No scene, input or scene item by that name.
+    pub const RESOURCE_NOT_FOUND: u16 = 600;
+    /// The resource is there but of the wrong kind (a scene where an input was asked for).
+    pub const INVALID_RESOURCE_TYPE: u16 = 602;
+    /// The resource cannot do it (`SetInputMute` on an input without audio).
+    pub const INVALID_RESOURCE_STATE: u16 = 604;
+}
+
 /// The events the bot follows.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ObsEvent {
@@ -86,6 +99,15 @@ pub enum ObsEvent {
     },
     RecordStateChanged {
         active: bool,
+    },
+    InputMuteChanged {
+        input: String,
+        muted: bool,
+    },
+    SceneItemEnabledChanged {
+        scene: String,
+        item: i64,
+        enabled: bool,
     },
     /// OBS is closing (or the obs-websocket server stops).
     Exiting,
@@ -269,6 +291,79 @@ impl Client {
         }
     }
 
+    /// `SetInputMute`: mute or unmute an input that has audio.
+    pub async fn set_input_mute(&self, input: &str, muted: bool) -> Result<(), ClientError> {
+        match self {
+            Client::Obws(c) => Ok(c.inputs().set_muted(input.into(), muted).await?),
+            Client::Compat(c) => c
+                .request(
+                    "SetInputMute",
+                    serde_json::json!({ "inputName": input, "inputMuted": muted }),
+                )
+                .await
+                .map(drop),
+        }
+    }
+
+    /// `GetInputMute`.
+    pub async fn input_muted(&self, input: &str) -> Result<bool, ClientError> {
+        match self {
+            Client::Obws(c) => Ok(c.inputs().muted(input.into()).await?),
+            Client::Compat(c) => c.input_muted(input).await,
+        }
+    }
+
+    /// `GetSceneItemEnabled`.
+    pub async fn scene_item_enabled(&self, scene: &str, item: i64) -> Result<bool, ClientError> {
+        match self {
+            Client::Obws(c) => Ok(c.scene_items().enabled(scene.into(), item).await?),
+            Client::Compat(c) => c.scene_item_enabled(scene, item).await,
+        }
+    }
+
+    /// `GetSceneItemId`: the id of `source`'s item in `scene` (the first one, as OBS searches).
+    pub async fn scene_item_id(&self, scene: &str, source: &str) -> Result<i64, ClientError> {
+        match self {
+            Client::Obws(c) => Ok(c
+                .scene_items()
+                .id(obws::requests::scene_items::Id {
+                    scene: scene.into(),
+                    source,
+                    search_offset: None,
+                })
+                .await?),
+            Client::Compat(c) => c.scene_item_id(scene, source).await,
+        }
+    }
+
+    /// `SetSceneItemEnabled`: show or hide a scene item.
+    pub async fn set_scene_item_enabled(
+        &self,
+        scene: &str,
+        item: i64,
+        enabled: bool,
+    ) -> Result<(), ClientError> {
+        match self {
+            Client::Obws(c) => Ok(c
+                .scene_items()
+                .set_enabled(obws::requests::scene_items::SetEnabled {
+                    scene: scene.into(),
+                    item_id: item,
+                    enabled,
+                })
+                .await?),
+            Client::Compat(c) => c
+                .request(
+                    "SetSceneItemEnabled",
+                    serde_json::json!({
+                        "sceneName": scene, "sceneItemId": item, "sceneItemEnabled": enabled
+                    }),
+                )
+                .await
+                .map(drop),
+        }
+    }
+
     /// Close the socket (doctor's checks end with it).
     pub async fn disconnect(self) {
         match self {
@@ -317,6 +412,19 @@ fn from_obws(event: obws::events::Event) -> Option<ObsEvent> {
             },
         },
         E::RecordStateChanged { active, .. } => ObsEvent::RecordStateChanged { active },
+        E::InputMuteStateChanged { id, muted } => ObsEvent::InputMuteChanged {
+            input: id.name,
+            muted,
+        },
+        E::SceneItemEnableStateChanged {
+            scene,
+            item_id,
+            enabled,
+        } => ObsEvent::SceneItemEnabledChanged {
+            scene: scene.name,
+            item: i64::try_from(item_id).ok()?,
+            enabled,
+        },
         E::ServerStopping | E::ServerStopped | E::ExitStarted => ObsEvent::Exiting,
         _ => return None,
     })

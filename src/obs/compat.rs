@@ -29,8 +29,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// `EventSubscription` bits (protocol.md, "EventSubscription"): General (ExitStarted), Scenes
-/// (program scene and scene list changes) and Outputs (stream and record state).
-const SUBSCRIPTIONS: u64 = (1 << 0) | (1 << 2) | (1 << 6);
+/// (program scene and scene list changes), Inputs (mute state), Outputs (stream and record
+/// state) and SceneItems (enabled state).
+const SUBSCRIPTIONS: u64 = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 6) | (1 << 7);
 /// WebSocketCloseCode::AuthenticationFailed.
 pub const AUTHENTICATION_FAILED: u16 = 4009;
 /// Events waiting for a slow reader; a reader that falls further behind loses its stream (and
@@ -193,12 +194,16 @@ impl Client {
         if status["result"].as_bool() == Some(true) {
             Ok(answer.get("responseData").cloned().unwrap_or(Value::Null))
         } else {
-            Err(ClientError::Api(
-                status["comment"]
+            Err(ClientError::Api {
+                code: status["code"]
+                    .as_u64()
+                    .and_then(|code| u16::try_from(code).ok())
+                    .unwrap_or(0),
+                message: status["comment"]
                     .as_str()
                     .map(str::to_string)
                     .unwrap_or_else(|| format!("error {}", status["code"])),
-            ))
+            })
         }
     }
 
@@ -270,6 +275,38 @@ impl Client {
         )
         .await
         .map(drop)
+    }
+
+    /// `GetInputMute` by input name.
+    pub async fn input_muted(&self, input: &str) -> Result<bool, ClientError> {
+        let d = self
+            .request("GetInputMute", json!({ "inputName": input }))
+            .await?;
+        flag(&d, "inputMuted")
+    }
+
+    /// `GetSceneItemEnabled` by scene name and item id.
+    pub async fn scene_item_enabled(&self, scene: &str, item: i64) -> Result<bool, ClientError> {
+        let d = self
+            .request(
+                "GetSceneItemEnabled",
+                json!({ "sceneName": scene, "sceneItemId": item }),
+            )
+            .await?;
+        flag(&d, "sceneItemEnabled")
+    }
+
+    /// `GetSceneItemId` by scene and source name.
+    pub async fn scene_item_id(&self, scene: &str, source: &str) -> Result<i64, ClientError> {
+        let d = self
+            .request(
+                "GetSceneItemId",
+                json!({ "sceneName": scene, "sourceName": source }),
+            )
+            .await?;
+        d["sceneItemId"]
+            .as_i64()
+            .ok_or_else(|| ClientError::Closed("an answer without `sceneItemId`".into()))
     }
 }
 
@@ -371,6 +408,15 @@ fn event(d: &Value) -> Option<ObsEvent> {
         "RecordStateChanged" => ObsEvent::RecordStateChanged {
             active: data["outputActive"].as_bool()?,
         },
+        "InputMuteStateChanged" => ObsEvent::InputMuteChanged {
+            input: data["inputName"].as_str()?.to_string(),
+            muted: data["inputMuted"].as_bool()?,
+        },
+        "SceneItemEnableStateChanged" => ObsEvent::SceneItemEnabledChanged {
+            scene: data["sceneName"].as_str()?.to_string(),
+            item: data["sceneItemId"].as_i64()?,
+            enabled: data["sceneItemEnabled"].as_bool()?,
+        },
         "ExitStarted" => ObsEvent::Exiting,
         _ => return None,
     })
@@ -469,6 +515,26 @@ mod tests {
         // Missing fields and unknown events are skipped, never a panic.
         assert_eq!(event(&json!({"eventType": "StreamStateChanged"})), None);
         assert_eq!(event(&json!({"eventType": "InputMuteStateChanged"})), None);
+        let mute = json!({"eventType": "InputMuteStateChanged",
+            "eventData": {"inputName": "Mic/Aux", "inputMuted": true}});
+        assert_eq!(
+            event(&mute),
+            Some(ObsEvent::InputMuteChanged {
+                input: "Mic/Aux".into(),
+                muted: true
+            })
+        );
+        let item = json!({"eventType": "SceneItemEnableStateChanged",
+            "eventData": {"sceneName": "LIVE", "sceneItemId": 3, "sceneItemEnabled": false}});
+        assert_eq!(
+            event(&item),
+            Some(ObsEvent::SceneItemEnabledChanged {
+                scene: "LIVE".into(),
+                item: 3,
+                enabled: false
+            })
+        );
+        assert_eq!(event(&json!({"eventType": "UnknownEvent"})), None);
         assert_eq!(event(&json!(null)), None);
     }
 }

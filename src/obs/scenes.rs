@@ -1,11 +1,12 @@
-//! Scene names as people type them: exact first, then case-insensitive, then a unique part of a
-//! name, then a close spelling — but only when unambiguous; otherwise the candidates.
+//! Names as people type them (scenes, and the audio inputs and sources the configuration lists):
+//! exact first, then case-insensitive, then a unique part of a name, then a close spelling — but
+//! only when unambiguous; otherwise the candidates.
 
-/// The result of matching a typed name against OBS's scenes.
+/// The result of matching a typed name against a list of names (scenes, inputs, sources).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SceneMatch {
+pub enum NameMatch {
     Found(String),
-    /// Several scenes match equally well.
+    /// Several names match equally well.
     Ambiguous(Vec<String>),
     /// Nothing close; the nearest names (at most three).
     NotFound(Vec<String>),
@@ -15,31 +16,29 @@ pub enum SceneMatch {
 const FUZZY_MIN: f64 = 0.7;
 const FUZZY_MARGIN: f64 = 0.1;
 
-pub fn resolve(query: &str, scenes: &[String]) -> SceneMatch {
+/// Match `query` against `names` (only those: nothing else is ever found or listed).
+pub fn resolve(query: &str, names: &[String]) -> NameMatch {
     let query = query.trim();
-    if let Some(exact) = scenes.iter().find(|s| *s == query) {
-        return SceneMatch::Found(exact.clone());
+    if let Some(exact) = names.iter().find(|s| *s == query) {
+        return NameMatch::Found(exact.clone());
     }
     let lower = query.to_lowercase();
-    let same_case: Vec<&String> = scenes
-        .iter()
-        .filter(|s| s.to_lowercase() == lower)
-        .collect();
+    let same_case: Vec<&String> = names.iter().filter(|s| s.to_lowercase() == lower).collect();
     match same_case.as_slice() {
-        [one] => return SceneMatch::Found((*one).clone()),
-        [_, _, ..] => return SceneMatch::Ambiguous(same_case.into_iter().cloned().collect()),
+        [one] => return NameMatch::Found((*one).clone()),
+        [_, _, ..] => return NameMatch::Ambiguous(same_case.into_iter().cloned().collect()),
         [] => {}
     }
-    let containing: Vec<&String> = scenes
+    let containing: Vec<&String> = names
         .iter()
         .filter(|s| s.to_lowercase().contains(&lower))
         .collect();
     match containing.as_slice() {
-        [one] => return SceneMatch::Found((*one).clone()),
-        [_, _, ..] => return SceneMatch::Ambiguous(containing.into_iter().cloned().collect()),
+        [one] => return NameMatch::Found((*one).clone()),
+        [_, _, ..] => return NameMatch::Ambiguous(containing.into_iter().cloned().collect()),
         [] => {}
     }
-    let mut scored: Vec<(f64, &String)> = scenes
+    let mut scored: Vec<(f64, &String)> = names
         .iter()
         .map(|s| {
             (
@@ -56,16 +55,16 @@ pub fn resolve(query: &str, scenes: &[String]) -> SceneMatch {
                     .first()
                     .is_none_or(|(next, _)| best - next >= FUZZY_MARGIN) =>
         {
-            SceneMatch::Found((*name).clone())
+            NameMatch::Found((*name).clone())
         }
-        [(best, _), ..] if *best >= FUZZY_MIN => SceneMatch::Ambiguous(
+        [(best, _), ..] if *best >= FUZZY_MIN => NameMatch::Ambiguous(
             scored
                 .iter()
                 .take_while(|(score, _)| best - score < FUZZY_MARGIN)
                 .map(|(_, n)| (*n).clone())
                 .collect(),
         ),
-        _ => SceneMatch::NotFound(scored.into_iter().take(3).map(|(_, n)| n.clone()).collect()),
+        _ => NameMatch::NotFound(scored.into_iter().take(3).map(|(_, n)| n.clone()).collect()),
     }
 }
 
@@ -89,12 +88,12 @@ mod tests {
         .collect()
     }
 
-    fn check(query: &str, expected: SceneMatch) {
+    fn check(query: &str, expected: NameMatch) {
         assert_eq!(resolve(query, &scenes()), expected, "{query}");
     }
 
-    fn found(name: &str) -> SceneMatch {
-        SceneMatch::Found(name.into())
+    fn found(name: &str) -> NameMatch {
+        NameMatch::Found(name.into())
     }
 
     fn list(names: &[&str]) -> Vec<String> {
@@ -118,7 +117,7 @@ mod tests {
     fn parts_shared_by_several_names_are_ambiguous() {
         check(
             "camera",
-            SceneMatch::Ambiguous(list(&["Camera 1", "Camera 2"])),
+            NameMatch::Ambiguous(list(&["Camera 1", "Camera 2"])),
         );
     }
 
@@ -131,9 +130,9 @@ mod tests {
     #[test]
     fn nothing_close_lists_the_nearest() {
         match resolve("kitchen", &scenes()) {
-            SceneMatch::NotFound(candidates) => assert_eq!(candidates.len(), 3),
+            NameMatch::NotFound(candidates) => assert_eq!(candidates.len(), 3),
             other => panic!("{other:?}"),
         }
-        assert_eq!(resolve("x", &[]), SceneMatch::NotFound(vec![]));
+        assert_eq!(resolve("x", &[]), NameMatch::NotFound(vec![]));
     }
 }

@@ -171,6 +171,40 @@ fn guard_and_obs_problems_are_reported() {
 }
 
 #[test]
+fn audio_inputs_and_sources_are_checked_with_positions() {
+    let text = r#"(obs: (
+    audio_inputs: ["Mic", " ", "Mic"],
+    sources: [(name: "Cam"), (name: ""), (name: "Cam", scene: Some("LIVE")), (name: "Chat", scene: Some(""))],
+))"#;
+    let found = problems(text);
+    assert_eq!(
+        where_(&found),
+        [
+            (2, 27, "obs.audio_inputs[1]"),
+            (2, 32, "obs.audio_inputs[2]"),
+            (3, 37, "obs.sources[1].name"),
+            (3, 49, "obs.sources[2].name"),
+            (3, 100, "obs.sources[3].scene"),
+        ],
+        "{found:#?}"
+    );
+    assert!(found[1].message.contains("`Mic` is listed twice"));
+    assert!(found[3].message.contains("one scene per source"));
+    // Absent, both are empty: no input or source is reachable.
+    let config = Config::parse("(obs: ())").unwrap();
+    let obs = config.obs.unwrap();
+    assert!(obs.audio_inputs.is_empty() && obs.sources.is_empty());
+    let config = Config::parse(
+        r#"(obs: (audio_inputs: ["Mic/Aux"], sources: [(name: "Webcam"), (name: "Chat", scene: Some("LIVE"))]))"#,
+    )
+    .unwrap();
+    let obs = config.obs.unwrap();
+    assert_eq!(obs.audio_inputs, ["Mic/Aux"]);
+    assert_eq!(obs.sources[0].scene, None);
+    assert_eq!(obs.sources[1].scene.as_deref(), Some("LIVE"));
+}
+
+#[test]
 fn restream_power_services_and_programs_problems_are_reported_with_positions() {
     let text = r#"(
     restream: (include_path: "/", command_timeout: "0s", nginx_args: [""],

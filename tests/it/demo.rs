@@ -155,6 +155,20 @@ async fn a_command_right_after_start_reaches_obs() {
     assert!(demo.shutdown().await);
 }
 
+/// The banner's `!mute mic` and `!source webcam hide` work on the simulated OBS.
+#[tokio::test(start_paused = true)]
+async fn the_demo_mutes_an_input_and_hides_a_source() {
+    let demo = start().await;
+    let (reply, _) = support::command(demo.context(), "!mute mic", Invoker::console()).await;
+    assert_eq!(reply.key.id(), "audio-muted", "{reply:?}");
+    assert_eq!(demo.obs().input_muted("Mic/Aux"), Some(true));
+    let (reply, _) =
+        support::command(demo.context(), "!source webcam hide", Invoker::console()).await;
+    assert_eq!(reply.key.id(), "source-hidden", "{reply:?}");
+    assert_eq!(demo.obs().scene_item_enabled("LIVE", "Webcam"), Some(false));
+    assert!(demo.shutdown().await);
+}
+
 #[tokio::test(start_paused = true)]
 async fn brb_is_left_alone_by_the_guard_until_live() {
     let demo = start().await;

@@ -717,28 +717,18 @@ async fn buttons_run_their_command_with_the_clickers_level() {
 #[tokio::test]
 async fn panel_shows_the_current_scene_and_its_buttons_work() {
     let bot = start("").await;
-    let token = bot
-        .discord
-        .slash(&moderator(), Some(GUILD_ID), &["panel"], json!([]));
-    let answer = bot
-        .discord
-        .answer(&token, |a| !a.callbacks.is_empty())
-        .await;
-    let rows = answer.callbacks[0]["data"]["components"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let buttons: Vec<&Value> = rows
-        .iter()
-        .flat_map(|r| r["components"].as_array().unwrap())
-        .collect();
-    let live = buttons
-        .iter()
-        .find(|b| b["custom_id"] == "run:live")
-        .unwrap();
-    assert_eq!(live["style"], 3, "the current scene is highlighted");
-    assert!(buttons.iter().any(|b| b["custom_id"] == "run:brb"));
-    assert!(buttons.iter().any(|b| b["custom_id"] == "run:start"));
+    let buttons = panel_buttons(&bot).await;
+    let live = buttons.iter().find(|(id, _, _)| id == "run:live").unwrap();
+    assert_eq!(live.2, 3, "the current scene is highlighted");
+    assert!(buttons.iter().any(|(id, _, _)| id == "run:brb"));
+    assert!(buttons.iter().any(|(id, _, _)| id == "run:start"));
+    // Without `obs.audio_inputs` and `obs.sources`: no toggles.
+    assert!(
+        !buttons
+            .iter()
+            .any(|(id, _, _)| id.starts_with("run:mute") || id.starts_with("run:source")),
+        "{buttons:?}"
+    );
     let token = bot.discord.click(&moderator(), "run:brb");
     bot.discord.answer(&token, |a| a.text().is_some()).await;
     assert_eq!(bot.obs.current_scene(), "BRB");
@@ -748,6 +738,105 @@ async fn panel_shows_the_current_scene_and_its_buttons_work() {
         .slash(&viewer(), Some(GUILD_ID), &["panel"], json!([]));
     let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
     assert!(answer.ephemeral());
+}
+
+/// The panel's buttons, by custom id: (label, style).
+async fn panel_buttons(bot: &Bot) -> Vec<(String, String, u64)> {
+    let token = bot
+        .discord
+        .slash(&moderator(), Some(GUILD_ID), &["panel"], json!([]));
+    let answer = bot
+        .discord
+        .answer(&token, |a| !a.callbacks.is_empty())
+        .await;
+    answer.callbacks[0]["data"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["components"].as_array().unwrap().clone())
+        .map(|b| {
+            (
+                b["custom_id"].as_str().unwrap().to_string(),
+                b["label"].as_str().unwrap().to_string(),
+                b["style"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A bot whose `obs` section lists one audio input and one source (the simulator has more).
+async fn with_audio_and_sources() -> Bot {
+    start_with(
+        FakeDiscord::start().await,
+        tempfile::tempdir().unwrap(),
+        "",
+        &format!(
+            r#"{DEFAULT_STOP}, audio_inputs: ["Mic/Aux"], sources: [(name: "Webcam", scene: Some("LIVE"))]"#
+        ),
+        "",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_panel_toggles_the_configured_inputs_and_sources_by_their_state() {
+    let bot = with_audio_and_sources().await;
+    let buttons = panel_buttons(&bot).await;
+    let toggles: Vec<_> = buttons
+        .iter()
+        .filter(|(id, _, _)| {
+            id.starts_with("run:mute")
+                || id.starts_with("run:unmute")
+                || id.starts_with("run:source")
+        })
+        .cloned()
+        .collect();
+    // Unmuted and visible: a click mutes, hides. Nothing else OBS has gets a button.
+    assert_eq!(
+        toggles,
+        [
+            ("run:mute Mic/Aux".into(), "🎙️ Mic/Aux".into(), 2),
+            ("run:source Webcam hide".into(), "👁️ Webcam".into(), 3),
+        ]
+    );
+    // A click runs the line through dispatch with the clicker's level.
+    let token = bot.discord.click(&moderator(), "run:mute Mic/Aux");
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert_eq!(answer.text().as_deref(), Some("Mic/Aux muted."));
+    assert_eq!(bot.obs.input_muted("Mic/Aux"), Some(true));
+    let token = bot.discord.click(&moderator(), "run:source Webcam hide");
+    bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert_eq!(bot.obs.scene_item_enabled("LIVE", "Webcam"), Some(false));
+    let token = bot.discord.click(&viewer(), "run:unmute Mic/Aux");
+    let refused = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert!(refused.ephemeral());
+    assert_eq!(
+        bot.obs.input_muted("Mic/Aux"),
+        Some(true),
+        "a viewer changes nothing"
+    );
+    // Once OBS reports the new states, a new panel offers the way back.
+    let mut status = bot.ctx.status.subscribe();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        status.wait_for(|s| {
+            s.obs.as_ref().is_some_and(|o| {
+                o.audio[0].muted == Some(true) && o.sources[0].visible == Some(false)
+            })
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let buttons = panel_buttons(&bot).await;
+    assert!(
+        buttons.contains(&("run:unmute Mic/Aux".into(), "🔇 Mic/Aux".into(), 4)),
+        "{buttons:?}"
+    );
+    assert!(
+        buttons.contains(&("run:source Webcam show".into(), "🙈 Webcam".into(), 2)),
+        "{buttons:?}"
+    );
 }
 
 /// A bot whose OBS streams and whose `stream stop` takes longer than Discord waits (the ending
@@ -1904,4 +1993,74 @@ async fn autocomplete_needs_the_commands_permission() {
             assert!(choices.is_empty(), "{choices:?}");
         }
     }
+}
+
+/// The values autocomplete offers `member` for `option` of `command` after `typed`.
+async fn suggested(
+    bot: &Bot,
+    member: &Member,
+    command: &str,
+    option: &str,
+    typed: &str,
+) -> Vec<String> {
+    let token = bot
+        .discord
+        .autocomplete(member, Some(GUILD_ID), command, option, typed);
+    let answer = bot
+        .discord
+        .answer(&token, |a| !a.callbacks.is_empty())
+        .await;
+    answer.callbacks[0]["data"]["choices"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c["value"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// `/mute`, `/unmute` and `/source` run their chat lines; their names complete from the
+/// configuration only (OBS's other inputs are never suggested), and only for those who may run
+/// them.
+#[tokio::test]
+async fn mute_and_source_slash_commands_complete_only_configured_names() {
+    let bot = with_audio_and_sources().await;
+    // The simulator also has Desktop Audio and SRT Ingest: never suggested.
+    let moderator = moderator();
+    for (command, option, typed, expected) in [
+        ("mute", "input", "", "Mic/Aux"),
+        ("unmute", "input", "a", "Mic/Aux"),
+        ("source", "name", "", "Webcam"),
+    ] {
+        assert_eq!(
+            suggested(&bot, &moderator, command, option, typed).await,
+            [expected]
+        );
+    }
+    assert!(
+        suggested(&bot, &viewer(), "mute", "input", "")
+            .await
+            .is_empty()
+    );
+
+    let token = bot.discord.slash(
+        &moderator,
+        Some(GUILD_ID),
+        &["mute"],
+        json!([{"name": "input", "type": 3, "value": "mic"}]),
+    );
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert_eq!(answer.text().as_deref(), Some("Mic/Aux muted."));
+    assert_eq!(bot.obs.input_muted("Mic/Aux"), Some(true));
+    // `action` is a choice: 0 = show, 1 = hide.
+    let token = bot.discord.slash(
+        &moderator,
+        Some(GUILD_ID),
+        &["source"],
+        json!([{"name": "name", "type": 3, "value": "Webcam"},
+               {"name": "action", "type": 4, "value": 1}]),
+    );
+    let answer = bot.discord.answer(&token, |a| a.text().is_some()).await;
+    assert_eq!(answer.text().as_deref(), Some("Webcam hidden in LIVE."));
+    assert_eq!(bot.obs.scene_item_enabled("LIVE", "Webcam"), Some(false));
 }

@@ -53,6 +53,10 @@ const FORMS: &[&str] = &[
     "!scene Main",
     "!fix",
     "!refresh",
+    "!mute Mic",
+    "!unmute Mic",
+    "!source Webcam show",
+    "!source Webcam hide",
     "!bitrate",
     "!guard",
     "!guard status",
@@ -449,9 +453,8 @@ async fn command_words_in_configuration_maps_apply_whatever_their_case() {
 /// The localised name of the feature each non-meta command word belongs to.
 fn feature_of(name: &str) -> Option<(Feature, &'static str)> {
     Some(match name {
-        "start" | "stop" | "record" | "live" | "brb" | "starting" | "scene" | "fix" | "refresh" => {
-            (Feature::Obs, "OBS control")
-        }
+        "start" | "stop" | "record" | "live" | "brb" | "starting" | "scene" | "fix" | "refresh"
+        | "mute" | "unmute" | "source" => (Feature::Obs, "OBS control"),
         "bitrate" | "guard" | "trigger" | "dryrun" => (Feature::Guard, "the bitrate guard"),
         "title" | "category" | "raid" | "marker" | "clip" | "ad" | "snooze" => {
             (Feature::Twitch, "Twitch")

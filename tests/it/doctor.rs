@@ -461,6 +461,46 @@ async fn obs_without_the_password_with_a_wrong_one_and_with_the_right_one() {
         "set `obs.scenes`",
     );
 
+    // Audio inputs and sources: each one OBS refuses is named with OBS's reason; a source that
+    // follows the program scene is not checked.
+    assert!(
+        report.get("OBS inputs and sources").is_none(),
+        "no check without audio inputs or sources"
+    );
+    let healthy = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        healthy.replace(
+            r#"scenes: (low: "Camera 3"))"#,
+            r#"audio_inputs: ["Mic/Aux"], sources: [(name: "Webcam", scene: Some("LIVE")), (name: "Chat")])"#,
+        ),
+    )
+    .unwrap();
+    let report = rig.doctor(&config).await;
+    assert_ok(
+        &report,
+        "OBS inputs and sources",
+        "1 audio input(s) can be muted, 1 source(s) are in their scenes",
+    );
+    std::fs::write(
+        &config,
+        healthy.replace(
+            r#"scenes: (low: "Camera 3"))"#,
+            r#"audio_inputs: ["Webcam", "Ghost"], sources: [(name: "Webcam", scene: Some("BRB")), (name: "SRT Ingest", scene: Some("LOW"))])"#,
+        ),
+    )
+    .unwrap();
+    let report = rig.doctor(&config).await;
+    assert_fails(
+        &report,
+        "OBS inputs and sources",
+        "audio input Webcam: The specified input does not support audio.; audio input Ghost: \
+         No source was found by the name of `Ghost`.; source SRT Ingest in LOW: No scene items \
+         were found in the specified scene by that name or offset.",
+        "set `obs.audio_inputs` and `obs.sources`",
+    );
+    std::fs::write(&config, healthy).unwrap();
+
     // OBS gone.
     let port = rig.obs.port();
     rig.obs.shutdown().await;

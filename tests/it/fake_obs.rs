@@ -977,3 +977,126 @@ async fn raw_protocol_violations_close_with_obs_codes_and_the_fake_survives() {
     let client = connect(&fake).await;
     client.general().version().await.unwrap();
 }
+
+/// One request on a raw, identified socket; its RequestResponse `d`.
+async fn raw_request(ws: &mut Raw, request_type: &str, data: Value) -> Value {
+    send_json(
+        ws,
+        json!({ "op": 6, "d": { "requestType": request_type, "requestId": request_type,
+                                "requestData": data } }),
+    )
+    .await;
+    loop {
+        let message = recv_json(ws).await;
+        if message["op"] == 7 {
+            return message["d"].clone();
+        }
+    }
+}
+
+fn code(answer: &Value) -> u64 {
+    answer["requestStatus"]["code"].as_u64().unwrap()
+}
+
+/// Inputs (1 << 3) and scene items (1 << 7): mute and enable state, with obs-websocket's codes:
+/// 300 missing field, 401 wrong type, 600 not found, 604 an input without audio
+/// (https://github.com/obsproject/obs-websocket/blob/master/docs/generated/protocol.md#requeststatus).
+#[tokio::test]
+async fn raw_mute_and_scene_items_answer_with_obs_codes_and_events() {
+    let fake = FakeObs::start(FakeObsOptions::default()).await;
+    let mut ws = identified_raw(&fake, (1 << 3) | (1 << 7)).await;
+    let mic = json!({ "inputName": "Mic/Aux" });
+    assert_eq!(
+        raw_request(&mut ws, "GetInputMute", mic.clone()).await["responseData"],
+        json!({ "inputMuted": false })
+    );
+    let set = raw_request(
+        &mut ws,
+        "SetInputMute",
+        json!({ "inputName": "Mic/Aux", "inputMuted": true }),
+    )
+    .await;
+    assert_eq!(code(&set), 100);
+    let event = recv_json(&mut ws).await;
+    assert_eq!(event["d"]["eventType"], "InputMuteStateChanged");
+    assert_eq!(event["d"]["eventData"]["inputName"], "Mic/Aux");
+    assert_eq!(event["d"]["eventData"]["inputMuted"], true);
+    assert_eq!(fake.input_muted("Mic/Aux"), Some(true));
+    for (data, want) in [
+        (json!({ "inputName": "Mic/Aux" }), 300),
+        (json!({ "inputName": "Mic/Aux", "inputMuted": "yes" }), 401),
+        (json!({ "inputName": "Nope", "inputMuted": true }), 600),
+        (json!({ "inputName": "Webcam", "inputMuted": true }), 604),
+    ] {
+        let answer = raw_request(&mut ws, "SetInputMute", data.clone()).await;
+        assert_eq!(code(&answer), want, "{data}: {answer}");
+        assert_eq!(answer["requestStatus"]["result"], false);
+    }
+    assert_eq!(
+        code(&raw_request(&mut ws, "GetInputMute", json!({ "inputName": "Webcam" })).await),
+        604
+    );
+
+    let id = raw_request(
+        &mut ws,
+        "GetSceneItemId",
+        json!({ "sceneName": "LIVE", "sourceName": "Webcam" }),
+    )
+    .await["responseData"]["sceneItemId"]
+        .clone();
+    assert_eq!(id, 2, "ids count from 1 in each scene");
+    let hide = raw_request(
+        &mut ws,
+        "SetSceneItemEnabled",
+        json!({ "sceneName": "LIVE", "sceneItemId": id, "sceneItemEnabled": false }),
+    )
+    .await;
+    assert_eq!(code(&hide), 100);
+    let event = recv_json(&mut ws).await;
+    assert_eq!(event["d"]["eventType"], "SceneItemEnableStateChanged");
+    assert_eq!(event["d"]["eventData"]["sceneName"], "LIVE");
+    assert_eq!(event["d"]["eventData"]["sceneItemId"], 2);
+    assert_eq!(event["d"]["eventData"]["sceneItemEnabled"], false);
+    assert_eq!(
+        raw_request(
+            &mut ws,
+            "GetSceneItemEnabled",
+            json!({ "sceneName": "LIVE", "sceneItemId": 2 })
+        )
+        .await["responseData"],
+        json!({ "sceneItemEnabled": false })
+    );
+    assert_eq!(fake.scene_item_enabled("LIVE", "Webcam"), Some(false));
+    assert_eq!(fake.scene_item_enabled("BRB", "Webcam"), Some(true));
+    for (request, data, want) in [
+        (
+            "GetSceneItemId",
+            json!({ "sceneName": "LOW", "sourceName": "Webcam" }),
+            600,
+        ),
+        (
+            "GetSceneItemId",
+            json!({ "sceneName": "Nope", "sourceName": "Webcam" }),
+            600,
+        ),
+        ("GetSceneItemId", json!({ "sceneName": "LIVE" }), 300),
+        (
+            "SetSceneItemEnabled",
+            json!({ "sceneName": "LIVE", "sceneItemId": 99, "sceneItemEnabled": true }),
+            600,
+        ),
+        (
+            "SetSceneItemEnabled",
+            json!({ "sceneName": "LIVE", "sceneItemId": "2", "sceneItemEnabled": true }),
+            401,
+        ),
+        (
+            "SetSceneItemEnabled",
+            json!({ "sceneName": "LIVE", "sceneItemId": 2 }),
+            300,
+        ),
+    ] {
+        let answer = raw_request(&mut ws, request, data.clone()).await;
+        assert_eq!(code(&answer), want, "{request} {data}: {answer}");
+    }
+}

@@ -558,24 +558,37 @@ async fn a_hundred_obs_restarts_reconnect_within_the_backoff_cap() {
     assert!(app.shutdown(Duration::from_secs(5)).await);
 }
 
-#[tokio::test]
-async fn a_configured_scene_missing_in_obs_is_a_warning_naming_what_exists() {
-    use std::sync::Mutex;
+/// What was logged at warn and above while the guard of [`capture_warnings`] lives.
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// Log warnings into a buffer. The tests' runtime is single-threaded: every task logs through
+/// this subscriber while the guard lives.
+fn capture_warnings() -> (Captured, tracing::subscriber::DefaultGuard) {
     use stream_control::config::LogConfig;
     use stream_control::logging::{Sink, subscriber};
-    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = subscriber(
         &LogConfig::default(),
         tracing_subscriber::EnvFilter::new("warn"),
         stream_control::secrets::Redactor::default(),
         Sink::Buffer(buffer.clone()),
     );
-    // This test's runtime is single-threaded: every task logs through this subscriber.
-    let _guard = tracing::subscriber::set_default(log);
+    (Captured(buffer), tracing::subscriber::set_default(log))
+}
+
+#[tokio::test]
+async fn a_configured_scene_missing_in_obs_is_a_warning_naming_what_exists() {
+    let (buffer, _guard) = capture_warnings();
     let fake = start_fake(FakeObsOptions::default()).await;
     let (app, _ctx) = connected(&fake, r#"scenes: (low: "Low bitrate")"#).await;
     assert!(app.shutdown(Duration::from_secs(5)).await);
-    let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+    let text = buffer.text();
     assert!(
         text.contains("scenes named in config.ron do not exist in OBS"),
         "{text}"
@@ -737,5 +750,249 @@ async fn upload_alerts_start_once_clear_once_and_a_blip_is_none() {
         upload_changes(&mut events),
         [("congestion", true), ("gone", false)]
     );
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn configured_inputs_and_sources_obs_refuses_are_warnings_at_connect() {
+    let (buffer, _guard) = capture_warnings();
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, _ctx) = connected(&fake, AUDIO_AND_SOURCES).await;
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+    let text = buffer.text();
+    let lines = |needle: &str| text.lines().filter(|l| l.contains(needle)).count();
+    // Webcam has no audio, Ghost does not exist; Nowhere is not in BRB. SRT Ingest follows
+    // the program scene (LIVE has it) and Mic/Aux is fine: no warning for them.
+    assert_eq!(lines("an input in obs.audio_inputs cannot be muted"), 2, "{text}");
+    assert!(text.contains("does not support audio") && text.contains("Ghost"), "{text}");
+    assert_eq!(lines("a source in obs.sources is not in its scene"), 1, "{text}");
+    assert!(text.contains("Nowhere"), "{text}");
+    assert!(!text.contains("Mic/Aux") && !text.contains("SRT Ingest"), "{text}");
+}
+
+/// `obs` settings for the audio and source cases: two audio inputs OBS has, one input without
+/// audio and one OBS lacks; a source in a fixed scene, one in the program scene, one in a scene
+/// that lacks it. The simulator also has inputs and items nobody configured.
+const AUDIO_AND_SOURCES: &str = r#"audio_inputs: ["Mic/Aux", "Desktop Audio", "Webcam", "Ghost"],
+    sources: [(name: "Webcam", scene: Some("LIVE")), (name: "SRT Ingest"), (name: "Nowhere", scene: Some("BRB"))]"#;
+
+fn sent(fake: &FakeObs, request_type: &str, since: usize) -> Vec<serde_json::Value> {
+    fake.requests()
+        .into_iter()
+        .skip(since)
+        .filter(|r| r.request_type == request_type)
+        .map(|r| r.data)
+        .collect()
+}
+
+#[tokio::test]
+async fn mute_and_unmute_name_the_new_state_and_match_like_scene() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&fake, AUDIO_AND_SOURCES).await;
+    let mark = fake.request_mark();
+    assert_eq!(say(&ctx, "!mute mic").await, "Mic/Aux muted.");
+    assert_eq!(fake.input_muted("Mic/Aux"), Some(true));
+    // By name in every version (5.0 to 5.2 have no UUIDs).
+    assert_eq!(
+        sent(&fake, "SetInputMute", mark),
+        [serde_json::json!({"inputName": "Mic/Aux", "inputMuted": true})]
+    );
+    assert_eq!(say(&ctx, "!unmute MIC/AUX").await, "Mic/Aux unmuted.");
+    assert_eq!(fake.input_muted("Mic/Aux"), Some(false));
+    assert_eq!(say(&ctx, "!mute desktp audio").await, "Desktop Audio muted.");
+    assert_eq!(fake.input_muted("Desktop Audio"), Some(true));
+    let ambiguous = say(&ctx, "!mute a").await;
+    assert!(
+        ambiguous.starts_with("“a” matches several audio inputs:"),
+        "{ambiguous}"
+    );
+    // OBS's answers: 604 for an input without audio, 600 for none.
+    assert_eq!(
+        say(&ctx, "!mute webcam").await,
+        "“Webcam” has no audio in OBS: check obs.audio_inputs in config.ron."
+    );
+    assert_eq!(
+        say(&ctx, "!unmute ghost").await,
+        "OBS has no input “Ghost”: check obs.audio_inputs in config.ron."
+    );
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn inputs_not_configured_are_unknown_and_never_named() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&fake, r#"audio_inputs: ["Desktop Audio"]"#).await;
+    let mark = fake.request_mark();
+    // OBS has Mic/Aux and SRT Ingest (both with audio); neither is configured.
+    // The answer echoes what was typed and lists only configured inputs.
+    for input in ["Mic/Aux", "SRT Ingest"] {
+        assert_eq!(
+            say(&ctx, &format!("!mute {input}")).await,
+            format!("There is no audio input “{input}”. Closest: Desktop Audio.")
+        );
+    }
+    assert_eq!(fake.input_muted("Mic/Aux"), Some(false));
+    assert_eq!(fake.input_muted("SRT Ingest"), Some(false));
+    assert!(sent(&fake, "SetInputMute", mark).is_empty());
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn source_shows_and_hides_in_its_scene_or_the_program_scene() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&fake, AUDIO_AND_SOURCES).await;
+    let mark = fake.request_mark();
+    assert_eq!(say(&ctx, "!source webcam hide").await, "Webcam hidden in LIVE.");
+    assert_eq!(fake.scene_item_enabled("LIVE", "Webcam"), Some(false));
+    let item = sent(&fake, "GetSceneItemId", mark);
+    assert_eq!(
+        item,
+        [serde_json::json!({"sceneName": "LIVE", "sourceName": "Webcam"})]
+    );
+    let enabled = sent(&fake, "SetSceneItemEnabled", mark);
+    assert_eq!(enabled[0]["sceneName"], "LIVE");
+    assert_eq!(enabled[0]["sceneItemEnabled"], false);
+    assert_eq!(say(&ctx, "!source Webcam SHOW").await, "Webcam shown in LIVE.");
+    assert_eq!(fake.scene_item_enabled("LIVE", "Webcam"), Some(true));
+    // Without a scene: the program scene of the moment.
+    assert_eq!(
+        say(&ctx, "!source srt hide").await,
+        "SRT Ingest hidden in LIVE."
+    );
+    assert_eq!(fake.scene_item_enabled("LIVE", "SRT Ingest"), Some(false));
+    fake.set_scene("BRB");
+    assert_eq!(
+        say(&ctx, "!source srt ingest show").await,
+        "The scene “BRB” has no source “SRT Ingest”: check obs.sources in config.ron."
+    );
+    // A fixed scene stays the scene whatever is on program.
+    assert_eq!(say(&ctx, "!source webcam hide").await, "Webcam hidden in LIVE.");
+    assert_eq!(fake.scene_item_enabled("BRB", "Webcam"), Some(true));
+    assert_eq!(
+        say(&ctx, "!source nowhere show").await,
+        "The scene “BRB” has no source “Nowhere”: check obs.sources in config.ron."
+    );
+    let ambiguous = say(&ctx, "!source e show").await;
+    assert!(
+        ambiguous.starts_with("“e” matches several sources:"),
+        "{ambiguous}"
+    );
+    // Mic/Aux is an item in LIVE, but not a configured source.
+    let unknown = say(&ctx, "!source Mic/Aux hide").await;
+    assert!(
+        unknown.starts_with("There is no source “Mic/Aux”. Closest:"),
+        "{unknown}"
+    );
+    assert_eq!(fake.scene_item_enabled("LIVE", "Mic/Aux"), Some(true));
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn audio_and_sources_without_configuration_say_so_and_ask_nothing() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&fake, "").await;
+    let mark = fake.request_mark();
+    assert_eq!(
+        say(&ctx, "!mute Mic/Aux").await,
+        "No audio input may be muted from here: list them in config.ron (obs.audio_inputs)."
+    );
+    assert_eq!(
+        say(&ctx, "!source Webcam hide").await,
+        "No source may be shown or hidden from here: list them in config.ron (obs.sources)."
+    );
+    assert_eq!(fake.request_mark(), mark, "{:?}", fake.requests());
+    assert_eq!(fake.input_muted("Mic/Aux"), Some(false));
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+#[tokio::test]
+async fn audio_and_sources_while_obs_is_away_answer_at_once() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    let (app, ctx) = connected(&fake, AUDIO_AND_SOURCES).await;
+    fake.shutdown().await;
+    wait_connection(&ctx, |c| matches!(c, ObsConnection::Offline(_))).await;
+    for line in ["!mute mic", "!unmute mic", "!source webcam show"] {
+        assert_eq!(say(&ctx, line).await, "OBS is not connected.", "{line}");
+    }
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+/// The configured inputs' and sources' states in Status (what the panel labels its toggles with).
+/// (name, muted) per input; (name, scene, visible) per source.
+type AudioStates = Vec<(String, Option<bool>)>;
+type SourceStates = Vec<(String, Option<String>, Option<bool>)>;
+
+fn audio_and_sources(ctx: &Context) -> (AudioStates, SourceStates) {
+    let status = ctx.status.borrow();
+    let obs = status.obs.as_ref().unwrap();
+    (
+        obs.audio.iter().map(|a| (a.name.clone(), a.muted)).collect(),
+        obs.sources
+            .iter()
+            .map(|s| (s.name.clone(), s.scene.clone(), s.visible))
+            .collect(),
+    )
+}
+
+async fn wait_status(ctx: &Context, what: &str, want: impl Fn(&stream_control::status::ObsStatus) -> bool) {
+    let mut status = ctx.status.subscribe();
+    let waited = timeout(
+        WAIT,
+        status.wait_for(|s| s.obs.as_ref().is_some_and(&want)),
+    )
+    .await;
+    assert!(waited.is_ok(), "{what}: {:?}", ctx.status.borrow().obs);
+}
+
+#[tokio::test]
+async fn status_follows_mute_and_visibility_from_obs_events() {
+    let fake = start_fake(FakeObsOptions::default()).await;
+    fake.set_input_muted("Desktop Audio", true).unwrap();
+    let (app, ctx) = connected(&fake, AUDIO_AND_SOURCES).await;
+    // Read at connect: unknown where OBS lacks the input or it has no audio.
+    let s = |v: &str| v.to_string();
+    assert_eq!(
+        audio_and_sources(&ctx),
+        (
+            vec![
+                (s("Mic/Aux"), Some(false)),
+                (s("Desktop Audio"), Some(true)),
+                (s("Webcam"), None),
+                (s("Ghost"), None),
+            ],
+            vec![
+                (s("Webcam"), Some(s("LIVE")), Some(true)),
+                (s("SRT Ingest"), Some(s("LIVE")), Some(true)),
+                (s("Nowhere"), Some(s("BRB")), None),
+            ],
+        )
+    );
+    // Changes made in OBS arrive as events.
+    fake.set_input_muted("Mic/Aux", true).unwrap();
+    wait_status(&ctx, "Mic/Aux muted", |o| o.audio[0].muted == Some(true)).await;
+    fake.set_scene_item_enabled("LIVE", "Webcam", false).unwrap();
+    wait_status(&ctx, "Webcam hidden", |o| o.sources[0].visible == Some(false)).await;
+    // And so do the bot's own.
+    say(&ctx, "!unmute mic").await;
+    wait_status(&ctx, "Mic/Aux unmuted", |o| o.audio[0].muted == Some(false)).await;
+    say(&ctx, "!source srt hide").await;
+    wait_status(&ctx, "SRT Ingest hidden", |o| o.sources[1].visible == Some(false)).await;
+    // A source without a scene of its own follows the program scene.
+    fake.set_scene("BRB");
+    wait_status(&ctx, "SRT Ingest looked for in BRB", |o| {
+        o.sources[1].scene.as_deref() == Some("BRB") && o.sources[1].visible.is_none()
+    })
+    .await;
+    fake.set_scene("LIVE");
+    wait_status(&ctx, "SRT Ingest back in LIVE, still hidden", |o| {
+        o.sources[1].scene.as_deref() == Some("LIVE") && o.sources[1].visible == Some(false)
+    })
+    .await;
+    // A lost connection makes every state unknown.
+    fake.shutdown().await;
+    wait_connection(&ctx, |c| matches!(c, ObsConnection::Offline(_))).await;
+    let (audio, sources) = audio_and_sources(&ctx);
+    assert!(audio.iter().all(|(_, muted)| muted.is_none()), "{audio:?}");
+    assert!(sources.iter().all(|(_, _, visible)| visible.is_none()), "{sources:?}");
     assert!(app.shutdown(Duration::from_secs(5)).await);
 }

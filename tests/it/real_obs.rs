@@ -15,7 +15,7 @@ use stream_control::dispatch::{Invoker, Surface};
 use stream_control::secrets::{Redactor, Secrets};
 use stream_control::status::ObsConnection;
 use support::nginx::{Nginx, encode_clip, publish};
-use support::real_obs::{RealObs, SCENES, SceneWatcher};
+use support::real_obs::{RealObs, SCENES, SceneWatcher, request};
 use tokio::time::timeout;
 
 /// Generous: a loaded CI machine starts OBS and x264 slowly.
@@ -121,6 +121,78 @@ async fn scene_commands_switch_the_real_obs_as_its_own_events_show() {
     // Already there: nothing is switched.
     say(&ctx, "!starting").await;
     assert_eq!(watcher.taken(), Vec::<String>::new());
+    assert!(app.shutdown(Duration::from_secs(5)).await);
+}
+
+/// `mute`/`unmute` and `source` against obs-websocket 5.1's own answers (no UUIDs, the compat
+/// client): a media source created in LIVE has audio and is a scene item there; a color source
+/// has no audio. What OBS did is asked of OBS by a client of our own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mute_and_source_change_the_real_obs() {
+    let obs = blocking(|| RealObs::start(None)).await;
+    for (name, kind) in [("Clip", "ffmpeg_source"), ("Card", "color_source_v3")] {
+        let created = request(
+            &obs,
+            "CreateInput",
+            serde_json::json!({"sceneName": "LIVE", "inputName": name, "inputKind": kind,
+                               "inputSettings": {}, "sceneItemEnabled": true}),
+        )
+        .await;
+        assert_eq!(created["requestStatus"]["result"], true, "{created}");
+    }
+    let ctx = support::context(&format!(
+        "({})",
+        obs_section(
+            &obs,
+            r#"audio_inputs: ["Clip", "Card"], sources: [(name: "Clip", scene: Some("LIVE")), (name: "Card")]"#
+        )
+    ));
+    let app = App::start(ctx.clone(), RunOptions::default());
+    wait_connection(&ctx, |c| *c == ObsConnection::Connected).await;
+    let muted = || async {
+        request(
+            &obs,
+            "GetInputMute",
+            serde_json::json!({"inputName": "Clip"}),
+        )
+        .await["responseData"]["inputMuted"]
+            .clone()
+    };
+    assert_eq!(say(&ctx, "!mute clip").await, "Clip muted.");
+    assert_eq!(muted().await, true);
+    assert_eq!(say(&ctx, "!unmute Clip").await, "Clip unmuted.");
+    assert_eq!(muted().await, false);
+    // OBS's own refusal for an input without audio (604).
+    assert_eq!(
+        say(&ctx, "!mute card").await,
+        "“Card” has no audio in OBS: check obs.audio_inputs in config.ron."
+    );
+    assert_eq!(say(&ctx, "!source clip hide").await, "Clip hidden in LIVE.");
+    let item = request(
+        &obs,
+        "GetSceneItemId",
+        serde_json::json!({"sceneName": "LIVE", "sourceName": "Clip"}),
+    )
+    .await["responseData"]["sceneItemId"]
+        .clone();
+    let enabled = || async {
+        request(
+            &obs,
+            "GetSceneItemEnabled",
+            serde_json::json!({"sceneName": "LIVE", "sceneItemId": item}),
+        )
+        .await["responseData"]["sceneItemEnabled"]
+            .clone()
+    };
+    assert_eq!(enabled().await, false);
+    assert_eq!(say(&ctx, "!source clip show").await, "Clip shown in LIVE.");
+    assert_eq!(enabled().await, true);
+    // In the program scene; BRB has no Card (OBS's 600).
+    assert_eq!(say(&ctx, "!brb").await, "Switched to BRB.");
+    assert_eq!(
+        say(&ctx, "!source card hide").await,
+        "The scene “BRB” has no source “Card”: check obs.sources in config.ron."
+    );
     assert!(app.shutdown(Duration::from_secs(5)).await);
 }
 

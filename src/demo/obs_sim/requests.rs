@@ -392,11 +392,117 @@ impl State {
                 Err(reply) => reply,
             },
             "TriggerMediaInputAction" => self.trigger_media_action(data, now),
+            "GetInputMute" => match self.audio_input(data) {
+                Ok(index) => Reply::ok_with(json!({ "inputMuted": self.inputs[index].muted })),
+                Err(reply) => reply,
+            },
+            "SetInputMute" => self.set_input_mute(data),
+            "GetSceneItemId" => self.scene_item_id(data),
+            "GetSceneItemEnabled" => match self.scene_item(data) {
+                Ok((scene, item)) => {
+                    let enabled = self.scenes[scene].items[item].enabled;
+                    Reply::ok_with(json!({ "sceneItemEnabled": enabled }))
+                }
+                Err(reply) => reply,
+            },
+            "SetSceneItemEnabled" => self.set_scene_item_enabled(data),
             _ => Reply::err(
                 status::UNKNOWN_REQUEST_TYPE,
                 format!("Your request type is not valid: {request_type}"),
             ),
         }
+    }
+
+    /// An input with audio, as `GetInputMute`/`SetInputMute` find it: no such input is 600, one
+    /// without `OBS_SOURCE_AUDIO` 604 "The specified input does not support audio."
+    /// (https://github.com/obsproject/obs-websocket/blob/master/src/requesthandler/RequestHandler_Inputs.cpp,
+    /// codes: https://github.com/obsproject/obs-websocket/blob/master/docs/generated/protocol.md#requeststatus).
+    fn audio_input(&self, data: &Value) -> Result<usize, Reply> {
+        let index = self.find_input(data)?;
+        if self.inputs[index].audio {
+            Ok(index)
+        } else {
+            Err(Reply::err(
+                status::INVALID_RESOURCE_STATE,
+                "The specified input does not support audio.",
+            ))
+        }
+    }
+
+    fn set_input_mute(&mut self, data: &Value) -> Reply {
+        // obs-websocket validates the input and the field before it checks for audio.
+        let index = match self.find_input(data) {
+            Ok(index) => index,
+            Err(reply) => return reply,
+        };
+        let muted = match required(data, "inputMuted", "a boolean", Value::as_bool) {
+            Ok(muted) => muted,
+            Err(reply) => return reply,
+        };
+        if let Err(reply) = self.audio_input(data) {
+            return reply;
+        }
+        Reply::ok().with_events(self.mute_input(index, muted).into_iter().collect())
+    }
+
+    fn scene_position(&self, data: &Value) -> Result<usize, Reply> {
+        let uuid = self.find_scene(data)?;
+        Ok(self
+            .scenes
+            .iter()
+            .position(|s| s.uuid == uuid)
+            .unwrap_or_default())
+    }
+
+    /// `GetSceneItemId`: the first item of `sourceName` in the scene; none is 600
+    /// (https://github.com/obsproject/obs-websocket/blob/master/src/requesthandler/RequestHandler_SceneItems.cpp).
+    fn scene_item_id(&self, data: &Value) -> Reply {
+        let scene = match self.scene_position(data) {
+            Ok(scene) => scene,
+            Err(reply) => return reply,
+        };
+        let source = match required(data, "sourceName", "a string", Value::as_str) {
+            Ok(source) => source,
+            Err(reply) => return reply,
+        };
+        match self.scenes[scene].items.iter().find(|i| i.source == source) {
+            Some(item) => Reply::ok_with(json!({ "sceneItemId": item.id })),
+            None => Reply::err(
+                status::RESOURCE_NOT_FOUND,
+                "No scene items were found in the specified scene by that name or offset.",
+            ),
+        }
+    }
+
+    /// The scene and item `sceneItemId` names (600 when the scene has no such item).
+    fn scene_item(&self, data: &Value) -> Result<(usize, usize), Reply> {
+        let scene = self.scene_position(data)?;
+        let id = required(data, "sceneItemId", "a number", Value::as_i64)?;
+        self.scenes[scene]
+            .items
+            .iter()
+            .position(|i| i.id == id)
+            .map(|item| (scene, item))
+            .ok_or_else(|| {
+                Reply::err(
+                    status::RESOURCE_NOT_FOUND,
+                    "No scene items were found in the specified scene by that ID.",
+                )
+            })
+    }
+
+    fn set_scene_item_enabled(&mut self, data: &Value) -> Reply {
+        let (scene, item) = match self.scene_item(data) {
+            Ok(found) => found,
+            Err(reply) => return reply,
+        };
+        let enabled = match required(data, "sceneItemEnabled", "a boolean", Value::as_bool) {
+            Ok(enabled) => enabled,
+            Err(reply) => return reply,
+        };
+        let uuid = self.scenes[scene].uuid.clone();
+        let id = self.scenes[scene].items[item].id;
+        Reply::ok().with_events(self.enable_item(&uuid, id, enabled).into_iter().collect())
     }
 
     pub(super) fn set_input_settings(&mut self, data: &Value) -> Reply {
@@ -494,4 +600,26 @@ impl State {
         }
         Reply::ok().with_events(events)
     }
+}
+
+/// A required request field read with `read`: missing is 300, another type (`kind` says which
+/// is wanted) 401, as obs-websocket's `Request::Validate*` answer.
+fn required<'a, T>(
+    data: &'a Value,
+    field: &str,
+    kind: &str,
+    read: impl FnOnce(&'a Value) -> Option<T>,
+) -> Result<T, Reply> {
+    let Some(value) = data.get(field) else {
+        return Err(Reply::err(
+            status::MISSING_REQUEST_FIELD,
+            format!("Your request is missing the `{field}` field."),
+        ));
+    };
+    read(value).ok_or_else(|| {
+        Reply::err(
+            status::INVALID_REQUEST_FIELD_TYPE,
+            format!("The field value of `{field}` must be {kind}."),
+        )
+    })
 }

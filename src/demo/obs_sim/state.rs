@@ -51,6 +51,14 @@ pub(super) struct Script {
 pub(super) struct SceneEntry {
     pub(super) name: String,
     pub(super) uuid: String,
+    pub(super) items: Vec<SceneItem>,
+}
+
+/// One source in a scene.
+pub(super) struct SceneItem {
+    pub(super) id: i64,
+    pub(super) source: String,
+    pub(super) enabled: bool,
 }
 
 pub(super) struct InputEntry {
@@ -60,6 +68,9 @@ pub(super) struct InputEntry {
     pub(super) state: &'static str,
     pub(super) playing_since: Instant,
     pub(super) settings: Value,
+    /// Whether it has audio (`OBS_SOURCE_AUDIO`): only such inputs can be muted.
+    pub(super) audio: bool,
+    pub(super) muted: bool,
 }
 
 impl InputEntry {
@@ -243,6 +254,17 @@ impl State {
             .map(|name| SceneEntry {
                 name: name.clone(),
                 uuid: new_uuid(),
+                items: options
+                    .scene_items
+                    .iter()
+                    .filter(|(scene, _)| scene == name)
+                    .zip(1..)
+                    .map(|((_, source), id)| SceneItem {
+                        id,
+                        source: source.clone(),
+                        enabled: true,
+                    })
+                    .collect(),
             })
             .collect();
         let current_scene = scenes
@@ -250,7 +272,7 @@ impl State {
             .find(|s| s.name == options.current_scene)
             .map(|s| s.uuid.clone())
             .unwrap_or_default();
-        let inputs = options
+        let mut inputs: Vec<InputEntry> = options
             .media_inputs
             .iter()
             .enumerate()
@@ -265,8 +287,32 @@ impl State {
                     "is_local_file": false,
                     "restart_on_activate": true,
                 }),
+                audio: true,
+                muted: false,
             })
             .collect();
+        let capture = |name: &String, kind, audio| InputEntry {
+            name: name.clone(),
+            uuid: new_uuid(),
+            kind,
+            state: media_state::NONE,
+            playing_since: now,
+            settings: json!({}),
+            audio,
+            muted: false,
+        };
+        inputs.extend(
+            options
+                .audio_inputs
+                .iter()
+                .map(|name| capture(name, "pulse_input_capture", true)),
+        );
+        inputs.extend(
+            options
+                .video_inputs
+                .iter()
+                .map(|name| capture(name, "v4l2_input", false)),
+        );
         let mut stream = Output::new(options.stream_kbps, now);
         if options.streaming {
             stream.start(now);
@@ -379,11 +425,46 @@ impl State {
         )
     }
 
+    /// Mute or unmute an input with audio; the event when it changed.
+    pub(super) fn mute_input(&mut self, index: usize, muted: bool) -> Option<Ev> {
+        let input = &mut self.inputs[index];
+        if input.muted == muted {
+            return None;
+        }
+        input.muted = muted;
+        let mut data = input.id_json();
+        data["inputMuted"] = json!(muted);
+        Some(Ev::new(
+            subscription::INPUTS,
+            "InputMuteStateChanged",
+            Some(data),
+        ))
+    }
+
+    /// Enable or disable a scene item; the event when it changed.
+    pub(super) fn enable_item(&mut self, scene_uuid: &str, item: i64, enabled: bool) -> Option<Ev> {
+        let scene = self.scenes.iter_mut().find(|s| s.uuid == scene_uuid)?;
+        let entry = scene.items.iter_mut().find(|i| i.id == item)?;
+        if entry.enabled == enabled {
+            return None;
+        }
+        entry.enabled = enabled;
+        Some(Ev::new(
+            subscription::SCENE_ITEMS,
+            "SceneItemEnableStateChanged",
+            Some(json!({
+                "sceneName": scene.name, "sceneUuid": scene.uuid,
+                "sceneItemId": item, "sceneItemEnabled": enabled,
+            })),
+        ))
+    }
+
     pub(super) fn create_scene(&mut self, name: &str) -> Vec<Ev> {
         let uuid = new_uuid();
         self.scenes.push(SceneEntry {
             name: name.to_owned(),
             uuid: uuid.clone(),
+            items: Vec::new(),
         });
         vec![
             Ev::new(

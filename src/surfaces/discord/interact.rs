@@ -533,6 +533,19 @@ pub async fn suggestions(
             .as_ref()
             .map(|obs| obs.switchable_scenes())
             .unwrap_or_default(),
+        // Only the configured inputs and sources: nothing else is reached, or named.
+        Completion::Input => ctx
+            .config
+            .obs
+            .as_ref()
+            .map(|obs| obs.audio_inputs.clone())
+            .unwrap_or_default(),
+        Completion::Source => ctx
+            .config
+            .obs
+            .as_ref()
+            .map(|obs| obs.sources.iter().map(|s| s.name.clone()).collect())
+            .unwrap_or_default(),
         Completion::CommandWord => commands::Command::NAMES
             .iter()
             .map(|n| n.to_string())

@@ -129,6 +129,7 @@ pub fn render(
             ));
         }
         rows_out.extend(rows(stream_buttons));
+        rows_out.extend(audio_and_source_row(obs));
     }
     rows_out.extend(extra_rows(ctx, status, locale));
     let scene = current.unwrap_or_else(|| "—".into());
@@ -138,6 +139,51 @@ pub fn render(
     );
     rows_out.truncate(5);
     (header, rows_out)
+}
+
+/// One row of toggles for the configured audio inputs (then sources), at most five: each
+/// labelled with the state OBS last reported, a click asks for the other state (unknown counts
+/// as unmuted, visible). A name too long for a button id gets no button.
+fn audio_and_source_row(
+    obs: Option<&crate::status::ObsStatus>,
+) -> Option<serenity::CreateActionRow> {
+    let obs = obs?;
+    let audio = obs.audio.iter().map(|a| {
+        if a.muted == Some(true) {
+            (
+                format!("unmute {}", a.name),
+                format!("🔇 {}", a.name),
+                serenity::ButtonStyle::Danger,
+            )
+        } else {
+            (
+                format!("mute {}", a.name),
+                format!("🎙️ {}", a.name),
+                serenity::ButtonStyle::Secondary,
+            )
+        }
+    });
+    let sources = obs.sources.iter().map(|s| {
+        if s.visible == Some(false) {
+            (
+                format!("source {} show", s.name),
+                format!("🙈 {}", s.name),
+                serenity::ButtonStyle::Secondary,
+            )
+        } else {
+            (
+                format!("source {} hide", s.name),
+                format!("👁️ {}", s.name),
+                serenity::ButtonStyle::Success,
+            )
+        }
+    });
+    let buttons: Vec<_> = audio
+        .chain(sources)
+        .filter_map(|(line, label, style)| button(Action::Run(&line), &label, style))
+        .take(5)
+        .collect();
+    (!buttons.is_empty()).then_some(serenity::CreateActionRow::Buttons(buttons))
 }
 
 /// Rows for the restream targets and the stream PC, when those features report a status.

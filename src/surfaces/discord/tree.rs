@@ -68,6 +68,10 @@ pub enum OptKind {
 pub enum Completion {
     /// OBS's scene list.
     Scene,
+    /// The audio inputs `mute` may reach (`obs.audio_inputs`).
+    Input,
+    /// The sources `source` may reach (`obs.sources`).
+    Source,
     /// Twitch's category search.
     Category,
     /// The command words.
@@ -113,6 +117,7 @@ const fn simple(word: &'static str) -> Node {
 const NAME: Opt = opt("name", OptKind::Text(100), true);
 const FORCE: Opt = opt("force", OptKind::Flag("force"), false);
 const IP: Opt = opt("ip", OptKind::Text(45), true);
+const INPUT: Opt = opt("input", OptKind::Complete(Completion::Input, 100), true);
 
 /// The whole tree, in the order Discord shows it.
 pub static TREE: &[Node] = &[
@@ -144,6 +149,19 @@ pub static TREE: &[Node] = &[
     simple("starting"),
     simple("fix"),
     simple("refresh"),
+    node("mute", leaf("mute", "mute", &[INPUT])),
+    node("unmute", leaf("unmute", "unmute", &[INPUT])),
+    node(
+        "source",
+        leaf(
+            "source",
+            "source",
+            &[
+                opt("name", OptKind::Complete(Completion::Source, 100), true),
+                opt("action", OptKind::Choice(&["show", "hide"]), true),
+            ],
+        ),
+    ),
     simple("bitrate"),
     node(
         "guard",
@@ -553,28 +571,24 @@ type AutocompleteFn = for<'a> fn(
 ) -> poise::BoxFuture<'a, serenity::CreateAutocompleteResponse>;
 
 fn autocomplete_for(source: Completion) -> AutocompleteFn {
+    // A fn pointer per source (a closure capturing `source` would not be one).
+    macro_rules! complete {
+        ($source:ident) => {
+            |ctx, partial| {
+                Box::pin(super::interact::autocomplete(
+                    ctx,
+                    partial,
+                    Completion::$source,
+                ))
+            }
+        };
+    }
     match source {
-        Completion::Scene => |ctx, partial| {
-            Box::pin(super::interact::autocomplete(
-                ctx,
-                partial,
-                Completion::Scene,
-            ))
-        },
-        Completion::Category => |ctx, partial| {
-            Box::pin(super::interact::autocomplete(
-                ctx,
-                partial,
-                Completion::Category,
-            ))
-        },
-        Completion::CommandWord => |ctx, partial| {
-            Box::pin(super::interact::autocomplete(
-                ctx,
-                partial,
-                Completion::CommandWord,
-            ))
-        },
+        Completion::Scene => complete!(Scene),
+        Completion::Input => complete!(Input),
+        Completion::Source => complete!(Source),
+        Completion::Category => complete!(Category),
+        Completion::CommandWord => complete!(CommandWord),
     }
 }
 

@@ -252,25 +252,55 @@ pub struct SceneWatcher {
     task: tokio::task::JoinHandle<()>,
 }
 
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A client of our own, identified with `password`, subscribed to `subscriptions`
+/// (protocol.md's `EventSubscription` bits).
+async fn identified(port: u16, password: &str, subscriptions: u64) -> Socket {
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}"))
+        .await
+        .expect("connect to OBS");
+    let hello = next_json(&mut socket).await;
+    let auth = &hello["d"]["authentication"];
+    let string = stream_control::demo::obs_sim::auth_string(
+        password,
+        auth["salt"].as_str().unwrap(),
+        auth["challenge"].as_str().unwrap(),
+    );
+    let identify = json!({ "op": 1, "d": {
+        "rpcVersion": 1, "authentication": string, "eventSubscriptions": subscriptions } });
+    socket
+        .send(Message::text(identify.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(next_json(&mut socket).await["op"], 2, "identified");
+    socket
+}
+
+/// Send one request to OBS from a client of our own (no events) and return its
+/// RequestResponse `d` (`requestStatus`, `responseData`): to set OBS up, or to check what it
+/// did, independent of the bot.
+pub async fn request(obs: &RealObs, request_type: &str, data: Value) -> Value {
+    let mut socket = identified(obs.port, &obs.password, 0).await;
+    let message = json!({ "op": 6, "d": {
+        "requestType": request_type, "requestId": "test", "requestData": data } });
+    socket
+        .send(Message::text(message.to_string()))
+        .await
+        .unwrap();
+    loop {
+        let answer = next_json(&mut socket).await;
+        if answer["op"] == 7 {
+            return answer["d"].clone();
+        }
+    }
+}
+
 impl SceneWatcher {
     pub async fn connect(port: u16, password: &str) -> SceneWatcher {
-        let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}"))
-            .await
-            .expect("connect to OBS");
-        let hello = next_json(&mut socket).await;
-        let auth = &hello["d"]["authentication"];
-        let string = stream_control::demo::obs_sim::auth_string(
-            password,
-            auth["salt"].as_str().unwrap(),
-            auth["challenge"].as_str().unwrap(),
-        );
         // Scenes events only (EventSubscription::Scenes = 1 << 2).
-        let identify = json!({ "op": 1, "d": { "rpcVersion": 1, "authentication": string, "eventSubscriptions": 4 } });
-        socket
-            .send(Message::text(identify.to_string()))
-            .await
-            .unwrap();
-        assert_eq!(next_json(&mut socket).await["op"], 2, "identified");
+        let mut socket = identified(port, password, 4).await;
         let (tx, scenes) = tokio::sync::mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
             while let Some(Ok(Message::Text(text))) = socket.next().await {
@@ -314,11 +344,7 @@ impl Drop for SceneWatcher {
     }
 }
 
-async fn next_json(
-    socket: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> Value {
+async fn next_json(socket: &mut Socket) -> Value {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
             Ok(Some(Ok(Message::Text(text)))) => {
