@@ -114,6 +114,10 @@ discord-name-wake = wake
 discord-wrong-guild = This bot only takes commands in its own server.
 discord-bad-interaction = I don't know this command or its options (Discord may still show an old version; try again in a minute).
 discord-panel-title = **Control panel** · scene: { $scene }
+discord-panel-more-targets = { $count ->
+        [one] One more restream target
+       *[other] { $count } more restream targets
+    } than the panel has room for: { $command }
 discord-panel-start = Start stream
 discord-panel-stop = Stop stream
 discord-panel-fix = Fix ingest

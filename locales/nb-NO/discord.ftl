@@ -113,6 +113,10 @@ discord-name-wake = vekk
 discord-wrong-guild = Denne boten tar bare imot kommandoer i sin egen server.
 discord-bad-interaction = Jeg kjenner ikke denne kommandoen eller valgene dens (Discord kan fortsatt vise en gammel versjon; prøv igjen om et minutt).
 discord-panel-title = **Kontrollpanel** · scene: { $scene }
+discord-panel-more-targets = { $count ->
+        [one] Ett restream-mål til
+       *[other] { $count } restream-mål til
+    } enn panelet har plass til: { $command }
 discord-panel-start = Start strømmen
 discord-panel-stop = Stopp strømmen
 discord-panel-fix = Reparer inngangen

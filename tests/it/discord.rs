@@ -741,7 +741,8 @@ async fn panel_shows_the_current_scene_and_its_buttons_work() {
 }
 
 /// The panel's buttons, by custom id: (label, style).
-async fn panel_buttons(bot: &Bot) -> Vec<(String, String, u64)> {
+/// The `/panel` answer's data: `content` and `components`.
+async fn panel_answer(bot: &Bot) -> serde_json::Value {
     let token = bot
         .discord
         .slash(&moderator(), Some(GUILD_ID), &["panel"], json!([]));
@@ -749,7 +750,11 @@ async fn panel_buttons(bot: &Bot) -> Vec<(String, String, u64)> {
         .discord
         .answer(&token, |a| !a.callbacks.is_empty())
         .await;
-    answer.callbacks[0]["data"]["components"]
+    answer.callbacks[0]["data"].clone()
+}
+
+async fn panel_buttons(bot: &Bot) -> Vec<(String, String, u64)> {
+    panel_answer(bot).await["components"]
         .as_array()
         .unwrap()
         .iter()
@@ -762,6 +767,49 @@ async fn panel_buttons(bot: &Bot) -> Vec<(String, String, u64)> {
             )
         })
         .collect()
+}
+
+/// Discord takes five rows: with the toggles and the stream PC, the restream targets get what
+/// is left, and the panel names the targets it has no room for; the PC's row is never cut.
+#[tokio::test]
+async fn a_full_panel_keeps_the_pc_row_and_names_the_restream_targets_it_has_no_room_for() {
+    let bot = with_audio_and_sources().await;
+    bot.ctx
+        .status
+        .publisher(|s| &mut s.power)
+        .modify(|p| *p = Some(Default::default()));
+    bot.ctx.status.publisher(|s| &mut s.restream).modify(|r| {
+        *r = Some(stream_control::status::RestreamStatus {
+            endpoints: (1..=11)
+                .map(|i| stream_control::status::EndpointStatus {
+                    name: format!("T{i}"),
+                    platform: "custom",
+                    enabled: false,
+                    url_masked: "rtmp://example/app".into(),
+                })
+                .collect(),
+            last_apply: None,
+        })
+    });
+    let data = panel_answer(&bot).await;
+    let rows = data["components"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    let ids: Vec<&str> = rows
+        .iter()
+        .flat_map(|r| r["components"].as_array().unwrap())
+        .map(|b| b["custom_id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"run:pc wake"), "{ids:?}");
+    let targets: Vec<&&str> = ids
+        .iter()
+        .filter(|i| i.starts_with("run:restream"))
+        .collect();
+    assert_eq!(targets.len(), 5, "{ids:?}");
+    let content = data["content"].as_str().unwrap();
+    assert!(
+        content.contains("6 more restream targets than the panel has room for: /restream list"),
+        "{content}"
+    );
 }
 
 /// A bot whose `obs` section lists one audio input and one source (the simulator has more).

@@ -131,15 +131,38 @@ pub fn render(
         rows_out.extend(rows(stream_buttons));
         rows_out.extend(audio_and_source_row(obs));
     }
-    rows_out.extend(extra_rows(ctx, status, locale));
+    rows_out.extend(power_row(ctx, status, locale));
+    // Restream targets last: Discord takes five rows, and what does not fit is named below.
+    let (restream, targets) = restream_rows(status);
+    let room = MAX_ROWS.saturating_sub(rows_out.len());
+    let shown: usize = restream
+        .iter()
+        .take(room)
+        .map(|(_, buttons)| *buttons)
+        .sum();
+    rows_out.extend(restream.into_iter().take(room).map(|(row, _)| row));
     let scene = current.unwrap_or_else(|| "—".into());
-    let header = ctx.render(
+    let mut header = ctx.render(
         locale,
         &Reply::new(keys::DISCORD_PANEL_TITLE).arg("scene", scene),
     );
-    rows_out.truncate(5);
+    if targets > shown {
+        header.push('\n');
+        header.push_str(
+            &ctx.render(
+                locale,
+                &Reply::new(keys::DISCORD_PANEL_MORE_TARGETS)
+                    .number("count", (targets - shown) as f64)
+                    .arg("command", "/restream list"),
+            ),
+        );
+    }
+    rows_out.truncate(MAX_ROWS);
     (header, rows_out)
 }
+
+/// Discord's limit of action rows on a message.
+const MAX_ROWS: usize = 5;
 
 /// One row of toggles for the configured audio inputs (then sources), at most five: each
 /// labelled with the state OBS last reported, a click asks for the other state (unknown counts
@@ -186,48 +209,63 @@ fn audio_and_source_row(
     (!buttons.is_empty()).then_some(serenity::CreateActionRow::Buttons(buttons))
 }
 
-/// Rows for the restream targets and the stream PC, when those features report a status.
-fn extra_rows(ctx: &Context, status: &Status, locale: &str) -> Vec<serenity::CreateActionRow> {
-    let mut out = Vec::new();
-    if let Some(restream) = &status.restream {
-        // A green target is on; a click turns it off (and the other way round).
-        let buttons = restream
-            .endpoints
-            .iter()
-            .filter_map(|e| {
-                let (verb, style) = if e.enabled {
-                    ("off", serenity::ButtonStyle::Success)
-                } else {
-                    ("on", serenity::ButtonStyle::Secondary)
-                };
-                let line = format!("restream {verb} {}", e.name);
-                button(Action::Run(&line), &format!("📡 {}", e.name), style)
-            })
-            .collect();
-        out.extend(rows(buttons));
+/// The restream targets' rows (with how many buttons each holds) and how many targets there
+/// are, when restream reports a status.
+fn restream_rows(status: &Status) -> (Vec<(serenity::CreateActionRow, usize)>, usize) {
+    let Some(restream) = &status.restream else {
+        return (Vec::new(), 0);
+    };
+    // A green target is on; a click turns it off (and the other way round).
+    let buttons: Vec<serenity::CreateButton> = restream
+        .endpoints
+        .iter()
+        .filter_map(|e| {
+            let (verb, style) = if e.enabled {
+                ("off", serenity::ButtonStyle::Success)
+            } else {
+                ("on", serenity::ButtonStyle::Secondary)
+            };
+            let line = format!("restream {verb} {}", e.name);
+            button(Action::Run(&line), &format!("📡 {}", e.name), style)
+        })
+        .collect();
+    let count = buttons.len();
+    let rows = buttons
+        .chunks(5)
+        .map(|chunk| {
+            (
+                serenity::CreateActionRow::Buttons(chunk.to_vec()),
+                chunk.len(),
+            )
+        })
+        .collect();
+    (rows, count)
+}
+
+/// The stream PC's row, when power reports a status.
+fn power_row(ctx: &Context, status: &Status, locale: &str) -> Vec<serenity::CreateActionRow> {
+    if status.power.is_none() {
+        return Vec::new();
     }
-    if status.power.is_some() {
-        let text = |key| ctx.render(locale, &Reply::new(key));
-        let buttons = [
-            button(
-                Action::Run("pc wake"),
-                &text(keys::DISCORD_PANEL_WAKE),
-                serenity::ButtonStyle::Primary,
-            ),
-            button(
-                Action::Confirm("pc restart"),
-                &text(keys::DISCORD_PANEL_RESTART),
-                serenity::ButtonStyle::Danger,
-            ),
-            button(
-                Action::Confirm("pc shutdown"),
-                &text(keys::DISCORD_PANEL_SHUTDOWN),
-                serenity::ButtonStyle::Danger,
-            ),
-        ];
-        out.extend(rows(buttons.into_iter().flatten().collect()));
-    }
-    out
+    let text = |key| ctx.render(locale, &Reply::new(key));
+    let buttons = [
+        button(
+            Action::Run("pc wake"),
+            &text(keys::DISCORD_PANEL_WAKE),
+            serenity::ButtonStyle::Primary,
+        ),
+        button(
+            Action::Confirm("pc restart"),
+            &text(keys::DISCORD_PANEL_RESTART),
+            serenity::ButtonStyle::Danger,
+        ),
+        button(
+            Action::Confirm("pc shutdown"),
+            &text(keys::DISCORD_PANEL_SHUTDOWN),
+            serenity::ButtonStyle::Danger,
+        ),
+    ];
+    rows(buttons.into_iter().flatten().collect())
 }
 
 /// Status message fields for the restream targets, the stream PC and the services, when
