@@ -9,7 +9,9 @@
 //! --minutes 2` (or `FOOTPRINT_MINUTES=2`). `--warmup S` (default 60 s) sets the warm-up.
 //! `--binary PATH` measures another build of the same source (e.g. with other profile settings);
 //! `MALLOC_ARENA_MAX` is passed on when set. `--guard-only` configures only OBS and the guard
-//! (what NOALBS does), to compare like with like and to see what the other sections cost.
+//! (what NOALBS does), to compare like with like and to see what the other sections cost;
+//! `--web` adds the web server (with the overlay) to `--guard-only`. `--poll D` sets the guard's
+//! `poll_interval` (default `1s`; the product's default is `250ms`).
 //! For a long run (`-- --minutes 60`, docs/benchmarks.md), a line on stderr every minute gives
 //! the RSS of that minute (min/max) and so far, and the table adds the window's minimum.
 
@@ -128,7 +130,11 @@ async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
     discord.require_token(DISCORD_TOKEN);
     let (stats, polls) = stats_server().await;
     let web_port = nginx::free_port();
-    let others = if guard_only {
+    let poll = argument("--poll", "FOOTPRINT_POLL").unwrap_or_else(|| "1s".into());
+    let with_web = std::env::args().any(|a| a == "--web");
+    let others = if guard_only && with_web {
+        format!(r#"web: (bind: "127.0.0.1:{web_port}", overlay: Some(())),"#)
+    } else if guard_only {
         String::new()
     } else {
         format!(
@@ -149,7 +155,7 @@ async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
                 state_dir: "{state}",
                 log: (filter: "warn"),
                 obs: (port: {obs_port}),
-                guard: (poll_interval: "1s", servers: [
+                guard: (poll_interval: "{poll}", servers: [
                     (name: "sls", kind: SrtLiveServer(url: "{stats}", publisher: Some("publish/live/feed1"))),
                 ]),
                 {others}
@@ -277,11 +283,11 @@ async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
 
     println!("binary: {bin}");
     println!(
-        "sections: {}",
-        if guard_only {
-            "obs, guard (--guard-only)"
-        } else {
-            "obs, guard, twitch, discord (status message), web with overlay"
+        "sections: {}; poll_interval {poll}",
+        match (guard_only, with_web) {
+            (true, true) => "obs, guard, web with overlay (--guard-only --web)",
+            (true, false) => "obs, guard (--guard-only)",
+            _ => "obs, guard, twitch, discord (status message), web with overlay",
         }
     );
     println!(
