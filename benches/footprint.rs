@@ -8,8 +8,9 @@
 //! Run: `cargo bench --bench footprint` (10 minutes), or `cargo bench --bench footprint --
 //! --minutes 2` (or `FOOTPRINT_MINUTES=2`). `--warmup S` (default 60 s) sets the warm-up.
 //! `--binary PATH` measures another build of the same source (e.g. with other profile settings);
-//! `MALLOC_ARENA_MAX` is passed on when set. `--guard-only` configures only OBS and the guard
-//! (what NOALBS does), to compare like with like and to see what the other sections cost;
+//! `MALLOC_ARENA_MAX` and `TOKIO_WORKER_THREADS` are passed on when set. `--guard-only`
+//! configures only OBS and the guard (what NOALBS does), to compare like with like and to see
+//! what the other sections cost;
 //! `--web` adds the web server (with the overlay) to `--guard-only`. `--poll D` sets the guard's
 //! `poll_interval` (default `1s`; the product's default is `250ms`).
 //! For a long run (`-- --minutes 60`, docs/benchmarks.md), a line on stderr every minute gives
@@ -173,8 +174,11 @@ async fn bench(window: Duration, warmup: Duration, guard_only: bool) {
         .unwrap();
     let mut command = Command::new(&bin);
     command.env_clear();
-    if let Ok(arenas) = std::env::var("MALLOC_ARENA_MAX") {
-        command.env("MALLOC_ARENA_MAX", arenas);
+    // Passed on to compare allocator arenas and tokio's worker count.
+    for variable in ["MALLOC_ARENA_MAX", "TOKIO_WORKER_THREADS"] {
+        if let Ok(value) = std::env::var(variable) {
+            command.env(variable, value);
+        }
     }
     let mut child = command
         .args(["run", "--config", config.to_str().unwrap()])
