@@ -246,10 +246,19 @@ async fn session(
                 }
                 Some(ObsEvent::CurrentProgramSceneChanged(scene)) => {
                     apply(part, obs, ObsEvent::CurrentProgramSceneChanged(scene.clone()));
-                    // Sources without a scene of their own follow the program scene.
-                    if let Err(error) = read_sources(part, obs, &client, Some(&scene), true).await {
-                        tracing::debug!(%error, "reading the sources' visibility failed");
-                        obs.inner.suspect.notify_one();
+                    // Sources without a scene of their own follow the program scene: read on
+                    // a task of their own, like the statistics, so the events that follow are
+                    // not held up behind those requests.
+                    if obs.config().sources.iter().any(|s| s.scene.is_none()) {
+                        let (part, obs, client) = (part.clone(), obs.clone(), client.clone());
+                        tokio::spawn(async move {
+                            if let Err(error) =
+                                read_sources(&part, &obs, &client, Some(&scene), true).await
+                            {
+                                tracing::debug!(%error, "reading the sources' visibility failed");
+                                obs.inner.suspect.notify_one();
+                            }
+                        });
                     }
                 }
                 Some(event) => apply(part, obs, event),
@@ -353,9 +362,6 @@ async fn read_sources(
 ) -> Result<(), ClientError> {
     let timeout = obs.config().request_timeout;
     let configured = &obs.config().sources;
-    if only_program && configured.iter().all(|s| s.scene.is_some()) {
-        return Ok(());
-    }
     let mut read = Vec::new();
     for source in configured {
         if only_program && source.scene.is_some() {
@@ -393,6 +399,10 @@ async fn read_sources(
     }
     part.update(|o| {
         if only_program {
+            // A later scene change's read wins: this one is about a scene no longer shown.
+            if o.scene.as_deref() != program {
+                return;
+            }
             for state in read {
                 if let Some(old) = o.sources.iter_mut().find(|s| s.name == state.name) {
                     *old = state;
