@@ -9,7 +9,7 @@
 //! answer. [`Snoozed`] reads either form.
 
 use super::Twitch;
-use super::helix::{TwitchError, with_token};
+use super::helix::{TwitchError, post_as_broadcaster, with_token};
 use crate::status::{AdBreakStatus, Event, now_unix};
 use std::time::Duration;
 use twitch_api::helix;
@@ -103,17 +103,8 @@ pub enum SnoozeOutcome {
 
 /// Push the next scheduled ad back (Twitch: by 5 minutes, a few times per stream).
 pub async fn snooze(twitch: &Twitch) -> Result<SnoozeOutcome, TwitchError> {
-    let result = with_token(twitch, |token| async move {
-        let request = SnoozeRequest {
-            broadcaster_id: token.user_id.to_string(),
-        };
-        twitch
-            .helix
-            .req_post(request, helix::EmptyBody, &token)
-            .await
-            .map(|response| response.data)
-    })
-    .await;
+    let result =
+        post_as_broadcaster(twitch, |broadcaster_id| SnoozeRequest { broadcaster_id }).await;
     match result {
         Ok(answers) => {
             let snoozed = answers.into_iter().next().unwrap_or_default();
@@ -203,11 +194,18 @@ pub(crate) struct AdBreakBegin {
     pub broadcaster_user_id: String,
 }
 
+impl AdBreakBegin {
+    /// How long the break lasts: Twitch's number, capped at [`MAX_BREAK_SECS`] rather than
+    /// trusted when absurd.
+    pub fn seconds(&self) -> u32 {
+        self.duration_seconds.0.min(MAX_BREAK_SECS)
+    }
+}
+
 /// An ad break began: show it in Status and tell the bus; `Status.twitch.ad_break` is cleared
 /// (and [`Event::AdBreakEnded`] sent) when it is over, unless a newer one replaced it.
 pub(crate) fn ad_break_began(twitch: &std::sync::Arc<Twitch>, begin: &AdBreakBegin) {
-    // Twitch's longest break is 180 s; an absurd number is capped rather than trusted.
-    let seconds = begin.duration_seconds.0.min(MAX_BREAK_SECS);
+    let seconds = begin.seconds();
     let started = now_unix();
     let ad_break = AdBreakStatus {
         started_at: started,

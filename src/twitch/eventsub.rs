@@ -757,9 +757,7 @@ fn notify(links: &Links, twitch: &Arc<Twitch>, notification: Notification) {
             }
             super::ads::ad_break_began(twitch, &begin);
             if let Some(obs) = links.obs.clone() {
-                let duration = Duration::from_secs(u64::from(
-                    begin.duration_seconds.0.min(super::ads::MAX_BREAK_SECS),
-                ));
+                let duration = Duration::from_secs(u64::from(begin.seconds()));
                 tokio::spawn(async move { obs.cover_ad_break(duration).await });
             }
         }

@@ -121,6 +121,29 @@ fn account_token(twitch: &Twitch, account: Account) -> Option<UserToken> {
     }
 }
 
+/// POST a request without a body as the broadcaster, the request made from their user id
+/// (Create Clip, Snooze Next Ad: `?broadcaster_id=`); the answer's `data`.
+pub(super) async fn post_as_broadcaster<R, D>(
+    twitch: &Twitch,
+    request: impl Fn(String) -> R,
+) -> Result<D, TwitchError>
+where
+    R: helix::Request<Response = D> + helix::RequestPost<Body = helix::EmptyBody>,
+    D: serde::de::DeserializeOwned + PartialEq,
+{
+    with_token(twitch, |token| {
+        let request = request(token.user_id.to_string());
+        async move {
+            twitch
+                .helix
+                .req_post(request, helix::EmptyBody, &token)
+                .await
+                .map(|response| response.data)
+        }
+    })
+    .await
+}
+
 /// [`with_token`] for either account.
 async fn with_account<T, F, Fut>(
     twitch: &Twitch,

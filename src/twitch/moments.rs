@@ -13,7 +13,7 @@
 //! on every real answer.
 
 use super::Twitch;
-use super::helix::{TwitchError, with_token};
+use super::helix::{TwitchError, post_as_broadcaster, with_token};
 use std::time::Duration;
 use twitch_api::helix;
 
@@ -98,18 +98,9 @@ impl helix::RequestPost for CreateClip {
 
 /// Clip the last seconds of the broadcaster's stream and wait (at most [`CLIP_WAIT`]) for it.
 pub async fn create_clip(twitch: &Twitch) -> Result<ClipOutcome, TwitchError> {
-    let created = with_token(twitch, |token| async move {
-        let request = CreateClip {
-            broadcaster_id: token.user_id.to_string(),
-        };
-        twitch
-            .helix
-            .req_post(request, helix::EmptyBody, &token)
-            .await
-            .map(|response| response.data)
-    })
-    .await
-    .map_err(not_live_on_404)?;
+    let created = post_as_broadcaster(twitch, |broadcaster_id| CreateClip { broadcaster_id })
+        .await
+        .map_err(not_live_on_404)?;
     let Some(created) = created.into_iter().next() else {
         return Err(TwitchError::Api {
             status: 200,
