@@ -63,14 +63,15 @@ pub(crate) async fn handle_command(
                 return Err(UserError::from(crate::obs::ObsError::NotConnected).into());
             }
             // Only the switchable scenes: nothing else is reached, or named in an answer.
-            match resolve(query.as_str(), &obs.switchable_scenes()) {
-                NameMatch::Found(scene) => switch(obs, &scene).await,
-                NameMatch::Ambiguous(candidates) => {
-                    Ok(unmatched(keys::SCENE_AMBIGUOUS, query.as_str(), candidates))
-                }
-                NameMatch::NotFound(candidates) => {
-                    Ok(unmatched(keys::SCENE_NOT_FOUND, query.as_str(), candidates))
-                }
+            let names = obs.switchable_scenes();
+            match pick(
+                query.as_str(),
+                &names,
+                keys::SCENE_AMBIGUOUS,
+                keys::SCENE_NOT_FOUND,
+            ) {
+                Ok(scene) => switch(obs, &scene).await,
+                Err(answer) => Ok(answer),
             }
         }
         ObsCommand::Fix => fix(obs).await,
@@ -81,17 +82,22 @@ pub(crate) async fn handle_command(
     }
 }
 
-/// The answer when `query` matched several configured names, or none: the candidates (only
-/// configured names), or a dash.
-fn unmatched(key: Key, query: &str, candidates: Vec<String>) -> Reply {
+/// The configured name `query` matches, or the answer when it matched several (`ambiguous`) or
+/// none (`not_found`): the candidates (only configured names), or a dash.
+fn pick(query: &str, names: &[String], ambiguous: Key, not_found: Key) -> Result<String, Reply> {
+    let (key, candidates) = match resolve(query, names) {
+        NameMatch::Found(name) => return Ok(name),
+        NameMatch::Ambiguous(candidates) => (ambiguous, candidates),
+        NameMatch::NotFound(candidates) => (not_found, candidates),
+    };
     let candidates = if candidates.is_empty() {
         "–".into()
     } else {
         candidates.join(", ")
     };
-    Reply::new(key)
+    Err(Reply::new(key)
         .arg("query", query)
-        .arg("candidates", candidates)
+        .arg("candidates", candidates))
 }
 
 /// Mute or unmute the configured audio input `query` names.
@@ -103,14 +109,9 @@ async fn mute(obs: &ObsHandle, query: &str, muted: bool) -> anyhow::Result<Reply
     if !obs.is_connected() {
         return Err(UserError::from(crate::obs::ObsError::NotConnected).into());
     }
-    let input = match resolve(query, inputs) {
-        NameMatch::Found(input) => input,
-        NameMatch::Ambiguous(candidates) => {
-            return Ok(unmatched(keys::AUDIO_AMBIGUOUS, query, candidates));
-        }
-        NameMatch::NotFound(candidates) => {
-            return Ok(unmatched(keys::AUDIO_NOT_FOUND, query, candidates));
-        }
+    let input = match pick(query, inputs, keys::AUDIO_AMBIGUOUS, keys::AUDIO_NOT_FOUND) {
+        Ok(input) => input,
+        Err(answer) => return Ok(answer),
     };
     obs.set_input_mute(&input, muted)
         .await
@@ -133,16 +134,16 @@ async fn source(obs: &ObsHandle, query: &str, visibility: Visibility) -> anyhow:
         return Err(UserError::from(crate::obs::ObsError::NotConnected).into());
     }
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
-    let source = match resolve(query, &names) {
-        NameMatch::Found(name) => sources.iter().find(|s| s.name == name),
-        NameMatch::Ambiguous(candidates) => {
-            return Ok(unmatched(keys::SOURCE_AMBIGUOUS, query, candidates));
-        }
-        NameMatch::NotFound(candidates) => {
-            return Ok(unmatched(keys::SOURCE_NOT_FOUND, query, candidates));
-        }
+    let name = match pick(
+        query,
+        &names,
+        keys::SOURCE_AMBIGUOUS,
+        keys::SOURCE_NOT_FOUND,
+    ) {
+        Ok(name) => name,
+        Err(answer) => return Ok(answer),
     };
-    let Some(source) = source else {
+    let Some(source) = sources.iter().find(|s| s.name == name) else {
         anyhow::bail!("a matched source `{query}` is not configured");
     };
     let scene = obs
