@@ -290,6 +290,45 @@ async fn live_low_live_offline_live_with_events_and_exactly_those_switches() {
     rig.stop().await;
 }
 
+/// The threads of this process named `name` (`/proc/self/task/*/comm`).
+fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == name)
+        .count()
+}
+
+/// The product's runtime is multi-threaded: there the guard runs on a thread of its own
+/// (`guard::run`), decides and switches as in place, and stops with the app without an error.
+/// Other tests in this binary run their guard in place, on their current-thread runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_multi_thread_runtime_the_guard_has_a_thread_of_its_own() {
+    let rig = rig(&["a"], "", streaming()).await;
+    assert!(threads_named("guard") >= 1, "no guard thread");
+    let mark = rig.obs.request_mark();
+    rig.stats.set(
+        "a",
+        Answer::Live {
+            kbps: 300,
+            rtt: 40.0,
+        },
+    );
+    assert_eq!(rig.scene_switch(mark).await, "LOW");
+    rig.wait_guard("level low", |g| g.level == Some("low"))
+        .await;
+    let ctx = rig.ctx.clone();
+    rig.stop().await;
+    let guard = ctx
+        .status
+        .borrow()
+        .tasks
+        .get("guard")
+        .cloned()
+        .expect("the guard task");
+    assert_eq!((guard.restarts, guard.last_error), (0, None));
+}
+
 #[tokio::test]
 async fn a_scene_the_guard_does_not_own_is_a_manual_override() {
     let rig = rig(&["a"], "", streaming()).await;
