@@ -109,6 +109,15 @@ function eventsubHealth(s) {
   return { name: t("web-eventsub"), cls, state: words(e.state), reason: subs.map(([k, v]) => `${k}: ${v}`).join("\n") };
 }
 
+function kickHealth(s) {
+  const k = s.kick;
+  if (!k) return notConfigured(t("web-kick"));
+  const reasons = [`${t("web-kick-reader")}: ${words(k.reader)}`];
+  if (k.chat_error) reasons.push(k.chat_error);
+  if (k.deliveries != null) reasons.push(`${t("web-kick-deliveries")}: ${k.deliveries} (${t("web-kick-refused")}: ${k.refused ?? 0})`);
+  return { name: t("web-kick"), cls: levelClass(health(s).kick), state: words(k.chat), reason: reasons.join("\n") };
+}
+
 function discordHealth(s) {
   const d = s.discord;
   if (!d) return notConfigured(t("web-discord"));
@@ -174,7 +183,7 @@ function render(status) {
   receivedAt = Date.now();
   skewMs = status.now_unix * 1000 - receivedAt;
   const s = status;
-  const health = [obsHealth, ingestHealth, tokenHealth, eventsubHealth, discordHealth, nginxHealth, servicesHealth, powerHealth];
+  const health = [obsHealth, ingestHealth, tokenHealth, eventsubHealth, kickHealth, discordHealth, nginxHealth, servicesHealth, powerHealth];
   const open = new Set([...document.querySelectorAll("#health li.open")].map((li) => li.dataset.component));
   $("health").replaceChildren(...health.map((f) => {
     const li = healthItem(f(s));

@@ -53,6 +53,17 @@ impl Context {
                 events.clone(),
             ))
         });
+        let kick = config.kick.clone().map(|kick| {
+            Arc::new(crate::kick::Kick::new(
+                kick,
+                &config.commands.prefix,
+                &secrets,
+                crate::state_store::StateDir::new(&config.state_dir),
+                redactor.clone(),
+                &tls,
+            ))
+        });
+        let kick_links = kick.as_ref().map(|_| crate::kick::Links::default());
         let obs = config.obs.clone().map(|obs| {
             crate::obs::ObsHandle::new(
                 obs,
@@ -127,6 +138,8 @@ impl Context {
             obs,
             guard,
             twitch,
+            kick,
+            kick_links,
             restream,
             power,
             services,
@@ -151,6 +164,41 @@ impl Context {
             );
         });
     }
+}
+
+/// Kick's webhook route for the web server, when `kick.reader` is `Webhook`: Kick's published
+/// key (built in), chat handed to the Kick link's queue.
+fn kick_webhook(ctx: &Context) -> Option<(String, crate::kick::WebhookReceiver)> {
+    let (Some(kick), Some(links)) = (&ctx.kick, &ctx.kick_links) else {
+        return None;
+    };
+    let Some(crate::config::KickReader::Webhook {
+        path,
+        public_key_file,
+    }) = &kick.config.reader
+    else {
+        return None;
+    };
+    let pem = match public_key_file {
+        None => crate::kick::webhook::KICK_PUBLIC_KEY_PEM.to_string(),
+        Some(file) => match std::fs::read_to_string(file) {
+            Ok(pem) => pem,
+            Err(error) => {
+                tracing::error!(%error, file = %file.display(), "cannot read kick.reader.public_key_file: webhooks are refused");
+                return None;
+            }
+        },
+    };
+    let key = match crate::kick::webhook::PublicKey::from_pem(&pem) {
+        Ok(key) => key,
+        Err(error) => {
+            tracing::error!(%error, "Kick's public key does not read: webhooks are refused");
+            return None;
+        }
+    };
+    let receiver =
+        crate::kick::WebhookReceiver::new(key, None, links.events.clone(), links.webhook.clone());
+    Some((path.clone(), receiver))
 }
 
 /// Options of `stream-control run`.
@@ -214,6 +262,9 @@ impl App {
             app.supervise("twitch-stream-info", move |_, cancel| {
                 crate::twitch::helix::run_stream_info(twitch.clone(), cancel)
             });
+        }
+        if let (Some(kick), Some(links)) = (app.ctx.kick.clone(), app.ctx.kick_links.clone()) {
+            app.start_kick(kick, links);
         }
         if let Some(discord) = &app.ctx.config.discord {
             app.supervise("discord", crate::surfaces::discord::run);
@@ -285,6 +336,7 @@ impl App {
                     secrets: ctx.secrets.clone(),
                     i18n: ctx.i18n.clone(),
                     redactor: ctx.redactor.clone(),
+                    kick_webhook: kick_webhook(ctx),
                 });
                 app.supervise("web", move |_, cancel| crate::web::run(web.clone(), cancel));
             }
@@ -297,6 +349,76 @@ impl App {
 
     pub fn context(&self) -> &Arc<Context> {
         &self.ctx
+    }
+
+    /// Kick: the two accounts' tokens kept fresh and the admins resolved, the chat reader the
+    /// configuration names (the Pusher socket here; webhooks arrive through the web server's
+    /// route), the link task (chat on to the surface, the stop after a host, `Status.kick`),
+    /// and the chat surface with its announcements.
+    fn start_kick(&self, kick: Arc<crate::kick::Kick>, links: crate::kick::Links) {
+        let tokens = kick.clone();
+        self.supervise("kick-token", move |_, cancel| {
+            let kick = tokens.clone();
+            async move {
+                // Names Kick has not answered yet are asked for again now and then (an
+                // answered one is not asked again): a login made after the start counts.
+                let admins = async {
+                    loop {
+                        kick.resolve_admins().await;
+                        tokio::time::sleep(Duration::from_secs(300)).await;
+                    }
+                };
+                tokio::join!(
+                    kick.tokens(crate::kick::Account::Broadcaster)
+                        .maintain(cancel.clone()),
+                    kick.tokens(crate::kick::Account::Bot)
+                        .maintain(cancel.clone()),
+                    async {
+                        tokio::select! {
+                            _ = cancel.cancelled() => {}
+                            _ = admins => {}
+                        }
+                    },
+                );
+                Ok(())
+            }
+        });
+        if let Some(crate::config::KickReader::Pusher {
+            chatroom_id,
+            channel_id,
+            url,
+        }) = kick.config.reader.clone()
+        {
+            let (tls, reader_links) = (self.ctx.tls.clone(), links.clone());
+            self.supervise("kick-pusher", move |_, cancel| {
+                let params = crate::kick::pusher::PusherParams {
+                    url: url.clone(),
+                    chatroom_id,
+                    channel_id,
+                    limits: crate::kick::pusher::PusherLimits::default(),
+                };
+                let links = crate::kick::pusher::PusherLinks {
+                    events: reader_links.events.clone(),
+                    health: reader_links.pusher.clone(),
+                };
+                crate::kick::pusher::run(tls.clone(), params, links, cancel)
+            });
+        }
+        let (config, link, obs) = (kick.config.clone(), links.clone(), self.ctx.obs.clone());
+        let part = self.ctx.status.publisher(|s| &mut s.kick);
+        self.supervise("kick-link", move |_, cancel| {
+            crate::kick::link::run(
+                config.clone(),
+                link.clone(),
+                obs.clone(),
+                part.clone(),
+                cancel,
+            )
+        });
+        self.supervise("kick-chat", move |ctx, cancel| {
+            crate::surfaces::kick_chat::serve(ctx, links.messages.clone(), cancel)
+        });
+        self.supervise("kick-chat-announce", crate::surfaces::kick_chat::announce);
     }
 
     /// Run `task` under supervision: restarted with backoff after an error or a panic, until

@@ -16,6 +16,7 @@ mod commands;
 mod discord;
 mod guard;
 pub mod instances;
+mod kick;
 mod log;
 mod obs;
 mod overlay;
@@ -34,6 +35,10 @@ pub use commands::{CommandsConfig, CooldownOverride, CooldownsConfig, Level};
 pub use discord::{DISCORD_ALERT_KINDS, DiscordAlertsConfig, DiscordConfig, DiscordLiveConfig};
 pub use guard::{
     AutoStartConfig, GuardConfig, Policy, ServerKind, StatsServerConfig, StatsServerKind, shown_url,
+};
+pub use kick::{
+    DEFAULT_REDIRECT_PORT, KICK_API_URL, KICK_OAUTH_URL, KICK_PUSHER_URL, KickConfig, KickReader,
+    MAX_REQUEST_TIMEOUT, SendAs, redirect_uri,
 };
 pub use log::{LogConfig, LogFormat, parse_filter};
 pub use obs::{
@@ -81,6 +86,9 @@ pub struct Config {
     /// Twitch: chat commands, channel management, raids. Absent: no Twitch.
     #[serde(default)]
     pub twitch: Option<TwitchConfig>,
+    /// Kick: chat commands and replies in the broadcaster's Kick chat. Absent: no Kick.
+    #[serde(default)]
+    pub kick: Option<KickConfig>,
     /// The bitrate guard. Absent: no automatic switching.
     #[serde(default)]
     pub guard: Option<GuardConfig>,
@@ -235,6 +243,38 @@ impl Config {
 
         if let Some(twitch) = &self.twitch {
             twitch::validate_twitch(twitch, &mut problem);
+        }
+        if let Some(kick) = &self.kick {
+            kick::validate_kick(kick, &mut problem);
+            if matches!(kick.reader, Some(KickReader::Webhook { .. })) && self.web.is_none() {
+                problem(
+                    "kick.reader".into(),
+                    "`Webhook` needs the `web` section: Kick posts to the web server".into(),
+                );
+            }
+            if kick.raid_stop {
+                let from_pusher = matches!(
+                    kick.reader,
+                    Some(KickReader::Pusher {
+                        channel_id: Some(_),
+                        ..
+                    })
+                );
+                if !from_pusher {
+                    problem(
+                        "kick.raid_stop".into(),
+                        "needs `reader: Pusher(…, channel_id: …)`: only Kick's chat socket \
+                         reports an outgoing host"
+                            .into(),
+                    );
+                }
+                if self.obs.as_ref().is_none_or(|obs| obs.raid_stop.is_none()) {
+                    problem(
+                        "kick.raid_stop".into(),
+                        "needs `obs.raid_stop`: what to do after the raid".into(),
+                    );
+                }
+            }
         }
         if let Some(discord) = &self.discord {
             discord::validate_discord(discord, &mut problem);

@@ -37,6 +37,10 @@ pub struct Context {
     pub guard: Option<crate::guard::GuardHandle>,
     /// Twitch (Helix client, credentials, token), when configured.
     pub twitch: Option<Arc<crate::twitch::Twitch>>,
+    /// Kick (API client, tokens), when configured.
+    pub kick: Option<Arc<crate::kick::Kick>>,
+    /// Kick chat's queues and readers' health, when Kick is configured.
+    pub kick_links: Option<crate::kick::Links>,
     /// The stream PC's power peer, when configured.
     pub power: Option<crate::power::Power>,
     /// systemd services (restart, logs, follow), when configured.

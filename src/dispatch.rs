@@ -28,6 +28,7 @@ use tokio::time::Instant;
 #[serde(rename_all = "snake_case")]
 pub enum Surface {
     Twitch,
+    Kick,
     Discord,
     /// The local `--console` (development and the demo).
     Console,
@@ -37,6 +38,7 @@ impl Surface {
     pub fn as_str(self) -> &'static str {
         match self {
             Surface::Twitch => "twitch",
+            Surface::Kick => "kick",
             Surface::Discord => "discord",
             Surface::Console => "console",
         }
@@ -276,7 +278,7 @@ pub async fn dispatch(ctx: &Context, invocation: Invocation) -> Reply {
     let config = &ctx.config.commands;
     let reply = if let Some(refusal) = permission_refusal(config, &invoker, &command) {
         refusal
-    } else if invoker.surface == Surface::Twitch && command.is_private() {
+    } else if matches!(invoker.surface, Surface::Twitch | Surface::Kick) && command.is_private() {
         private_refused(&command, &config.prefix)
     } else if let Err(wait) = ctx.cooldowns.admit(config, &invoker, name) {
         Reply::new(keys::ERROR_COOLDOWN)

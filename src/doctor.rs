@@ -4,7 +4,8 @@
 //! [`run`] loads the configuration and then checks, for each configured section, what the bot
 //! will need when it runs: the environment secrets, the state directory, OBS (reachable,
 //! version, password, scene names), every stats server (it answers, and the configured
-//! parser reads it), the Twitch tokens (valid, same application, scopes), the Discord bot
+//! parser reads it), the Twitch and Kick tokens (valid, same application, scopes; Kick's
+//! channel), the Discord bot
 //! (token, server membership, permissions), nginx (`nginx -t` exactly as a restream change runs
 //! it, the include directory, the stored targets), the systemd units, and the `sudo` rules the
 //! privileged commands need. Sections that are absent are skipped and say so. Every check runs
@@ -15,6 +16,7 @@
 //! no secret (environment, Twitch tokens, stream keys) ever appears in it. The CLI prints
 //! [`Report::render`] and exits 1 when a check failed.
 
+mod kick;
 mod peers;
 mod system;
 
@@ -230,6 +232,7 @@ pub async fn run(path: &Path, secrets: Secrets, options: Options) -> Report {
         ("OBS", Box::pin(peers::obs(&ctx))),
         ("guard", Box::pin(peers::stats_servers(&ctx))),
         ("Twitch", Box::pin(peers::twitch(&ctx))),
+        ("Kick", Box::pin(kick::kick(&ctx))),
         ("Discord", Box::pin(peers::discord(&ctx))),
         ("restream", Box::pin(system::restream(&ctx))),
         ("services", Box::pin(system::services(&ctx))),
@@ -260,6 +263,38 @@ pub async fn run(path: &Path, secrets: Secrets, options: Options) -> Report {
             .into_iter()
             .map(|c| c.redacted(&ctx.redactor))
             .collect(),
+    }
+}
+
+/// A token file in the state directory, as an account's check reads it: the token, or the
+/// check to report instead (not logged in, unreadable; skipped with `optional`'s note when an
+/// optional account has none). `login_command` is the fix.
+fn token_file<T: serde::de::DeserializeOwned>(
+    state: &crate::state_store::StateDir,
+    file: &str,
+    name: &str,
+    login_command: &str,
+    optional: Option<&str>,
+) -> Result<T, Check> {
+    let path = state.path(file);
+    match state.read_json::<T>(file) {
+        Ok(Some(token)) => Ok(token),
+        Ok(None) => Err(match optional {
+            Some(note) => Check::skipped(name, note),
+            None => Check::fail(
+                name,
+                format!(
+                    "not logged in (no {} in the state directory)",
+                    path.display()
+                ),
+                format!("run {login_command} (with --config) as the bot's user, and approve it"),
+            ),
+        }),
+        Err(error) => Err(Check::fail(
+            name,
+            format!("cannot read {}: {error}", path.display()),
+            format!("let the bot's user read it, or delete it and run {login_command} again"),
+        )),
     }
 }
 
@@ -321,6 +356,15 @@ fn environment(config: &Config, secrets: &Secrets, env_file: Option<&Path>) -> C
     let mut missing = Vec::new();
     if config.twitch.is_some() && !set("TWITCH_CLIENT_ID") {
         missing.push("TWITCH_CLIENT_ID (the Twitch application's client id, for `twitch`)");
+    }
+    if config.kick.is_some() && !set("KICK_CLIENT_ID") {
+        missing.push("KICK_CLIENT_ID (the Kick application's client id, for `kick`)");
+    }
+    if config.kick.is_some() && !set("KICK_CLIENT_SECRET") {
+        missing.push(
+            "KICK_CLIENT_SECRET (the Kick application's client secret, for `kick`: Kick's token \
+             endpoint requires it)",
+        );
     }
     if config.discord.is_some() && !set("DISCORD_TOKEN") {
         missing.push("DISCORD_TOKEN (the Discord bot token, for `discord`)");

@@ -13,7 +13,8 @@
 //!   [`catalog`].
 //! - Features behind the handlers: [`obs`], [`guard`], [`twitch`], [`restream`] (nginx push
 //!   list), [`power`] (stream PC), [`services`] (systemd units, journal); [`exec`] runs the
-//!   system programs they need (no shell, timeouts).
+//!   system programs they need (no shell, timeouts). [`kick`]: Kick's login, tokens and API
+//!   (chat messages), and its chat readers (Pusher, unofficial; signed webhooks).
 //! - [`surfaces`]: adapters that turn platform input into invocations (the console, Twitch
 //!   chat, Discord).
 //! - [`history`]: the 30-minute ring buffer of bitrate, RTT and scene switches; [`metrics`]:
@@ -49,6 +50,7 @@ pub mod guard;
 pub mod handlers;
 pub mod history;
 pub mod i18n;
+pub mod kick;
 pub mod logging;
 pub mod metrics;
 pub mod obs;

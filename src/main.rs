@@ -39,6 +39,11 @@ enum Command {
         #[command(subcommand)]
         command: TwitchCli,
     },
+    /// Kick account set-up.
+    Kick {
+        #[command(subcommand)]
+        command: KickCli,
+    },
     /// Restream endpoints.
     Restream {
         #[command(subcommand)]
@@ -84,6 +89,21 @@ enum TwitchCli {
 }
 
 #[derive(Subcommand)]
+enum KickCli {
+    /// Log in with Kick (OAuth 2.1 with PKCE): open the printed address, approve, and Kick
+    /// sends the browser back to this command on 127.0.0.1:<kick.redirect_port>; the token is
+    /// stored in the state directory.
+    Login {
+        /// Log in the separate bot account for chat instead of the broadcaster.
+        #[arg(long)]
+        bot: bool,
+        /// The configuration file.
+        #[arg(long, short, default_value = config::DEFAULT_PATH)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum RestreamCli {
     /// Import the old panel's rtmp_endpoints.json into the state directory (each entry
     /// validated; refused ones are listed). The bot applies them when it starts.
@@ -117,6 +137,9 @@ fn main() -> ExitCode {
         Some(Command::Twitch {
             command: TwitchCli::Login { bot, config },
         }) => twitch_login(&config, bot),
+        Some(Command::Kick {
+            command: KickCli::Login { bot, config },
+        }) => kick_login(&config, bot),
         Some(Command::Restream {
             command: RestreamCli::Import { file, config },
         }) => restream_import(&config, &file),
@@ -257,15 +280,20 @@ fn doctor(path: &std::path::Path) -> ExitCode {
     }
 }
 
-fn twitch_login(path: &std::path::Path, bot: bool) -> ExitCode {
-    let Some(config) = load(path) else {
-        return ExitCode::FAILURE;
-    };
+/// What a login command needs: the configuration, the secrets (each long enough to mask), a
+/// runtime; or `None`, having said why.
+fn login_setup(path: &std::path::Path) -> Option<(Config, Secrets, tokio::runtime::Runtime)> {
+    let config = load(path)?;
     let secrets = Secrets::from_env(path);
     if !secrets_long_enough(&secrets) {
-        return ExitCode::FAILURE;
+        return None;
     }
-    let Some(runtime) = runtime(&mut tokio::runtime::Builder::new_current_thread()) else {
+    let runtime = runtime(&mut tokio::runtime::Builder::new_current_thread())?;
+    Some((config, secrets, runtime))
+}
+
+fn twitch_login(path: &std::path::Path, bot: bool) -> ExitCode {
+    let Some((config, secrets, runtime)) = login_setup(path) else {
         return ExitCode::FAILURE;
     };
     let login = stream_control::twitch::auth::device_login(&config, &secrets, bot, |uri, code| {
@@ -288,6 +316,43 @@ fn twitch_login(path: &std::path::Path, bot: bool) -> ExitCode {
         }
         Err(error) => {
             eprintln!("Twitch login failed: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn kick_login(path: &std::path::Path, bot: bool) -> ExitCode {
+    let Some((config, secrets, runtime)) = login_setup(path) else {
+        return ExitCode::FAILURE;
+    };
+    let login = async {
+        let login = stream_control::kick::login::Login::bind(&config, &secrets, bot).await?;
+        println!(
+            "Open this address in a browser and approve (as the {}):",
+            if bot { "bot account" } else { "broadcaster" }
+        );
+        println!("  {}", login.authorize_url());
+        println!(
+            "Kick sends the browser back to {} (it must be the Kick application's redirect URL).",
+            login.redirect_uri()
+        );
+        println!("Waiting for you to approve…");
+        login.finish().await
+    };
+    match runtime.block_on(login) {
+        Ok(done) => {
+            println!(
+                "Logged in to Kick as {}. The token is stored in {} (mode 0600).",
+                done.token.username.as_deref().unwrap_or("?"),
+                done.file.display()
+            );
+            if !done.missing_scopes.is_empty() {
+                println!("Kick did not grant: {}", done.missing_scopes.join(", "));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("Kick login failed: {error:#}");
             ExitCode::FAILURE
         }
     }

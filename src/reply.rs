@@ -256,6 +256,30 @@ pub enum Breaks {
     Lines,
 }
 
+/// Characters some chat clients add (to repeat a message) or that hide in pasted text.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{E0000}'..='\u{E007F}' | '\u{034F}')
+}
+
+/// A chat message's text as parsed: invisible characters removed.
+pub fn clean(text: &str) -> String {
+    text.chars().filter(|c| !is_invisible(*c)).collect()
+}
+
+/// What a chat message that would start like a command starts with instead: visible, so that
+/// neither a chat nor this bot's own [`clean`] strips it. Replies never become commands: a
+/// reply the bot reads back (its own messages come back in Twitch and Kick chat) must not run
+/// with the rights of whoever it was sent as.
+pub const DEFUSE: &str = "» ";
+
+/// Whether `text`, as a chat shows it, starts like a command: this bot's `prefix`, or the
+/// chats' own `/` and `.` commands.
+pub fn starts_like_a_command(text: &str, prefix: &str) -> bool {
+    let shown = clean(text);
+    let shown = shown.trim_start();
+    (!prefix.is_empty() && shown.starts_with(prefix)) || shown.starts_with(['/', '.'])
+}
+
 /// The one splitter of long replies: parts of at most `limit` characters (not bytes), broken at
 /// `breaks` where a piece fits; a single word or line longer than `limit` is cut. No empty part
 /// (an empty or blank text gives none). Each surface adds its own rules on top: Twitch its

@@ -19,6 +19,8 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("OBS_PASSWORD", "obs-websocket server password"),
     ("TWITCH_CLIENT_ID", "Twitch application client id"),
     ("TWITCH_CLIENT_SECRET", "Twitch application client secret"),
+    ("KICK_CLIENT_ID", "Kick application client id"),
+    ("KICK_CLIENT_SECRET", "Kick application client secret"),
     ("DISCORD_TOKEN", "Discord bot token"),
     (
         "ALERT_TOKEN",
@@ -140,13 +142,15 @@ impl fmt::Debug for Redactor {
 /// no generated token, key or password of ours is that short.
 pub const MIN_SECRET_LEN: usize = 8;
 
-/// The files that hold secrets: `env_file` (the configuration's `.env`) and the Twitch token
-/// files in the state directory.
+/// The files that hold secrets: `env_file` (the configuration's `.env`) and the Twitch and Kick
+/// token files in the state directory.
 pub fn secret_files(env_file: Option<&Path>, config: &crate::config::Config) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = env_file.map(Path::to_path_buf).into_iter().collect();
     for name in [
         crate::twitch::auth::TOKEN_FILE,
         crate::twitch::auth::BOT_TOKEN_FILE,
+        crate::kick::auth::TOKEN_FILE,
+        crate::kick::auth::BOT_TOKEN_FILE,
     ] {
         files.push(config.state_dir.join(name));
     }

@@ -59,6 +59,8 @@ pub struct Status {
     pub guard: Option<GuardStatus>,
     /// Twitch, when the `twitch` section is configured.
     pub twitch: Option<TwitchStatus>,
+    /// Kick chat, when the `kick` section is configured.
+    pub kick: Option<KickStatus>,
     /// Discord, when the `discord` section is configured.
     pub discord: Option<DiscordStatus>,
     /// Restream endpoints and the last apply, when the `restream` section is configured.
@@ -164,6 +166,22 @@ pub struct TwitchStatus {
     pub eventsub: EventSubStatus,
     /// The ad break running now (EventSub `channel.ad_break.begin`), until it is over.
     pub ad_break: Option<AdBreakStatus>,
+}
+
+/// Kick chat as the bot reads it. Never a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KickStatus {
+    /// How chat is read: `pusher` (Kick's chat socket), `webhook`, or `none` (not read).
+    pub reader: &'static str,
+    /// The reader's state. Pusher: `connecting`, `connected`, `reconnecting`, `gave_up`
+    /// (Pusher said retrying will not help: a restart is needed), `stopped`. Webhook:
+    /// `waiting` (nothing from Kick yet) or `receiving`. `none`: not read.
+    pub chat: &'static str,
+    /// Why the reader is not connected, or the last refused delivery, for people.
+    pub chat_error: Option<String>,
+    /// Webhook deliveries handed over and refused since start.
+    pub deliveries: Option<u64>,
+    pub refused: Option<u64>,
 }
 
 /// An ad break Twitch is running.
@@ -406,6 +424,7 @@ impl Status {
             obs: None,
             guard: None,
             twitch: None,
+            kick: None,
             discord: None,
             restream: None,
             power: None,
@@ -466,6 +485,12 @@ pub enum Event {
         display_name: String,
         text: String,
     },
+    /// A Kick chat message (any chatter, commands included), for the Discord chat mirror.
+    KickChatMessage {
+        user_id: String,
+        display_name: String,
+        text: String,
+    },
     /// The stream went live or offline on Twitch.
     TwitchLive { live: bool },
     /// Twitch began an ad break (`channel.ad_break.begin`).
@@ -519,7 +544,10 @@ impl Event {
     pub fn is_chatter(&self) -> bool {
         matches!(
             self,
-            Event::TwitchChatMessage { .. } | Event::LogLine { .. } | Event::CommandHandled { .. }
+            Event::TwitchChatMessage { .. }
+                | Event::KickChatMessage { .. }
+                | Event::LogLine { .. }
+                | Event::CommandHandled { .. }
         )
     }
 }

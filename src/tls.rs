@@ -145,10 +145,38 @@ impl Tls {
         url: &str,
     ) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, tokio_tungstenite::tungstenite::Error>
     {
+        self.open_websocket(url, None, false).await
+    }
+
+    /// [`websocket`](Self::websocket) with tungstenite's limits (`max_message_size`,
+    /// `max_frame_size`) set for a peer that is not ours to trust with tungstenite's defaults
+    /// (64 MiB messages), and Nagle's algorithm off (a ping or pong is one small frame that
+    /// must not wait for the ACK of the one before): Kick's Pusher socket (`kick::pusher`).
+    pub async fn websocket_with_config(
+        &self,
+        url: &str,
+        config: tokio_tungstenite::tungstenite::protocol::WebSocketConfig,
+    ) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, tokio_tungstenite::tungstenite::Error>
+    {
+        self.open_websocket(url, Some(config), true).await
+    }
+
+    async fn open_websocket(
+        &self,
+        url: &str,
+        config: Option<tokio_tungstenite::tungstenite::protocol::WebSocketConfig>,
+        disable_nagle: bool,
+    ) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, tokio_tungstenite::tungstenite::Error>
+    {
         let connector = Connector::Rustls(self.client_config());
-        tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector))
-            .await
-            .map(|(socket, _)| socket)
+        tokio_tungstenite::connect_async_tls_with_config(
+            url,
+            config,
+            disable_nagle,
+            Some(connector),
+        )
+        .await
+        .map(|(socket, _)| socket)
     }
 }
 

@@ -49,6 +49,9 @@ pub struct Web {
     pub secrets: Arc<Secrets>,
     pub i18n: Arc<I18n>,
     pub redactor: Redactor,
+    /// Kick's webhook route (`kick.reader: Webhook`): Kick posts chat there. Not keyed (Kick
+    /// cannot send a key; its signature is checked instead), behind the same bans and limits.
+    pub kick_webhook: Option<(String, crate::kick::WebhookReceiver)>,
 }
 
 impl Web {
@@ -149,6 +152,10 @@ pub fn router(
     connections: Arc<server::Connections>,
 ) -> Router {
     let web = peer.config.clone();
+    let kick_webhook = match &peer.kick_webhook {
+        Some((path, receiver)) => crate::kick::webhook_router(path, receiver.clone()),
+        None => Router::new(),
+    };
     let state = WebState {
         peer,
         limiter: Arc::new(security::RateLimiter::new(
@@ -180,6 +187,7 @@ pub fn router(
         .route("/assets/{file}", get(asset))
         .route("/assets/sounds/{file}", get(sound))
         .route("/healthz", get(healthz))
+        .merge(kick_webhook)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -234,6 +234,20 @@ discord-embed-twitch = { $live ->
     Title: { $title }
     Category: { $category }
     Token valid for { $token } · EventSub: { $eventsub }
+discord-embed-kick = Chat: { $chat ->
+        [connected] connected
+        [receiving] receiving
+        [waiting] waiting for Kick's first delivery
+        [connecting] connecting
+        [reconnecting] reconnecting
+        [gave_up] gave up (restart needed)
+        [stopped] stopped
+       *[other] not read
+    } · { $reader ->
+        [pusher] chat socket
+        [webhook] webhook
+       *[other] –
+    }
 discord-embed-chart = Last 30 minutes · bitrate 0–{ $kbps } kbps (green) · RTT 0–{ $ms } ms (orange) · dashed: low and recover thresholds · blue: scene switches
 discord-private-posted = The answer is in { $channel }.
 discord-logs-following = Following { $service } for { $minutes } { $minutes ->

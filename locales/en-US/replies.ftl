@@ -226,6 +226,15 @@ announce-pc-down = The stream PC stopped answering.
 announce-eventsub-down = The bot lost Twitch's events: chat commands wait until they are back.
 announce-eventsub-back = Twitch's events are back: chat commands work again.
 
+# kick
+kick-not-logged-in = Kick is not logged in: run “stream-control kick login” on the bot's machine.
+kick-login-required = Kick refused the bot's token: log in again with “stream-control kick login”.
+kick-missing-scope = The Kick token lacks the permission { $scope }: log in again with “stream-control kick login”.
+kick-rate-limited = Kick says: too many requests. Try again in a moment.
+kick-bot-refused = Kick would not post as the application's bot: enable the bot in the Kick application's settings, or log in a bot account with “stream-control kick login --bot”.
+kick-refused = Kick refused: { $reason }
+kick-unreachable = Kick could not be reached; try again in a moment.
+
 # programs run on this machine (nginx, systemctl, journalctl, ssh)
 command-start-failed = Could not run { $program }: { $error }
 command-timeout = { $program } did not finish within { $seconds } s and was stopped.

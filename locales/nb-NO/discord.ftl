@@ -233,6 +233,20 @@ discord-embed-twitch = { $live ->
     Tittel: { $title }
     Kategori: { $category }
     Tokenet gjelder i { $token } · EventSub: { $eventsub }
+discord-embed-kick = Chat: { $chat ->
+        [connected] tilkoblet
+        [receiving] mottar
+        [waiting] venter på Kicks første levering
+        [connecting] kobler til
+        [reconnecting] kobler til igjen
+        [gave_up] ga opp (må startes på nytt)
+        [stopped] stoppet
+       *[other] leses ikke
+    } · { $reader ->
+        [pusher] chat-socket
+        [webhook] webhook
+       *[other] –
+    }
 discord-embed-chart = Siste 30 minutter · bitrate 0–{ $kbps } kbps (grønn) · RTT 0–{ $ms } ms (oransje) · stiplet: terskler for lav og tilbake · blå: scenebytter
 discord-private-posted = Svaret står i { $channel }.
 discord-logs-following = Følger { $service } i { $minutes } { $minutes ->

@@ -225,6 +225,15 @@ announce-eventsub-down = Boten mistet Twitch-hendelsene: chattekommandoer venter
 announce-eventsub-back = Twitch-hendelsene er tilbake: chattekommandoer virker igjen.
 announce-dry-run = [prøvekjøring] { $what }
 
+# kick
+kick-not-logged-in = Kick er ikke logget inn: kjør «stream-control kick login» på maskinen til boten.
+kick-login-required = Kick avviste tokenet til boten: logg inn igjen med «stream-control kick login».
+kick-missing-scope = Kick-tokenet mangler tillatelsen { $scope }: logg inn igjen med «stream-control kick login».
+kick-rate-limited = Kick sier: for mange forespørsler. Prøv igjen om litt.
+kick-bot-refused = Kick ville ikke poste som applikasjonens bot: slå på boten i innstillingene til Kick-applikasjonen, eller logg inn en bot-konto med «stream-control kick login --bot».
+kick-refused = Kick avviste: { $reason }
+kick-unreachable = Fikk ikke kontakt med Kick; prøv igjen om litt.
+
 # programs run on this machine (nginx, systemctl, journalctl, ssh)
 command-start-failed = Klarte ikke å kjøre { $program }: { $error }
 command-timeout = { $program } ble ikke ferdig innen { $seconds } s og ble stoppet.

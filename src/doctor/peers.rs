@@ -311,40 +311,16 @@ pub(super) async fn twitch(ctx: &Context) -> Vec<Check> {
             Account::Broadcaster => "`stream-control twitch login`",
             Account::Bot => "`stream-control twitch login --bot`",
         };
-        let file = account.file();
-        let stored = match crate::twitch::auth::load(&state, file) {
-            Ok(Some(stored)) => stored,
-            Ok(None) if account == Account::Bot => {
-                checks.push(Check::skipped(
-                    name,
-                    "no bot account logged in (optional: chat goes out as the broadcaster)",
-                ));
-                continue;
-            }
-            Ok(None) => {
-                checks.push(Check::fail(
-                    name,
-                    format!(
-                        "not logged in (no {} in the state directory)",
-                        state.path(file).display()
-                    ),
-                    format!(
-                        "run {login_command} (with --config) as the bot's user, and approve it"
-                    ),
-                ));
-                continue;
-            }
-            Err(error) => {
-                checks.push(Check::fail(
-                    name,
-                    format!("cannot read {}: {error}", state.path(file).display()),
-                    format!(
-                        "let the bot's user read it, or delete it and run {login_command} again"
-                    ),
-                ));
-                continue;
-            }
-        };
+        let optional = (account == Account::Bot)
+            .then_some("no bot account logged in (optional: chat goes out as the broadcaster)");
+        let stored: crate::twitch::auth::StoredToken =
+            match super::token_file(&state, account.file(), name, login_command, optional) {
+                Ok(stored) => stored,
+                Err(check) => {
+                    checks.push(check);
+                    continue;
+                }
+            };
         ctx.redactor.add(&stored.access_token);
         if let Some(refresh) = &stored.refresh_token {
             ctx.redactor.add(refresh);

@@ -14,7 +14,7 @@ pub(crate) async fn handle_command(
     let DiscordCommand::Panel = cmd;
     Ok(match invoker.surface {
         Surface::Discord => Reply::new(keys::PANEL_POSTED),
-        Surface::Twitch | Surface::Console => Reply::new(keys::PANEL_ON_DISCORD)
+        Surface::Twitch | Surface::Kick | Surface::Console => Reply::new(keys::PANEL_ON_DISCORD)
             .arg("command", "/panel")
             .with_outcome(Outcome::Usage),
     })

@@ -3,8 +3,8 @@
 //! dots only render it.
 
 use super::{
-    GuardStatus, ObsConnection, ServiceUnitStatus, Status, StreamState, TaskState, TokenState,
-    TwitchStatus,
+    GuardStatus, KickStatus, ObsConnection, ServiceUnitStatus, Status, StreamState, TaskState,
+    TokenState, TwitchStatus,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -36,6 +36,8 @@ pub struct Health {
     pub ingest: Level,
     pub twitch_token: Level,
     pub eventsub: Level,
+    /// Kick chat as the bot reads it (`kick.reader`).
+    pub kick: Level,
     pub discord: Level,
     /// The nginx unit (from `services`) and the last restream apply.
     pub nginx: Level,
@@ -82,6 +84,7 @@ impl Status {
             }),
             twitch_token: self.twitch.as_ref().map_or(Level::Off, token),
             eventsub: self.twitch.as_ref().map_or(Level::Off, eventsub),
+            kick: self.kick.as_ref().map_or(Level::Off, kick),
             discord: self.discord.as_ref().map_or(Level::Off, |d| match d.state {
                 "connected" => Level::Ok,
                 "connecting" | "resuming" => Level::Warn,
@@ -117,6 +120,7 @@ impl Status {
             health.ingest,
             health.twitch_token,
             health.eventsub,
+            health.kick,
             health.discord,
             health.nginx,
             health.services,
@@ -209,6 +213,18 @@ fn eventsub(twitch: &TwitchStatus) -> Level {
             })
         }
         _ => Level::Warn,
+    }
+}
+
+/// Kick chat's reader: the socket on its way back is a warning, a reader that gave up or
+/// stopped is broken. A webhook that has had nothing from Kick yet is idle: a quiet chat
+/// looks the same.
+fn kick(kick: &KickStatus) -> Level {
+    match kick.chat {
+        "connected" | "receiving" => Level::Ok,
+        "none" | "waiting" => Level::Idle,
+        "connecting" | "reconnecting" => Level::Warn,
+        _ => Level::Bad,
     }
 }
 
@@ -405,6 +421,33 @@ mod tests {
             (health.twitch_token, health.eventsub),
             (Level::Bad, Level::Bad)
         );
+    }
+
+    #[test]
+    fn kick_chat_by_its_reader() {
+        let mut status = Status::new(Default::default(), 0);
+        assert_eq!(status.health().kick, Level::Off);
+        for (reader, chat, level) in [
+            ("pusher", "connected", Level::Ok),
+            ("pusher", "connecting", Level::Warn),
+            ("pusher", "reconnecting", Level::Warn),
+            ("pusher", "gave_up", Level::Bad),
+            ("pusher", "stopped", Level::Bad),
+            ("webhook", "waiting", Level::Idle),
+            ("webhook", "receiving", Level::Ok),
+            ("none", "none", Level::Idle),
+        ] {
+            status.kick = Some(KickStatus {
+                reader,
+                chat,
+                chat_error: None,
+                deliveries: None,
+                refused: None,
+            });
+            let health = status.health();
+            assert_eq!(health.kick, level, "{reader} {chat}");
+            assert_eq!(health.overall, level.max(Level::Ok), "{reader} {chat}");
+        }
     }
 
     #[test]

@@ -28,34 +28,14 @@
 use crate::context::Context;
 use crate::dispatch::{self, Invocation, Invoker, Surface};
 use crate::reply::{self, Outcome, Reply, keys};
-use crate::status::{Event, UploadProblem};
+use crate::status::Event;
 use commands::Permission;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use twitch_api::eventsub::channel::ChannelChatMessageV1Payload;
 
-/// Characters some chat clients add (to repeat a message) or that hide in pasted text.
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{E0000}'..='\u{E007F}' | '\u{034F}')
-}
-
-/// The text to parse: invisible characters removed.
-pub fn clean(text: &str) -> String {
-    text.chars().filter(|c| !is_invisible(*c)).collect()
-}
-
-/// What a chat part that would start like a command starts with instead: visible, so that
-/// neither Twitch nor this bot's own [`clean`] strips it.
-pub const DEFUSE: &str = "» ";
-
-/// Whether `text`, as a chat shows it, starts like a command: this bot's `prefix`, or Twitch's
-/// own `/` and `.` commands.
-pub fn starts_like_a_command(text: &str, prefix: &str) -> bool {
-    let shown = clean(text);
-    let shown = shown.trim_start();
-    (!prefix.is_empty() && shown.starts_with(prefix)) || shown.starts_with(['/', '.'])
-}
+pub use crate::reply::{DEFUSE, clean, starts_like_a_command};
 
 /// A rendered reply as the chat messages to post: split under Twitch's limit, and each part
 /// that would start like a command prefixed with [`DEFUSE`] (the parts leave room for it).
@@ -222,84 +202,24 @@ fn chat_locale(ctx: &Context, twitch: &crate::twitch::Twitch) -> String {
 }
 
 /// Posts guard transitions, upload alerts and (opt-in) the bot's own troubles as configured
-/// (`twitch.announce`), and the raid stop's message, in chat.
+/// (`twitch.announce`, [`super::chat_announcement`]), and the raid stop's message, in chat.
 pub async fn announce(ctx: Arc<Context>, cancel: CancellationToken) -> anyhow::Result<()> {
     let Some(twitch) = ctx.twitch.clone() else {
         return Ok(());
     };
     let locale = chat_locale(&ctx, &twitch);
-    let announce = twitch.config.announce.clone();
-    // Notable events only: a chat flood cannot push a transition out while a post is slow.
-    let mut events = ctx.events.subscribe_notable();
-    loop {
-        let event = tokio::select! {
-            _ = cancel.cancelled() => return Ok(()),
-            event = events.recv() => event,
-        };
-        let reply = match event {
-            Ok(Event::BitrateLow(t)) if announce.low && (announce.dry_run || !t.dry_run) => {
-                transition(keys::ANNOUNCE_LOW, &t)
-            }
-            Ok(Event::BitrateRestored(t))
-                if announce.restored && (announce.dry_run || !t.dry_run) =>
-            {
-                transition(keys::ANNOUNCE_RESTORED, &t)
-            }
-            Ok(Event::IngestOffline(t)) if announce.offline && (announce.dry_run || !t.dry_run) => {
-                transition(keys::ANNOUNCE_OFFLINE, &t)
-            }
-            Ok(Event::AutoStart {
-                server,
-                error: None,
-            }) if announce.auto_start => {
-                Reply::new(keys::ANNOUNCE_AUTO_START).arg("server", server)
-            }
-            // Over because the stream (or OBS) went away: viewers know, nothing to say.
-            Ok(Event::ObsUpload {
-                problem,
-                active,
-                value,
-                gone: false,
-            }) if announced(&announce, problem) => {
-                super::upload_reply(&UPLOAD_KEYS, problem, active, value)
-            }
-            Ok(Event::OfflineTimeout { stopped: true }) if announce.offline_timeout => {
-                Reply::new(keys::ANNOUNCE_OFFLINE_TIMEOUT)
-            }
-            Ok(Event::TaskFailed { task, .. }) if announce.task_failed => {
-                Reply::new(keys::ANNOUNCE_TASK_FAILED).arg("task", task)
-            }
-            Ok(Event::ServiceStateChanged { key, from, to, .. }) if announce.service => {
-                Reply::new(keys::ANNOUNCE_SERVICE)
-                    .arg("key", key)
-                    .arg("from", from)
-                    .arg("to", to)
-            }
-            Ok(Event::PowerStateChanged { reachable }) if announce.pc => Reply::new(if reachable {
-                keys::ANNOUNCE_PC_UP
-            } else {
-                keys::ANNOUNCE_PC_DOWN
-            }),
-            Ok(Event::EventSubDown { .. }) if announce.eventsub => {
-                Reply::new(keys::ANNOUNCE_EVENTSUB_DOWN)
-            }
-            Ok(Event::EventSubBack) if announce.eventsub => {
-                Reply::new(keys::ANNOUNCE_EVENTSUB_BACK)
-            }
-            Ok(Event::RaidHandled {
-                message: Some(message),
-                ..
-            }) => {
+    let mut posts = super::ChatPosts::new(&ctx, twitch.config.announce.clone());
+    while let Some(post) = posts.next(&cancel).await {
+        match post {
+            super::ChatPost::RaidMessage(message) => {
                 if let Err(error) = crate::twitch::send_chat(&twitch, &message, None).await {
                     tracing::warn!(%error, "cannot post the raid message");
                 }
-                continue;
             }
-            Err(broadcast::error::RecvError::Closed) => return Ok(()),
-            _ => continue,
-        };
-        say(&ctx, &locale, &reply, None).await;
+            super::ChatPost::Announcement(reply) => say(&ctx, &locale, &reply, None).await,
+        }
     }
+    Ok(())
 }
 
 /// Leaves a stream marker at each guard transition (as `twitch.markers` says), described in
@@ -352,40 +272,6 @@ fn marker_cause(key: crate::reply::Key, t: &crate::status::GuardTransition) -> R
             t.bitrate_kbps.map_or("–".to_string(), |k| k.to_string()),
         )
         .arg("rtt", t.rtt_ms.map_or("–".to_string(), |r| r.to_string()))
-}
-
-/// The upload alerts' messages in chat.
-const UPLOAD_KEYS: super::UploadKeys = [
-    (keys::ANNOUNCE_RECONNECTING, keys::ANNOUNCE_RECONNECTED),
-    (keys::ANNOUNCE_CONGESTION, keys::ANNOUNCE_CONGESTION_CLEARED),
-    (
-        keys::ANNOUNCE_DROPPED_FRAMES,
-        keys::ANNOUNCE_DROPPED_FRAMES_CLEARED,
-    ),
-    (keys::ANNOUNCE_DISK_LOW, keys::ANNOUNCE_DISK_CLEARED),
-];
-
-/// Whether an upload alert is announced (`twitch.announce`).
-fn announced(announce: &crate::config::AnnounceConfig, problem: UploadProblem) -> bool {
-    match problem {
-        UploadProblem::Reconnecting => announce.reconnecting,
-        UploadProblem::Congestion => announce.congestion,
-        UploadProblem::DroppedFrames => announce.dropped_frames,
-        UploadProblem::DiskLow => announce.disk_low,
-    }
-}
-
-fn transition(key: crate::reply::Key, t: &crate::status::GuardTransition) -> Reply {
-    let mut reply = Reply::new(key).arg("scene", t.to.to_uppercase());
-    reply = match t.bitrate_kbps {
-        Some(kbps) => reply.number("kbps", kbps),
-        None => reply.arg("kbps", "–"),
-    };
-    if t.dry_run {
-        Reply::new(keys::ANNOUNCE_DRY_RUN).message("what", reply)
-    } else {
-        reply
-    }
 }
 
 #[cfg(test)]

@@ -45,12 +45,17 @@ const PAGE_STRINGS: &[Key] = &[
     keys::WEB_INGEST,
     keys::WEB_TWITCH_TOKEN,
     keys::WEB_EVENTSUB,
+    keys::WEB_KICK,
+    keys::WEB_KICK_READER,
+    keys::WEB_KICK_DELIVERIES,
+    keys::WEB_KICK_REFUSED,
     keys::WEB_DISCORD,
     keys::WEB_NGINX,
     keys::WEB_SERVICES,
     keys::WEB_POWER,
     keys::WEB_NOT_CONFIGURED,
     keys::WEB_COMPATIBILITY_MODE,
+    keys::WEB_UPLOAD_PROBLEMS,
     keys::WEB_CHANGED_AT_RUNTIME,
     keys::WEB_SCENE,
     keys::WEB_STREAMING,
@@ -222,4 +227,32 @@ async fn metrics(State(state): State<WebState>) -> Response {
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PAGE_STRINGS;
+
+    /// Every text the page and its script name (`{{web-…}}` in `status.html`, `t("web-…")` in
+    /// `status.js`) is sent with the page: one left out shows as its id to every reader.
+    #[test]
+    fn every_text_the_page_names_is_sent() {
+        let sent: Vec<&str> = PAGE_STRINGS.iter().map(|k| k.id()).collect();
+        let html = super::super::asset_text("status.html");
+        let script = super::super::asset_text("status.js");
+        assert!(!html.is_empty() && !script.is_empty());
+        let named = |text: &'static str, open: &'static str, close: char| {
+            text.split(open)
+                .skip(1)
+                .filter_map(move |rest| rest.split(close).next())
+                .filter(|id| id.starts_with("web-"))
+        };
+        let mut missing: Vec<&str> = named(html, "{{", '}')
+            .chain(named(script, "t(\"", '"'))
+            .filter(|id| !sent.contains(id))
+            .collect();
+        missing.dedup();
+        assert!(missing.is_empty(), "not sent with the page: {missing:?}");
+        assert!(sent.contains(&"web-kick") && sent.contains(&"web-upload-problems"));
+    }
 }

@@ -145,6 +145,13 @@ async fn the_status_page_draws_the_chart_from_served_history_and_fits_a_phone() 
         let mut guard = support::live_guard("belabox", 600, 45, 800, 1200);
         guard.level = Some("low");
         s.guard = Some(guard);
+        s.kick = Some(stream_control::status::KickStatus {
+            reader: "pusher",
+            chat: "reconnecting",
+            chat_error: Some("closed by Kick".into()),
+            deliveries: None,
+            refused: None,
+        });
     });
     let (app, base) = support::start_web(&ctx).await;
     let mut browser = Chromium::launch().await;
@@ -235,6 +242,22 @@ async fn the_status_page_draws_the_chart_from_served_history_and_fits_a_phone() 
         )
         .await;
     assert_eq!(reason, "belabox: 600 kbps, 45 ms");
+    // Kick's chat socket on its way back: amber, with the reader and Kick's words.
+    assert!(
+        health.contains(&"dot warn has-reason Kick chat".to_string()),
+        "{health:?}"
+    );
+    let kick = browser
+        .eval(
+            &page,
+            "[document.querySelector('#health li[data-component=\"Kick chat\"] .state').textContent, \
+              document.querySelector('#health li[data-component=\"Kick chat\"]').title]",
+        )
+        .await;
+    assert_eq!(
+        kick,
+        serde_json::json!(["reconnecting", "read by: pusher\nclosed by Kick"])
+    );
 
     // A live sample arrives over the stream and is drawn.
     ctx.history.record_sample(HistorySample {

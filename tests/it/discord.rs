@@ -1119,6 +1119,45 @@ async fn chat_is_mirrored_in_batches_without_mentions() {
     assert!(first.content.contains("viewer\\_1"));
 }
 
+/// Issue #20: with Kick configured too, each mirrored line says which chat it came from.
+#[tokio::test]
+async fn with_kick_too_mirrored_lines_are_tagged_with_their_chat() {
+    let bot = start_with(
+        FakeDiscord::start().await,
+        tempfile::tempdir().unwrap(),
+        &format!("chat_mirror_channel: Some({MIRROR_CHANNEL})"),
+        DEFAULT_STOP,
+        // Nothing is read from Kick here (no reader): the lines are put on the bus.
+        r#"kick: (channel: "someone", api_url: "http://127.0.0.1:9/", oauth_url: "http://127.0.0.1:9/")"#,
+    )
+    .await;
+    bot.twitch_chat("from twitch");
+    bot.ctx
+        .events
+        .send(Event::KickChatMessage {
+            user_id: "7".into(),
+            display_name: "kick_viewer".into(),
+            text: "from kick".into(),
+        })
+        .unwrap();
+    let all = bot
+        .discord
+        .wait_for("both lines", |v| {
+            let all: String = v
+                .messages_in(MIRROR_CHANNEL)
+                .iter()
+                .map(|m| m.content.clone() + "\n")
+                .collect();
+            (all.contains("from twitch") && all.contains("from kick")).then_some(all)
+        })
+        .await;
+    assert!(
+        all.contains("[Twitch] **viewer\\_1**: from twitch"),
+        "{all}"
+    );
+    assert!(all.contains("[Kick] **kick\\_viewer**: from kick"), "{all}");
+}
+
 /// Issue #18 §5: the audit channel gets one line per command run (who, surface, command,
 /// outcome), refusals included, and per automatic action; batched, never mentioning anyone.
 #[tokio::test]

@@ -317,6 +317,37 @@ async fn refused_exactly_below_the_required_level_for_every_form_and_level() {
     }
 }
 
+/// Kick chat is as public as Twitch chat: what answers only privately (logs, restream
+/// targets, IP bans) is refused there, to the broadcaster too, and runs on Discord.
+#[tokio::test]
+async fn private_answers_are_refused_in_kick_chat_as_in_twitch_chat() {
+    let ctx = context(NO_COOLDOWNS);
+    let private: Vec<&str> = FORMS
+        .iter()
+        .copied()
+        .filter(|line| command(&ctx, line).is_private())
+        .collect();
+    assert!(private.len() >= 3, "{private:?}");
+    for line in private {
+        for surface in [Surface::Kick, Surface::Twitch] {
+            let who = invoker(surface, "1", Permission::Broadcaster);
+            let reply = dispatch(&ctx, invocation(command(&ctx, line), who)).await;
+            assert_eq!(reply.outcome, Outcome::Refused, "{line} on {surface:?}");
+            assert!(
+                reply.key == keys::ERROR_PRIVATE || reply.key == keys::RESTREAM_ADD_PUBLIC,
+                "{line} on {surface:?}: {reply:?}"
+            );
+        }
+        let on_discord = invoker(Surface::Discord, "1", Permission::Broadcaster);
+        let reply = dispatch(&ctx, invocation(command(&ctx, line), on_discord)).await;
+        assert_ne!(
+            reply.outcome,
+            Outcome::Refused,
+            "{line} on Discord: {reply:?}"
+        );
+    }
+}
+
 // ---- 2. configuration overrides ----
 
 #[tokio::test]

@@ -708,7 +708,7 @@ async fn absent_sections_are_skipped_and_a_bad_config_is_a_cross() {
     let report = doctor::run(&path, Secrets::default(), Options::default()).await;
     assert!(report.passed(), "{}", report.render());
     for name in [
-        "OBS", "guard", "Twitch", "Discord", "restream", "services", "power",
+        "OBS", "guard", "Twitch", "Kick", "Discord", "restream", "services", "power",
     ] {
         let check = check(&report, name);
         assert_eq!(check.outcome, Outcome::Skipped, "{name}");

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 /// The peers: they own a connection, a program or a piece of state.
 const PEERS: &[&str] = &[
-    "obs", "guard", "twitch", "restream", "power", "services", "history", "metrics", "alerts",
-    "web",
+    "obs", "guard", "twitch", "kick", "restream", "power", "services", "history", "metrics",
+    "alerts", "web",
 ];
 /// What a peer never imports.
 const ABOVE_PEERS: &[&str] = &["surfaces", "handlers", "dispatch", "app", "context"];

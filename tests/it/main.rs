@@ -26,6 +26,8 @@ mod guard_decide;
 mod guard_nginx;
 mod history;
 mod invariants;
+mod kick;
+mod kick_readers;
 mod layering;
 mod locales;
 mod long_run;

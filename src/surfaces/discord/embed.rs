@@ -165,6 +165,19 @@ pub fn status_embed(ctx: &Context, status: &Status, locale: &str) -> serenity::C
         );
         embed = embed.field("Twitch", body, false);
     }
+    if let Some(kick) = &status.kick {
+        let mut body = text(
+            Reply::new(keys::DISCORD_EMBED_KICK)
+                .arg("chat", kick.chat)
+                .arg("reader", kick.reader),
+        );
+        // Kick's (or the socket's) own words: not ours to trust with markdown.
+        if let Some(error) = &kick.chat_error {
+            body.push('\n');
+            body.push_str(&super::escape_markdown(error));
+        }
+        embed = embed.field("Kick", body, false);
+    }
     for (name, value) in super::panel::feature_fields(ctx, status, locale) {
         embed = embed.field(name, value, false);
     }
@@ -211,6 +224,10 @@ fn without_moving_numbers(status: &Status) -> Status {
         twitch.viewers = None;
         twitch.token_expires_in_secs = None;
         twitch.eventsub.last_message_unix = None;
+    }
+    if let Some(kick) = &mut still.kick {
+        kick.deliveries = None;
+        kick.refused = None;
     }
     still
 }

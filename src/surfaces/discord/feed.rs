@@ -370,25 +370,30 @@ async fn mirror_chat(
     locale: &str,
     cancel: &CancellationToken,
 ) {
-    batched(
-        ctx,
-        http,
-        channel,
-        locale,
-        cancel,
-        |ctx, _, event| match event {
-            // Redacted before escaping: a secret typed into chat (a stream key) is masked whole,
-            // not split by escapes (the redactor sees through them too).
+    batched(ctx, http, channel, locale, cancel, |ctx, _, event| {
+        // With Kick configured too, each line says which chat it came from.
+        let (chat, display_name, text) = match event {
             Event::TwitchChatMessage {
                 display_name, text, ..
-            } => Some(format!(
-                "**{}**: {}",
-                escape_markdown(&ctx.redactor.redact(display_name)),
-                escape_markdown(&ctx.redactor.redact(&text.replace('\n', " ")))
-            )),
-            _ => None,
-        },
-    )
+            } => ("Twitch", display_name, text),
+            Event::KickChatMessage {
+                display_name, text, ..
+            } => ("Kick", display_name, text),
+            _ => return None,
+        };
+        let tag = if ctx.kick.is_some() {
+            format!("[{chat}] ")
+        } else {
+            String::new()
+        };
+        // Redacted before escaping: a secret typed into chat (a stream key) is masked whole,
+        // not split by escapes (the redactor sees through them too).
+        Some(format!(
+            "{tag}**{}**: {}",
+            escape_markdown(&ctx.redactor.redact(display_name)),
+            escape_markdown(&ctx.redactor.redact(&text.replace('\n', " ")))
+        ))
+    })
     .await;
 }
 

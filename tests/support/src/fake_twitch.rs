@@ -48,7 +48,6 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::fake_eventsub::FakeEventSub;
@@ -177,15 +176,7 @@ pub struct FakeTwitch {
     scheme: &'static str,
     /// Failed TLS handshakes (always empty over plain HTTP).
     handshake_errors: Arc<Mutex<Vec<String>>>,
-    _server: Arc<ServerTask>,
-}
-
-struct ServerTask(JoinHandle<()>);
-
-impl Drop for ServerTask {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+    _server: Arc<test_ca::AbortOnDrop>,
 }
 
 struct Shared {
@@ -333,34 +324,13 @@ impl FakeTwitch {
         let app = Router::new()
             .fallback(handle)
             .with_state(Arc::clone(&shared));
-        let (addr, scheme, handshake_errors, server) = match tls {
-            None => {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("fake twitch: bind 127.0.0.1:0");
-                let addr = listener.local_addr().expect("fake twitch: local address");
-                let server = tokio::spawn(async move {
-                    let _ = axum::serve(listener, app).await;
-                });
-                (addr, "http", Arc::default(), server)
-            }
-            Some(acceptor) => {
-                let listener = test_ca::TlsListener::bind(acceptor).await;
-                let addr = axum::serve::Listener::local_addr(&listener)
-                    .expect("fake twitch: local address");
-                let errors = listener.handshake_errors();
-                let server = tokio::spawn(async move {
-                    let _ = axum::serve(listener, app).await;
-                });
-                (addr, "https", errors, server)
-            }
-        };
+        let served = test_ca::serve(app, tls).await;
         FakeTwitch {
             shared,
-            addr,
-            scheme,
-            handshake_errors,
-            _server: Arc::new(ServerTask(server)),
+            addr: served.addr,
+            scheme: served.scheme,
+            handshake_errors: served.handshake_errors,
+            _server: Arc::new(served.task),
         }
     }
 

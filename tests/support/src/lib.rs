@@ -10,6 +10,7 @@ pub mod discord_commands;
 pub mod fake_discord;
 pub mod fake_eventsub;
 pub mod fake_exec;
+pub mod fake_kick;
 pub mod fake_obs;
 pub mod fake_twitch;
 pub mod irl;

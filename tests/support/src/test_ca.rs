@@ -129,7 +129,8 @@ pub struct TlsListener {
     accepting: AbortOnDrop,
 }
 
-struct AbortOnDrop(JoinHandle<()>);
+/// A task aborted when this is dropped (a fake's server ends with its last handle).
+pub struct AbortOnDrop(pub JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -195,5 +196,50 @@ impl axum::serve::Listener for TlsListener {
 
     fn local_addr(&self) -> std::io::Result<SocketAddr> {
         Ok(self.addr)
+    }
+}
+
+/// A fake's HTTP server: where it listens, its scheme, its failed TLS handshakes (always empty
+/// over plain HTTP), and its task.
+pub struct Served {
+    pub addr: SocketAddr,
+    /// `http`, or `https` with TLS.
+    pub scheme: &'static str,
+    pub handshake_errors: Arc<Mutex<Vec<String>>>,
+    pub task: AbortOnDrop,
+}
+
+/// Serve `app` on `127.0.0.1:0`, over TLS when `tls` holds a certificate.
+pub async fn serve(app: axum::Router, tls: Option<TlsAcceptor>) -> Served {
+    match tls {
+        None => {
+            let listener = TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind 127.0.0.1:0");
+            let addr = listener.local_addr().expect("local address");
+            let task = tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            Served {
+                addr,
+                scheme: "http",
+                handshake_errors: Arc::default(),
+                task: AbortOnDrop(task),
+            }
+        }
+        Some(acceptor) => {
+            let listener = TlsListener::bind(acceptor).await;
+            let addr = axum::serve::Listener::local_addr(&listener).expect("local address");
+            let handshake_errors = listener.handshake_errors();
+            let task = tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+            Served {
+                addr,
+                scheme: "https",
+                handshake_errors,
+                task: AbortOnDrop(task),
+            }
+        }
     }
 }
