@@ -81,10 +81,9 @@ async fn watch_ingest(
     let client = stream_control::guard::stats::client(&stream_control::tls::Tls::system());
     let mut seen = Vec::new();
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        if let Ok(answer) = client.get(&url).send().await
-            && let Ok(body) = answer.bytes().await
+        if let Ok(answer) = client.get(&url, Duration::from_secs(2)).await
             && let Ok(stream_control::guard::stats::Reading::Counter { bytes, .. }) =
-                stream_control::guard::stats::nginx::parse(&body, "publish", &stream)
+                stream_control::guard::stats::nginx::parse(&answer.bytes, "publish", &stream)
         {
             seen.push((Instant::now(), bytes));
         }

@@ -6,7 +6,7 @@ use crate::obs::ObsHandle;
 
 /// Fetch and parse one server's stats.
 pub async fn fetch(
-    client: &reqwest::Client,
+    client: &stats::Client,
     server: &StatsServerConfig,
     obs: Option<&ObsHandle>,
 ) -> Result<Reading, StatsError> {

@@ -510,7 +510,7 @@ async fn run_here(
 
 /// Fetch every server concurrently each `poll_interval`.
 async fn poll(
-    client: reqwest::Client,
+    client: super::stats::Client,
     config: GuardConfig,
     obs: ObsHandle,
     tx: mpsc::Sender<Poll>,

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 pub mod belabox;
+mod client;
 mod json;
 pub mod mediamtx;
 pub mod nginx;
@@ -22,6 +23,8 @@ pub mod srs;
 
 /// Largest stats body accepted; anything bigger is refused ([`StatsError::TooLarge`]).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+pub use client::Client;
+
 /// Default request timeout for a stats page.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -411,67 +414,21 @@ pub struct Body {
 }
 
 /// GET `url` with a timeout and a body-size cap. Any HTTP status is returned as a [`Body`]: the
-/// server type decides what a 404 means. Never follows redirects to another host blindly:
-/// the client is built by [`client`].
-pub async fn http_get(
-    client: &reqwest::Client,
-    url: &str,
-    timeout: Duration,
-) -> Result<Body, StatsError> {
-    let timed_out = || StatsError::Timeout {
-        url: ShownUrl::new(url),
-        timeout_ms: timeout.as_millis() as u64,
-    };
-    let request = async {
-        let mut response = client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| unreachable_error(url, e))?;
-        let status = response.status().as_u16();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| unreachable_error(url, e))?
-        {
-            if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(StatsError::TooLarge {
-                    url: ShownUrl::new(url),
-                    limit: MAX_BODY_BYTES,
-                });
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(Body { status, bytes })
-    };
-    tokio::time::timeout(timeout, request)
-        .await
-        .unwrap_or_else(|_| Err(timed_out()))
-}
-
-fn unreachable_error(url: &str, error: reqwest::Error) -> StatsError {
-    // reqwest's Display includes the URL, credentials and query too: drop it, and keep only the
-    // causes (which name no URL).
-    let error = error.without_url();
-    let reason = match std::error::Error::source(&error) {
-        Some(cause) => crate::status::error_chain(cause),
-        None if error.is_timeout() => "timed out".into(),
-        None => "request failed".into(),
-    };
-    StatsError::Unreachable {
-        url: ShownUrl::new(url),
-        reason,
-    }
+/// server type decides what a 404 means. Never follows redirects: the client is built by
+/// [`client`].
+pub async fn http_get(client: &Client, url: &str, timeout: Duration) -> Result<Body, StatsError> {
+    client.get(url, timeout).await
 }
 
 /// The HTTP client for stats pages: no proxy for loopback, no redirects, a connect timeout.
-pub fn client(tls: &crate::tls::Tls) -> reqwest::Client {
-    tls.http_client()
+pub fn client(tls: &crate::tls::Tls) -> Client {
+    let fallback = tls
+        .http_client()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(DEFAULT_TIMEOUT)
         .no_proxy()
         .user_agent(concat!("stream-control/", env!("CARGO_PKG_VERSION")))
         .build()
-        .unwrap_or_default()
+        .unwrap_or_default();
+    Client::new(fallback)
 }

@@ -617,3 +617,212 @@ async fn a_closed_port_is_unreachable_with_a_reason() {
         &format!("{base}/manage/rtmp_status"),
     );
 }
+
+/// How the raw server below treats a connection.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Manner {
+    /// Answers every request and keeps the connection open.
+    KeepAlive,
+    /// Answers with `Connection: close`, then closes.
+    CloseHeader,
+    /// Answers without a word about closing, then closes (a server without keep-alive, or one
+    /// whose idle timeout struck).
+    CloseSilently,
+    /// Answers the first request of a connection; reads the second, then closes without an
+    /// answer (the idle timeout striking as the request went out).
+    DropSecondRequest,
+    /// Reads every request and closes without an answer.
+    DropEveryRequest,
+    /// Sends the head and part of the body, then nothing: waits for the client to close.
+    StallBody,
+}
+
+const SLS_BODY: &str =
+    r#"{"publishers":{"publish/live/feed1":{"bitrate":3990,"rtt":50.5}},"status":"ok"}"#;
+
+/// A hand-written HTTP/1.1 server: it counts the connections it accepts and those the client
+/// closed, and keeps every request head it read.
+struct RawServer {
+    address: std::net::SocketAddr,
+    accepted: tokio::sync::watch::Receiver<usize>,
+    closed_by_client: tokio::sync::watch::Receiver<usize>,
+    heads: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl RawServer {
+    async fn start(manner: Manner) -> RawServer {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (accepted_tx, accepted) = tokio::sync::watch::channel(0usize);
+        let (closed_tx, closed_by_client) = tokio::sync::watch::channel(0usize);
+        let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = heads.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                accepted_tx.send_modify(|n| *n += 1);
+                let (heads, closed_tx) = (kept.clone(), closed_tx.clone());
+                tokio::spawn(async move {
+                    let mut buffer = Vec::new();
+                    let mut requests = 0;
+                    loop {
+                        // One request head (a GET has no body).
+                        let end = loop {
+                            if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                                break end + 4;
+                            }
+                            let mut chunk = [0u8; 1024];
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => {
+                                    closed_tx.send_modify(|n| *n += 1);
+                                    return;
+                                }
+                                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        let head: Vec<u8> = buffer.drain(..end).collect();
+                        heads
+                            .lock()
+                            .unwrap()
+                            .push(String::from_utf8_lossy(&head).to_lowercase());
+                        requests += 1;
+                        let answer = |close: bool| {
+                            format!(
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{}\r\n{SLS_BODY}",
+                                SLS_BODY.len(),
+                                if close { "connection: close\r\n" } else { "" },
+                            )
+                        };
+                        match manner {
+                            Manner::KeepAlive => {
+                                socket.write_all(answer(false).as_bytes()).await.unwrap();
+                            }
+                            Manner::CloseHeader | Manner::CloseSilently => {
+                                let close = manner == Manner::CloseHeader;
+                                socket.write_all(answer(close).as_bytes()).await.unwrap();
+                                let _ = socket.shutdown().await;
+                                return;
+                            }
+                            Manner::DropSecondRequest if requests == 1 => {
+                                socket.write_all(answer(false).as_bytes()).await.unwrap();
+                            }
+                            Manner::DropSecondRequest | Manner::DropEveryRequest => return,
+                            Manner::StallBody => {
+                                let head = "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n{\"publishers\":";
+                                socket.write_all(head.as_bytes()).await.unwrap();
+                                // Until the client gives up and closes.
+                                let mut rest = [0u8; 64];
+                                while !matches!(socket.read(&mut rest).await, Ok(0) | Err(_)) {}
+                                closed_tx.send_modify(|n| *n += 1);
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        RawServer {
+            address,
+            accepted,
+            closed_by_client,
+            heads,
+        }
+    }
+
+    fn accepted(&self) -> usize {
+        *self.accepted.borrow()
+    }
+}
+
+/// A stats address asked every poll is asked over one kept-alive connection, with the
+/// prepared headers (credentials in the URL as Basic authentication).
+#[tokio::test]
+async fn one_connection_carries_every_poll_with_the_urls_credentials() {
+    let server = RawServer::start(Manner::KeepAlive).await;
+    let http = client(&stream_control::tls::Tls::system());
+    let url = format!("http://user:p%40ss@{}/stats", server.address);
+    for _ in 0..5 {
+        assert_eq!(
+            sls::fetch(&http, &url, Some("publish/live/feed1"), TIMEOUT).await,
+            Ok(rate(3990, Some(51)))
+        );
+    }
+    assert_eq!(server.accepted(), 1, "one connection for five polls");
+    let heads = server.heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 5);
+    let host = format!("host: {}\r\n", server.address);
+    for head in &heads {
+        assert!(head.starts_with("get /stats http/1.1\r\n"), "{head}");
+        assert!(head.contains(&host), "{head}");
+        // base64("user:p@ss")
+        assert!(
+            head.contains("authorization: basic dxnlcjpwqhnz\r\n"),
+            "{head}"
+        );
+        assert!(head.contains("user-agent: stream-control/"), "{head}");
+    }
+    // The credentials never reach what a person is shown.
+    let closed = format!("http://user:secret@{}/stats", {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    });
+    match sls::fetch(&http, &closed, None, TIMEOUT).await {
+        Err(error) => assert!(!error.to_string().contains("secret"), "{error}"),
+        other => panic!("a closed port answered: {other:?}"),
+    }
+}
+
+/// A server that closes connections (with or without saying so, or just as the next request
+/// went out) is asked on a new one: every poll gets its answer, none is lost to a stale
+/// connection; a request that got no answer on a new connection is not sent again.
+#[tokio::test]
+async fn closed_connections_are_replaced_and_a_lost_request_is_sent_once_more() {
+    let http = client(&stream_control::tls::Tls::system());
+    for manner in [
+        Manner::CloseHeader,
+        Manner::CloseSilently,
+        Manner::DropSecondRequest,
+    ] {
+        let server = RawServer::start(manner).await;
+        let url = format!("http://{}/stats", server.address);
+        for poll in 0..5 {
+            assert_eq!(
+                sls::fetch(&http, &url, None, TIMEOUT).await,
+                Ok(rate(3990, Some(51))),
+                "{manner:?}, poll {poll}"
+            );
+        }
+        assert_eq!(server.accepted(), 5, "{manner:?}");
+        let asked = server.heads.lock().unwrap().len();
+        let expected = if manner == Manner::DropSecondRequest {
+            9
+        } else {
+            5
+        };
+        assert_eq!(asked, expected, "{manner:?}: requests the server read");
+    }
+
+    let server = RawServer::start(Manner::DropEveryRequest).await;
+    let url = format!("http://{}/stats", server.address);
+    assert_unreachable(sls::fetch(&http, &url, None, TIMEOUT).await, &url);
+    assert_eq!(server.accepted(), 1, "sent once on a new connection");
+    assert_eq!(server.heads.lock().unwrap().len(), 1);
+}
+
+/// An answer that stalls past the timeout closes its connection (no task left waiting on it),
+/// and the next poll opens a new one.
+#[tokio::test]
+async fn a_stalled_answer_closes_its_connection() {
+    let server = RawServer::start(Manner::StallBody).await;
+    let http = client(&stream_control::tls::Tls::system());
+    let url = format!("http://{}/stats", server.address);
+    assert_timeout(sls::fetch(&http, &url, None, SHORT).await, &url);
+    let mut closed = server.closed_by_client.clone();
+    closed.wait_for(|n| *n == 1).await.unwrap();
+    assert_timeout(sls::fetch(&http, &url, None, SHORT).await, &url);
+    assert_eq!(server.accepted(), 2);
+    closed.wait_for(|n| *n == 2).await.unwrap();
+}

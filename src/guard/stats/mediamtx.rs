@@ -103,7 +103,7 @@ pub fn parse_srt_conn(body: &[u8]) -> Result<Option<Millis>, StatsError> {
 
 /// GETs the path, then (for SRT publishers) the connection's RTT. See the module documentation.
 pub async fn fetch(
-    client: &reqwest::Client,
+    client: &super::Client,
     url: &str,
     timeout: Duration,
 ) -> Result<Reading, StatsError> {
@@ -129,12 +129,7 @@ pub async fn fetch(
 }
 
 /// The SRT connection's RTT, or `None` (logged) when it cannot be had.
-async fn srt_rtt(
-    client: &reqwest::Client,
-    url: &str,
-    id: &str,
-    timeout: Duration,
-) -> Option<Millis> {
+async fn srt_rtt(client: &super::Client, url: &str, id: &str, timeout: Duration) -> Option<Millis> {
     let Some(rtt_url) = srt_conn_url(url, id) else {
         tracing::debug!(
             url = %super::shown_url(url),

@@ -140,7 +140,7 @@ pub fn parse(body: &[u8], application: &str, stream: &str) -> Result<Reading, St
 
 /// GETs the stat page and parses it; a non-2xx answer is [`StatsError::Http`].
 pub async fn fetch(
-    client: &reqwest::Client,
+    client: &super::Client,
     url: &str,
     application: &str,
     stream: &str,

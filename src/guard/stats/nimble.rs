@@ -68,7 +68,7 @@ pub fn parse(
 
 /// GETs both pages (concurrently) and parses them. See the module documentation.
 pub async fn fetch(
-    client: &reqwest::Client,
+    client: &super::Client,
     url: &str,
     id: &str,
     application: &str,

@@ -81,7 +81,7 @@ pub fn parse(body: &[u8]) -> Result<Reading, StatsError> {
 /// GETs `<url>/<application>/<stream>`; 404 is [`Reading::NoPublisher`], other non-2xx answers
 /// are [`StatsError::Http`].
 pub async fn fetch(
-    client: &reqwest::Client,
+    client: &super::Client,
     url: &str,
     application: &str,
     stream: &str,

@@ -95,7 +95,7 @@ pub fn parse(body: &[u8]) -> Result<Reading, StatsError> {
 
 /// GETs `url` and parses it; a non-2xx answer is [`StatsError::Http`].
 pub async fn fetch(
-    client: &reqwest::Client,
+    client: &super::Client,
     url: &str,
     timeout: Duration,
 ) -> Result<Reading, StatsError> {

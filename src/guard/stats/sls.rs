@@ -45,7 +45,7 @@ pub fn parse(body: &[u8], publisher: Option<&str>) -> Result<Reading, StatsError
 
 /// GETs `url` and parses it; a non-2xx answer is [`StatsError::Http`].
 pub async fn fetch(
-    client: &reqwest::Client,
+    client: &super::Client,
     url: &str,
     publisher: Option<&str>,
     timeout: Duration,

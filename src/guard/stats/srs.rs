@@ -132,7 +132,7 @@ fn active(entry: &Value) -> bool {
 
 /// GETs the streams list and parses it; a non-2xx answer is [`StatsError::Http`].
 pub async fn fetch(
-    client: &reqwest::Client,
+    client: &super::Client,
     url: &str,
     application: &str,
     stream: &str,
