@@ -9,5 +9,6 @@ pub mod decide;
 pub(crate) mod fetch;
 mod run;
 pub mod stats;
+mod tick;
 
 pub use run::{GuardHandle, TriggerRefusal, run};

@@ -9,6 +9,7 @@
 
 use super::decide::{Decision, GuardState, Input, Level, OwnedScene, Policy, Reason, decide};
 use super::stats::{IngestStats, Meter, Reading, StatsError, sample_time};
+use super::tick::Tick;
 use crate::config::GuardConfig;
 use crate::obs::ObsHandle;
 use crate::state_store::{Sensitivity, StateDir};
@@ -409,7 +410,7 @@ pub async fn run(
     if tokio::runtime::Handle::current().runtime_flavor()
         != tokio::runtime::RuntimeFlavor::MultiThread
     {
-        return run_here(guard, obs, tls, events, token).await;
+        return run_here(guard, obs, tls, events, token, super::tick::Tick::tokio).await;
     }
     // The I/O and timer drivers only: no signal or process driver, which would look for
     // exited child processes at every turn.
@@ -425,7 +426,14 @@ pub async fn run(
         .name("guard".into())
         .spawn(move || {
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                runtime.block_on(run_here(guard, obs, tls, events, token))
+                runtime.block_on(run_here(
+                    guard,
+                    obs,
+                    tls,
+                    events,
+                    token,
+                    super::tick::Tick::timerfd,
+                ))
             }));
             let _ = done_tx.send(ran);
         })?;
@@ -446,11 +454,13 @@ async fn run_here(
     tls: Tls,
     events: EventBus,
     token: CancellationToken,
+    tick: fn(std::time::Duration) -> Tick,
 ) -> anyhow::Result<()> {
     let config = guard.config().clone();
     let (poll_tx, mut polls) = mpsc::channel::<Poll>(2);
     let client = super::stats::client(&tls);
     let poller = tokio::spawn(poll(
+        tick(config.poll_interval),
         client,
         config.clone(),
         obs.clone(),
@@ -510,14 +520,13 @@ async fn run_here(
 
 /// Fetch every server concurrently each `poll_interval`.
 async fn poll(
+    mut tick: Tick,
     client: super::stats::Client,
     config: GuardConfig,
     obs: ObsHandle,
     tx: mpsc::Sender<Poll>,
     token: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(config.poll_interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         // The tick's scheduled time and each answer's arrival go along: see `sample_time`.
         let at = tokio::select! {

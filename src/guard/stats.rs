@@ -121,8 +121,8 @@ pub struct Meter {
 /// When a sample counts as taken, for `decide`: the tick's scheduled time, so that samples are
 /// exactly one poll apart (a window is not missed, nor a dip stretched, by a page's varying
 /// latency); but when the answer came more than a whole poll after the tick (a stats page that
-/// stalled, or a tick that fired late behind one: tokio's `Delay` hands out the missed
-/// deadline), the time it came, so that a late reading is never dated back to before the
+/// stalled, or a tick that fired late behind one: the tick hands out its scheduled time,
+/// already past), the time it came, so that a late reading is never dated back to before the
 /// moment it describes. (The [`Meter`] takes the time each answer came: that is when the
 /// counter was read.)
 pub fn sample_time(tick: Instant, answered: Instant, poll: Duration) -> Instant {
