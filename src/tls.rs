@@ -23,6 +23,9 @@ use std::sync::{Arc, OnceLock};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
+/// What every HTTP request of ours says it is (`User-Agent`).
+pub const USER_AGENT: &str = concat!("stream-control/", env!("CARGO_PKG_VERSION"));
+
 /// Why the TLS configuration cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -123,7 +126,7 @@ impl Tls {
     }
 
     /// A reqwest client builder on this configuration (HTTP/2 offered by ALPN, as reqwest
-    /// would).
+    /// would). Callers name themselves with [`USER_AGENT`].
     pub fn http_client(&self) -> reqwest::ClientBuilder {
         let mut config = (*self.config).clone();
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

@@ -410,7 +410,7 @@ pub async fn run(
     if tokio::runtime::Handle::current().runtime_flavor()
         != tokio::runtime::RuntimeFlavor::MultiThread
     {
-        return run_here(guard, obs, tls, events, token, super::tick::Tick::tokio).await;
+        return run_here(guard, obs, tls, events, token, Tick::tokio).await;
     }
     // The I/O and timer drivers only: no signal or process driver, which would look for
     // exited child processes at every turn.
@@ -426,14 +426,7 @@ pub async fn run(
         .name("guard".into())
         .spawn(move || {
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                runtime.block_on(run_here(
-                    guard,
-                    obs,
-                    tls,
-                    events,
-                    token,
-                    super::tick::Tick::timerfd,
-                ))
+                runtime.block_on(run_here(guard, obs, tls, events, token, Tick::timerfd))
             }));
             let _ = done_tx.send(ran);
         })?;

@@ -427,7 +427,7 @@ pub fn client(tls: &crate::tls::Tls) -> Client {
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(DEFAULT_TIMEOUT)
         .no_proxy()
-        .user_agent(concat!("stream-control/", env!("CARGO_PKG_VERSION")))
+        .user_agent(crate::tls::USER_AGENT)
         .build()
         .unwrap_or_default();
     Client::new(fallback)

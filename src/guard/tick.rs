@@ -7,8 +7,10 @@
 //! (tests, with tokio's paused time) it is tokio's interval, which follows that time.
 //!
 //! Both keep a fixed schedule from the first tick (which is at once), and hand out the
-//! scheduled time of the tick they report. A tick that came late behind a slow poll is
-//! reported once, at once; the ticks missed meanwhile are skipped, never made up in a burst.
+//! scheduled time of the tick they report. Ticks missed behind a slow poll are reported once,
+//! at once, never made up in a burst: the timerfd dates that tick at the latest schedule point
+//! passed, tokio's interval at the first one missed (`sample_time` dates a reading that came
+//! more than a poll after its tick at its arrival, so either is right).
 
 use std::os::fd::OwnedFd;
 use std::time::Duration;

@@ -237,7 +237,7 @@ impl KickHttp {
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("stream-control/", env!("CARGO_PKG_VERSION")))
+            .user_agent(crate::tls::USER_AGENT)
             .build()
             .unwrap_or_default();
         KickHttp {

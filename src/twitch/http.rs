@@ -27,7 +27,7 @@ impl TwitchHttp {
             .http_client()
             .timeout(REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("stream-control/", env!("CARGO_PKG_VERSION")))
+            .user_agent(crate::tls::USER_AGENT)
             .build()
             .unwrap_or_default();
         TwitchHttp {

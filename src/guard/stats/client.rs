@@ -27,19 +27,11 @@ use std::time::Duration;
 /// again when next asked for.
 const MAX_ADDRESSES: usize = 32;
 
-const AGENT: &str = concat!("stream-control/", env!("CARGO_PKG_VERSION"));
-
 /// The stats pages' client: cheap to clone (the clones share prepared addresses and idle
 /// connections). Built by [`super::client`].
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
-}
-
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("stats::Client")
-    }
 }
 
 struct Inner {
@@ -134,12 +126,6 @@ impl Client {
         (target, None)
     }
 
-    fn check_in(&self, url: &str, connection: Connection) {
-        if let Some(slot) = self.addresses().get_mut(url) {
-            slot.idle = Some(connection);
-        }
-    }
-
     fn addresses(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
         self.inner
             .addresses
@@ -153,33 +139,32 @@ impl Client {
         target: &Target,
         idle: Option<Connection>,
     ) -> Result<Body, StatsError> {
-        if let Some(mut connection) = idle {
-            // A connection the server closed since is not ready: a new one, as if none was idle.
-            if connection.send.ready().await.is_ok() {
-                match exchange(url, target, connection).await {
-                    Ok((body, connection)) => {
-                        self.keep(url, connection);
-                        return Ok(body);
-                    }
-                    Err(Failure::Other(error)) => return Err(error),
-                    Err(Failure::NoAnswer(_)) => {}
-                }
+        // A connection the server closed since is not ready: a new one, as if none was idle.
+        if let Some(mut connection) = idle
+            && connection.send.ready().await.is_ok()
+        {
+            match exchange(url, target, connection).await {
+                Err(Failure::NoAnswer(_)) => {}
+                done => return self.keep(url, done),
             }
         }
         let connection = connect(url, target).await?;
-        match exchange(url, target, connection).await {
-            Ok((body, connection)) => {
-                self.keep(url, connection);
-                Ok(body)
-            }
-            Err(Failure::NoAnswer(error) | Failure::Other(error)) => Err(error),
-        }
+        self.keep(url, exchange(url, target, connection).await)
     }
 
-    fn keep(&self, url: &str, connection: Option<Connection>) {
-        if let Some(connection) = connection {
-            self.check_in(url, connection);
+    /// The body of an exchange; its connection back in the slot when it can carry another.
+    fn keep(
+        &self,
+        url: &str,
+        done: Result<(Body, Option<Connection>), Failure>,
+    ) -> Result<Body, StatsError> {
+        let (body, connection) = done.map_err(|(Failure::NoAnswer(e) | Failure::Other(e))| e)?;
+        if let Some(connection) = connection
+            && let Some(slot) = self.addresses().get_mut(url)
+        {
+            slot.idle = Some(connection);
         }
+        Ok(body)
     }
 }
 
@@ -201,7 +186,7 @@ impl Target {
         };
         let mut headers = http::HeaderMap::new();
         headers.insert(HOST, HeaderValue::from_str(&host_header).ok()?);
-        headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
+        headers.insert(USER_AGENT, HeaderValue::from_static(crate::tls::USER_AGENT));
         headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
         // Credentials in the URL are sent as Basic authentication, as reqwest does.
         if !parsed.username().is_empty() || parsed.password().is_some() {
@@ -263,45 +248,44 @@ async fn exchange(
         .send_request(request)
         .await
         .map_err(|e| Failure::NoAnswer(failed(e)))?;
-    let status = response.status().as_u16();
-    let mut body = response.into_body();
-    let mut bytes = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| Failure::Other(failed(e)))?;
-        if let Ok(data) = frame.into_data() {
-            if bytes.len() + data.len() > MAX_BODY_BYTES {
-                return Err(Failure::Other(StatsError::TooLarge {
-                    url: ShownUrl::new(url),
-                    limit: MAX_BODY_BYTES,
-                }));
-            }
-            bytes.extend_from_slice(&data);
-        }
-    }
+    let body = read_capped(url, response, failed)
+        .await
+        .map_err(Failure::Other)?;
     let reusable = !connection.send.is_closed();
-    Ok((Body { status, bytes }, reusable.then_some(connection)))
+    Ok((body, reusable.then_some(connection)))
 }
 
 async fn get_through_reqwest(client: &reqwest::Client, url: &str) -> Result<Body, StatsError> {
-    let mut response = client
+    let response = client
         .get(url)
         .send()
         .await
         .map_err(|e| unreachable_error(url, e))?;
+    read_capped(url, http::Response::from(response), |e| {
+        unreachable_error(url, e)
+    })
+    .await
+}
+
+/// The status and the whole body, at most [`MAX_BODY_BYTES`] of it.
+async fn read_capped<B: hyper::body::Body<Data = Bytes>>(
+    url: &str,
+    response: http::Response<B>,
+    failed: impl Fn(B::Error) -> StatsError,
+) -> Result<Body, StatsError> {
     let status = response.status().as_u16();
+    let mut body = std::pin::pin!(response.into_body());
     let mut bytes = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| unreachable_error(url, e))?
-    {
-        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(StatsError::TooLarge {
-                url: ShownUrl::new(url),
-                limit: MAX_BODY_BYTES,
-            });
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.map_err(&failed)?.into_data() {
+            if bytes.len() + data.len() > MAX_BODY_BYTES {
+                return Err(StatsError::TooLarge {
+                    url: ShownUrl::new(url),
+                    limit: MAX_BODY_BYTES,
+                });
+            }
+            bytes.extend_from_slice(&data);
         }
-        bytes.extend_from_slice(&chunk);
     }
     Ok(Body { status, bytes })
 }
